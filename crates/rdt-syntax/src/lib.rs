@@ -1,0 +1,12 @@
+//! rdt-syntax: source text → [`ast::Program`], or located [`Diagnostic`]s.
+//!
+//! The lexer ([`lexer`]) is built on logos and adds the context that a D script needs (probe
+//! descriptions at clause starts, `/predicate/` delimiters, `< … >` action blocks); the grammar is
+//! `grammar/rdt.lalrpop` at the repository root, compiled by `build.rs`.
+
+pub mod ast;
+mod diag;
+mod span;
+
+pub use diag::{did_you_mean, render, Diagnostic};
+pub use span::Span;
