@@ -1,0 +1,111 @@
+//! What codegen hands to the runtime: the ELF object and everything needed to attach its programs
+//! and to decode what they write (map keys and values, ring-buffer records).
+
+use rdt_sema::Type;
+use rdt_syntax::Span;
+
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    /// A relocatable ELF object for EM_BPF: program sections, `maps`, `license`.
+    pub elf: Vec<u8>,
+    pub programs: Vec<ProgramMeta>,
+    /// Script-visible maps (`@name`), in the order they should print (by name).
+    pub maps: Vec<MapMeta>,
+    /// Ring-buffer record kinds, indexed by the record's leading u64 id.
+    pub events: Vec<EventMeta>,
+    /// Kernel name of the BPF ring buffer map.
+    pub ringbuf_map: String,
+    /// Kernel name of the per-CPU u64 array counting problems seen in the kernel (see [`Counter`]).
+    pub counters_map: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProgramMeta {
+    /// The function symbol; aya looks programs up by it.
+    pub name: String,
+    /// The ELF section, `<kind>/<name>`.
+    pub section: String,
+    pub attach: Attach,
+    /// The probe description's span in the script.
+    pub probe_span: Span,
+    /// Source span of each instruction (index = instruction number), for verifier errors.
+    pub insn_spans: Vec<Span>,
+}
+
+/// Where and how a program attaches. One variant per probe mechanism.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attach {
+    /// Run once with BPF_PROG_TEST_RUN before the other probes attach (raw tracepoint program).
+    Begin,
+    /// Run once with BPF_PROG_TEST_RUN after the other probes detach.
+    End,
+    /// A tracefs tracepoint through a perf event.
+    Tracepoint { category: String, name: String },
+    /// A raw tracepoint (`BPF_RAW_TRACEPOINT_OPEN`), e.g. `sys_enter`.
+    RawTracepoint { name: String },
+    /// A kprobe or kretprobe on a kernel function, at `offset` bytes into it.
+    Kprobe { function: String, offset: u64, ret: bool },
+    /// A software cpu-clock perf event every `period_ns`, on every CPU (`all_cpus`) or on one.
+    Timer { period_ns: u64, all_cpus: bool },
+}
+
+#[derive(Debug, Clone)]
+pub struct MapMeta {
+    /// The name in the script, with its `@` (`@` alone for the anonymous map).
+    pub name: String,
+    /// The BPF map's symbol in the ELF.
+    pub kernel_name: String,
+    /// The key type; `None` for a map without keys, stored under the single u64 key 0.
+    pub key: Option<Type>,
+    /// Key size in bytes as created in the kernel.
+    pub key_size: u32,
+    pub value: ValueKind,
+    /// Value size in bytes of one CPU's slot.
+    pub value_size: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValueKind {
+    /// `count()`: a per-CPU u64, summed when read.
+    Count,
+    /// `sum(x)`: a per-CPU i64, summed when read.
+    Sum,
+    /// A plain value written with `=` (hash map, not per CPU).
+    Plain(Type),
+}
+
+impl ValueKind {
+    pub fn is_per_cpu(&self) -> bool {
+        matches!(self, ValueKind::Count | ValueKind::Sum)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EventMeta {
+    pub kind: EventKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum EventKind {
+    /// `printf(format, args…)`: after the u64 id, each argument at its offset.
+    Printf { format: String, args: Vec<(u32, Type)> },
+    /// `exit()`: stop tracing.
+    Exit,
+}
+
+/// Slots of the counters map: problems counted in the kernel instead of being lost silently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Counter {
+    /// `bpf_ringbuf_output` failed: the ring buffer was full.
+    LostEvents = 0,
+    /// A map update failed because the map was full.
+    MapFull = 1,
+    /// A `probe_read` failed (a bad pointer); the value read as zeros.
+    ReadFaults = 2,
+}
+
+impl Counter {
+    pub const ALL: [Counter; 3] = [Counter::LostEvents, Counter::MapFull, Counter::ReadFaults];
+}
