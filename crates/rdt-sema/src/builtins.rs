@@ -1,0 +1,69 @@
+//! The builtin variables and functions of the language: one table entry each. Their lowering to
+//! instructions lives in rdt-codegen, keyed by the same [`Builtin`] / [`Function`] values.
+
+use crate::ir::Builtin;
+use crate::Type;
+
+/// `(name, builtin)`; bpftrace names first, D aliases after.
+pub const BUILTINS: &[(&str, Builtin)] = &[
+    ("pid", Builtin::Pid),
+    ("tid", Builtin::Tid),
+    ("uid", Builtin::Uid),
+    ("gid", Builtin::Gid),
+    ("comm", Builtin::Comm),
+    ("nsecs", Builtin::Nsecs),
+    ("elapsed", Builtin::Elapsed),
+    ("cpu", Builtin::Cpu),
+    // D spellings.
+    ("execname", Builtin::Comm),
+    ("timestamp", Builtin::Nsecs),
+];
+
+/// Names that are context-dependent rather than builtins (resolved by the probe kind).
+pub const CONTEXT_NAMES: &[&str] = &["args", "retval", "arg0", "arg1", "arg2", "arg3", "arg4", "arg5"];
+
+pub fn builtin(name: &str) -> Option<Builtin> {
+    BUILTINS.iter().find(|(n, _)| *n == name).map(|(_, b)| *b)
+}
+
+pub fn builtin_type(b: Builtin) -> Type {
+    match b {
+        Builtin::Comm => Type::Str { size: 16 },
+        Builtin::Pid | Builtin::Tid | Builtin::Uid | Builtin::Gid | Builtin::Cpu => Type::U32,
+        Builtin::Nsecs | Builtin::Elapsed => Type::U64,
+    }
+}
+
+/// Functions a script can call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    Printf,
+    Exit,
+    Str,
+    Count,
+    Sum,
+}
+
+pub struct FunctionDef {
+    pub name: &'static str,
+    pub function: Function,
+    pub min_args: usize,
+    pub max_args: usize,
+    /// Usage shown in help lines.
+    pub usage: &'static str,
+}
+
+pub const FUNCTIONS: &[FunctionDef] = &[
+    FunctionDef { name: "printf", function: Function::Printf, min_args: 1, max_args: 7, usage: "printf(\"format\", args…)" },
+    FunctionDef { name: "exit", function: Function::Exit, min_args: 0, max_args: 0, usage: "exit()" },
+    FunctionDef { name: "str", function: Function::Str, min_args: 1, max_args: 2, usage: "str(pointer[, length])" },
+    FunctionDef { name: "count", function: Function::Count, min_args: 0, max_args: 0, usage: "@map[key] = count()" },
+    FunctionDef { name: "sum", function: Function::Sum, min_args: 1, max_args: 1, usage: "@map[key] = sum(value)" },
+    // D spellings.
+    FunctionDef { name: "copyinstr", function: Function::Str, min_args: 1, max_args: 2, usage: "copyinstr(pointer[, length])" },
+    FunctionDef { name: "stringof", function: Function::Str, min_args: 1, max_args: 1, usage: "stringof(pointer)" },
+];
+
+pub fn function(name: &str) -> Option<&'static FunctionDef> {
+    FUNCTIONS.iter().find(|f| f.name == name)
+}

@@ -1,0 +1,788 @@
+//! Name resolution and type checking: AST clauses → typed IR statements.
+//!
+//! Maps are global and may be used in any clause in any order, so the whole program is checked
+//! twice: the first pass only learns the key and value types of every map (its diagnostics are
+//! dropped), the second builds the IR with those types and reports every error.
+
+use crate::builtins::{self, Function};
+use crate::format;
+use crate::ir::{self, Aggregate, Event, Expr, ExprKind, MapDecl, MapId, MapValue, Stmt, StmtKind};
+use crate::probes::Context;
+use crate::Type;
+use rdt_syntax::ast::{self, BinOp, UnOp};
+use rdt_syntax::{did_you_mean, Diagnostic, Span};
+use std::collections::HashMap;
+
+/// Inputs of a script that are not in its text.
+#[derive(Debug, Clone, Default)]
+pub struct Params {
+    /// `$1`, `$2`, … as given on the command line.
+    pub positional: Vec<String>,
+}
+
+/// Everything the checker learns about maps, shared by all clauses.
+#[derive(Debug, Default, Clone)]
+pub struct MapTable {
+    pub decls: Vec<MapDecl>,
+    by_name: HashMap<String, MapId>,
+    /// Where each map's key type was first fixed.
+    key_spans: Vec<Span>,
+}
+
+impl MapTable {
+    fn id(&self, name: &str) -> Option<MapId> {
+        self.by_name.get(name).copied()
+    }
+
+    fn declare(&mut self, name: &str, span: Span) -> MapId {
+        if let Some(id) = self.id(name) {
+            return id;
+        }
+        let id = self.decls.len();
+        self.decls.push(MapDecl { name: name.to_string(), key: None, value: MapValue::Plain(Type::Void), span });
+        self.key_spans.push(span);
+        self.by_name.insert(name.to_string(), id);
+        id
+    }
+}
+
+/// Checks one clause body in the context of one probe.
+pub struct ClauseChecker<'a> {
+    pub maps: &'a mut MapTable,
+    pub events: &'a mut Vec<Event>,
+    pub diags: &'a mut Vec<Diagnostic>,
+    pub params: &'a Params,
+    pub context: &'a Context,
+    /// The probe description, for messages ("in tracepoint probes").
+    pub probe_kind: &'a str,
+    pub strsize: u32,
+    vars: Vec<Type>,
+    scopes: Vec<HashMap<String, ir::VarId>>,
+}
+
+fn typed(kind: ExprKind, ty: Type, span: Span) -> Expr {
+    Expr { kind, ty, span }
+}
+
+const I64: Type = Type::I64;
+const U64: Type = Type::U64;
+
+impl<'a> ClauseChecker<'a> {
+    pub fn new(
+        maps: &'a mut MapTable,
+        events: &'a mut Vec<Event>,
+        diags: &'a mut Vec<Diagnostic>,
+        params: &'a Params,
+        context: &'a Context,
+        probe_kind: &'a str,
+        strsize: u32,
+    ) -> Self {
+        ClauseChecker { maps, events, diags, params, context, probe_kind, strsize, vars: Vec::new(), scopes: vec![HashMap::new()] }
+    }
+
+    /// Number of scratch variables the clause declared, and their types.
+    pub fn var_types(&self) -> &[Type] {
+        &self.vars
+    }
+
+    fn error(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    pub fn block(&mut self, block: &ast::Block) -> Vec<Stmt> {
+        self.scopes.push(HashMap::new());
+        let stmts = block.stmts.iter().filter_map(|s| self.stmt(s)).collect();
+        self.scopes.pop();
+        stmts
+    }
+
+    fn stmt(&mut self, stmt: &ast::Stmt) -> Option<Stmt> {
+        let span = stmt.span;
+        let kind = match &stmt.kind {
+            ast::StmtKind::Expr(e) => self.expr_stmt(e)?,
+            ast::StmtKind::Assign { target, op, value } => self.assign(target, *op, value, span)?,
+            ast::StmtKind::If { cond, then, els } => {
+                let cond = self.condition(cond);
+                let then = self.block(then);
+                let els = els.as_ref().map(|b| self.block(b)).unwrap_or_default();
+                StmtKind::If { cond: cond?, then, els }
+            }
+            ast::StmtKind::Block(b) => {
+                let stmts = self.block(b);
+                let always = typed(ExprKind::Int(1), I64, span);
+                StmtKind::If { cond: always, then: stmts, els: Vec::new() }
+            }
+            ast::StmtKind::ForRange { .. }
+            | ast::StmtKind::ForMap { .. }
+            | ast::StmtKind::While { .. }
+            | ast::StmtKind::Unroll { .. }
+            | ast::StmtKind::Break
+            | ast::StmtKind::Continue
+            | ast::StmtKind::Return => {
+                self.error(
+                    Diagnostic::error(span, "loops and early returns are not supported by this version of rdt yet")
+                        .with_label("unsupported statement"),
+                );
+                return None;
+            }
+        };
+        Some(Stmt { kind, span })
+    }
+
+    fn expr_stmt(&mut self, e: &ast::Expr) -> Option<StmtKind> {
+        match &e.kind {
+            ast::ExprKind::Call { name, name_span, args } => {
+                match builtins::function(name).map(|f| f.function) {
+                    Some(Function::Printf) => return self.printf(args, e.span),
+                    Some(Function::Exit) => {
+                        self.call_arity(name, *name_span, args)?;
+                        let event = self.events.len();
+                        self.events.push(Event::Exit { span: e.span });
+                        return Some(StmtKind::Exit { event });
+                    }
+                    Some(Function::Count | Function::Sum) => {
+                        self.error(aggregate_outside_assignment(name, e.span));
+                        return None;
+                    }
+                    _ => {}
+                }
+            }
+            ast::ExprKind::IncDec { target, increment, .. } => {
+                let one = ast::Expr { kind: ast::ExprKind::Int(1), span: e.span };
+                let op = if *increment { BinOp::Add } else { BinOp::Sub };
+                return self.assign(target, Some(op), &one, e.span);
+            }
+            _ => {}
+        }
+        Some(StmtKind::Eval(self.expr(e)?))
+    }
+
+    fn printf(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
+        let Some((fmt_expr, rest)) = args.split_first() else {
+            self.error(Diagnostic::error(span, "printf() needs a format string").with_help("printf(\"%d\\n\", pid)"));
+            return None;
+        };
+        let ast::ExprKind::Str(format) = &fmt_expr.kind else {
+            self.error(Diagnostic::error(fmt_expr.span, "the first argument of printf() must be a string literal")
+                .with_label("not a string literal"));
+            return None;
+        };
+        let pieces = match format::parse(format) {
+            Ok(p) => p,
+            Err((offset, message)) => {
+                self.error(Diagnostic::error(format_span(fmt_expr.span, format, offset), message)
+                    .with_label("in this format string")
+                    .with_help("conversions: %d %i %u %x %X %o %s %c %p %%"));
+                return None;
+            }
+        };
+        let values: Vec<Option<Expr>> = rest.iter().map(|a| self.expr(a)).collect();
+        let conversions: Vec<&format::Conversion> = format::conversions(&pieces).collect();
+        if conversions.len() != rest.len() {
+            let d = Diagnostic::error(
+                span,
+                format!("printf() format has {} conversion(s) but {} argument(s) follow", conversions.len(), rest.len()),
+            )
+            .with_label("argument count does not match")
+            .with_secondary(fmt_expr.span, "the format");
+            self.error(d);
+            return None;
+        }
+        let mut typed_args = Vec::new();
+        for (conversion, value) in conversions.iter().zip(values) {
+            let value = value?;
+            if !value.ty.is_str() && !value.ty.is_scalar() {
+                self.error(Diagnostic::error(value.span, format!("printf() cannot print a value of type `{}`", value.ty))
+                    .with_label("not a number or a string"));
+                return None;
+            }
+            if value.ty.is_str() && !conversion.kind.takes_string() {
+                let conv_span = format_span(fmt_expr.span, format, conversion.start);
+                self.error(Diagnostic::error(value.span, "printf() argument is a string, but its conversion expects a number")
+                    .with_label("a string")
+                    .with_secondary(conv_span, "this conversion")
+                    .with_help("use `%s` for strings"));
+                return None;
+            }
+            typed_args.push(value);
+        }
+        let event = self.events.len();
+        self.events.push(Event::Printf {
+            format: format.clone(),
+            args: typed_args.iter().map(|a| a.ty.clone()).collect(),
+            span,
+        });
+        Some(StmtKind::Printf { event, args: typed_args })
+    }
+
+    fn call_arity(&mut self, name: &str, span: Span, args: &[ast::Expr]) -> Option<()> {
+        let def = builtins::function(name)?;
+        if args.len() < def.min_args || args.len() > def.max_args {
+            let expected = if def.min_args == def.max_args {
+                format!("{}", def.min_args)
+            } else {
+                format!("{} to {}", def.min_args, def.max_args)
+            };
+            self.error(Diagnostic::error(span, format!("{name}() takes {expected} argument(s), {} given", args.len()))
+                .with_label("wrong number of arguments")
+                .with_help(format!("usage: {}", def.usage)));
+            return None;
+        }
+        Some(())
+    }
+
+    fn assign(&mut self, target: &ast::Expr, op: Option<BinOp>, value: &ast::Expr, span: Span) -> Option<StmtKind> {
+        match &target.kind {
+            ast::ExprKind::Map { name, keys } => self.assign_map(name, keys, target.span, op, value, span),
+            ast::ExprKind::Var(name) => {
+                let value = match op {
+                    Some(op) => self.binary(op, target, value, span)?,
+                    None => self.expr(value)?,
+                };
+                if value.ty == Type::Void {
+                    return None;
+                }
+                let var = self.declare_or_check_var(name, target.span, &value)?;
+                Some(StmtKind::VarStore { var, value })
+            }
+            _ => {
+                self.error(Diagnostic::error(target.span, "cannot assign to this expression")
+                    .with_label("not a map or a variable")
+                    .with_help("assign to a map (`@name = …`, `@name[key] = …`) or a variable (`$name = …`)"));
+                None
+            }
+        }
+    }
+
+    fn assign_map(
+        &mut self,
+        name: &str,
+        keys: &[ast::Expr],
+        target_span: Span,
+        op: Option<BinOp>,
+        value: &ast::Expr,
+        span: Span,
+    ) -> Option<StmtKind> {
+        let map_name = format!("@{name}");
+        let key = self.map_key(keys, target_span);
+        if let ast::ExprKind::Call { name: f, name_span, args } = &value.kind {
+            let function = builtins::function(f).map(|d| d.function);
+            if let Some(agg @ (Function::Count | Function::Sum)) = function {
+                if op.is_some() {
+                    self.error(Diagnostic::error(span, "an aggregation is assigned with `=`, not a compound operator")
+                        .with_label("use `=`"));
+                    return None;
+                }
+                self.call_arity(f, *name_span, args)?;
+                let (aggregate, value_kind) = match agg {
+                    Function::Count => (Aggregate::Count, MapValue::Count),
+                    _ => {
+                        let v = self.expr(&args[0])?;
+                        if !v.ty.is_scalar() {
+                            self.error(Diagnostic::error(v.span, format!("sum() needs an integer, not `{}`", v.ty))
+                                .with_label("not an integer"));
+                            return None;
+                        }
+                        (Aggregate::Sum(v), MapValue::Sum)
+                    }
+                };
+                let key = key?;
+                let map = self.bind_map(&map_name, target_span, key.as_ref(), value_kind, value.span)?;
+                return Some(StmtKind::MapAggregate { map, key, op: aggregate });
+            }
+        }
+        let value = match op {
+            Some(op) => {
+                let target = ast::Expr { kind: ast::ExprKind::Map { name: name.to_string(), keys: keys.to_vec() }, span: target_span };
+                self.binary(op, &target, value, span)?
+            }
+            None => self.expr(value)?,
+        };
+        let key = key?;
+        if value.ty == Type::Void || matches!(value.ty, Type::Tuple(_)) {
+            self.error(Diagnostic::error(value.span, format!("a map cannot hold a value of type `{}`", value.ty))
+                .with_label("not storable"));
+            return None;
+        }
+        let value_ty = storable(&value.ty);
+        let map = self.bind_map(&map_name, target_span, key.as_ref(), MapValue::Plain(value_ty), value.span)?;
+        Some(StmtKind::MapStore { map, key, value })
+    }
+
+    fn map_key(&mut self, keys: &[ast::Expr], span: Span) -> Option<Option<Expr>> {
+        let mut typed_keys = Vec::new();
+        for k in keys {
+            typed_keys.push(self.expr(k));
+        }
+        let typed_keys: Option<Vec<Expr>> = typed_keys.into_iter().collect();
+        let mut typed_keys = typed_keys?;
+        for k in &typed_keys {
+            if !(k.ty.is_scalar() || k.ty.is_str()) {
+                self.error(Diagnostic::error(k.span, format!("a map key cannot be of type `{}`", k.ty))
+                    .with_label("not usable as a key"));
+                return None;
+            }
+        }
+        Some(match typed_keys.len() {
+            0 => None,
+            1 => typed_keys.pop(),
+            _ => {
+                let ty = Type::Tuple(typed_keys.iter().map(|k| storable(&k.ty)).collect());
+                Some(typed(ExprKind::Tuple(typed_keys), ty, span))
+            }
+        })
+    }
+
+    /// Records a write of `value` under `key` into the map, checking it against earlier uses.
+    fn bind_map(&mut self, name: &str, span: Span, key: Option<&Expr>, value: MapValue, value_span: Span) -> Option<MapId> {
+        let id = self.maps.declare(name, span);
+        let key_ty = key.map(|k| storable(&k.ty));
+        let key_span = key.map_or(span, |k| k.span);
+        let decl = &self.maps.decls[id];
+        let first_key_span = self.maps.key_spans[id];
+        let merged_key = match (&decl.key, &key_ty, decl.value == MapValue::Plain(Type::Void)) {
+            (_, _, true) => Some(key_ty.clone()),
+            (old, new, false) => unify_optional(old, new),
+        };
+        let Some(merged_key) = merged_key else {
+            let old = decl.key.as_ref().map_or("no key".to_string(), |t| format!("key `{t}`"));
+            let new = key_ty.as_ref().map_or("no key".to_string(), |t| format!("key `{t}`"));
+            self.error(Diagnostic::error(key_span, format!("map `{name}` is used with {new} here"))
+                .with_label(new)
+                .with_secondary(first_key_span, format!("but with {old} here"))
+                .with_help("every use of a map must have the same key types"));
+            return None;
+        };
+        let merged_value = match (&decl.value, &value) {
+            (MapValue::Plain(Type::Void), v) => Some(v.clone()),
+            (MapValue::Plain(old), MapValue::Plain(new)) => unify(old, new).map(MapValue::Plain),
+            (old, new) if old == new => Some(old.clone()),
+            _ => None,
+        };
+        let Some(merged_value) = merged_value else {
+            let decl_span = decl.span;
+            let old = describe_value(&decl.value);
+            self.error(Diagnostic::error(value_span, format!("map `{name}` is assigned {} here", describe_value(&value)))
+                .with_label(format!("{} value", describe_value(&value)))
+                .with_secondary(decl_span, format!("but it holds {old} since here"))
+                .with_help("a map holds one kind of value; use another map name"));
+            return None;
+        };
+        let decl = &mut self.maps.decls[id];
+        if decl.value == MapValue::Plain(Type::Void) {
+            decl.span = value_span;
+            self.maps.key_spans[id] = key_span;
+        }
+        decl.key = merged_key;
+        decl.value = merged_value;
+        Some(id)
+    }
+
+    fn declare_or_check_var(&mut self, name: &str, span: Span, value: &Expr) -> Option<ir::VarId> {
+        if let Some(id) = self.lookup_var(name) {
+            let Some(ty) = unify(&self.vars[id], &value.ty) else {
+                self.error(Diagnostic::error(value.span, format!("`${name}` holds `{}`, not `{}`", self.vars[id], value.ty))
+                    .with_label("wrong type")
+                    .with_secondary(span, "assigned here"));
+                return None;
+            };
+            if !value.ty.is_str() || ty == self.vars[id] {
+                return Some(id);
+            }
+            self.error(Diagnostic::error(value.span, format!("`${name}` holds a shorter string than this value"))
+                .with_label("too long for the variable"));
+            return None;
+        }
+        let id = self.vars.len();
+        self.vars.push(storable(&value.ty));
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.insert(name.to_string(), id);
+        }
+        Some(id)
+    }
+
+    fn lookup_var(&self, name: &str) -> Option<ir::VarId> {
+        self.scopes.iter().rev().find_map(|s| s.get(name).copied())
+    }
+
+    /// An expression used as a condition: must be an integer or pointer.
+    pub fn condition(&mut self, e: &ast::Expr) -> Option<Expr> {
+        let cond = self.expr(e)?;
+        if !cond.ty.is_scalar() {
+            self.error(Diagnostic::error(cond.span, format!("a condition must be a number, not `{}`", cond.ty))
+                .with_label("not a number")
+                .with_help("compare strings with `==`, e.g. `comm == \"bash\"`"));
+            return None;
+        }
+        Some(cond)
+    }
+
+    pub fn expr(&mut self, e: &ast::Expr) -> Option<Expr> {
+        let span = e.span;
+        match &e.kind {
+            ast::ExprKind::Int(v) => Some(typed(ExprKind::Int(*v as i64), I64, span)),
+            ast::ExprKind::Str(s) => Some(string_literal(s.as_bytes().to_vec(), span)),
+            ast::ExprKind::Ident(name) => self.ident(name, span),
+            ast::ExprKind::Var(name) => match self.lookup_var(name) {
+                Some(id) => Some(typed(ExprKind::Var(id), self.vars[id].clone(), span)),
+                None => {
+                    let names: Vec<&str> = self.scopes.iter().flat_map(|s| s.keys().map(String::as_str)).collect();
+                    let mut d = Diagnostic::error(span, format!("unknown variable `${name}`"))
+                        .with_label("not assigned before this use");
+                    if let Some(near) = did_you_mean(name, names) {
+                        d = d.with_help(format!("did you mean `${near}`?"));
+                    }
+                    self.error(d);
+                    None
+                }
+            },
+            ast::ExprKind::Positional(n) => Some(self.positional(*n, span)),
+            ast::ExprKind::PositionalCount => {
+                Some(typed(ExprKind::Int(self.params.positional.len() as i64), I64, span))
+            }
+            ast::ExprKind::Map { name, keys } => self.map_read(name, keys, span),
+            ast::ExprKind::Call { name, name_span, args } => self.call(name, *name_span, args, span),
+            ast::ExprKind::Field { base, field, field_span, .. } => self.field(base, field, *field_span, span),
+            ast::ExprKind::Unary { op, operand } => self.unary(*op, operand, span),
+            ast::ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, span),
+            ast::ExprKind::Ternary { cond, then, els } => self.ternary(cond, then, els, span),
+            ast::ExprKind::Tuple(items) => {
+                let items: Option<Vec<Expr>> = items.iter().map(|i| self.expr(i)).collect();
+                let items = items?;
+                let ty = Type::Tuple(items.iter().map(|i| storable(&i.ty)).collect());
+                Some(typed(ExprKind::Tuple(items), ty, span))
+            }
+            ast::ExprKind::Cast { ty, expr } => self.cast(ty, expr, span),
+            ast::ExprKind::IncDec { .. } => {
+                self.error(Diagnostic::error(span, "`++`/`--` can only be used as a statement here")
+                    .with_label("used as a value")
+                    .with_help("write `@x++;` or `$i++;` on its own"));
+                None
+            }
+            ast::ExprKind::Index { .. } => self.unsupported(span, "indexing"),
+        }
+    }
+
+    fn unsupported(&mut self, span: Span, what: &str) -> Option<Expr> {
+        self.error(Diagnostic::error(span, format!("{what} is not supported by this version of rdt yet"))
+            .with_label("unsupported"));
+        None
+    }
+
+    fn ident(&mut self, name: &str, span: Span) -> Option<Expr> {
+        if let Some(b) = builtins::builtin(name) {
+            return Some(typed(ExprKind::Builtin(b), builtins::builtin_type(b), span));
+        }
+        let resolved = if name == "retval" {
+            Some(self.context.retval(span, self.probe_kind))
+        } else if let Some(index) = name.strip_prefix("arg").and_then(|n| n.parse::<u8>().ok()) {
+            Some(self.context.arg(index, span, self.probe_kind))
+        } else if name == "args" {
+            Some(Err(Diagnostic::error(span, "`args` is a structure; use one of its fields")
+                .with_label("needs a field")
+                .with_help("for example `args.filename`; `rdt -lv <probe>` lists the fields")))
+        } else {
+            None
+        };
+        match resolved {
+            Some(Ok(r)) => Some(typed(r.kind, r.ty, span)),
+            Some(Err(d)) => {
+                self.error(d);
+                None
+            }
+            None => {
+                let candidates = builtins::BUILTINS.iter().map(|(n, _)| *n).chain(builtins::CONTEXT_NAMES.iter().copied());
+                let mut d = Diagnostic::error(span, format!("unknown identifier `{name}`")).with_label("not a builtin");
+                if let Some(near) = did_you_mean(name, candidates) {
+                    d = d.with_help(format!("did you mean `{near}`?"));
+                }
+                self.error(d);
+                None
+            }
+        }
+    }
+
+    fn positional(&self, n: u32, span: Span) -> Expr {
+        let value = self.params.positional.get(n.saturating_sub(1) as usize);
+        match value.map(|v| (v, parse_int(v))) {
+            Some((_, Some(i))) => typed(ExprKind::Int(i), I64, span),
+            Some((s, None)) => string_literal(s.as_bytes().to_vec(), span),
+            None => typed(ExprKind::Int(0), I64, span),
+        }
+    }
+
+    fn map_read(&mut self, name: &str, keys: &[ast::Expr], span: Span) -> Option<Expr> {
+        let map_name = format!("@{name}");
+        let key = self.map_key(keys, span)?;
+        let Some(id) = self.maps.id(&map_name) else {
+            let names = self.maps.decls.iter().map(|d| d.name.as_str());
+            let mut d = Diagnostic::error(span, format!("map `{map_name}` is read but never assigned"))
+                .with_label("no value was ever stored in it");
+            if let Some(near) = did_you_mean(&map_name, names) {
+                d = d.with_help(format!("did you mean `{near}`?"));
+            }
+            self.error(d);
+            return None;
+        };
+        let decl = &self.maps.decls[id];
+        let key_ty = key.as_ref().map(|k| storable(&k.ty));
+        if unify_optional(&decl.key, &key_ty).is_none() {
+            let expected = decl.key.as_ref().map_or("no key".to_string(), |t| format!("a key of type `{t}`"));
+            let first = self.maps.key_spans[id];
+            self.error(Diagnostic::error(span, format!("map `{map_name}` is read with the wrong key"))
+                .with_label(format!("expected {expected}"))
+                .with_secondary(first, "key type fixed here"));
+            return None;
+        }
+        let ty = match &decl.value {
+            MapValue::Count => U64,
+            MapValue::Sum => I64,
+            MapValue::Plain(t) => t.clone(),
+        };
+        Some(typed(ExprKind::MapRead { map: id, key: key.map(Box::new) }, ty, span))
+    }
+
+    fn call(&mut self, name: &str, name_span: Span, args: &[ast::Expr], span: Span) -> Option<Expr> {
+        let Some(def) = builtins::function(name) else {
+            let names = builtins::FUNCTIONS.iter().map(|f| f.name);
+            let mut d = Diagnostic::error(name_span, format!("unknown function `{name}`")).with_label("not a function");
+            if let Some(near) = did_you_mean(name, names) {
+                d = d.with_help(format!("did you mean `{near}()`?"));
+            }
+            self.error(d);
+            return None;
+        };
+        self.call_arity(name, name_span, args)?;
+        match def.function {
+            Function::Str => {
+                let ptr = self.expr(&args[0])?;
+                if !ptr.ty.is_scalar() {
+                    if ptr.ty.is_str() {
+                        return Some(ptr);
+                    }
+                    self.error(Diagnostic::error(ptr.span, format!("str() needs a pointer, not `{}`", ptr.ty))
+                        .with_label("not a pointer"));
+                    return None;
+                }
+                let (len, size) = match args.get(1) {
+                    None => (None, self.strsize),
+                    Some(a) => {
+                        let len = self.expr(a)?;
+                        let size = match len.kind {
+                            ExprKind::Int(n) if n >= 0 => (n as u32).saturating_add(1).min(self.strsize),
+                            _ => self.strsize,
+                        };
+                        (Some(Box::new(len)), size)
+                    }
+                };
+                Some(typed(ExprKind::ReadStr { ptr: Box::new(ptr), len }, Type::Str { size }, span))
+            }
+            Function::Count | Function::Sum => {
+                self.error(aggregate_outside_assignment(name, span));
+                None
+            }
+            Function::Printf | Function::Exit => {
+                self.error(Diagnostic::error(span, format!("{name}() has no value"))
+                    .with_label("used as a value")
+                    .with_help(format!("call `{name}(…)` as a statement of its own")));
+                None
+            }
+        }
+    }
+
+    fn field(&mut self, base: &ast::Expr, field: &str, field_span: Span, span: Span) -> Option<Expr> {
+        if !matches!(&base.kind, ast::ExprKind::Ident(n) if n == "args") {
+            if let ast::ExprKind::Ident(n) = &base.kind {
+                if n == "self" || n == "this" {
+                    return self.unsupported(span, &format!("`{n}->` variables are"));
+                }
+            }
+            return self.unsupported(span, "field access on kernel types");
+        }
+        match self.context.field(field, field_span, self.probe_kind) {
+            Ok(r) => Some(typed(r.kind, r.ty, span)),
+            Err(d) => {
+                self.error(d);
+                None
+            }
+        }
+    }
+
+    fn unary(&mut self, op: UnOp, operand: &ast::Expr, span: Span) -> Option<Expr> {
+        let value = self.expr(operand)?;
+        if !value.ty.is_scalar() || matches!(op, UnOp::Deref | UnOp::AddrOf) {
+            if matches!(op, UnOp::Deref | UnOp::AddrOf) {
+                return self.unsupported(span, "pointer dereference");
+            }
+            self.error(Diagnostic::error(value.span, format!("operator needs a number, not `{}`", value.ty))
+                .with_label("not a number"));
+            return None;
+        }
+        let ty = match op {
+            UnOp::Neg => I64,
+            UnOp::Not => U64,
+            _ => int_of(&value.ty),
+        };
+        Some(typed(ExprKind::Unary { op, operand: Box::new(value) }, ty, span))
+    }
+
+    fn binary(&mut self, op: BinOp, lhs: &ast::Expr, rhs: &ast::Expr, span: Span) -> Option<Expr> {
+        let l = self.expr(lhs);
+        let r = self.expr(rhs);
+        let (l, r) = (l?, r?);
+        if l.ty.is_str() || r.ty.is_str() {
+            return self.string_binary(op, l, r, span);
+        }
+        for side in [&l, &r] {
+            if !side.ty.is_scalar() {
+                self.error(Diagnostic::error(side.span, format!("operator `{}` needs numbers, not `{}`", op.symbol(), side.ty))
+                    .with_label("not a number"));
+                return None;
+            }
+        }
+        let ty = if op.is_comparison() || matches!(op, BinOp::LogAnd | BinOp::LogOr) {
+            U64
+        } else {
+            let signed = is_signed(&l.ty) && is_signed(&r.ty);
+            Type::Int { bits: 64, signed }
+        };
+        Some(typed(ExprKind::Binary { op, lhs: Box::new(l), rhs: Box::new(r) }, ty, span))
+    }
+
+    fn string_binary(&mut self, op: BinOp, l: Expr, r: Expr, span: Span) -> Option<Expr> {
+        if l.ty.is_str() && r.ty.is_str() && matches!(op, BinOp::Eq | BinOp::Ne) {
+            let negate = op == BinOp::Ne;
+            return Some(typed(ExprKind::StrEq { lhs: Box::new(l), rhs: Box::new(r), negate }, U64, span));
+        }
+        let (s, other) = if l.ty.is_str() { (&l, &r) } else { (&r, &l) };
+        let d = if other.ty.is_str() {
+            Diagnostic::error(span, format!("strings cannot be combined with `{}`", op.symbol()))
+                .with_label("only `==` and `!=` compare strings")
+        } else {
+            Diagnostic::error(span, format!("cannot apply `{}` to a string and `{}`", op.symbol(), other.ty))
+                .with_label("mismatched types")
+                .with_secondary(s.span, "this is a string")
+                .with_secondary(other.span, format!("this is `{}`", other.ty))
+        };
+        self.error(d);
+        None
+    }
+
+    fn ternary(&mut self, cond: &ast::Expr, then: &ast::Expr, els: &ast::Expr, span: Span) -> Option<Expr> {
+        let cond = self.condition(cond);
+        let then = self.expr(then);
+        let els = self.expr(els);
+        let (cond, then, els) = (cond?, then?, els?);
+        let Some(ty) = unify(&storable(&then.ty), &storable(&els.ty)) else {
+            self.error(Diagnostic::error(span, "the two branches of `?:` have different types")
+                .with_label("mismatched branches")
+                .with_secondary(then.span, format!("`{}`", then.ty))
+                .with_secondary(els.span, format!("`{}`", els.ty)));
+            return None;
+        };
+        Some(typed(ExprKind::Ternary { cond: Box::new(cond), then: Box::new(then), els: Box::new(els) }, ty, span))
+    }
+
+    fn cast(&mut self, ty: &ast::TypeName, expr: &ast::Expr, span: Span) -> Option<Expr> {
+        let value = self.expr(expr)?;
+        let Some(target) = int_type_named(&ty.name).filter(|_| ty.pointer_depth == 0) else {
+            return self.unsupported(ty.span, &format!("casting to `{}{}`", ty.name, "*".repeat(ty.pointer_depth as usize)));
+        };
+        if !value.ty.is_scalar() {
+            self.error(Diagnostic::error(value.span, format!("cannot cast `{}` to `{}`", value.ty, ty.name))
+                .with_label("not a number"));
+            return None;
+        }
+        Some(typed(ExprKind::Cast(Box::new(value)), target, span))
+    }
+}
+
+fn aggregate_outside_assignment(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::error(span, format!("{name}() is an aggregation and must be assigned to a map"))
+        .with_label("not assigned to a map")
+        .with_help(format!("write `@name[key] = {name}(…);`"))
+}
+
+fn string_literal(bytes: Vec<u8>, span: Span) -> Expr {
+    let size = bytes.len() as u32 + 1;
+    typed(ExprKind::Str(bytes), Type::Str { size }, span)
+}
+
+/// Maps hold integers as 64-bit values, the way bpftrace does.
+fn storable(ty: &Type) -> Type {
+    match ty {
+        Type::Int { signed, .. } => Type::Int { bits: 64, signed: *signed },
+        Type::Ptr { .. } => U64,
+        Type::Tuple(fields) => Type::Tuple(fields.iter().map(storable).collect()),
+        other => other.clone(),
+    }
+}
+
+fn int_of(ty: &Type) -> Type {
+    match ty {
+        Type::Int { .. } => ty.clone(),
+        _ => U64,
+    }
+}
+
+fn is_signed(ty: &Type) -> bool {
+    matches!(ty, Type::Int { signed: true, .. })
+}
+
+/// The common type of two values, if they are compatible (strings widen to the longer one).
+fn unify(a: &Type, b: &Type) -> Option<Type> {
+    match (a, b) {
+        (Type::Int { signed: sa, .. }, Type::Int { signed: sb, .. }) => Some(Type::Int { bits: 64, signed: *sa && *sb }),
+        (Type::Str { size: x }, Type::Str { size: y }) => Some(Type::Str { size: (*x).max(*y) }),
+        (Type::Tuple(x), Type::Tuple(y)) if x.len() == y.len() => {
+            x.iter().zip(y).map(|(a, b)| unify(a, b)).collect::<Option<Vec<_>>>().map(Type::Tuple)
+        }
+        (Type::Ptr { .. } | Type::Int { .. }, Type::Ptr { .. } | Type::Int { .. }) => Some(U64),
+        _ => None,
+    }
+}
+
+fn unify_optional(a: &Option<Type>, b: &Option<Type>) -> Option<Option<Type>> {
+    match (a, b) {
+        (None, None) => Some(None),
+        (Some(a), Some(b)) => unify(a, b).map(Some),
+        _ => None,
+    }
+}
+
+fn describe_value(v: &MapValue) -> String {
+    match v {
+        MapValue::Count => "count()".into(),
+        MapValue::Sum => "sum()".into(),
+        MapValue::Plain(t) if t.is_str() => "a string".into(),
+        MapValue::Plain(t) => format!("a `{t}`"),
+    }
+}
+
+fn parse_int(s: &str) -> Option<i64> {
+    if let Some(hex) = s.strip_prefix("0x") {
+        return i64::from_str_radix(hex, 16).ok();
+    }
+    s.parse().ok()
+}
+
+fn int_type_named(name: &str) -> Option<Type> {
+    let (bits, signed) = match name {
+        "int8" | "s8" | "char" | "i8" => (8, true),
+        "uint8" | "u8" | "unsigned char" => (8, false),
+        "int16" | "s16" | "short" | "i16" => (16, true),
+        "uint16" | "u16" | "unsigned short" => (16, false),
+        "int32" | "s32" | "int" | "i32" => (32, true),
+        "uint32" | "u32" | "unsigned int" | "unsigned" => (32, false),
+        "int64" | "s64" | "long" | "i64" | "long long" => (64, true),
+        "uint64" | "u64" | "unsigned long" | "unsigned long long" => (64, false),
+        _ => return None,
+    };
+    Some(Type::Int { bits, signed })
+}
+
+/// The span of byte `offset` of a string literal's contents (approximate when escapes precede it).
+fn format_span(literal: Span, text: &str, offset: usize) -> Span {
+    let start = literal.start as usize + 1 + offset.min(text.len());
+    Span::new(start, (start + 2).min(literal.end as usize).max(start + 1))
+}

@@ -1,0 +1,201 @@
+//! The typed IR: what the script means, with every name resolved and every value typed.
+//! Codegen turns it into instructions; it never looks at the AST.
+
+use crate::Type;
+use rdt_syntax::ast::{BinOp, UnOp};
+use rdt_syntax::Span;
+
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub probes: Vec<Probe>,
+    pub maps: Vec<MapDecl>,
+    /// Ring-buffer record kinds; a record's leading u64 is its index here.
+    pub events: Vec<Event>,
+    pub options: Options,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// Size of strings read with `str()` (bpftrace's `strsize`).
+    pub strsize: u32,
+    /// Print no "Attached N probes" line and no maps at exit... only the maps (D's `quiet`).
+    pub quiet: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { strsize: 64, quiet: false }
+    }
+}
+
+/// One BPF program: one clause on one probe description. A wildcard that expands to several
+/// attach points still compiles once.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// A symbol-safe unique name (`p0_sys_enter_openat`).
+    pub name: String,
+    pub prog_type: ProgType,
+    pub attach: Vec<Attach>,
+    /// Runs first; when it is false the body is skipped.
+    pub guard: Option<Expr>,
+    pub predicate: Option<Expr>,
+    pub body: Vec<Stmt>,
+    /// Types of the clause's scratch variables, indexed by [`VarId`].
+    pub vars: Vec<Type>,
+    /// The probe description in the script.
+    pub span: Span,
+}
+
+/// The BPF program type, which fixes the context the program receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgType {
+    /// `struct trace_event_raw_*` record from a tracefs tracepoint.
+    Tracepoint,
+    /// `u64 args[]` of a raw tracepoint.
+    RawTracepoint,
+    /// `struct pt_regs` (kprobes, uprobes).
+    Kprobe,
+    /// `struct bpf_perf_event_data` (profile, interval, software, hardware).
+    PerfEvent,
+}
+
+impl ProgType {
+    /// The ELF section prefix that identifies the program type to loaders.
+    pub fn section_prefix(self) -> &'static str {
+        match self {
+            ProgType::Tracepoint => "tracepoint",
+            ProgType::RawTracepoint => "raw_tracepoint",
+            ProgType::Kprobe => "kprobe",
+            ProgType::PerfEvent => "perf_event",
+        }
+    }
+}
+
+/// Where and how a program attaches. One variant per attach mechanism.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attach {
+    /// Run once with BPF_PROG_TEST_RUN before the other probes attach.
+    Begin,
+    /// Run once with BPF_PROG_TEST_RUN after the other probes detach.
+    End,
+    /// A tracefs tracepoint through a perf event.
+    Tracepoint { category: String, name: String },
+    /// A raw tracepoint (`BPF_RAW_TRACEPOINT_OPEN`), e.g. `sys_enter`.
+    RawTracepoint { name: String },
+    /// A kprobe or kretprobe on a kernel function, `offset` bytes into it.
+    Kprobe { function: String, offset: u64, ret: bool },
+    /// A software cpu-clock perf event: every `period_ns`, or `freq_hz` times a second, on every
+    /// CPU (`all_cpus`, profile) or on one (interval).
+    Timer { period: TimerPeriod, all_cpus: bool },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerPeriod {
+    Nanos(u64),
+    Hz(u64),
+}
+
+#[derive(Debug, Clone)]
+pub struct MapDecl {
+    /// With its `@` (`@` alone for the anonymous map).
+    pub name: String,
+    pub key: Option<Type>,
+    pub value: MapValue,
+    /// First place the map was written, for diagnostics.
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MapValue {
+    Count,
+    Sum,
+    Plain(Type),
+}
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    Printf { format: String, args: Vec<Type>, span: Span },
+    Exit { span: Span },
+}
+
+pub type MapId = usize;
+pub type VarId = usize;
+
+#[derive(Debug, Clone)]
+pub struct Stmt {
+    pub kind: StmtKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum StmtKind {
+    /// `@m[key] = value`
+    MapStore { map: MapId, key: Option<Expr>, value: Expr },
+    /// `@m[key] = count()` / `sum(x)`: update the per-CPU slot in place.
+    MapAggregate { map: MapId, key: Option<Expr>, op: Aggregate },
+    /// `$v = value`
+    VarStore { var: VarId, value: Expr },
+    /// Emit ring-buffer record `event` holding `args`.
+    Printf { event: usize, args: Vec<Expr> },
+    /// Emit the exit record and stop this program.
+    Exit { event: usize },
+    If { cond: Expr, then: Vec<Stmt>, els: Vec<Stmt> },
+    /// An expression evaluated for nothing but its side effects.
+    Eval(Expr),
+}
+
+#[derive(Debug, Clone)]
+pub enum Aggregate {
+    Count,
+    Sum(Expr),
+}
+
+#[derive(Debug, Clone)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub ty: Type,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum ExprKind {
+    Int(i64),
+    /// A string literal's bytes, without the NUL.
+    Str(Vec<u8>),
+    Builtin(Builtin),
+    /// A field of the tracepoint record at `offset` in the context, of the expression's type.
+    CtxField { offset: u32 },
+    /// A u64 field of the `struct pt_regs` that the `raw_syscalls` tracepoints pass as their
+    /// first argument: a syscall argument register or `orig_ax`.
+    SyscallRegs { offset: u32 },
+    /// Raw context argument `index` (`arg0…` of raw tracepoints, pt_regs registers of kprobes).
+    Arg { index: u8 },
+    /// Return value register (kretprobe).
+    Retval,
+    MapRead { map: MapId, key: Option<Box<Expr>> },
+    Var(VarId),
+    Unary { op: UnOp, operand: Box<Expr> },
+    /// Integer arithmetic, bitwise and comparison operators; `&&`/`||` short-circuit.
+    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    /// `==` / `!=` between strings (`negate` for `!=`).
+    StrEq { lhs: Box<Expr>, rhs: Box<Expr>, negate: bool },
+    Ternary { cond: Box<Expr>, then: Box<Expr>, els: Box<Expr> },
+    Tuple(Vec<Expr>),
+    /// `str(ptr[, len])`: a NUL-terminated string read from `ptr`; the size is in the type.
+    ReadStr { ptr: Box<Expr>, len: Option<Box<Expr>> },
+    /// Integer conversion to the expression's type (truncate / sign-extend).
+    Cast(Box<Expr>),
+}
+
+/// Values that come from the kernel's view of the current event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    Pid,
+    Tid,
+    Uid,
+    Gid,
+    Comm,
+    Nsecs,
+    Elapsed,
+    Cpu,
+}

@@ -1,0 +1,119 @@
+//! Probe kinds. Each kind is one module that knows its spec syntax (bpftrace and D spellings),
+//! expands wildcards, picks the program type and attach points, and resolves the context values a
+//! clause may read (`args.field`, `arg0`, `retval`). Attaching happens in rdt-runtime, which
+//! follows the [`Attach`] value chosen here.
+
+mod kprobe;
+mod special;
+mod timer;
+mod tracepoint;
+
+use crate::ir::{Attach, ExprKind, ProgType};
+use crate::Type;
+use rdt_syntax::{Diagnostic, Span};
+
+/// One attachable instance of a probe description, e.g. one tracepoint of a wildcard.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    pub prog_type: ProgType,
+    pub attach: Attach,
+    pub context: Context,
+    /// A condition the program checks first (e.g. the syscall number on `raw_syscalls`).
+    pub guard: Option<(ExprKind, Type)>,
+    /// Short name for the program symbol and `probe` builtin.
+    pub label: String,
+}
+
+/// What a clause can read from its probe's context.
+#[derive(Debug, Clone)]
+pub enum Context {
+    /// BEGIN, END, timers: no arguments.
+    None,
+    Tracepoint(tracepoint::TracepointContext),
+    Kprobe { ret: bool },
+}
+
+/// A context value a probe resolved for a name used in the script.
+pub struct Resolved {
+    pub kind: ExprKind,
+    pub ty: Type,
+}
+
+/// Parses and expands one probe description into its instances.
+pub fn expand(text: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
+    let (kind, rest) = split_kind(text);
+    match kind {
+        "BEGIN" | "END" | "ERROR" if rest.is_none() => special::expand(kind, span),
+        "tracepoint" | "t" => tracepoint::expand(rest.unwrap_or(""), span),
+        "syscall" => tracepoint::expand_d_syscall(rest.unwrap_or(""), span),
+        "interval" | "i" | "profile" | "p" => timer::expand(kind, rest.unwrap_or(""), span),
+        _ if kind.starts_with("tick-") || kind.starts_with("profile-") => timer::expand_d(kind, span),
+        "kprobe" | "k" | "kretprobe" | "kr" | "fbt" => kprobe::expand(kind, rest.unwrap_or(""), span),
+        _ => Err(unknown_kind(text, kind, span)),
+    }
+}
+
+fn split_kind(text: &str) -> (&str, Option<&str>) {
+    match text.split_once(':') {
+        Some((kind, rest)) => (kind, Some(rest)),
+        None => (text, None),
+    }
+}
+
+const KINDS: &[&str] = &[
+    "BEGIN", "END", "tracepoint", "syscall", "interval", "profile", "kprobe", "kretprobe", "fbt",
+    "uprobe", "uretprobe", "usdt", "rawtracepoint", "fentry", "fexit", "software", "hardware",
+];
+
+fn unknown_kind(text: &str, kind: &str, span: Span) -> Diagnostic {
+    let kind_span = Span::new(span.start as usize, span.start as usize + kind.len().min(text.len()));
+    let mut d = Diagnostic::error(kind_span, format!("unknown probe type `{kind}`"))
+        .with_label("not a probe type");
+    if let Some(near) = rdt_syntax::did_you_mean(kind, KINDS.iter().copied()) {
+        d = d.with_help(format!("did you mean `{near}`?"));
+    } else if matches!(kind, "uprobe" | "uretprobe" | "usdt" | "rawtracepoint" | "fentry" | "fexit" | "software" | "hardware") {
+        d = d.with_help(format!("`{kind}` probes are not supported by this version of rdt yet"));
+    } else {
+        d = d.with_help("probe types: BEGIN, END, tracepoint, interval, profile, kprobe, kretprobe");
+    }
+    d
+}
+
+/// Error for a reference to `args` or `argN` in a probe that has none.
+pub(crate) fn no_args(what: &str, span: Span, probe: &str) -> Diagnostic {
+    Diagnostic::error(span, format!("`{what}` is not available in {probe} probes"))
+        .with_label("this probe has no arguments")
+}
+
+impl Context {
+    /// Resolves `args.field` / `args->field`.
+    pub fn field(&self, field: &str, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
+        match self {
+            Context::Tracepoint(tp) => tp.field(field, span),
+            Context::Kprobe { .. } => Err(Diagnostic::error(span, "kprobe `args` need kernel BTF function prototypes")
+                .with_label("not supported yet")
+                .with_help("use `arg0`, `arg1`, … for the raw arguments")),
+            Context::None => Err(no_args("args", span, probe)),
+        }
+    }
+
+    /// Resolves `arg0`…`arg5`.
+    pub fn arg(&self, index: u8, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
+        match self {
+            Context::Kprobe { .. } => Ok(Resolved { kind: ExprKind::Arg { index }, ty: Type::U64 }),
+            Context::Tracepoint(_) => Err(no_args(&format!("arg{index}"), span, probe)
+                .with_help("tracepoint arguments are named: use `args.<field>` (rdt -lv lists them)")),
+            Context::None => Err(no_args(&format!("arg{index}"), span, probe)),
+        }
+    }
+
+    /// Resolves `retval`.
+    pub fn retval(&self, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
+        match self {
+            Context::Kprobe { ret: true } => Ok(Resolved { kind: ExprKind::Retval, ty: Type::I64 }),
+            Context::Tracepoint(tp) if tp.is_syscall_exit() => tp.field("ret", span),
+            _ => Err(Diagnostic::error(span, format!("`retval` is not available in {probe} probes"))
+                .with_label("only return probes have a return value")),
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! `interval:UNIT:N` (one CPU) and `profile:UNIT:N` (every CPU): software cpu-clock perf events.
+//! D spellings: `tick-1s`, `profile-997` (a bare number is hertz).
+
+use super::{Context, Instance};
+use crate::ir::{Attach, ProgType, TimerPeriod};
+use rdt_syntax::{Diagnostic, Span};
+
+pub fn expand(kind: &str, rest: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
+    let all_cpus = matches!(kind, "profile" | "p");
+    let (unit, count) = match rest.split_once(':') {
+        Some((unit, count)) => (unit, count),
+        // bpftrace also accepts `interval:100` meaning hertz? It means seconds-less: treat as hz.
+        None => ("hz", rest),
+    };
+    let period = period(unit, count, span)?;
+    Ok(vec![instance(kind, period, all_cpus)])
+}
+
+pub fn expand_d(kind: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
+    let (name, spec) = kind.split_once('-').unwrap_or((kind, ""));
+    let all_cpus = name == "profile";
+    let digits = spec.find(|c: char| !c.is_ascii_digit()).unwrap_or(spec.len());
+    let (count, unit) = spec.split_at(digits);
+    let unit = match unit {
+        "" | "hz" => "hz",
+        "ns" | "nsec" => "ns",
+        "us" | "usec" => "us",
+        "ms" | "msec" => "ms",
+        "s" | "sec" => "s",
+        "m" | "min" => "m",
+        other => other,
+    };
+    let period = period(unit, count, span)?;
+    Ok(vec![instance(name, period, all_cpus)])
+}
+
+fn instance(kind: &str, period: TimerPeriod, all_cpus: bool) -> Instance {
+    let label = match period {
+        TimerPeriod::Nanos(ns) => format!("{kind}_{ns}ns"),
+        TimerPeriod::Hz(hz) => format!("{kind}_{hz}hz"),
+    };
+    Instance {
+        prog_type: ProgType::PerfEvent,
+        attach: Attach::Timer { period, all_cpus },
+        context: Context::None,
+        guard: None,
+        label,
+    }
+}
+
+fn period(unit: &str, count: &str, span: Span) -> Result<TimerPeriod, Diagnostic> {
+    let n: u64 = count.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+        Diagnostic::error(span, format!("invalid timer count `{count}`"))
+            .with_label("expected a positive integer")
+            .with_help("for example `interval:ms:100` or `profile:hz:99`")
+    })?;
+    let scale = match unit {
+        "hz" => return Ok(TimerPeriod::Hz(n)),
+        "ns" => 1,
+        "us" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "m" => 60_000_000_000,
+        _ => {
+            return Err(Diagnostic::error(span, format!("invalid timer unit `{unit}`"))
+                .with_label("unknown unit")
+                .with_help("units: hz, s, ms, us, ns"))
+        }
+    };
+    Ok(TimerPeriod::Nanos(n.saturating_mul(scale)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_bpftrace_and_d_spellings() {
+        let s = Span::default();
+        let i = &expand("interval", "ms:100", s).unwrap()[0];
+        assert_eq!(i.attach, Attach::Timer { period: TimerPeriod::Nanos(100_000_000), all_cpus: false });
+        let p = &expand("profile", "hz:99", s).unwrap()[0];
+        assert_eq!(p.attach, Attach::Timer { period: TimerPeriod::Hz(99), all_cpus: true });
+        let t = &expand_d("tick-1s", s).unwrap()[0];
+        assert_eq!(t.attach, Attach::Timer { period: TimerPeriod::Nanos(1_000_000_000), all_cpus: false });
+        let d = &expand_d("profile-997", s).unwrap()[0];
+        assert_eq!(d.attach, Attach::Timer { period: TimerPeriod::Hz(997), all_cpus: true });
+        assert!(expand("interval", "ms:0", s).is_err());
+        assert!(expand("interval", "fortnight:1", s).is_err());
+    }
+}

@@ -1,0 +1,219 @@
+//! `tracepoint:category:name` (wildcards allowed) and D's `syscall::name:entry|return`.
+//!
+//! Fields come from the tracefs `format` file. The `syscalls` category is special: each of its
+//! events sits on the `raw_syscalls` tracepoints, and attaching a raw tracepoint costs 0.1 ms where
+//! a perf-event tracepoint costs ~10 ms to attach and ~80 ms to detach (KERNEL.md). So a syscall
+//! probe compiles to a raw tracepoint program on `sys_enter`/`sys_exit` that checks the syscall
+//! number first and reads the arguments from the `pt_regs` the raw tracepoint passes. (Unlike the
+//! perf-event path, 32-bit compat syscalls are not filtered out.)
+
+use super::{Context, Instance, Resolved};
+use crate::ir::{Attach, ExprKind, ProgType};
+use crate::Type;
+use rdt_btf::tracefs::{self, EventFormat, Field};
+use rdt_syntax::ast::BinOp;
+use rdt_syntax::{did_you_mean, Diagnostic, Span};
+
+#[derive(Debug, Clone)]
+pub struct TracepointContext {
+    category: String,
+    name: String,
+    format: EventFormat,
+    syscall: Option<Syscall>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Syscall {
+    nr: u32,
+    enter: bool,
+}
+
+/// Offsets in x86-64 `struct pt_regs` of the six syscall argument registers (di si dx r10 r8 r9)
+/// and of `orig_ax`, which holds the syscall number.
+const SYSCALL_ARG_REGS: [u32; 6] = [112, 104, 96, 56, 72, 64];
+const ORIG_AX: u32 = 120;
+/// First syscall argument in a `syscalls:sys_enter_*` record (after the common fields and nr).
+const SYSCALL_ARGS_OFFSET: u32 = 16;
+
+pub fn expand(spec: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
+    let Some((category, name)) = spec.split_once(':') else {
+        return Err(Diagnostic::error(span, "invalid tracepoint")
+            .with_label("expected `tracepoint:category:name`")
+            .with_help("for example `tracepoint:syscalls:sys_enter_openat`; `rdt -l 'tracepoint:*'` lists them"));
+    };
+    let events = if is_glob(spec) {
+        let found = tracefs::list_events(spec).map_err(|e| tracefs_error(e, span))?;
+        if found.is_empty() {
+            return Err(Diagnostic::error(span, format!("no tracepoint matches `{spec}`"))
+                .with_label("matches nothing"));
+        }
+        found
+    } else {
+        vec![(category.to_string(), name.to_string())]
+    };
+    events.iter().map(|(c, n)| instance(c, n, span)).collect()
+}
+
+/// `syscall::openat:entry` → `tracepoint:syscalls:sys_enter_openat`.
+pub fn expand_d_syscall(spec: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let (name, side) = match parts.as_slice() {
+        [_module, name, "entry"] => (name, "enter"),
+        [_module, name, "return"] => (name, "exit"),
+        _ => {
+            return Err(Diagnostic::error(span, "invalid syscall probe")
+                .with_label("expected `syscall::name:entry` or `syscall::name:return`"))
+        }
+    };
+    let name = if name.is_empty() { "*" } else { name };
+    expand(&format!("syscalls:sys_{side}_{name}"), span)
+}
+
+fn is_glob(s: &str) -> bool {
+    s.contains(['*', '?'])
+}
+
+fn instance(category: &str, name: &str, span: Span) -> Result<Instance, Diagnostic> {
+    let format = tracefs::event_format(category, name).map_err(|e| missing_event(e, category, name, span))?;
+    let syscall = syscall_of(category, name);
+    let (prog_type, attach, guard) = match syscall {
+        Some(sc) => {
+            let raw = if sc.enter { "sys_enter" } else { "sys_exit" };
+            (ProgType::RawTracepoint, Attach::RawTracepoint { name: raw.into() }, Some(syscall_guard(sc)))
+        }
+        None => (
+            ProgType::Tracepoint,
+            Attach::Tracepoint { category: category.into(), name: name.into() },
+            None,
+        ),
+    };
+    Ok(Instance {
+        prog_type,
+        attach,
+        context: Context::Tracepoint(TracepointContext {
+            category: category.into(),
+            name: name.into(),
+            format,
+            syscall,
+        }),
+        guard,
+        label: name.to_string(),
+    })
+}
+
+fn syscall_of(category: &str, name: &str) -> Option<Syscall> {
+    if category != "syscalls" {
+        return None;
+    }
+    let (enter, syscall) = if let Some(s) = name.strip_prefix("sys_enter_") {
+        (true, s)
+    } else {
+        (false, name.strip_prefix("sys_exit_")?)
+    };
+    Some(Syscall { nr: tracefs::syscall_number(syscall)?, enter })
+}
+
+/// The syscall-number check that makes a `raw_syscalls` program behave like one syscall's event.
+fn syscall_guard(sc: Syscall) -> (ExprKind, Type) {
+    let nr = if sc.enter {
+        ExprKind::Arg { index: 1 }
+    } else {
+        ExprKind::SyscallRegs { offset: ORIG_AX }
+    };
+    let typed = |kind| crate::ir::Expr { kind, ty: Type::U64, span: Span::default() };
+    let check = ExprKind::Binary {
+        op: BinOp::Eq,
+        lhs: Box::new(typed(nr)),
+        rhs: Box::new(typed(ExprKind::Int(i64::from(sc.nr)))),
+    };
+    (check, Type::U64)
+}
+
+impl TracepointContext {
+    pub fn is_syscall_exit(&self) -> bool {
+        matches!(self.syscall, Some(Syscall { enter: false, .. }))
+    }
+
+    pub fn field(&self, name: &str, span: Span) -> Result<Resolved, Diagnostic> {
+        let Some(field) = self.format.fields.iter().find(|f| f.name == name && !f.common) else {
+            return Err(self.unknown_field(name, span));
+        };
+        let ty = field_type(field, self.syscall.is_some()).ok_or_else(|| {
+            Diagnostic::error(span, format!("field `{name}` has type `{}`, which rdt cannot read yet", field.c_type))
+                .with_label("unsupported field type")
+        })?;
+        let kind = match self.syscall {
+            None => ExprKind::CtxField { offset: field.offset },
+            Some(sc) => syscall_field(sc, field),
+        };
+        Ok(Resolved { kind, ty })
+    }
+
+    fn unknown_field(&self, name: &str, span: Span) -> Diagnostic {
+        let names = self.format.fields.iter().filter(|f| !f.common).map(|f| f.name.as_str());
+        let mut d = Diagnostic::error(
+            span,
+            format!("tracepoint `{}:{}` has no field `{name}`", self.category, self.name),
+        )
+        .with_label("unknown field");
+        if let Some(near) = did_you_mean(name, names.clone()) {
+            d = d.with_help(format!("did you mean `{near}`?"));
+        }
+        let all: Vec<&str> = names.collect();
+        d.with_help(format!("its fields are: {}", all.join(", ")))
+    }
+}
+
+fn syscall_field(sc: Syscall, field: &Field) -> ExprKind {
+    if field.name == "__syscall_nr" {
+        return ExprKind::Int(i64::from(sc.nr));
+    }
+    if !sc.enter {
+        return ExprKind::Arg { index: 1 };
+    }
+    let index = field.offset.saturating_sub(SYSCALL_ARGS_OFFSET) / 8;
+    ExprKind::SyscallRegs { offset: SYSCALL_ARG_REGS[(index as usize).min(5)] }
+}
+
+/// The rdt type of a format field; `None` for what rdt cannot read yet.
+fn field_type(field: &Field, user_pointers: bool) -> Option<Type> {
+    if field.data_loc {
+        return None;
+    }
+    let c = field.c_type.as_str();
+    if c.contains('*') {
+        let to = Type::Int { bits: 8, signed: true };
+        return Some(Type::Ptr { to: Box::new(to), user: user_pointers });
+    }
+    if let Some(len) = field.array_len {
+        return c.contains("char").then_some(Type::Str { size: len });
+    }
+    let bits = match field.size {
+        1 | 2 | 4 | 8 => (field.size * 8) as u8,
+        _ => return None,
+    };
+    Some(Type::Int { bits, signed: field.signed })
+}
+
+fn tracefs_error(e: tracefs::TracefsError, span: Span) -> Diagnostic {
+    Diagnostic::error(span, format!("cannot read tracepoints: {e}")).with_label("needs tracefs")
+}
+
+fn missing_event(e: tracefs::TracefsError, category: &str, name: &str, span: Span) -> Diagnostic {
+    if !matches!(e, tracefs::TracefsError::NoSuchEvent { .. }) {
+        return tracefs_error(e, span);
+    }
+    let mut d = Diagnostic::error(span, format!("tracepoint `{category}:{name}` does not exist"))
+        .with_label("no such tracepoint");
+    let in_category = tracefs::list_events(&format!("{category}:*")).unwrap_or_default();
+    let candidates: Vec<String> = if in_category.is_empty() {
+        tracefs::list_events("*:*").unwrap_or_default().into_iter().map(|(c, _)| c).collect()
+    } else {
+        in_category.into_iter().map(|(_, n)| n).collect()
+    };
+    let wanted = if candidates.iter().any(|c| c.starts_with("sys_") || c.contains('_')) { name } else { category };
+    if let Some(near) = did_you_mean(wanted, candidates.iter().map(String::as_str)) {
+        d = d.with_help(format!("did you mean `{near}`?"));
+    }
+    d.with_help(format!("`rdt -l 'tracepoint:{category}:*'` lists what exists"))
+}
