@@ -1,1 +1,14 @@
-//! rdt-btf
+//! rdt-btf: the kernel's types, as rdt needs them.
+//!
+//! - [`tracefs`]: finding (and mounting) tracefs, tracepoint `format` files, listing events,
+//!   and x86-64 syscall numbers.
+
+mod syscalls_x86_64;
+pub mod tracefs;
+
+pub use syscalls_x86_64::SYSCALLS;
+pub use tracefs::{
+    categories, categories_at, event_format, event_format_at, glob_match, list_events,
+    list_events_at, root, syscall_name, syscall_number, EventFormat, Field, FormatError,
+    TracefsError,
+};

@@ -1,6 +1,8 @@
 //! What codegen hands to the runtime: the ELF object and everything needed to attach its programs
 //! and to decode what they write (map keys and values, ring-buffer records).
 
+pub use rdt_sema::ir::{Attach, ProgType, TimerPeriod};
+use crate::insn::Insn;
 use rdt_sema::Type;
 use rdt_syntax::Span;
 
@@ -25,28 +27,17 @@ pub struct ProgramMeta {
     pub name: String,
     /// The ELF section, `<kind>/<name>`.
     pub section: String,
-    pub attach: Attach,
+    pub prog_type: ProgType,
+    /// Every place the program attaches (a wildcard gives several).
+    pub attach: Vec<Attach>,
     /// The probe description's span in the script.
     pub probe_span: Span,
+    /// The instructions, for `-d bpf`.
+    pub insns: Vec<Insn>,
     /// Source span of each instruction (index = instruction number), for verifier errors.
     pub insn_spans: Vec<Span>,
-}
-
-/// Where and how a program attaches. One variant per probe mechanism.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Attach {
-    /// Run once with BPF_PROG_TEST_RUN before the other probes attach (raw tracepoint program).
-    Begin,
-    /// Run once with BPF_PROG_TEST_RUN after the other probes detach.
-    End,
-    /// A tracefs tracepoint through a perf event.
-    Tracepoint { category: String, name: String },
-    /// A raw tracepoint (`BPF_RAW_TRACEPOINT_OPEN`), e.g. `sys_enter`.
-    RawTracepoint { name: String },
-    /// A kprobe or kretprobe on a kernel function, at `offset` bytes into it.
-    Kprobe { function: String, offset: u64, ret: bool },
-    /// A software cpu-clock perf event every `period_ns`, on every CPU (`all_cpus`) or on one.
-    Timer { period_ns: u64, all_cpus: bool },
+    /// `(instruction index, map kernel name)` of every map reference, for `-d bpf`.
+    pub map_refs: Vec<(usize, String)>,
 }
 
 #[derive(Debug, Clone)]

@@ -1,6 +1,203 @@
 //! rdt-codegen: typed IR → BPF instructions → an ELF relocatable object, plus the metadata the
 //! runtime needs to attach the programs and decode their output.
+//!
+//! Stages: [`lower`] (typed IR → LIR with virtual registers), [`regalloc`] (linear scan with
+//! spilling), [`emit`] (LIR → instructions with source spans), [`elf`] (the object file).
 
 pub mod artifact;
+mod disasm;
+mod elf;
+mod emit;
+pub mod insn;
+mod lir;
+mod lower;
+mod regalloc;
 
-pub use artifact::{Artifact, Attach, Counter, EventKind, EventMeta, MapMeta, ProgramMeta, ValueKind};
+pub use artifact::{Artifact, Attach, Counter, EventKind, EventMeta, MapMeta, ProgType, ProgramMeta, TimerPeriod, ValueKind};
+
+use elf::{ElfProgram, MapDef};
+use lower::{Globals, Lowerer};
+use rdt_sema::ir::{self, Event, MapValue};
+use rdt_sema::Type;
+use rdt_syntax::{Diagnostic, Span};
+
+/// Facts about the machine the programs will run on.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Number of possible CPUs (per-CPU aggregations are summed over them in the kernel).
+    pub ncpus: u32,
+    /// CLOCK_MONOTONIC when tracing starts, the zero of `elapsed`.
+    pub start_ns: u64,
+}
+
+const MAP_HASH: u32 = 1;
+const MAP_PERCPU_HASH: u32 = 5;
+const MAP_PERCPU_ARRAY: u32 = 6;
+const MAP_RINGBUF: u32 = 27;
+/// Entries per script map, as in bpftrace.
+const MAP_MAX_ENTRIES: u32 = 4096;
+const RINGBUF_BYTES: u32 = 512 * 1024;
+/// The largest per-CPU map value the kernel allows (PCPU_MIN_UNIT_SIZE).
+const SCRATCH_LIMIT: u32 = 32 * 1024;
+
+pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Vec<Diagnostic>> {
+    let mut maps: Vec<MapDef> = Vec::new();
+    let user_maps: Vec<usize> = program.maps.iter().enumerate().map(|(i, m)| push_user_map(&mut maps, i, m)).collect();
+    let ringbuf = push_map(&mut maps, "ringbuf", MAP_RINGBUF, 0, 0, RINGBUF_BYTES);
+    let counters = push_map(&mut maps, "counters", MAP_PERCPU_ARRAY, 4, 8, Counter::ALL.len() as u32);
+    let scratch = push_map(&mut maps, "scratch", MAP_PERCPU_ARRAY, 4, 8, program.probes.len().max(1) as u32);
+
+    let (event_offsets, event_sizes, events) = layout_events(&program.events);
+    let globals = Globals {
+        program,
+        user_maps: &user_maps,
+        ringbuf,
+        counters,
+        ncpus: options.ncpus.max(1),
+        start_ns: options.start_ns,
+        event_offsets: &event_offsets,
+        event_sizes: &event_sizes,
+    };
+
+    let mut diags = Vec::new();
+    let mut encoded = Vec::new();
+    let mut scratch_size = 8;
+    for (index, probe) in program.probes.iter().enumerate() {
+        let (function, scratch_bytes) = Lowerer::new(&globals, probe.prog_type).lower_probe(probe);
+        if scratch_bytes > SCRATCH_LIMIT {
+            diags.push(Diagnostic::error(probe.span, format!("this probe needs {scratch_bytes} bytes of scratch memory, more than the {SCRATCH_LIMIT} the kernel allows"))
+                .with_label("too many strings or keys in one clause")
+                .with_help("split the clause, or lower `strsize`"));
+            continue;
+        }
+        scratch_size = scratch_size.max(scratch_bytes);
+        match emit::emit(&function, scratch, index as u32, probe.span) {
+            Ok(code) => encoded.push(code),
+            Err(e) => diags.push(Diagnostic::error(probe.span, format!("this clause needs {} bytes of BPF stack, more than the 512 allowed", e.bytes))
+                .with_label("expressions too deeply nested")
+                .with_help("break long expressions into `$variables`")),
+        }
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    maps[scratch].value_size = scratch_size;
+
+    let sections: Vec<String> =
+        program.probes.iter().map(|p| format!("{}/{}", p.prog_type.section_prefix(), p.name)).collect();
+    let elf_programs: Vec<ElfProgram> = program
+        .probes
+        .iter()
+        .zip(&encoded)
+        .zip(&sections)
+        .map(|((p, code), section)| ElfProgram { section, name: &p.name, code })
+        .collect();
+    let elf = elf::write(&elf_programs, &maps).map_err(|e| {
+        vec![Diagnostic::error(Span::default(), format!("internal error writing the BPF object: {e}"))]
+    })?;
+
+    let programs = program
+        .probes
+        .iter()
+        .zip(encoded)
+        .zip(sections)
+        .map(|((p, code), section)| ProgramMeta {
+            name: p.name.clone(),
+            section,
+            prog_type: p.prog_type,
+            attach: p.attach.clone(),
+            probe_span: p.span,
+            map_refs: code.map_relocs.iter().map(|&(at, m)| (at, maps[m].name.clone())).collect(),
+            insns: code.insns,
+            insn_spans: code.spans,
+        })
+        .collect();
+    let mut map_metas: Vec<MapMeta> = program
+        .maps
+        .iter()
+        .zip(&user_maps)
+        .map(|(m, &index)| map_meta(m, &maps[index]))
+        .collect();
+    map_metas.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Artifact {
+        elf,
+        programs,
+        maps: map_metas,
+        events,
+        ringbuf_map: maps[ringbuf].name.clone(),
+        counters_map: maps[counters].name.clone(),
+    })
+}
+
+/// `-d bpf`: every program's instructions, annotated with the script lines they came from.
+pub fn disassemble(artifact: &Artifact, source: &str) -> String {
+    artifact
+        .programs
+        .iter()
+        .map(|p| format!("{}:\n{}", p.section, disasm::disassemble(&p.insns, &p.insn_spans, source, &p.map_refs)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn push_map(maps: &mut Vec<MapDef>, name: &str, map_type: u32, key_size: u32, value_size: u32, max_entries: u32) -> usize {
+    maps.push(MapDef { name: name.to_string(), map_type, key_size, value_size, max_entries, flags: 0 });
+    maps.len() - 1
+}
+
+fn push_user_map(maps: &mut Vec<MapDef>, index: usize, decl: &ir::MapDecl) -> usize {
+    let key_size = decl.key.as_ref().map_or(8, |k| k.size().max(1));
+    let (map_type, value_size) = match &decl.value {
+        MapValue::Count | MapValue::Sum => (MAP_PERCPU_HASH, 8),
+        MapValue::Plain(t) => (MAP_HASH, t.size().max(8)),
+    };
+    // Kernel object names are at most 15 characters of [A-Za-z0-9_.].
+    let clean: String = decl.name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    let mut name = format!("m{index}_{clean}");
+    name.truncate(15);
+    push_map(maps, &name, map_type, key_size, value_size, MAP_MAX_ENTRIES)
+}
+
+fn map_meta(decl: &ir::MapDecl, def: &MapDef) -> MapMeta {
+    let value = match &decl.value {
+        MapValue::Count => ValueKind::Count,
+        MapValue::Sum => ValueKind::Sum,
+        MapValue::Plain(t) => ValueKind::Plain(t.clone()),
+    };
+    MapMeta {
+        name: decl.name.clone(),
+        kernel_name: def.name.clone(),
+        key: decl.key.clone(),
+        key_size: def.key_size,
+        value,
+        value_size: def.value_size,
+    }
+}
+
+/// Record layout of each event: after the u64 id, each argument at its natural alignment.
+/// Offsets are relative to the end of the id.
+fn layout_events(events: &[Event]) -> (Vec<Vec<u32>>, Vec<u32>, Vec<EventMeta>) {
+    let mut offsets = Vec::new();
+    let mut sizes = Vec::new();
+    let mut metas = Vec::new();
+    for event in events {
+        match event {
+            Event::Printf { format, args, span } => {
+                let types: Vec<Type> = args.iter().map(lower::record_type).collect();
+                let offs = Type::tuple_offsets(&types);
+                let body = Type::Tuple(types.clone()).size();
+                sizes.push(8 + body);
+                metas.push(EventMeta {
+                    kind: EventKind::Printf { format: format.clone(), args: offs.iter().copied().zip(types).collect() },
+                    span: *span,
+                });
+                offsets.push(offs);
+            }
+            Event::Exit { span } => {
+                sizes.push(8);
+                offsets.push(Vec::new());
+                metas.push(EventMeta { kind: EventKind::Exit, span: *span });
+            }
+        }
+    }
+    (offsets, sizes, metas)
+}

@@ -1,1 +1,23 @@
-//! rdt-runtime
+//! rdt-runtime: loads the compiled object with aya, attaches every probe, reads the ring buffer
+//! and the maps, and prints them in bpftrace's format.
+
+mod attach;
+pub mod bpf_sys;
+mod error;
+mod load;
+pub mod maps;
+pub mod output;
+pub mod printf;
+mod session;
+mod signals;
+mod target;
+
+pub use attach::kprobes_available;
+pub use error::RuntimeError;
+pub use session::{run, RunOptions};
+pub use target::{split_command, Target};
+
+use std::sync::atomic::AtomicBool;
+
+/// `-v`: print verifier logs and attach details.
+pub static VERBOSE: AtomicBool = AtomicBool::new(false);

@@ -6,7 +6,11 @@
 
 pub mod ast;
 mod diag;
+mod errors;
+mod lexer;
+mod parser;
 mod span;
 
 pub use diag::{did_you_mean, render, Diagnostic};
+pub use parser::parse;
 pub use span::Span;

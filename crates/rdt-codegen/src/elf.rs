@@ -1,0 +1,83 @@
+//! Writes the BPF ELF relocatable object: one executable section per program with a FUNC symbol,
+//! a legacy `maps` section of `struct bpf_map_def`s, `R_BPF_64_64` relocations on every map
+//! reference, and `license`. libbpf, bpftool and aya all read this layout.
+
+use crate::emit::Encoded;
+use object::write::{Object, Relocation, StandardSection, Symbol, SymbolSection};
+use object::{Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags, SymbolKind, SymbolScope};
+
+/// `struct bpf_map_def` as the loaders read it (7 × u32).
+#[derive(Debug, Clone)]
+pub struct MapDef {
+    pub name: String,
+    pub map_type: u32,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    pub flags: u32,
+}
+
+pub const MAP_DEF_SIZE: usize = 28;
+const R_BPF_64_64: u32 = 1;
+
+pub struct ElfProgram<'a> {
+    pub section: &'a str,
+    pub name: &'a str,
+    pub code: &'a Encoded,
+}
+
+pub fn write(programs: &[ElfProgram], maps: &[MapDef]) -> Result<Vec<u8>, object::write::Error> {
+    let mut obj = Object::new(BinaryFormat::Elf, Architecture::Bpf, Endianness::Little);
+    let map_symbols = if maps.is_empty() { Vec::new() } else { write_maps(&mut obj, maps) };
+    for p in programs {
+        let section = obj.add_section(Vec::new(), p.section.as_bytes().to_vec(), SectionKind::Text);
+        let bytes: Vec<u8> = p.code.insns.iter().flat_map(|i| i.to_bytes()).collect();
+        let size = bytes.len() as u64;
+        let offset = obj.append_section_data(section, &bytes, 8);
+        obj.add_symbol(Symbol {
+            name: p.name.as_bytes().to_vec(),
+            value: offset,
+            size,
+            kind: SymbolKind::Text,
+            scope: SymbolScope::Dynamic,
+            weak: false,
+            section: SymbolSection::Section(section),
+            flags: SymbolFlags::None,
+        });
+        for &(insn, map) in &p.code.map_relocs {
+            obj.add_relocation(section, Relocation {
+                offset: offset + insn as u64 * 8,
+                symbol: map_symbols[map],
+                addend: 0,
+                flags: RelocationFlags::Elf { r_type: R_BPF_64_64 },
+            })?;
+        }
+    }
+    let license = obj.add_section(Vec::new(), b"license".to_vec(), SectionKind::Data);
+    obj.append_section_data(license, b"GPL\0", 1);
+    obj.write()
+}
+
+fn write_maps(obj: &mut Object, maps: &[MapDef]) -> Vec<object::write::SymbolId> {
+    let section = obj.add_section(Vec::new(), b"maps".to_vec(), SectionKind::Data);
+    let _ = StandardSection::Data;
+    maps.iter()
+        .map(|m| {
+            let mut def = Vec::with_capacity(MAP_DEF_SIZE);
+            for v in [m.map_type, m.key_size, m.value_size, m.max_entries, m.flags, 0, 0] {
+                def.extend_from_slice(&v.to_le_bytes());
+            }
+            let offset = obj.append_section_data(section, &def, 4);
+            obj.add_symbol(Symbol {
+                name: m.name.as_bytes().to_vec(),
+                value: offset,
+                size: MAP_DEF_SIZE as u64,
+                kind: SymbolKind::Data,
+                scope: SymbolScope::Dynamic,
+                weak: false,
+                section: SymbolSection::Section(section),
+                flags: SymbolFlags::None,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,141 @@
+//! The low-level IR: BPF-shaped instructions over unlimited virtual registers. Lowering produces
+//! it from the typed IR; the register allocator maps its registers; the emitter encodes it.
+//!
+//! Two physical registers are fixed for the whole program and never appear here: the context
+//! pointer is saved on the stack at entry (read back with [`CallArg::Ctx`] / [`Inst::LoadCtx`]),
+//! and r9 holds the per-CPU scratch area ([`Base::Scratch`]) where keys, strings and records are
+//! assembled.
+
+use rdt_syntax::Span;
+
+pub type VReg = u32;
+pub type Label = u32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operand {
+    Reg(VReg),
+    Imm(i64),
+}
+
+/// Where a memory access points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base {
+    /// The program's per-CPU scratch area.
+    Scratch,
+    /// A pointer held in a register (a map value returned by a lookup).
+    Reg(VReg),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AluOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    And,
+    Or,
+    Xor,
+    Lsh,
+    Rsh,
+    Arsh,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cond {
+    Eq,
+    Ne,
+    /// Unsigned comparisons.
+    Gt,
+    Ge,
+    Lt,
+    Le,
+    /// Signed comparisons.
+    Sgt,
+    Sge,
+    Slt,
+    Sle,
+}
+
+/// A map the program refers to, by its index in the object's map list.
+pub type MapIndex = usize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallArg {
+    Reg(VReg),
+    Imm(i64),
+    /// The address `scratch + offset`.
+    Scratch(i32),
+    Map(MapIndex),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inst {
+    Mov { dst: VReg, src: Operand },
+    /// `dst = lhs op rhs`, 64-bit.
+    Alu { op: AluOp, dst: VReg, lhs: VReg, rhs: Operand },
+    Neg { dst: VReg, src: VReg },
+    /// `dst = *(size *)(ctx + offset)`, zero-extended.
+    LoadCtx { dst: VReg, offset: i16, size: u32 },
+    /// `dst = *(size *)(base + offset)`, zero-extended.
+    Load { dst: VReg, base: Base, offset: i16, size: u32 },
+    /// `*(size *)(base + offset) = src`.
+    Store { base: Base, offset: i16, size: u32, src: Operand },
+    Call { helper: i32, args: Vec<CallArg>, ret: Option<VReg> },
+    Jump { target: Label },
+    /// `if lhs cond rhs goto target`.
+    Branch { cond: Cond, lhs: VReg, rhs: Operand, target: Label },
+    Label(Label),
+}
+
+impl Inst {
+    /// Registers read by the instruction.
+    pub fn uses(&self) -> Vec<VReg> {
+        let op = |o: &Operand| match o {
+            Operand::Reg(r) => Some(*r),
+            Operand::Imm(_) => None,
+        };
+        let base = |b: &Base| match b {
+            Base::Reg(r) => Some(*r),
+            Base::Scratch => None,
+        };
+        match self {
+            Inst::Mov { src, .. } => op(src).into_iter().collect(),
+            Inst::Alu { lhs, rhs, .. } => std::iter::once(*lhs).chain(op(rhs)).collect(),
+            Inst::Neg { src, .. } => vec![*src],
+            Inst::LoadCtx { .. } => vec![],
+            Inst::Load { base: b, .. } => base(b).into_iter().collect(),
+            Inst::Store { base: b, src, .. } => base(b).into_iter().chain(op(src)).collect(),
+            Inst::Call { args, .. } => args
+                .iter()
+                .filter_map(|a| match a {
+                    CallArg::Reg(r) => Some(*r),
+                    _ => None,
+                })
+                .collect(),
+            Inst::Branch { lhs, rhs, .. } => std::iter::once(*lhs).chain(op(rhs)).collect(),
+            Inst::Jump { .. } | Inst::Label(_) => vec![],
+        }
+    }
+
+    /// The register written by the instruction.
+    pub fn def(&self) -> Option<VReg> {
+        match self {
+            Inst::Mov { dst, .. }
+            | Inst::Alu { dst, .. }
+            | Inst::Neg { dst, .. }
+            | Inst::LoadCtx { dst, .. }
+            | Inst::Load { dst, .. } => Some(*dst),
+            Inst::Call { ret, .. } => *ret,
+            _ => None,
+        }
+    }
+}
+
+/// A lowered program: instructions with the source span each came from.
+#[derive(Debug, Clone, Default)]
+pub struct Function {
+    pub insts: Vec<(Inst, Span)>,
+    pub vregs: u32,
+    pub labels: u32,
+}

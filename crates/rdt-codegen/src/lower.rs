@@ -1,0 +1,852 @@
+//! Typed IR → LIR for one probe.
+//!
+//! Scalars (integers, pointers) live in virtual registers. Strings and tuples live in the per-CPU
+//! scratch area at offsets fixed at compile time; every string region is kept zero-padded after
+//! its NUL, so strings compare and hash by their bytes.
+
+use crate::artifact::Counter;
+use crate::insn::helper;
+use crate::lir::{AluOp, Base, CallArg, Cond, Function, Inst, Label, MapIndex, Operand, VReg};
+use rdt_sema::ir::{self, Aggregate, Builtin, Expr, ExprKind, MapValue, ProgType, Stmt, StmtKind};
+use rdt_sema::Type;
+use rdt_syntax::ast::{BinOp, UnOp};
+use rdt_syntax::Span;
+
+/// Facts about the whole object that lowering needs.
+pub struct Globals<'a> {
+    pub program: &'a ir::Program,
+    /// Object map index of each script map.
+    pub user_maps: &'a [MapIndex],
+    pub ringbuf: MapIndex,
+    pub counters: MapIndex,
+    /// Possible CPUs, for summing per-CPU aggregations in the kernel.
+    pub ncpus: u32,
+    /// CLOCK_MONOTONIC at start, for `elapsed`.
+    pub start_ns: u64,
+    /// Record layout of every event: the offset of each argument.
+    pub event_offsets: &'a [Vec<u32>],
+    pub event_sizes: &'a [u32],
+}
+
+/// Offsets in `struct pt_regs` (x86-64) of the first six function arguments and the return value.
+const KPROBE_ARG_REGS: [i16; 6] = [112, 104, 96, 88, 72, 64];
+const KPROBE_RET_REG: i16 = 80;
+
+pub struct Lowerer<'a> {
+    g: &'a Globals<'a>,
+    prog_type: ProgType,
+    f: Function,
+    span: Span,
+    /// Bytes of scratch used so far.
+    scratch_top: u32,
+    /// The end of the program, where `exit()` jumps.
+    exit: Label,
+    vars: Vec<VarLoc>,
+}
+
+#[derive(Clone, Copy)]
+enum VarLoc {
+    Reg(VReg),
+    Mem(i32),
+}
+
+/// Where a non-scalar value was materialized.
+type Region = i32;
+
+fn align8(n: u32) -> u32 {
+    n.div_ceil(8) * 8
+}
+
+impl<'a> Lowerer<'a> {
+    pub fn new(g: &'a Globals<'a>, prog_type: ProgType) -> Self {
+        Lowerer { g, prog_type, f: Function::default(), span: Span::default(), scratch_top: 0, exit: 0, vars: Vec::new() }
+    }
+
+    /// Lowers one probe; returns the function and the scratch bytes it needs.
+    pub fn lower_probe(mut self, probe: &ir::Probe) -> (Function, u32) {
+        self.span = probe.span;
+        self.declare_vars(&probe.vars);
+        let exit = self.label();
+        self.exit = exit;
+        if let Some(guard) = &probe.guard {
+            self.branch_if_false(guard, exit);
+        }
+        if let Some(pred) = &probe.predicate {
+            self.span = pred.span;
+            self.branch_if_false(pred, exit);
+        }
+        self.stmts(&probe.body);
+        self.place(exit);
+        remove_unreachable(&mut self.f);
+        (self.f, align8(self.scratch_top.max(8)))
+    }
+
+    // ---- building blocks ----
+
+    fn emit(&mut self, inst: Inst) {
+        self.f.insts.push((inst, self.span));
+    }
+
+    fn vreg(&mut self) -> VReg {
+        self.f.vregs += 1;
+        self.f.vregs - 1
+    }
+
+    fn label(&mut self) -> Label {
+        self.f.labels += 1;
+        self.f.labels - 1
+    }
+
+    fn place(&mut self, l: Label) {
+        self.emit(Inst::Label(l));
+    }
+
+    fn alloc(&mut self, size: u32) -> Region {
+        let at = align8(self.scratch_top);
+        self.scratch_top = at + align8(size.max(1));
+        at as Region
+    }
+
+    fn imm(&mut self, v: i64) -> VReg {
+        let r = self.vreg();
+        self.emit(Inst::Mov { dst: r, src: Operand::Imm(v) });
+        r
+    }
+
+    fn alu(&mut self, op: AluOp, lhs: VReg, rhs: Operand) -> VReg {
+        let dst = self.vreg();
+        self.emit(Inst::Alu { op, dst, lhs, rhs });
+        dst
+    }
+
+    fn call(&mut self, helper: i32, args: Vec<CallArg>) -> VReg {
+        let ret = self.vreg();
+        self.emit(Inst::Call { helper, args, ret: Some(ret) });
+        ret
+    }
+
+    fn store(&mut self, base: Base, offset: i32, size: u32, src: Operand) {
+        self.emit(Inst::Store { base, offset: offset as i16, size, src });
+    }
+
+    fn load(&mut self, base: Base, offset: i32, size: u32) -> VReg {
+        let dst = self.vreg();
+        self.emit(Inst::Load { dst, base, offset: offset as i16, size });
+        dst
+    }
+
+    fn zero(&mut self, region: Region, size: u32) {
+        let mut at = 0;
+        while at < size {
+            let chunk = chunk_size(region + at as i32, size - at);
+            self.store(Base::Scratch, region + at as i32, chunk, Operand::Imm(0));
+            at += chunk;
+        }
+    }
+
+    /// Copies `len` bytes between memory regions.
+    fn copy(&mut self, dst: (Base, i32), src: (Base, i32), len: u32) {
+        let mut at = 0;
+        while at < len {
+            let chunk = chunk_size(dst.1 + at as i32, len - at).min(chunk_size(src.1 + at as i32, len - at));
+            let v = self.load(src.0, src.1 + at as i32, chunk);
+            self.store(dst.0, dst.1 + at as i32, chunk, Operand::Reg(v));
+            at += chunk;
+        }
+    }
+
+    fn bump_counter(&mut self, counter: Counter) {
+        let key = self.alloc(4);
+        self.store(Base::Scratch, key, 4, Operand::Imm(counter as i64));
+        let slot = self.call(helper::MAP_LOOKUP_ELEM, vec![CallArg::Map(self.g.counters), CallArg::Scratch(key)]);
+        let done = self.label();
+        self.emit(Inst::Branch { cond: Cond::Eq, lhs: slot, rhs: Operand::Imm(0), target: done });
+        let v = self.load(Base::Reg(slot), 0, 8);
+        let v = self.alu(AluOp::Add, v, Operand::Imm(1));
+        self.store(Base::Reg(slot), 0, 8, Operand::Reg(v));
+        self.place(done);
+    }
+
+    fn declare_vars(&mut self, types: &[Type]) {
+        for ty in types {
+            let loc = if ty.is_scalar() {
+                VarLoc::Reg(self.imm(0))
+            } else {
+                let region = self.alloc(ty.size());
+                self.zero(region, ty.size());
+                VarLoc::Mem(region)
+            };
+            self.vars.push(loc);
+        }
+    }
+
+    // ---- statements ----
+
+    fn stmts(&mut self, stmts: &[Stmt]) {
+        for s in stmts {
+            self.span = s.span;
+            self.stmt(s);
+        }
+    }
+
+    fn stmt(&mut self, s: &Stmt) {
+        match &s.kind {
+            StmtKind::MapStore { map, key, value } => self.map_store(*map, key.as_ref(), value),
+            StmtKind::MapAggregate { map, key, op } => self.map_aggregate(*map, key.as_ref(), op),
+            StmtKind::VarStore { var, value } => match self.vars[*var] {
+                VarLoc::Reg(r) => {
+                    let v = self.scalar(value);
+                    self.emit(Inst::Mov { dst: r, src: Operand::Reg(v) });
+                }
+                VarLoc::Mem(region) => self.value_into(value, region, &value.ty.clone()),
+            },
+            StmtKind::Printf { event, args } => self.printf(*event, args),
+            StmtKind::Exit { event } => {
+                self.emit_record(*event, &[]);
+                self.emit(Inst::Jump { target: self.exit });
+            }
+            StmtKind::If { cond, then, els } => {
+                let else_label = self.label();
+                let end = self.label();
+                self.branch_if_false(cond, else_label);
+                self.stmts(then);
+                self.emit(Inst::Jump { target: end });
+                self.place(else_label);
+                self.stmts(els);
+                self.place(end);
+            }
+            StmtKind::Eval(e) => {
+                if e.ty.is_scalar() {
+                    self.scalar(e);
+                } else if e.ty != Type::Void {
+                    self.materialize(e);
+                }
+            }
+        }
+    }
+
+    fn map_decl(&self, map: usize) -> &'a ir::MapDecl {
+        &self.g.program.maps[map]
+    }
+
+    /// Builds the key of `map` in a fresh zeroed region (a u64 0 for maps without keys).
+    fn map_key(&mut self, map: usize, key: Option<&Expr>) -> Region {
+        let decl = self.map_decl(map);
+        match (key, &decl.key) {
+            (Some(k), Some(ty)) => {
+                let region = self.alloc(ty.size());
+                self.zero(region, ty.size());
+                self.value_into(k, region, ty);
+                region
+            }
+            _ => {
+                let region = self.alloc(8);
+                self.zero(region, 8);
+                region
+            }
+        }
+    }
+
+    fn map_store(&mut self, map: usize, key: Option<&Expr>, value: &Expr) {
+        let value_ty = match &self.map_decl(map).value {
+            MapValue::Plain(t) => t.clone(),
+            _ => Type::I64,
+        };
+        let val = self.alloc(value_ty.size());
+        if value_ty.is_str() {
+            self.zero(val, value_ty.size());
+        }
+        self.value_into(value, val, &value_ty);
+        let key = self.map_key(map, key);
+        let m = self.g.user_maps[map];
+        let r = self.call(
+            helper::MAP_UPDATE_ELEM,
+            vec![CallArg::Map(m), CallArg::Scratch(key), CallArg::Scratch(val), CallArg::Imm(0)],
+        );
+        let ok = self.label();
+        self.emit(Inst::Branch { cond: Cond::Eq, lhs: r, rhs: Operand::Imm(0), target: ok });
+        self.bump_counter(Counter::MapFull);
+        self.place(ok);
+    }
+
+    fn map_aggregate(&mut self, map: usize, key: Option<&Expr>, op: &Aggregate) {
+        let amount = match op {
+            Aggregate::Count => Operand::Imm(1),
+            Aggregate::Sum(e) => Operand::Reg(self.scalar(e)),
+        };
+        let key = self.map_key(map, key);
+        let m = self.g.user_maps[map];
+        let slot = self.vreg();
+        let have = self.label();
+        let done = self.label();
+        let lookup = |me: &mut Self| {
+            me.emit(Inst::Call {
+                helper: helper::MAP_LOOKUP_ELEM,
+                args: vec![CallArg::Map(m), CallArg::Scratch(key)],
+                ret: Some(slot),
+            });
+        };
+        lookup(self);
+        self.emit(Inst::Branch { cond: Cond::Ne, lhs: slot, rhs: Operand::Imm(0), target: have });
+        // First update of this key on this CPU: insert a zero, then look it up again.
+        let zero = self.alloc(8);
+        self.store(Base::Scratch, zero, 8, Operand::Imm(0));
+        self.call(
+            helper::MAP_UPDATE_ELEM,
+            vec![CallArg::Map(m), CallArg::Scratch(key), CallArg::Scratch(zero), CallArg::Imm(1)],
+        );
+        lookup(self);
+        self.emit(Inst::Branch { cond: Cond::Ne, lhs: slot, rhs: Operand::Imm(0), target: have });
+        self.bump_counter(Counter::MapFull);
+        self.emit(Inst::Jump { target: done });
+        self.place(have);
+        let v = self.load(Base::Reg(slot), 0, 8);
+        let v = self.alu(AluOp::Add, v, amount);
+        self.store(Base::Reg(slot), 0, 8, Operand::Reg(v));
+        self.place(done);
+    }
+
+    fn printf(&mut self, event: usize, args: &[Expr]) {
+        self.emit_record(event, args);
+    }
+
+    /// Writes `[u64 event id][args…]` to the ring buffer, counting a full buffer as lost.
+    fn emit_record(&mut self, event: usize, args: &[Expr]) {
+        let size = self.g.event_sizes[event];
+        let rec = self.alloc(size);
+        self.store(Base::Scratch, rec, 8, Operand::Imm(event as i64));
+        let offsets = &self.g.event_offsets[event];
+        for (arg, off) in args.iter().zip(offsets.iter()) {
+            let slot_ty = record_type(&arg.ty);
+            self.value_into(arg, rec + 8 + *off as i32, &slot_ty);
+        }
+        let r = self.call(
+            helper::RINGBUF_OUTPUT,
+            vec![CallArg::Map(self.g.ringbuf), CallArg::Scratch(rec), CallArg::Imm(i64::from(size)), CallArg::Imm(0)],
+        );
+        let ok = self.label();
+        self.emit(Inst::Branch { cond: Cond::Eq, lhs: r, rhs: Operand::Imm(0), target: ok });
+        self.bump_counter(Counter::LostEvents);
+        self.place(ok);
+    }
+
+    // ---- values in memory ----
+
+    /// Writes `e` at `region` laid out as `ty` (which may be wider than `e`'s own type).
+    fn value_into(&mut self, e: &Expr, region: Region, ty: &Type) {
+        match ty {
+            Type::Str { size } => self.str_into(e, region, *size),
+            Type::Tuple(fields) => {
+                let ExprKind::Tuple(items) = &e.kind else {
+                    let src = self.materialize(e);
+                    self.copy((Base::Scratch, region), (Base::Scratch, src), ty.size());
+                    return;
+                };
+                let offsets = Type::tuple_offsets(fields);
+                for ((item, fty), off) in items.iter().zip(fields).zip(offsets) {
+                    self.value_into(item, region + off as i32, fty);
+                }
+            }
+            _ => {
+                let v = self.scalar(e);
+                self.store(Base::Scratch, region, ty.size().clamp(1, 8), Operand::Reg(v));
+            }
+        }
+    }
+
+    /// Writes a string into a zero-padded buffer of `size` bytes.
+    fn str_into(&mut self, e: &Expr, region: Region, size: u32) {
+        match &e.kind {
+            ExprKind::Str(bytes) => self.literal_into(bytes, region, size),
+            ExprKind::Builtin(Builtin::Comm) => {
+                let n = size.min(16);
+                self.call(helper::GET_CURRENT_COMM, vec![CallArg::Scratch(region), CallArg::Imm(i64::from(n))]);
+                if size > n {
+                    self.zero(region + n as i32, size - n);
+                }
+            }
+            ExprKind::ReadStr { ptr, len } => {
+                let src_size = e.ty.size().min(size);
+                self.zero(region, size);
+                let p = self.scalar(ptr);
+                let n = match len {
+                    Some(l) => {
+                        // Read at most len bytes plus the NUL, never more than the buffer.
+                        let l = self.scalar(l);
+                        let l = self.alu(AluOp::Add, l, Operand::Imm(1));
+                        let fits = self.label();
+                        self.emit(Inst::Branch { cond: Cond::Le, lhs: l, rhs: Operand::Imm(i64::from(src_size)), target: fits });
+                        self.emit(Inst::Mov { dst: l, src: Operand::Imm(i64::from(src_size)) });
+                        self.place(fits);
+                        let ok = self.label();
+                        self.emit(Inst::Branch { cond: Cond::Ge, lhs: l, rhs: Operand::Imm(1), target: ok });
+                        self.emit(Inst::Mov { dst: l, src: Operand::Imm(1) });
+                        self.place(ok);
+                        CallArg::Reg(l)
+                    }
+                    None => CallArg::Imm(i64::from(src_size)),
+                };
+                let user = matches!(&ptr.ty, Type::Ptr { user: true, .. });
+                let h = if user { helper::PROBE_READ_USER_STR } else { helper::PROBE_READ_KERNEL_STR };
+                let r = self.call(h, vec![CallArg::Scratch(region), n, CallArg::Reg(p)]);
+                let ok = self.label();
+                self.emit(Inst::Branch { cond: Cond::Sge, lhs: r, rhs: Operand::Imm(0), target: ok });
+                self.bump_counter(Counter::ReadFaults);
+                self.place(ok);
+            }
+            ExprKind::Ternary { cond, then, els } => {
+                let else_label = self.label();
+                let end = self.label();
+                self.branch_if_false(cond, else_label);
+                self.str_into(then, region, size);
+                self.emit(Inst::Jump { target: end });
+                self.place(else_label);
+                self.str_into(els, region, size);
+                self.place(end);
+            }
+            _ => {
+                let src = self.mem_location(e);
+                let n = e.ty.size().min(size);
+                self.copy((Base::Scratch, region), src, n);
+                if size > n {
+                    self.zero(region + n as i32, size - n);
+                }
+            }
+        }
+    }
+
+    fn literal_into(&mut self, bytes: &[u8], region: Region, size: u32) {
+        let mut padded = bytes.to_vec();
+        padded.truncate(size.saturating_sub(1) as usize);
+        padded.resize(size as usize, 0);
+        let mut at = 0usize;
+        while at < padded.len() {
+            let chunk = chunk_size(region + at as i32, (padded.len() - at) as u32).min(4) as usize;
+            let mut word = [0u8; 8];
+            word[..chunk].copy_from_slice(&padded[at..at + chunk]);
+            let v = i64::from_le_bytes(word);
+            // A 4-byte immediate store sign-extends nothing: the value is stored as-is.
+            let imm = if chunk == 4 { i64::from(v as u32 as i32) } else { v };
+            self.store(Base::Scratch, region + at as i32, chunk as u32, Operand::Imm(imm));
+            at += chunk;
+        }
+    }
+
+    /// Where a non-scalar value's bytes are: in place when it already lives in memory.
+    fn mem_location(&mut self, e: &Expr) -> (Base, i32) {
+        match (&e.kind, self.ctx_kind()) {
+            (ExprKind::Var(v), _) => match self.vars[*v] {
+                VarLoc::Mem(r) => (Base::Scratch, r),
+                VarLoc::Reg(_) => (Base::Scratch, self.materialize(e)),
+            },
+            _ => (Base::Scratch, self.materialize(e)),
+        }
+    }
+
+    fn ctx_kind(&self) -> ProgType {
+        self.prog_type
+    }
+
+    /// Evaluates a non-scalar expression into a fresh region.
+    fn materialize(&mut self, e: &Expr) -> Region {
+        let size = e.ty.size();
+        let region = self.alloc(size);
+        match &e.kind {
+            ExprKind::CtxField { offset } => self.copy_from_ctx(region, *offset, size),
+            ExprKind::MapRead { map, key } => {
+                self.zero(region, size);
+                let slot = self.map_lookup(*map, key.as_deref());
+                let done = self.label();
+                self.emit(Inst::Branch { cond: Cond::Eq, lhs: slot, rhs: Operand::Imm(0), target: done });
+                self.copy((Base::Scratch, region), (Base::Reg(slot), 0), size);
+                self.place(done);
+            }
+            ExprKind::Var(v) => {
+                if let VarLoc::Mem(src) = self.vars[*v] {
+                    self.copy((Base::Scratch, region), (Base::Scratch, src), size);
+                }
+            }
+            _ => {
+                if e.ty.is_str() {
+                    self.str_into(e, region, size);
+                } else {
+                    self.value_into(e, region, &e.ty.clone());
+                }
+            }
+        }
+        region
+    }
+
+    fn copy_from_ctx(&mut self, region: Region, offset: u32, size: u32) {
+        let mut at = 0;
+        while at < size {
+            let chunk = chunk_size((offset + at) as i32, size - at);
+            let v = self.vreg();
+            self.emit(Inst::LoadCtx { dst: v, offset: (offset + at) as i16, size: chunk });
+            self.store(Base::Scratch, region + at as i32, chunk, Operand::Reg(v));
+            at += chunk;
+        }
+    }
+
+    fn map_lookup(&mut self, map: usize, key: Option<&Expr>) -> VReg {
+        let key = self.map_key(map, key);
+        let m = self.g.user_maps[map];
+        self.call(helper::MAP_LOOKUP_ELEM, vec![CallArg::Map(m), CallArg::Scratch(key)])
+    }
+
+    // ---- scalars ----
+
+    fn scalar(&mut self, e: &Expr) -> VReg {
+        let span = self.span;
+        self.span = e.span;
+        let v = self.scalar_inner(e);
+        self.span = span;
+        v
+    }
+
+    fn scalar_inner(&mut self, e: &Expr) -> VReg {
+        match &e.kind {
+            ExprKind::Int(v) => self.imm(*v),
+            ExprKind::Builtin(b) => self.builtin(*b),
+            ExprKind::CtxField { offset } => {
+                let size = e.ty.size().clamp(1, 8);
+                let v = self.vreg();
+                self.emit(Inst::LoadCtx { dst: v, offset: *offset as i16, size });
+                self.extend(v, &e.ty)
+            }
+            ExprKind::SyscallRegs { offset } => {
+                let regs = self.vreg();
+                self.emit(Inst::LoadCtx { dst: regs, offset: 0, size: 8 });
+                let addr = self.alu(AluOp::Add, regs, Operand::Imm(i64::from(*offset)));
+                let tmp = self.alloc(8);
+                self.call(helper::PROBE_READ_KERNEL, vec![CallArg::Scratch(tmp), CallArg::Imm(8), CallArg::Reg(addr)]);
+                let v = self.load(Base::Scratch, tmp, 8);
+                self.extend(v, &e.ty)
+            }
+            ExprKind::Arg { index } => {
+                let v = self.vreg();
+                let offset = match self.prog_type {
+                    ProgType::Kprobe => KPROBE_ARG_REGS[(*index as usize).min(5)],
+                    _ => i16::from(*index) * 8,
+                };
+                self.emit(Inst::LoadCtx { dst: v, offset, size: 8 });
+                self.extend(v, &e.ty)
+            }
+            ExprKind::Retval => {
+                let v = self.vreg();
+                self.emit(Inst::LoadCtx { dst: v, offset: KPROBE_RET_REG, size: 8 });
+                v
+            }
+            ExprKind::MapRead { map, key } => self.map_read_scalar(*map, key.as_deref()),
+            ExprKind::Var(v) => match self.vars[*v] {
+                VarLoc::Reg(r) => r,
+                VarLoc::Mem(region) => self.load(Base::Scratch, region, 8),
+            },
+            ExprKind::Unary { op, operand } => self.unary(*op, operand),
+            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, &e.ty),
+            ExprKind::StrEq { lhs, rhs, negate } => self.str_eq(lhs, rhs, *negate),
+            ExprKind::Ternary { cond, then, els } => {
+                let result = self.vreg();
+                let else_label = self.label();
+                let end = self.label();
+                self.branch_if_false(cond, else_label);
+                let t = self.scalar(then);
+                self.emit(Inst::Mov { dst: result, src: Operand::Reg(t) });
+                self.emit(Inst::Jump { target: end });
+                self.place(else_label);
+                let f = self.scalar(els);
+                self.emit(Inst::Mov { dst: result, src: Operand::Reg(f) });
+                self.place(end);
+                result
+            }
+            ExprKind::Cast(inner) => {
+                let v = self.scalar(inner);
+                self.extend(v, &e.ty)
+            }
+            // Non-scalar kinds never reach here: sema types them as strings or tuples.
+            ExprKind::Str(_) | ExprKind::Tuple(_) | ExprKind::ReadStr { .. } => self.imm(0),
+        }
+    }
+
+    /// Truncates or sign-extends a register to the width of `ty`.
+    fn extend(&mut self, v: VReg, ty: &Type) -> VReg {
+        let Type::Int { bits, signed } = ty else { return v };
+        if *bits >= 64 {
+            return v;
+        }
+        let shift = i64::from(64 - bits);
+        if *signed {
+            let v = self.alu(AluOp::Lsh, v, Operand::Imm(shift));
+            self.alu(AluOp::Arsh, v, Operand::Imm(shift))
+        } else {
+            self.alu(AluOp::And, v, Operand::Imm((1i64 << bits) - 1))
+        }
+    }
+
+    fn builtin(&mut self, b: Builtin) -> VReg {
+        match b {
+            Builtin::Pid | Builtin::Tid => {
+                let v = self.call(helper::GET_CURRENT_PID_TGID, vec![]);
+                if b == Builtin::Pid {
+                    self.alu(AluOp::Rsh, v, Operand::Imm(32))
+                } else {
+                    self.alu(AluOp::And, v, Operand::Imm(0xffff_ffff))
+                }
+            }
+            Builtin::Uid | Builtin::Gid => {
+                let v = self.call(helper::GET_CURRENT_UID_GID, vec![]);
+                if b == Builtin::Gid {
+                    self.alu(AluOp::Rsh, v, Operand::Imm(32))
+                } else {
+                    self.alu(AluOp::And, v, Operand::Imm(0xffff_ffff))
+                }
+            }
+            Builtin::Nsecs => self.call(helper::KTIME_GET_NS, vec![]),
+            Builtin::Elapsed => {
+                let now = self.call(helper::KTIME_GET_NS, vec![]);
+                let start = self.imm(self.g.start_ns as i64);
+                self.alu_reg(AluOp::Sub, now, start)
+            }
+            Builtin::Cpu => self.call(helper::GET_SMP_PROCESSOR_ID, vec![]),
+            // A string; only reachable through a wrongly typed IR.
+            Builtin::Comm => self.imm(0),
+        }
+    }
+
+    fn alu_reg(&mut self, op: AluOp, lhs: VReg, rhs: VReg) -> VReg {
+        self.alu(op, lhs, Operand::Reg(rhs))
+    }
+
+    fn map_read_scalar(&mut self, map: usize, key: Option<&Expr>) -> VReg {
+        let per_cpu = !matches!(self.map_decl(map).value, MapValue::Plain(_));
+        if per_cpu {
+            return self.sum_per_cpu(map, key);
+        }
+        let result = self.imm(0);
+        let slot = self.map_lookup(map, key);
+        let done = self.label();
+        self.emit(Inst::Branch { cond: Cond::Eq, lhs: slot, rhs: Operand::Imm(0), target: done });
+        let v = self.load(Base::Reg(slot), 0, 8);
+        self.emit(Inst::Mov { dst: result, src: Operand::Reg(v) });
+        self.place(done);
+        result
+    }
+
+    /// Reads an aggregation in the kernel: the sum of every CPU's slot.
+    fn sum_per_cpu(&mut self, map: usize, key: Option<&Expr>) -> VReg {
+        let key = self.map_key(map, key);
+        let m = self.g.user_maps[map];
+        let acc = self.imm(0);
+        let cpu = self.imm(0);
+        let top = self.label();
+        let skip = self.label();
+        self.place(top);
+        let slot = self.call(
+            helper::MAP_LOOKUP_PERCPU_ELEM,
+            vec![CallArg::Map(m), CallArg::Scratch(key), CallArg::Reg(cpu)],
+        );
+        self.emit(Inst::Branch { cond: Cond::Eq, lhs: slot, rhs: Operand::Imm(0), target: skip });
+        let v = self.load(Base::Reg(slot), 0, 8);
+        let sum = self.alu(AluOp::Add, acc, Operand::Reg(v));
+        self.emit(Inst::Mov { dst: acc, src: Operand::Reg(sum) });
+        self.place(skip);
+        let next = self.alu(AluOp::Add, cpu, Operand::Imm(1));
+        self.emit(Inst::Mov { dst: cpu, src: Operand::Reg(next) });
+        self.emit(Inst::Branch { cond: Cond::Lt, lhs: cpu, rhs: Operand::Imm(i64::from(self.g.ncpus)), target: top });
+        acc
+    }
+
+    fn unary(&mut self, op: UnOp, operand: &Expr) -> VReg {
+        let v = self.scalar(operand);
+        match op {
+            UnOp::Neg => {
+                let dst = self.vreg();
+                self.emit(Inst::Neg { dst, src: v });
+                dst
+            }
+            UnOp::BitNot => self.alu(AluOp::Xor, v, Operand::Imm(-1)),
+            UnOp::Not => self.compare(Cond::Eq, v, Operand::Imm(0)),
+            // Sema rejects dereference and address-of for now.
+            UnOp::Deref | UnOp::AddrOf => v,
+        }
+    }
+
+    /// `1` when `lhs cond rhs`, else `0`.
+    fn compare(&mut self, cond: Cond, lhs: VReg, rhs: Operand) -> VReg {
+        let result = self.imm(1);
+        let done = self.label();
+        self.emit(Inst::Branch { cond, lhs, rhs, target: done });
+        self.emit(Inst::Mov { dst: result, src: Operand::Imm(0) });
+        self.place(done);
+        result
+    }
+
+    fn binary(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr, ty: &Type) -> VReg {
+        if matches!(op, BinOp::LogAnd | BinOp::LogOr) {
+            let result = self.imm(0);
+            let done = self.label();
+            let l = self.scalar(lhs);
+            let short = if op == BinOp::LogAnd { Cond::Eq } else { Cond::Ne };
+            if op == BinOp::LogOr {
+                self.emit(Inst::Mov { dst: result, src: Operand::Imm(1) });
+            }
+            self.emit(Inst::Branch { cond: short, lhs: l, rhs: Operand::Imm(0), target: done });
+            let r = self.scalar(rhs);
+            let b = self.compare(Cond::Ne, r, Operand::Imm(0));
+            self.emit(Inst::Mov { dst: result, src: Operand::Reg(b) });
+            self.place(done);
+            return result;
+        }
+        let l = self.scalar(lhs);
+        let r = self.operand(rhs);
+        let signed = is_signed(&lhs.ty) && is_signed(&rhs.ty);
+        if let Some(cond) = comparison(op, signed) {
+            return self.compare(cond, l, r);
+        }
+        let alu = match op {
+            BinOp::Add => AluOp::Add,
+            BinOp::Sub => AluOp::Sub,
+            BinOp::Mul => AluOp::Mul,
+            BinOp::Div => AluOp::Div,
+            BinOp::Mod => AluOp::Mod,
+            BinOp::BitAnd => AluOp::And,
+            BinOp::BitOr => AluOp::Or,
+            BinOp::BitXor => AluOp::Xor,
+            BinOp::Shl => AluOp::Lsh,
+            BinOp::Shr if matches!(ty, Type::Int { signed: true, .. }) => AluOp::Arsh,
+            _ => AluOp::Rsh,
+        };
+        self.alu(alu, l, r)
+    }
+
+    /// Small constants go into the instruction as immediates.
+    fn operand(&mut self, e: &Expr) -> Operand {
+        match e.kind {
+            ExprKind::Int(v) if i32::try_from(v).is_ok() => Operand::Imm(v),
+            _ => Operand::Reg(self.scalar(e)),
+        }
+    }
+
+    fn str_eq(&mut self, lhs: &Expr, rhs: &Expr, negate: bool) -> VReg {
+        let (equal, not_equal) = if negate { (0, 1) } else { (1, 0) };
+        let result = self.imm(not_equal);
+        let differ = self.label();
+        match (&lhs.kind, &rhs.kind) {
+            (ExprKind::Str(lit), _) | (_, ExprKind::Str(lit)) => {
+                let other = if matches!(lhs.kind, ExprKind::Str(_)) { rhs } else { lhs };
+                let (base, at) = self.mem_location(other);
+                let mut expected = lit.clone();
+                expected.push(0);
+                expected.truncate(other.ty.size() as usize);
+                self.compare_bytes(base, at, &expected, differ);
+            }
+            _ => {
+                let a = self.mem_location(lhs);
+                let b = self.mem_location(rhs);
+                let same = self.label();
+                let n = lhs.ty.size().min(rhs.ty.size());
+                for i in 0..n as i32 {
+                    let x = self.load(a.0, a.1 + i, 1);
+                    let y = self.load(b.0, b.1 + i, 1);
+                    self.emit(Inst::Branch { cond: Cond::Ne, lhs: x, rhs: Operand::Reg(y), target: differ });
+                    self.emit(Inst::Branch { cond: Cond::Eq, lhs: x, rhs: Operand::Imm(0), target: same });
+                }
+                self.place(same);
+            }
+        }
+        self.emit(Inst::Mov { dst: result, src: Operand::Imm(equal) });
+        self.place(differ);
+        result
+    }
+
+    /// Jumps to `differ` unless memory at `at` holds exactly `expected`.
+    fn compare_bytes(&mut self, base: Base, at: i32, expected: &[u8], differ: Label) {
+        let mut i = 0usize;
+        while i < expected.len() {
+            let chunk = chunk_size(at + i as i32, (expected.len() - i) as u32) as usize;
+            let mut word = [0u8; 8];
+            word[..chunk].copy_from_slice(&expected[i..i + chunk]);
+            let v = self.load(base, at + i as i32, chunk as u32);
+            let want = i64::from_le_bytes(word);
+            self.emit(Inst::Branch { cond: Cond::Ne, lhs: v, rhs: Operand::Imm(want), target: differ });
+            i += chunk;
+        }
+    }
+
+    /// Evaluates a condition and jumps to `target` when it is false (zero).
+    fn branch_if_false(&mut self, cond: &Expr, target: Label) {
+        let span = self.span;
+        self.span = cond.span;
+        let v = self.scalar(cond);
+        self.emit(Inst::Branch { cond: Cond::Eq, lhs: v, rhs: Operand::Imm(0), target });
+        self.span = span;
+    }
+}
+
+/// Drops instructions that no path reaches (code after `exit()`): the verifier rejects them.
+fn remove_unreachable(f: &mut Function) {
+    loop {
+        let targets: std::collections::HashSet<Label> = f
+            .insts
+            .iter()
+            .filter_map(|(i, _)| match i {
+                Inst::Jump { target } | Inst::Branch { target, .. } => Some(*target),
+                _ => None,
+            })
+            .collect();
+        let before = f.insts.len();
+        let mut reachable = true;
+        f.insts.retain(|(inst, _)| {
+            if let Inst::Label(l) = inst {
+                if targets.contains(l) {
+                    reachable = true;
+                }
+            }
+            let keep = reachable;
+            if matches!(inst, Inst::Jump { .. }) {
+                reachable = false;
+            }
+            keep
+        });
+        if f.insts.len() == before {
+            return;
+        }
+    }
+}
+
+fn is_signed(ty: &Type) -> bool {
+    matches!(ty, Type::Int { signed: true, .. })
+}
+
+fn comparison(op: BinOp, signed: bool) -> Option<Cond> {
+    Some(match (op, signed) {
+        (BinOp::Eq, _) => Cond::Eq,
+        (BinOp::Ne, _) => Cond::Ne,
+        (BinOp::Lt, false) => Cond::Lt,
+        (BinOp::Le, false) => Cond::Le,
+        (BinOp::Gt, false) => Cond::Gt,
+        (BinOp::Ge, false) => Cond::Ge,
+        (BinOp::Lt, true) => Cond::Slt,
+        (BinOp::Le, true) => Cond::Sle,
+        (BinOp::Gt, true) => Cond::Sgt,
+        (BinOp::Ge, true) => Cond::Sge,
+        _ => return None,
+    })
+}
+
+/// The largest access (8, 4, 2, 1 bytes) that is aligned at `offset` and fits in `remaining`.
+fn chunk_size(offset: i32, remaining: u32) -> u32 {
+    [8u32, 4, 2, 1]
+        .into_iter()
+        .find(|&c| c <= remaining && offset.rem_euclid(c as i32) == 0)
+        .unwrap_or(1)
+}
+
+/// How a value is laid out in a ring-buffer record: integers widened to 64 bits.
+pub fn record_type(ty: &Type) -> Type {
+    match ty {
+        Type::Int { signed, .. } => Type::Int { bits: 64, signed: *signed },
+        Type::Ptr { .. } => Type::U64,
+        other => other.clone(),
+    }
+}

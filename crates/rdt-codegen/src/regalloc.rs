@@ -1,0 +1,169 @@
+//! Linear-scan register allocation with spilling.
+//!
+//! Virtual registers go to r6–r8, which survive helper calls; when more are live at once, the one
+//! whose interval ends last is spilled to an 8-byte stack slot. r0–r5 stay free as temporaries of
+//! the emitter (helper arguments, operands loaded from spill slots), r9 holds the scratch pointer.
+//!
+//! Intervals are computed on the linear instruction order. A value live across a backward jump
+//! (a loop) is live for the whole loop, so intervals that enter a loop are stretched to its end.
+
+use crate::lir::{Function, Inst, VReg};
+use std::collections::HashMap;
+
+pub const ALLOCATABLE: [u8; 3] = [6, 7, 8];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loc {
+    Reg(u8),
+    /// Offset from the frame pointer (negative).
+    Stack(i16),
+}
+
+pub struct Allocation {
+    pub locs: Vec<Loc>,
+    /// Bytes of stack used by spill slots, below `first_slot`.
+    pub stack_bytes: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Interval {
+    vreg: VReg,
+    start: usize,
+    end: usize,
+}
+
+/// `first_slot` is the frame offset of the first free 8-byte stack slot (e.g. -24).
+pub fn allocate(f: &Function, first_slot: i16) -> Allocation {
+    let mut intervals = live_intervals(f);
+    intervals.sort_by_key(|i| (i.start, i.end));
+    let mut locs = vec![Loc::Stack(first_slot); f.vregs as usize];
+    let mut free: Vec<u8> = ALLOCATABLE.iter().rev().copied().collect();
+    let mut active: Vec<Interval> = Vec::new();
+    let mut next_slot = first_slot;
+    let mut spill = |locs: &mut Vec<Loc>, v: VReg| {
+        locs[v as usize] = Loc::Stack(next_slot);
+        next_slot -= 8;
+    };
+    for iv in intervals {
+        active.retain(|a| {
+            let expired = a.end < iv.start;
+            if expired {
+                if let Loc::Reg(r) = locs[a.vreg as usize] {
+                    free.push(r);
+                }
+            }
+            !expired
+        });
+        if let Some(r) = free.pop() {
+            locs[iv.vreg as usize] = Loc::Reg(r);
+            active.push(iv);
+            continue;
+        }
+        // Spill whichever of the active intervals and this one ends last.
+        let (victim_index, victim) = active
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, a)| a.end)
+            .map(|(i, a)| (i, *a))
+            .expect("all allocatable registers are in active intervals");
+        if victim.end > iv.end {
+            locs[iv.vreg as usize] = locs[victim.vreg as usize];
+            spill(&mut locs, victim.vreg);
+            active.remove(victim_index);
+            active.push(iv);
+        } else {
+            spill(&mut locs, iv.vreg);
+        }
+    }
+    let stack_bytes = (first_slot - next_slot) as u32;
+    Allocation { locs, stack_bytes }
+}
+
+fn live_intervals(f: &Function) -> Vec<Interval> {
+    let mut map: HashMap<VReg, (usize, usize)> = HashMap::new();
+    for (pos, (inst, _)) in f.insts.iter().enumerate() {
+        for v in inst.uses().into_iter().chain(inst.def()) {
+            let e = map.entry(v).or_insert((pos, pos));
+            e.0 = e.0.min(pos);
+            e.1 = e.1.max(pos);
+        }
+    }
+    let labels: HashMap<u32, usize> = f
+        .insts
+        .iter()
+        .enumerate()
+        .filter_map(|(pos, (inst, _))| match inst {
+            Inst::Label(l) => Some((*l, pos)),
+            _ => None,
+        })
+        .collect();
+    // Loops: a backward jump from `to` to `from`. Repeat until stable (nested loops).
+    let loops: Vec<(usize, usize)> = f
+        .insts
+        .iter()
+        .enumerate()
+        .filter_map(|(pos, (inst, _))| {
+            let target = match inst {
+                Inst::Jump { target } | Inst::Branch { target, .. } => *target,
+                _ => return None,
+            };
+            let at = *labels.get(&target)?;
+            (at < pos).then_some((at, pos))
+        })
+        .collect();
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for &(from, to) in &loops {
+            for range in map.values_mut() {
+                let live_into_loop = range.0 < from && range.1 >= from && range.1 < to;
+                if live_into_loop {
+                    range.1 = to;
+                    changed = true;
+                }
+            }
+        }
+    }
+    map.into_iter().map(|(vreg, (start, end))| Interval { vreg, start, end }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lir::{Cond, Operand};
+    use rdt_syntax::Span;
+
+    fn func(insts: Vec<Inst>, vregs: u32) -> Function {
+        Function { insts: insts.into_iter().map(|i| (i, Span::default())).collect(), vregs, labels: 4 }
+    }
+
+    #[test]
+    fn spills_when_more_than_three_values_are_live() {
+        let mut insts: Vec<Inst> = (0..5).map(|v| Inst::Mov { dst: v, src: Operand::Imm(1) }).collect();
+        insts.extend((0..5).map(|v| Inst::Branch { cond: Cond::Eq, lhs: v, rhs: Operand::Imm(0), target: 0 }));
+        insts.push(Inst::Label(0));
+        let a = allocate(&func(insts, 5), -16);
+        let regs = a.locs.iter().filter(|l| matches!(l, Loc::Reg(_))).count();
+        assert_eq!(regs, 3);
+        assert_eq!(a.stack_bytes, 16);
+    }
+
+    #[test]
+    fn values_live_into_a_loop_stay_live_for_the_whole_loop() {
+        let insts = vec![
+            Inst::Mov { dst: 0, src: Operand::Imm(7) },
+            Inst::Label(1),
+            Inst::Branch { cond: Cond::Eq, lhs: 0, rhs: Operand::Imm(0), target: 2 },
+            Inst::Mov { dst: 1, src: Operand::Imm(1) },
+            Inst::Mov { dst: 2, src: Operand::Imm(1) },
+            Inst::Mov { dst: 3, src: Operand::Imm(1) },
+            Inst::Jump { target: 1 },
+            Inst::Label(2),
+        ];
+        let a = allocate(&func(insts, 4), -16);
+        let v0 = a.locs[0];
+        for v in 1..4 {
+            assert_ne!(a.locs[v], v0, "v{v} shares v0's location inside the loop");
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Loading the object with aya, and turning verifier rejections into located diagnostics.
+
+use crate::error::RuntimeError;
+use aya::programs::{KProbe, PerfEvent, ProgramError, RawTracePoint, TracePoint};
+use aya::{Ebpf, EbpfError, EbpfLoader, VerifierLogLevel};
+use rdt_codegen::{Artifact, ProgType, ProgramMeta};
+use rdt_syntax::Diagnostic;
+
+/// Creates the maps of the object. Programs are loaded one by one with [`load_program`].
+pub fn open(artifact: &Artifact) -> Result<Ebpf, RuntimeError> {
+    EbpfLoader::new()
+        .verifier_log_level(VerifierLogLevel::DEBUG)
+        .load(&artifact.elf)
+        .map_err(|e| RuntimeError::Other(describe_load_error(&e)))
+}
+
+fn describe_load_error(e: &EbpfError) -> String {
+    match e {
+        EbpfError::MapError(m) => format!("the kernel refused to create a BPF map: {m}"),
+        other => format!("cannot load the BPF object: {other}"),
+    }
+}
+
+/// Loads one program into the kernel (the verifier runs here).
+pub fn load_program(ebpf: &mut Ebpf, meta: &ProgramMeta) -> Result<(), RuntimeError> {
+    let Some(program) = ebpf.program_mut(&meta.name) else {
+        return Err(RuntimeError::Other(format!("internal error: program {} is missing from the object", meta.name)));
+    };
+    let result = match meta.prog_type {
+        ProgType::Tracepoint => as_type::<TracePoint>(program, meta).and_then(|p| p.load().map_err(|e| rejected(e, meta))),
+        ProgType::RawTracepoint => {
+            as_type::<RawTracePoint>(program, meta).and_then(|p| p.load().map_err(|e| rejected(e, meta)))
+        }
+        ProgType::Kprobe => as_type::<KProbe>(program, meta).and_then(|p| p.load().map_err(|e| rejected(e, meta))),
+        ProgType::PerfEvent => as_type::<PerfEvent>(program, meta).and_then(|p| p.load().map_err(|e| rejected(e, meta))),
+    };
+    result
+}
+
+fn as_type<'a, T>(program: &'a mut aya::programs::Program, meta: &ProgramMeta) -> Result<&'a mut T, RuntimeError>
+where
+    &'a mut T: TryFrom<&'a mut aya::programs::Program>,
+{
+    program
+        .try_into()
+        .map_err(|_| RuntimeError::Other(format!("internal error: program {} has the wrong type", meta.name)))
+}
+
+/// A verifier rejection, located at the instruction the verifier stopped on.
+fn rejected(e: ProgramError, meta: &ProgramMeta) -> RuntimeError {
+    let ProgramError::LoadError { io_error, verifier_log } = &e else {
+        return RuntimeError::located(
+            Diagnostic::error(meta.probe_span, format!("the kernel refused to load this probe's program: {e}"))
+                .with_label("could not load"),
+        );
+    };
+    let log = verifier_log.to_string();
+    if io_error.raw_os_error() == Some(libc::EPERM) && log.trim().is_empty() {
+        return RuntimeError::located(
+            Diagnostic::error(meta.probe_span, "the kernel refused to load this probe's program: permission denied")
+                .with_label("could not load")
+                .with_help("rdt needs root (CAP_BPF and CAP_PERFMON) to load BPF programs"),
+        );
+    }
+    let (insn, reason) = verifier_failure(&log);
+    let span = insn.and_then(|i| meta.insn_spans.get(i).copied()).unwrap_or(meta.probe_span);
+    let mut d = Diagnostic::error(span, "the kernel's BPF verifier rejected the program for this probe")
+        .with_label(reason.unwrap_or_else(|| io_error.to_string()))
+        .with_help("this is a bug in rdt's code generation; run with `-d bpf` to see the instructions, `-v` for the verifier log");
+    if span != meta.probe_span {
+        d = d.with_secondary(meta.probe_span, "in this probe");
+    }
+    if std::env::var_os("RDT_VERIFIER_LOG").is_some() || log_requested() {
+        eprintln!("{log}");
+    }
+    RuntimeError::located(d)
+}
+
+fn log_requested() -> bool {
+    crate::VERBOSE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The last instruction the verifier reached and its complaint (the last line of the log that is
+/// not a statistic).
+pub fn verifier_failure(log: &str) -> (Option<usize>, Option<String>) {
+    let insn = log.lines().rev().find_map(|l| {
+        let (n, rest) = l.split_once(": ")?;
+        rest.starts_with('(').then(|| n.trim().parse::<usize>().ok()).flatten()
+    });
+    let reason = log
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("processed ") && !l.starts_with("verification time") && !l.starts_with("stack depth"))
+        .map(str::to_string);
+    (insn, reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_rejected_instruction_and_reason() {
+        let log = "0: R1=ctx() R10=fp0\n0: (bf) r6 = r1\n1: (61) r0 = *(u32 *)(r2 +0)\nR2 !read_ok\nprocessed 2 insns (limit 1000000)\n";
+        assert_eq!(verifier_failure(log), (Some(1), Some("R2 !read_ok".to_string())));
+    }
+}

@@ -1,0 +1,212 @@
+//! One tracing session: load, run BEGIN, attach, read events until told to stop, then detach,
+//! run END, drain the last events and print the maps.
+
+use crate::attach::{self, Link};
+use crate::error::RuntimeError;
+use crate::signals::{Signal, SignalFd};
+use crate::target::{self, Target};
+use crate::{load, maps, output, printf};
+use aya::maps::{Map, MapData, RingBuf};
+use aya::programs::{RawTracePoint, RawTracePointRunOptions, TestRun};
+use aya::Ebpf;
+use rdt_codegen::{Artifact, Attach, Counter, EventKind, ProgramMeta};
+use std::io::{self, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::process::Child;
+
+pub struct RunOptions {
+    pub target: Target,
+    /// Load the programs (the verifier runs) but attach nothing.
+    pub dry_run: bool,
+    /// No "Attached N probes" line.
+    pub quiet: bool,
+    pub out: Box<dyn Write>,
+}
+
+/// Runs the session to its end. Returns normally on exit(), a signal or the target's exit.
+pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError> {
+    let signals = SignalFd::new().map_err(|e| RuntimeError::Other(format!("cannot set up signal handling: {e}")))?;
+    let mut ebpf = load::open(artifact)?;
+    for p in &artifact.programs {
+        load::load_program(&mut ebpf, p)?;
+    }
+    if opts.dry_run {
+        return Ok(());
+    }
+    let ring = take_ring(&mut ebpf, &artifact.ringbuf_map)?;
+    let mut session = Session { artifact, ring, out: opts.out.as_mut(), stop: false };
+
+    session.run_special(&mut ebpf, Attach::Begin)?;
+    let mut links: Vec<Link> = Vec::new();
+    if !session.stop {
+        for p in artifact.programs.iter().filter(|p| !is_special(p)) {
+            links.extend(attach::attach(&mut ebpf, p)?);
+        }
+        if !opts.quiet {
+            let specials = artifact.programs.iter().filter(|p| is_special(p)).count();
+            let n = links.len() + specials;
+            eprintln!("Attached {n} probe{}", if n == 1 { "" } else { "s" });
+        }
+    }
+    let mut child = match (&opts.target, session.stop) {
+        (Target::Command(words), false) => Some(
+            target::spawn(words, signals.old_mask())
+                .map_err(|e| RuntimeError::Other(format!("cannot run `{}`: {e}", words.join(" "))))?,
+        ),
+        _ => None,
+    };
+    let pid_watch = match &opts.target {
+        Target::Pid(pid) => Some(target::pidfd(*pid).map_err(|e| RuntimeError::Other(format!("cannot watch process {pid}: {e}")))?),
+        _ => None,
+    };
+    session.event_loop(&signals, child.as_mut(), pid_watch.as_ref())?;
+
+    drop(links);
+    session.drain()?;
+    session.run_special(&mut ebpf, Attach::End)?;
+    session.drain()?;
+    session.print_maps(&ebpf)?;
+    report_counters(&ebpf, artifact);
+    if let Some(mut c) = child {
+        if matches!(c.try_wait(), Ok(None)) {
+            // SAFETY: signalling our own child by pid.
+            unsafe { libc::kill(c.id() as libc::pid_t, libc::SIGTERM) };
+        }
+        let _ = c.wait();
+    }
+    Ok(())
+}
+
+fn is_special(p: &ProgramMeta) -> bool {
+    p.attach.iter().all(|a| matches!(a, Attach::Begin | Attach::End))
+}
+
+fn take_ring(ebpf: &mut Ebpf, name: &str) -> Result<RingBuf<MapData>, RuntimeError> {
+    let map = ebpf.take_map(name).ok_or_else(|| RuntimeError::Other("internal error: no ring buffer map".into()))?;
+    RingBuf::try_from(map).map_err(|e| RuntimeError::Other(format!("cannot open the ring buffer: {e}")))
+}
+
+struct Session<'a> {
+    artifact: &'a Artifact,
+    ring: RingBuf<MapData>,
+    out: &'a mut dyn Write,
+    /// exit() was called.
+    stop: bool,
+}
+
+impl Session<'_> {
+    /// Runs every BEGIN (or END) program once, in script order.
+    fn run_special(&mut self, ebpf: &mut Ebpf, which: Attach) -> Result<(), RuntimeError> {
+        for p in self.artifact.programs.iter().filter(|p| p.attach.contains(&which)) {
+            let program = ebpf.program_mut(&p.name).ok_or_else(|| RuntimeError::Other(format!("internal error: {} missing", p.name)))?;
+            let raw: &mut RawTracePoint = program.try_into().map_err(|_| attach::wrong_type(p))?;
+            raw.test_run(RawTracePointRunOptions::new()).map_err(|e| attach::failed(p.probe_span, "run this probe (BPF_PROG_TEST_RUN)", &e))?;
+            self.drain()?;
+            if self.stop && which == Attach::Begin {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn event_loop(&mut self, signals: &SignalFd, mut child: Option<&mut Child>, pid_watch: Option<&OwnedFd>) -> Result<(), RuntimeError> {
+        while !self.stop {
+            let mut fds = vec![
+                libc::pollfd { fd: self.ring.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+                libc::pollfd { fd: signals.raw_fd(), events: libc::POLLIN, revents: 0 },
+            ];
+            if let Some(p) = pid_watch {
+                fds.push(libc::pollfd { fd: p.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+            }
+            // SAFETY: fds is a valid array of pollfd for the duration of the call.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(RuntimeError::Other(format!("poll failed: {e}")));
+            }
+            self.drain()?;
+            for s in signals.read() {
+                match s {
+                    Signal::Stop => self.stop = true,
+                    Signal::Child => {
+                        if let Some(c) = child.as_deref_mut() {
+                            if !matches!(c.try_wait(), Ok(None)) {
+                                self.stop = true;
+                            }
+                        }
+                    }
+                    Signal::Other => {}
+                }
+            }
+            if fds.get(2).is_some_and(|f| f.revents != 0) {
+                self.stop = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// Formats every record waiting in the ring buffer.
+    fn drain(&mut self) -> Result<(), RuntimeError> {
+        while let Some(item) = self.ring.next() {
+            let record: &[u8] = &item;
+            let id = maps::read_u64(record) as usize;
+            let body = record.get(8..).unwrap_or(&[]);
+            match self.artifact.events.get(id).map(|e| &e.kind) {
+                Some(EventKind::Printf { format, args }) => {
+                    let text = printf::format_printf(format, args, body);
+                    self.out.write_all(text.as_bytes()).map_err(output_error)?;
+                }
+                Some(EventKind::Exit) => self.stop = true,
+                None => {}
+            }
+        }
+        self.out.flush().map_err(output_error)
+    }
+
+    fn print_maps(&mut self, ebpf: &Ebpf) -> Result<(), RuntimeError> {
+        if self.artifact.maps.is_empty() {
+            return Ok(());
+        }
+        let mut text = String::from("\n\n");
+        for meta in &self.artifact.maps {
+            let fd = map_fd(ebpf, &meta.kernel_name)?;
+            let entries = maps::read_map(fd, meta).map_err(|e| RuntimeError::Other(format!("cannot read map {}: {e}", meta.name)))?;
+            text.push_str(&output::format_map(meta, &entries));
+        }
+        self.out.write_all(text.as_bytes()).map_err(output_error)?;
+        self.out.flush().map_err(output_error)
+    }
+}
+
+fn output_error(e: io::Error) -> RuntimeError {
+    RuntimeError::Other(format!("cannot write the output: {e}"))
+}
+
+fn map_fd<'a>(ebpf: &'a Ebpf, name: &str) -> Result<BorrowedFd<'a>, RuntimeError> {
+    let data = match ebpf.map(name) {
+        Some(Map::HashMap(d) | Map::PerCpuHashMap(d) | Map::PerCpuArray(d) | Map::Array(d)) => d,
+        _ => return Err(RuntimeError::Other(format!("internal error: map {name} is missing"))),
+    };
+    Ok(data.fd().as_fd())
+}
+
+/// Warns about what the kernel side could not do: nothing is lost silently.
+fn report_counters(ebpf: &Ebpf, artifact: &Artifact) {
+    let Ok(fd) = map_fd(ebpf, &artifact.counters_map) else { return };
+    let Ok(counts) = maps::read_counters(fd) else { return };
+    for counter in Counter::ALL {
+        let n = counts[counter as usize];
+        if n == 0 {
+            continue;
+        }
+        let what = match counter {
+            Counter::LostEvents => "events were lost because the ring buffer was full",
+            Counter::MapFull => "map updates failed because a map was full (4096 entries)",
+            Counter::ReadFaults => "reads of kernel or user memory failed and gave empty values",
+        };
+        eprintln!("WARNING: {n} {what}");
+    }
+}

@@ -1,0 +1,2 @@
+kprobe:vfs_read < @reads[comm] = count();
+kprobe:vfs_write < @writes[comm] = count(); >

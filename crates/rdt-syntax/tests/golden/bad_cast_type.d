@@ -1,0 +1,3 @@
+kprobe:vfs_read {
+    @x = (uint33)arg0;
+}

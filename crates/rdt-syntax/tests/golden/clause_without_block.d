@@ -1,0 +1,4 @@
+kprobe:vfs_read
+kprobe:vfs_write {
+    @[comm] = count();
+}

@@ -1,0 +1,8 @@
+BEGIN {
+    if (pid > 1) {
+        exit();
+    } else {
+        print(@x);
+    }
+    else { exit(); }
+}

@@ -1,0 +1,3 @@
+tracepoint:syscalls:sys_enter_openat {
+    printf("%s\n", str(args->));
+}

@@ -1,0 +1,3 @@
+kprobe:vfs_read /pid == 42 {
+    @[comm] = count();
+}

@@ -1,0 +1,4 @@
+kprobe:do_sys_open {
+    @opens[comm] = count()
+    @bytes = sum(arg2);
+}

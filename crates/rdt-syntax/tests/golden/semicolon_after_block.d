@@ -1,0 +1,2 @@
+BEGIN { printf("start\n"); };
+END { exit(); }

@@ -1,0 +1,5 @@
+BEGIN {
+    printf("hello\n");
+    if (pid > 1) {
+        exit();
+    }
