@@ -19,7 +19,7 @@ pub fn from_parse_error(error: LalrpopError, source: &str, tokens: &[Spanned]) -
         ParseError::UnrecognizedEof { expected, .. } => cx.unexpected_eof(&Expected::new(&expected)),
         ParseError::ExtraToken { token } => cx.unexpected_token(token, &Expected::new(&[])),
         ParseError::InvalidToken { location } => {
-            Diagnostic::error(Span::new(location, location + 1), "unexpected character").with_label("not valid here")
+            Diagnostic::error(Span::new(location, location), "unexpected character").with_label("not valid here")
         }
     }
 }
@@ -74,14 +74,17 @@ impl Context<'_> {
         }
         let span = Span::new(start, end);
         let message = format!("unexpected {}", tok.describe(self.text(start, end)));
-        let mut d = Diagnostic::error(span, message).with_label(expected.label());
+        let assigns_in_expression = tok == Tok::Assign && previous.is_some_and(|p| ends_operand(&p.1));
+        let label = if assigns_in_expression { "did you mean `==`?".to_string() } else { expected.label() };
+        let mut d = Diagnostic::error(span, message).with_label(label);
         if let Some(help) = self.hint(&tok, previous, expected, index) {
             d = d.with_help(help);
         }
         match previous {
-            Some(&(s, _, e)) if expected.has(";") && starts_statement(&tok) => {
+            Some(&(s, _, e)) if self.missing_semicolon(expected, &tok, e, start) => {
                 d.with_secondary(Span::new(s, e), "add `;` after this")
             }
+            Some(&(s, Tok::PredClose, e)) => d.with_secondary(Span::new(s, e), "this `/` ends the predicate"),
             _ => d,
         }
     }
@@ -91,7 +94,7 @@ impl Context<'_> {
         let prev_tok = previous.map(|p| &p.1);
         match tok {
             Tok::Assign if prev_tok.is_some_and(ends_operand) => {
-                Some("to compare, use `==`; `=` assigns, and only as a statement of its own".into())
+                Some("`=` assigns, and only as a statement of its own, e.g. `@x = 1;`; `==` compares".into())
             }
             Tok::Assign => Some("an assignment is written `target = value`, e.g. `@count = 1`".into()),
             Tok::RParen if self.unmatched(index, &Tok::LParen, &Tok::RParen) => {
@@ -106,7 +109,12 @@ impl Context<'_> {
             _ if matches!(prev_tok, Some(Tok::Struct | Tok::Union | Tok::Enum)) => {
                 Some("a struct type is written `struct NAME`, e.g. `(struct task_struct *)curtask`".into())
             }
-            _ if expected.has(";") && starts_statement(tok) => Some("statements are separated by `;`".into()),
+            _ if self.missing_semicolon(expected, tok, previous.map_or(0, |p| p.2), self.start_of(index)) => {
+                Some("statements are separated by `;`".into())
+            }
+            _ if prev_tok == Some(&Tok::PredClose) => {
+                Some("a `/` outside parentheses ends the predicate; to divide, write `/(a / b) > c/`".into())
+            }
             Tok::Else => Some("`else` must follow the `}` of an `if` block".into()),
             Tok::Semi if expected.has("probe") => Some("an action block needs no `;` after its closing `}`".into()),
             _ if expected.has("probe") && starts_statement(tok) => Some(STATEMENTS_INSIDE_BLOCKS.into()),
@@ -115,6 +123,16 @@ impl Context<'_> {
             }
             _ => None,
         }
+    }
+
+    fn start_of(&self, index: usize) -> usize {
+        self.tokens.get(index).map_or(self.source.len(), |t| t.0)
+    }
+
+    /// A statement-starting token on a new line where `;` would have been accepted: the line
+    /// before it most likely lacks its `;`.
+    fn missing_semicolon(&self, expected: &Expected, tok: &Tok, prev_end: usize, start: usize) -> bool {
+        expected.has(";") && starts_statement(tok) && self.text(prev_end, start).contains('\n')
     }
 
     /// Whether the closer at `index` has no opener before it.

@@ -32,7 +32,7 @@ pub type Spanned = (usize, Tok, usize);
 const MAX_NESTING: usize = 128;
 /// Tokens in one statement or predicate; bounds the depth of an expression tree.
 const MAX_STATEMENT_TOKENS: usize = 2048;
-/// `else` branches in one `if … else if …` chain, which nests one `If` per branch.
+/// `else` branches in the open `if … else if …` chains, each of which nests one `If` per branch.
 const MAX_ELSE_CHAIN: usize = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -308,7 +308,7 @@ impl Iterator for Lexer<'_> {
 struct Limits {
     nesting: usize,
     statement_tokens: usize,
-    /// `else` count of the current `if` chain, one entry per open block.
+    /// `else` count of the current `if` chain in each open block.
     else_chains: Vec<usize>,
 }
 
@@ -342,11 +342,11 @@ impl Limits {
                 }
             }
             Tok::Else => {
-                let chain = self.else_chains.last_mut().map_or(0, |c| {
-                    *c += 1;
-                    *c
-                });
-                if chain > MAX_ELSE_CHAIN {
+                if let Some(chain) = self.else_chains.last_mut() {
+                    *chain += 1;
+                }
+                // Chains inside the branches of other chains nest too, so bound the sum.
+                if self.else_chains.iter().sum::<usize>() > MAX_ELSE_CHAIN {
                     return Err(too_complex(
                         span,
                         "this `if` chain has too many `else` branches",

@@ -1,6 +1,6 @@
 //! rdt-syntax: source text → [`ast::Program`], or located [`Diagnostic`]s.
 //!
-//! The lexer ([`lexer`]) is built on logos and adds the context that a D script needs (probe
+//! The lexer (`src/lexer.rs`) is built on logos and adds the context that a D script needs (probe
 //! descriptions at clause starts, `/predicate/` delimiters, `< … >` action blocks); the grammar is
 //! `grammar/rdt.lalrpop` at the repository root, compiled by `build.rs`.
 

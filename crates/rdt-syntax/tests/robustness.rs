@@ -124,3 +124,23 @@ fn pathological_nesting_is_refused_not_overflowed() {
         assert!(rdt_syntax::parse(&source).is_err());
     }
 }
+
+#[test]
+fn the_largest_accepted_trees_drop_without_overflow() {
+    let nested_ifs = format!("{}@x = 1;{}", "if (x) { ".repeat(100), " }".repeat(100));
+    let long_chain = format!("if (x) {{ }} {}", "else if (x) { } ".repeat(250));
+    for body in [
+        format!("@x = {}x;", "!".repeat(2000)),
+        format!("@x = {}x;", "- ".repeat(2000)),
+        format!("@x = 1{};", " + 1".repeat(1000)),
+        format!("@x = {}1{};", "(".repeat(100), ")".repeat(100)),
+        format!("@x = a{};", "->b".repeat(1000)),
+        nested_ifs,
+        long_chain,
+    ] {
+        let source = format!("BEGIN {{ {body} }}");
+        if let Err(d) = rdt_syntax::parse(&source) {
+            panic!("{}", rdt_syntax::render("big.d", &source, &d));
+        }
+    }
+}

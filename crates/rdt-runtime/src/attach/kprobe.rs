@@ -53,5 +53,9 @@ pub fn stand_in_tracepoints(function: &str) -> Vec<String> {
         Some(name) => rdt_btf::tracefs::list_events(&format!("syscalls:sys_enter_{name}*")).unwrap_or_default(),
         None => rdt_btf::tracefs::list_events(&format!("*:*{function}*")).unwrap_or_default(),
     };
-    found.into_iter().take(6).map(|(c, n)| format!("{c}:{n}")).collect()
+    let mut names: Vec<String> = found.into_iter().map(|(c, n)| format!("{c}:{n}")).collect();
+    // The closest first: `sys_enter_open`, then `…openat`, `…openat2`.
+    names.sort_by_key(|n| (n.len(), n.clone()));
+    names.truncate(3);
+    names
 }

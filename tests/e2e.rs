@@ -1,0 +1,238 @@
+//! End-to-end cases: each `tests/cases/**/*.case` file is a script plus what running it must
+//! print. Every case runs the real `rdt` binary as root against the real kernel.
+//!
+//! Case file format (sections start with `--- `):
+//!
+//! ```text
+//! # free-form comment lines at the top
+//! --- args            extra command-line arguments, one per line (optional)
+//! --- script          the script, passed as a file named <case>.d (omit for args-only cases)
+//! --- stdout          exact expected standard output
+//! --- stdout-regex    each line a regex that must match the whole corresponding output line
+//! --- stdout-contains each line must appear as a whole line somewhere in the output
+//! --- stderr          exact expected standard error (diagnostics)
+//! --- stderr-contains each line must appear as a substring of standard error
+//! --- exit            expected exit status (default 0)
+//! --- needs           `root` (the default) or `none`
+//! ```
+//!
+//! The harness prints one line per case and closes with `N passed, N failed, N skipped`.
+
+use regex::Regex;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::Mutex;
+use std::time::Duration;
+
+#[derive(Default, Debug)]
+struct Case {
+    name: String,
+    args: Vec<String>,
+    script: Option<String>,
+    stdout: Option<String>,
+    stdout_regex: Option<Vec<String>>,
+    stdout_contains: Option<Vec<String>>,
+    stderr: Option<String>,
+    stderr_contains: Option<Vec<String>>,
+    exit: i32,
+    needs_root: bool,
+}
+
+enum Outcome {
+    Pass,
+    Fail(String),
+    Skip(String),
+}
+
+fn main() -> ExitCode {
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/cases");
+    let mut files = Vec::new();
+    collect(&root, &mut files);
+    files.sort();
+    let cases: Vec<Case> = files
+        .iter()
+        .filter_map(|f| {
+            let name = f.strip_prefix(&root).unwrap_or(f).with_extension("").display().to_string();
+            if filter.as_ref().is_some_and(|flt| !name.contains(flt.as_str())) {
+                return None;
+            }
+            match parse_case(&name, f) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    println!("case {name} ... FAILED (bad case file: {e})");
+                    None
+                }
+            }
+        })
+        .collect();
+    let is_root = unsafe { libc::geteuid() } == 0;
+    let results = Mutex::new(Vec::new());
+    let queue = Mutex::new(cases.iter());
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| loop {
+                let Some(case) = queue.lock().map(|mut q| q.next()).ok().flatten() else { break };
+                let outcome = run_case(case, is_root);
+                report(case, &outcome);
+                if let Ok(mut r) = results.lock() {
+                    r.push(outcome);
+                }
+            });
+        }
+    });
+    let results = results.into_inner().unwrap_or_default();
+    let passed = results.iter().filter(|o| matches!(o, Outcome::Pass)).count();
+    let failed = results.iter().filter(|o| matches!(o, Outcome::Fail(_))).count() + (files.len().saturating_sub(cases.len()) * usize::from(filter.is_none()));
+    let skipped = results.iter().filter(|o| matches!(o, Outcome::Skip(_))).count();
+    println!("\ne2e: {passed} passed, {failed} failed, {skipped} skipped");
+    if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+fn report(case: &Case, outcome: &Outcome) {
+    match outcome {
+        Outcome::Pass => println!("case {} ... ok", case.name),
+        Outcome::Fail(why) => println!("case {} ... FAILED\n{why}", case.name),
+        Outcome::Skip(why) => println!("case {} ... skipped: {why}", case.name),
+    }
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect(&p, out);
+        } else if p.extension().is_some_and(|x| x == "case") {
+            out.push(p);
+        }
+    }
+}
+
+fn parse_case(name: &str, path: &Path) -> Result<Case, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let mut case = Case { name: name.to_string(), needs_root: true, ..Case::default() };
+    let mut section: Option<String> = None;
+    let mut body = String::new();
+    let finish = |section: &Option<String>, body: &mut String, case: &mut Case| -> Result<(), String> {
+        let text = std::mem::take(body);
+        let lines = || text.lines().map(str::to_string).filter(|l| !l.is_empty()).collect::<Vec<_>>();
+        match section.as_deref() {
+            None => {}
+            Some("args") => case.args = lines(),
+            Some("script") => case.script = Some(text),
+            Some("stdout") => case.stdout = Some(text),
+            Some("stdout-regex") => case.stdout_regex = Some(text.lines().map(str::to_string).collect()),
+            Some("stdout-contains") => case.stdout_contains = Some(lines()),
+            Some("stderr") => case.stderr = Some(text),
+            Some("stderr-contains") => case.stderr_contains = Some(lines()),
+            Some("exit") => case.exit = text.trim().parse().map_err(|_| format!("bad exit status `{}`", text.trim()))?,
+            Some("needs") => case.needs_root = text.trim() != "none",
+            Some(other) => return Err(format!("unknown section `{other}`")),
+        }
+        Ok(())
+    };
+    for line in text.split_inclusive('\n') {
+        if let Some(name) = line.strip_prefix("--- ") {
+            finish(&section, &mut body, &mut case)?;
+            section = Some(name.trim().to_string());
+        } else if section.is_some() {
+            body.push_str(line);
+        }
+    }
+    finish(&section, &mut body, &mut case)?;
+    Ok(case)
+}
+
+fn run_case(case: &Case, is_root: bool) -> Outcome {
+    if case.needs_root && !is_root {
+        return Outcome::Skip("needs root to load BPF programs".into());
+    }
+    let dir = std::env::temp_dir().join(format!("rdt-e2e-{}-{}", std::process::id(), case.name.replace('/', "_")));
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return Outcome::Fail(format!("cannot create {}: {e}", dir.display()));
+    }
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rdt"));
+    cmd.current_dir(&dir);
+    cmd.args(case.args.iter().map(|a| a.replace("{tmp}", &dir.display().to_string())));
+    if let Some(script) = &case.script {
+        let file = format!("{}.d", case.name.rsplit('/').next().unwrap_or("case"));
+        if let Err(e) = std::fs::write(dir.join(&file), script) {
+            return Outcome::Fail(format!("cannot write the script: {e}"));
+        }
+        cmd.arg(file);
+    }
+    let output = match run_with_timeout(cmd, Duration::from_secs(30)) {
+        Ok(o) => o,
+        Err(e) => return Outcome::Fail(e),
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    check(case, &output)
+}
+
+fn run_with_timeout(mut cmd: Command, limit: Duration) -> Result<std::process::Output, String> {
+    use std::process::Stdio;
+    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| format!("cannot run rdt: {e}"))?;
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => {
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            Err(format!("timed out after {}s", limit.as_secs()))
+        }
+    }
+}
+
+fn check(case: &Case, output: &std::process::Output) -> Outcome {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let code = output.status.code().unwrap_or(-1);
+    let context = || format!("--- exit {code}\n--- stdout\n{stdout}--- stderr\n{stderr}");
+    if code != case.exit {
+        return Outcome::Fail(format!("expected exit status {}, got {code}\n{}", case.exit, context()));
+    }
+    if let Some(want) = &case.stdout {
+        if &stdout != want {
+            return Outcome::Fail(format!("stdout differs; expected:\n{want}{}", context()));
+        }
+    }
+    if let Some(patterns) = &case.stdout_regex {
+        let lines: Vec<&str> = stdout.lines().collect();
+        if lines.len() != patterns.len() {
+            return Outcome::Fail(format!("expected {} lines of stdout, got {}\n{}", patterns.len(), lines.len(), context()));
+        }
+        for (line, pattern) in lines.iter().zip(patterns) {
+            let re = match Regex::new(&format!("^(?:{pattern})$")) {
+                Ok(r) => r,
+                Err(e) => return Outcome::Fail(format!("bad regex `{pattern}`: {e}")),
+            };
+            if !re.is_match(line) {
+                return Outcome::Fail(format!("line `{line}` does not match `{pattern}`\n{}", context()));
+            }
+        }
+    }
+    if let Some(wanted) = &case.stdout_contains {
+        for w in wanted {
+            if !stdout.lines().any(|l| l == w) {
+                return Outcome::Fail(format!("stdout lacks the line `{w}`\n{}", context()));
+            }
+        }
+    }
+    if let Some(want) = &case.stderr {
+        if &stderr != want {
+            return Outcome::Fail(format!("stderr differs; expected:\n{want}{}", context()));
+        }
+    }
+    if let Some(wanted) = &case.stderr_contains {
+        for w in wanted {
+            if !stderr.contains(w.as_str()) {
+                return Outcome::Fail(format!("stderr lacks `{w}`\n{}", context()));
+            }
+        }
+    }
+    Outcome::Pass
+}
