@@ -15,7 +15,7 @@ mod target;
 pub use attach::kprobes_available;
 pub use error::RuntimeError;
 pub use session::{run, RunOptions};
-pub use target::{split_command, Target};
+pub use target::{split_command, PausedChild, Target};
 
 use std::sync::atomic::AtomicBool;
 

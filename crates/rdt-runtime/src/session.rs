@@ -4,7 +4,7 @@
 use crate::attach::{self, Link};
 use crate::error::RuntimeError;
 use crate::signals::{Signal, SignalFd};
-use crate::target::{self, Target};
+use crate::target::{self, PausedChild, Target};
 use crate::{load, maps, output, printf};
 use aya::maps::{Map, MapData, RingBuf};
 use aya::programs::{RawTracePoint, RawTracePointRunOptions, TestRun};
@@ -12,7 +12,6 @@ use aya::Ebpf;
 use rdt_codegen::{Artifact, Attach, Counter, EventKind, ProgramMeta};
 use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::process::Child;
 
 pub struct RunOptions {
     pub target: Target,
@@ -48,12 +47,17 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
             eprintln!("Attached {n} probe{}", if n == 1 { "" } else { "s" });
         }
     }
-    let mut child = match (&opts.target, session.stop) {
-        (Target::Command(words), false) => Some(
-            target::spawn(words, signals.old_mask())
-                .map_err(|e| RuntimeError::Other(format!("cannot run `{}`: {e}", words.join(" "))))?,
-        ),
-        _ => None,
+    let mut child = match std::mem::take(&mut opts.target) {
+        Target::Command(mut c) => {
+            if !session.stop {
+                c.release();
+            }
+            Some(c)
+        }
+        other => {
+            opts.target = other;
+            None
+        }
     };
     let pid_watch = match &opts.target {
         Target::Pid(pid) => Some(target::pidfd(*pid).map_err(|e| RuntimeError::Other(format!("cannot watch process {pid}: {e}")))?),
@@ -67,12 +71,8 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
     session.drain()?;
     session.print_maps(&ebpf)?;
     report_counters(&ebpf, artifact);
-    if let Some(mut c) = child {
-        if matches!(c.try_wait(), Ok(None)) {
-            // SAFETY: signalling our own child by pid.
-            unsafe { libc::kill(c.id() as libc::pid_t, libc::SIGTERM) };
-        }
-        let _ = c.wait();
+    if let Some(c) = child.as_mut() {
+        c.finish();
     }
     Ok(())
 }
@@ -109,7 +109,7 @@ impl Session<'_> {
         Ok(())
     }
 
-    fn event_loop(&mut self, signals: &SignalFd, mut child: Option<&mut Child>, pid_watch: Option<&OwnedFd>) -> Result<(), RuntimeError> {
+    fn event_loop(&mut self, signals: &SignalFd, mut child: Option<&mut PausedChild>, pid_watch: Option<&OwnedFd>) -> Result<(), RuntimeError> {
         while !self.stop {
             let mut fds = vec![
                 libc::pollfd { fd: self.ring.as_raw_fd(), events: libc::POLLIN, revents: 0 },
@@ -132,10 +132,8 @@ impl Session<'_> {
                 match s {
                     Signal::Stop => self.stop = true,
                     Signal::Child => {
-                        if let Some(c) = child.as_deref_mut() {
-                            if !matches!(c.try_wait(), Ok(None)) {
-                                self.stop = true;
-                            }
+                        if child.as_deref_mut().is_some_and(PausedChild::exited) {
+                            self.stop = true;
                         }
                     }
                     Signal::Other => {}

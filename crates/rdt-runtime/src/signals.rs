@@ -37,11 +37,6 @@ impl SignalFd {
         }
     }
 
-    /// The signal mask to restore in a child process before exec.
-    pub fn old_mask(&self) -> libc::sigset_t {
-        self.old_mask
-    }
-
     /// Reads every pending signal.
     pub fn read(&self) -> Vec<Signal> {
         let mut out = Vec::new();

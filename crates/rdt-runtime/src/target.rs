@@ -1,18 +1,125 @@
-//! The traced process: a command started after the probes attach (`-c`), or a running one (`-p`).
+//! The traced process: a command (`-c`) or a running process (`-p`).
+//!
+//! A `-c` command is forked before the script is compiled, so its pid is known to the script
+//! (`cpid`, D's `$target`), and held before `exec` until every probe is attached: nothing it
+//! does is missed.
 
+use std::ffi::CString;
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub enum Target {
     #[default]
     None,
-    /// `-c CMD`: the words of the command line.
-    Command(Vec<String>),
+    /// `-c CMD`, forked and waiting.
+    Command(PausedChild),
     /// `-p PID`.
     Pid(u32),
+}
+
+impl Target {
+    /// The pid the script sees as `cpid` / `$target`.
+    pub fn pid(&self) -> Option<u32> {
+        match self {
+            Target::None => None,
+            Target::Command(c) => Some(c.pid),
+            Target::Pid(p) => Some(*p),
+        }
+    }
+}
+
+/// A forked child blocked on a pipe before `exec`.
+#[derive(Debug)]
+pub struct PausedChild {
+    pub pid: u32,
+    release: Option<OwnedFd>,
+    reaped: bool,
+}
+
+impl PausedChild {
+    /// Forks; the child waits for [`PausedChild::release`], then execs `words` (PATH-resolved).
+    pub fn spawn(words: &[String]) -> io::Result<PausedChild> {
+        let args: Vec<CString> = words
+            .iter()
+            .map(|w| CString::new(w.as_bytes()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in the command")))
+            .collect::<io::Result<_>>()?;
+        if args.is_empty() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "the command is empty"));
+        }
+        let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+        argv.push(std::ptr::null());
+        let failed = CString::new(format!("rdt: cannot run `{}`\n", words[0])).unwrap_or_default();
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 fills two fds.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let (read_end, write_end) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        // SAFETY: the child only calls async-signal-safe functions (close, read, execvp, write, _exit).
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if pid == 0 {
+            unsafe {
+                libc::close(write_end.as_raw_fd());
+                let mut byte = 0u8;
+                let n = libc::read(read_end.as_raw_fd(), (&mut byte as *mut u8).cast(), 1);
+                if n != 1 {
+                    libc::_exit(1);
+                }
+                libc::execvp(argv[0], argv.as_ptr());
+                libc::write(2, failed.as_ptr().cast(), failed.as_bytes().len());
+                libc::_exit(127);
+            }
+        }
+        drop(read_end);
+        Ok(PausedChild { pid: pid as u32, release: Some(write_end), reaped: false })
+    }
+
+    /// Lets the child exec.
+    pub fn release(&mut self) {
+        if let Some(fd) = self.release.take() {
+            // SAFETY: writing one byte to our pipe.
+            unsafe { libc::write(fd.as_raw_fd(), [1u8].as_ptr().cast(), 1) };
+        }
+    }
+
+    /// True once the child has exited (and reaps it).
+    pub fn exited(&mut self) -> bool {
+        if self.reaped {
+            return true;
+        }
+        let mut status = 0;
+        // SAFETY: waitpid on our own child.
+        let r = unsafe { libc::waitpid(self.pid as libc::pid_t, &mut status, libc::WNOHANG) };
+        self.reaped = r == self.pid as libc::pid_t || r < 0;
+        self.reaped
+    }
+
+    /// Asks a still-running child to stop and reaps it.
+    pub fn finish(&mut self) {
+        if !self.exited() {
+            // SAFETY: signalling and reaping our own child.
+            unsafe {
+                libc::kill(self.pid as libc::pid_t, libc::SIGTERM);
+                libc::waitpid(self.pid as libc::pid_t, std::ptr::null_mut(), 0);
+            }
+            self.reaped = true;
+        }
+    }
+}
+
+impl Drop for PausedChild {
+    fn drop(&mut self) {
+        if self.release.is_some() {
+            // Never released (rdt failed before attaching): the child must not run untraced.
+            self.release.take();
+            unsafe { libc::kill(self.pid as libc::pid_t, libc::SIGKILL) };
+        }
+        self.finish();
+    }
 }
 
 /// Splits a `-c` command line into words the way a shell would for simple commands: whitespace
@@ -26,10 +133,11 @@ pub fn split_command(line: &str) -> Result<Vec<String>, String> {
     while let Some(c) = chars.next() {
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
-            (Some('"'), '\\') | (None, '\\') => {
+            (Some('"') | None, '\\') => {
                 if let Some(n) = chars.next() {
                     word.push(n);
                 }
+                in_word = true;
             }
             (Some(_), c) => word.push(c),
             (None, '\'' | '"') => {
@@ -47,9 +155,6 @@ pub fn split_command(line: &str) -> Result<Vec<String>, String> {
                 in_word = true;
             }
         }
-        if quote.is_some() || !word.is_empty() {
-            in_word = true;
-        }
     }
     if quote.is_some() {
         return Err("unterminated quote in the command".to_string());
@@ -61,22 +166,6 @@ pub fn split_command(line: &str) -> Result<Vec<String>, String> {
         return Err("the command is empty".to_string());
     }
     Ok(words)
-}
-
-/// Starts the command with the signal mask rdt had before blocking its own signals.
-pub fn spawn(words: &[String], mask: libc::sigset_t) -> io::Result<Child> {
-    let mut cmd = Command::new(&words[0]);
-    cmd.args(&words[1..]);
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::sigprocmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut()) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    cmd.spawn()
 }
 
 /// A pidfd that becomes readable when the process exits.
@@ -100,5 +189,20 @@ mod tests {
         assert_eq!(split_command(r#"echo "x y" z\ w ''"#).unwrap(), vec!["echo", "x y", "z w", ""]);
         assert!(split_command("echo 'oops").is_err());
         assert!(split_command("   ").is_err());
+    }
+
+    #[test]
+    fn a_paused_child_runs_only_when_released() {
+        let mut child = PausedChild::spawn(&["true".to_string()]).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!child.exited(), "the child ran before it was released");
+        child.release();
+        for _ in 0..200 {
+            if child.exited() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("the released child did not exit");
     }
 }

@@ -20,7 +20,7 @@ pub const BUILTINS: &[(&str, Builtin)] = &[
 ];
 
 /// Names that are context-dependent rather than builtins (resolved by the probe kind).
-pub const CONTEXT_NAMES: &[&str] = &["args", "retval", "arg0", "arg1", "arg2", "arg3", "arg4", "arg5"];
+pub const CONTEXT_NAMES: &[&str] = &["cpid", "args", "retval", "arg0", "arg1", "arg2", "arg3", "arg4", "arg5"];
 
 pub fn builtin(name: &str) -> Option<Builtin> {
     BUILTINS.iter().find(|(n, _)| *n == name).map(|(_, b)| *b)

@@ -18,6 +18,8 @@ use std::collections::HashMap;
 pub struct Params {
     /// `$1`, `$2`, … as given on the command line.
     pub positional: Vec<String>,
+    /// The `-c` child or `-p` process: `cpid`, D's `$target`.
+    pub target_pid: Option<u32>,
 }
 
 /// Everything the checker learns about maps, shared by all clauses.
@@ -423,6 +425,7 @@ impl<'a> ClauseChecker<'a> {
             ast::ExprKind::Int(v) => Some(typed(ExprKind::Int(*v as i64), I64, span)),
             ast::ExprKind::Str(s) => Some(string_literal(s.as_bytes().to_vec(), span)),
             ast::ExprKind::Ident(name) => self.ident(name, span),
+            ast::ExprKind::Var(name) if name == "target" && self.lookup_var(name).is_none() => self.target_pid(span),
             ast::ExprKind::Var(name) => match self.lookup_var(name) {
                 Some(id) => Some(typed(ExprKind::Var(id), self.vars[id].clone(), span)),
                 None => {
@@ -469,7 +472,22 @@ impl<'a> ClauseChecker<'a> {
         None
     }
 
+    fn target_pid(&mut self, span: Span) -> Option<Expr> {
+        match self.params.target_pid {
+            Some(pid) => Some(typed(ExprKind::Int(i64::from(pid)), Type::U32, span)),
+            None => {
+                self.error(Diagnostic::error(span, "there is no target process")
+                    .with_label("needs -c CMD or -p PID")
+                    .with_help("run a command with `-c 'CMD'` or name a process with `-p PID`"));
+                None
+            }
+        }
+    }
+
     fn ident(&mut self, name: &str, span: Span) -> Option<Expr> {
+        if name == "cpid" {
+            return self.target_pid(span);
+        }
         if let Some(b) = builtins::builtin(name) {
             return Some(typed(ExprKind::Builtin(b), builtins::builtin_type(b), span));
         }

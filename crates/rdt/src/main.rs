@@ -79,7 +79,17 @@ fn run(cli: Cli) -> Result<(), ()> {
         println!("{ast:#?}");
         return Ok(());
     }
-    let params = rdt_sema::Params { positional };
+    // A -c command is forked now, paused before exec, so the script can use its pid.
+    let target = match (&cli.command, cli.pid) {
+        (Some(cmd), _) => {
+            let words = rdt_runtime::split_command(cmd).map_err(|e| eprintln!("error: -c: {e}"))?;
+            let child = rdt_runtime::PausedChild::spawn(&words).map_err(|e| eprintln!("error: cannot run `{cmd}`: {e}"))?;
+            Target::Command(child)
+        }
+        (None, Some(pid)) => Target::Pid(pid),
+        (None, None) => Target::None,
+    };
+    let params = rdt_sema::Params { positional, target_pid: target.pid() };
     let ir = rdt_sema::analyze(&ast, &params).map_err(|d| report(&d))?;
     if cli.debug == Some(Stage::Ir) {
         println!("{ir:#?}");
@@ -98,11 +108,6 @@ fn run(cli: Cli) -> Result<(), ()> {
         return Ok(());
     }
 
-    let target = match (&cli.command, cli.pid) {
-        (Some(cmd), _) => Target::Command(rdt_runtime::split_command(cmd).map_err(|e| eprintln!("error: -c: {e}"))?),
-        (None, Some(pid)) => Target::Pid(pid),
-        (None, None) => Target::None,
-    };
     let out: Box<dyn Write> = match &cli.output {
         Some(path) => Box::new(std::fs::File::create(path).map_err(|e| eprintln!("error: cannot write {path}: {e}"))?),
         None => Box::new(io::stdout()),

@@ -188,11 +188,32 @@ fn field_type(field: &Field, user_pointers: bool) -> Option<Type> {
     if let Some(len) = field.array_len {
         return c.contains("char").then_some(Type::Str { size: len });
     }
+    if let Some(ty) = c_int_type(c) {
+        return Some(ty);
+    }
     let bits = match field.size {
         1 | 2 | 4 | 8 => (field.size * 8) as u8,
         _ => return None,
     };
     Some(Type::Int { bits, signed: field.signed })
+}
+
+/// The type a C integer type name stands for on x86-64. Syscall formats declare every argument
+/// as 8 unsigned bytes, so the C name is the only place that says `int dfd` is signed 32-bit.
+fn c_int_type(c: &str) -> Option<Type> {
+    let c = c.trim_start_matches("const ").trim();
+    let (bits, signed) = match c {
+        "char" | "signed char" | "s8" | "__s8" => (8, true),
+        "unsigned char" | "u8" | "__u8" | "bool" => (8, false),
+        "short" | "signed short" | "s16" | "__s16" => (16, true),
+        "unsigned short" | "u16" | "__u16" | "umode_t" => (16, false),
+        "int" | "signed int" | "s32" | "__s32" | "pid_t" | "key_serial_t" | "clockid_t" | "timer_t" | "mqd_t" | "rwf_t" => (32, true),
+        "unsigned int" | "unsigned" | "u32" | "__u32" | "uid_t" | "gid_t" | "qid_t" | "old_uid_t" | "old_gid_t" => (32, false),
+        "long" | "signed long" | "long long" | "s64" | "__s64" | "off_t" | "loff_t" | "ssize_t" | "time_t" | "__kernel_old_time_t" => (64, true),
+        "unsigned long" | "unsigned long long" | "u64" | "__u64" | "size_t" | "aio_context_t" | "cap_user_header_t" | "cap_user_data_t" => (64, false),
+        _ => return None,
+    };
+    Some(Type::Int { bits, signed })
 }
 
 fn tracefs_error(e: tracefs::TracefsError, span: Span) -> Diagnostic {
