@@ -16,6 +16,8 @@
 //! --- needs           `root` (the default) or `none`
 //! ```
 //!
+//! `BLESS=1` rewrites the trailing `--- stderr` section of each case with the actual text.
+//!
 //! The harness prints one line per case and closes with `N passed, N failed, N skipped`.
 
 use regex::Regex;
@@ -167,7 +169,19 @@ fn run_case(case: &Case, is_root: bool) -> Outcome {
         Err(e) => return Outcome::Fail(e),
     };
     let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("BLESS").is_some() {
+        bless(case, &output);
+    }
     check(case, &output)
+}
+
+/// `BLESS=1`: rewrite a case's trailing `--- stderr` section with what rdt printed.
+fn bless(case: &Case, output: &std::process::Output) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/cases").join(format!("{}.case", case.name));
+    let Ok(text) = std::fs::read_to_string(&path) else { return };
+    let Some(at) = text.rfind("--- stderr\n") else { return };
+    let blessed = format!("{}--- stderr\n{}", &text[..at], String::from_utf8_lossy(&output.stderr));
+    let _ = std::fs::write(&path, blessed);
 }
 
 fn run_with_timeout(mut cmd: Command, limit: Duration) -> Result<std::process::Output, String> {

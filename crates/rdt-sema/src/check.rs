@@ -181,12 +181,13 @@ impl<'a> ClauseChecker<'a> {
         let values: Vec<Option<Expr>> = rest.iter().map(|a| self.expr(a)).collect();
         let conversions: Vec<&format::Conversion> = format::conversions(&pieces).collect();
         if conversions.len() != rest.len() {
+            let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
             let d = Diagnostic::error(
-                span,
-                format!("printf() format has {} conversion(s) but {} argument(s) follow", conversions.len(), rest.len()),
+                fmt_expr.span,
+                format!("printf() format has {} but {} follow", plural(conversions.len(), "conversion"), plural(rest.len(), "argument")),
             )
-            .with_label("argument count does not match")
-            .with_secondary(fmt_expr.span, "the format");
+            .with_label(plural(conversions.len(), "conversion"))
+            .with_help("give one argument per `%` conversion (write `%%` for a literal percent sign)");
             self.error(d);
             return None;
         }
@@ -364,7 +365,7 @@ impl<'a> ClauseChecker<'a> {
         let Some(merged_value) = merged_value else {
             let decl_span = decl.span;
             let old = describe_value(&decl.value);
-            self.error(Diagnostic::error(value_span, format!("map `{name}` is assigned {} here", describe_value(&value)))
+            self.error(Diagnostic::error(value_span, format!("map `{name}` is assigned {} here", describe_value(&value).trim_end_matches(" values")))
                 .with_label(format!("{} value", describe_value(&value)))
                 .with_secondary(decl_span, format!("but it holds {old} since here"))
                 .with_help("a map holds one kind of value; use another map name"));
@@ -677,10 +678,10 @@ impl<'a> ClauseChecker<'a> {
             Diagnostic::error(span, format!("strings cannot be combined with `{}`", op.symbol()))
                 .with_label("only `==` and `!=` compare strings")
         } else {
-            Diagnostic::error(span, format!("cannot apply `{}` to a string and `{}`", op.symbol(), other.ty))
-                .with_label("mismatched types")
-                .with_secondary(s.span, "this is a string")
+            Diagnostic::error(s.span, format!("cannot apply `{}` to a string and `{}`", op.symbol(), other.ty))
+                .with_label("this is a string")
                 .with_secondary(other.span, format!("this is `{}`", other.ty))
+                .with_help("strings can only be compared, with `==` and `!=`")
         };
         self.error(d);
         None
@@ -773,7 +774,7 @@ fn describe_value(v: &MapValue) -> String {
         MapValue::Count => "count()".into(),
         MapValue::Sum => "sum()".into(),
         MapValue::Plain(t) if t.is_str() => "a string".into(),
-        MapValue::Plain(t) => format!("a `{t}`"),
+        MapValue::Plain(t) => format!("`{t}` values"),
     }
 }
 
