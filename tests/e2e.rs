@@ -5,11 +5,13 @@
 //!
 //! ```text
 //! # free-form comment lines at the top
-//! --- args            extra command-line arguments, one per line (optional)
+//! --- args            extra command-line arguments, one per line (optional); `{root}` is the
+//!                     repository, `{tmp}` the case's scratch directory
 //! --- script          the script, passed as a file named <case>.d (omit for args-only cases)
 //! --- stdout          exact expected standard output
 //! --- stdout-regex    each line a regex that must match the whole corresponding output line
-//! --- stdout-contains each line must appear as a whole line somewhere in the output
+//! --- stdout-contains each line must appear as a whole line somewhere in the output (`~ RE`:
+//!                     some line matches the regex RE)
 //! --- stderr          exact expected standard error (diagnostics)
 //! --- stderr-contains each line must appear as a substring of standard error
 //! --- exit            expected exit status (default 0)
@@ -156,7 +158,9 @@ fn run_case(case: &Case, is_root: bool) -> Outcome {
     }
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rdt"));
     cmd.current_dir(&dir);
-    cmd.args(case.args.iter().map(|a| a.replace("{tmp}", &dir.display().to_string())));
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let repo = repo.canonicalize().unwrap_or(repo);
+    cmd.args(case.args.iter().map(|a| a.replace("{tmp}", &dir.display().to_string()).replace("{root}", &repo.display().to_string())));
     if let Some(script) = &case.script {
         let file = format!("{}.d", case.name.rsplit('/').next().unwrap_or("case"));
         if let Err(e) = std::fs::write(dir.join(&file), script) {
@@ -231,7 +235,14 @@ fn check(case: &Case, output: &std::process::Output) -> Outcome {
     }
     if let Some(wanted) = &case.stdout_contains {
         for w in wanted {
-            if !stdout.lines().any(|l| l == w) {
+            let found = match w.strip_prefix("~ ") {
+                Some(pattern) => match Regex::new(&format!("^(?:{pattern})$")) {
+                    Ok(re) => stdout.lines().any(|l| re.is_match(l)),
+                    Err(e) => return Outcome::Fail(format!("bad regex `{pattern}`: {e}")),
+                },
+                None => stdout.lines().any(|l| l == w),
+            };
+            if !found {
                 return Outcome::Fail(format!("stdout lacks the line `{w}`\n{}", context()));
             }
         }

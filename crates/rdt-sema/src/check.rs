@@ -184,7 +184,7 @@ impl<'a> ClauseChecker<'a> {
             let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
             let d = Diagnostic::error(
                 fmt_expr.span,
-                format!("printf() format has {} but {} follow", plural(conversions.len(), "conversion"), plural(rest.len(), "argument")),
+                format!("printf() format has {} but {} {}", plural(conversions.len(), "conversion"), plural(rest.len(), "argument"), if rest.len() == 1 { "follows" } else { "follow" }),
             )
             .with_label(plural(conversions.len(), "conversion"))
             .with_help("give one argument per `%` conversion (write `%%` for a literal percent sign)");
