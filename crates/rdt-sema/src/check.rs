@@ -169,8 +169,8 @@ impl<'a> ClauseChecker<'a> {
                 .with_label("not a string literal"));
             return None;
         };
-        let pieces = match format::parse(format) {
-            Ok(p) => p,
+        let conversions = match format::validate_format(format) {
+            Ok(c) => c,
             Err((offset, message)) => {
                 self.error(Diagnostic::error(format_span(fmt_expr.span, format, offset), message)
                     .with_label("in this format string")
@@ -179,7 +179,6 @@ impl<'a> ClauseChecker<'a> {
             }
         };
         let values: Vec<Option<Expr>> = rest.iter().map(|a| self.expr(a)).collect();
-        let conversions: Vec<&format::Conversion> = format::conversions(&pieces).collect();
         if conversions.len() != rest.len() {
             let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
             let d = Diagnostic::error(
@@ -199,8 +198,8 @@ impl<'a> ClauseChecker<'a> {
                     .with_label("not a number or a string"));
                 return None;
             }
-            if value.ty.is_str() && !conversion.kind.takes_string() {
-                let conv_span = format_span(fmt_expr.span, format, conversion.start);
+            if value.ty.is_str() && conversion.kind != format::ConvKind::Str {
+                let conv_span = format_span(fmt_expr.span, format, conversion.offset);
                 self.error(Diagnostic::error(value.span, "printf() argument is a string, but its conversion expects a number")
                     .with_label("a string")
                     .with_secondary(conv_span, "this conversion")

@@ -1,47 +1,14 @@
-//! printf format strings: parsed once here, checked against the arguments by sema, and used by the
-//! runtime to format records. One parser for both, so they cannot disagree.
+//! printf format strings, parsed in one place: sema checks them against the arguments, the
+//! runtime formats records with them.
+//!
+//! Conversions: `%d %i %u %x %X %o %s %c %p %%`, flags `- 0 + space #`, width, precision and the
+//! length modifiers `hh h l ll j z t`.
 
-/// A piece of a format string.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Piece {
-    Text(String),
-    Conversion(Conversion),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Conversion {
-    pub flags: Flags,
-    pub width: Option<usize>,
-    pub precision: Option<usize>,
-    /// Bytes of the integer argument that count (`h` = 2, `hh` = 1); 8 when no modifier.
-    pub int_bytes: u8,
-    pub kind: ConversionKind,
-    /// Byte range of the conversion in the format string, for diagnostics.
-    pub start: usize,
-    pub end: usize,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Flags {
-    pub left: bool,
-    pub zero: bool,
-    pub plus: bool,
-    pub space: bool,
-    pub alt: bool,
-}
-
+/// What kind of argument a conversion consumes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConversionKind {
-    /// `%d %i`
-    Signed,
-    /// `%u`
-    Unsigned,
-    /// `%x`
-    Hex,
-    /// `%X`
-    HexUpper,
-    /// `%o`
-    Octal,
+pub enum ConvKind {
+    /// `%d %i %u %x %X %o`
+    Int,
     /// `%s`
     Str,
     /// `%c`
@@ -50,13 +17,94 @@ pub enum ConversionKind {
     Pointer,
 }
 
-impl ConversionKind {
-    pub fn takes_string(self) -> bool {
-        self == ConversionKind::Str
+/// A length modifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Length {
+    #[default]
+    None,
+    /// `hh`: char
+    Hh,
+    /// `h`: short
+    H,
+    /// `l`
+    L,
+    /// `ll`
+    Ll,
+    /// `j`
+    J,
+    /// `z`
+    Z,
+    /// `t`
+    T,
+}
+
+impl Length {
+    /// The width a value is truncated to, if the modifier sets one.
+    pub fn bits(self) -> Option<u32> {
+        match self {
+            Length::None => None,
+            Length::Hh => Some(8),
+            Length::H => Some(16),
+            Length::L | Length::Ll | Length::J | Length::Z | Length::T => Some(64),
+        }
     }
 }
 
-/// Parses a format string. The error is `(byte offset, message)`.
+/// One parsed conversion specification.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Spec {
+    /// `-`: pad on the right.
+    pub left: bool,
+    /// `0`: pad numbers with zeros.
+    pub zero: bool,
+    /// `+`: always print a sign for signed conversions.
+    pub plus: bool,
+    /// ` `: a space where a `+` would go.
+    pub space: bool,
+    /// `#`: `0x` before hex, a leading `0` for octal.
+    pub alt: bool,
+    pub width: Option<usize>,
+    pub precision: Option<usize>,
+    pub length: Length,
+    /// The conversion character (`d`, `s`, …).
+    pub conv: char,
+}
+
+/// A conversion in a format string: where it is and what it takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversion {
+    /// Byte offset of its `%` in the format string.
+    pub offset: usize,
+    /// Its length in bytes, `%` to conversion character inclusive.
+    pub len: usize,
+    pub kind: ConvKind,
+    pub spec: Spec,
+}
+
+/// A piece of a parsed format string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    Text(String),
+    Conv(Conversion),
+}
+
+/// Width and precision above this are refused: they would only make rdt allocate absurdly.
+const MAX_WIDTH: usize = 4096;
+
+const SUPPORTED: &str = "%d %i %u %x %X %o %s %c %p %%";
+
+/// Checks a format string and lists its conversions (one per argument, in order; `%%` is not
+/// one). An error gives the byte offset in `format` of the offending character and a message.
+pub fn validate_format(format: &str) -> Result<Vec<Conversion>, (usize, String)> {
+    Ok(parse(format)?
+        .into_iter()
+        .filter_map(|p| match p {
+            Piece::Conv(c) => Some(c),
+            Piece::Text(_) => None,
+        })
+        .collect())
+}
+
 pub fn parse(format: &str) -> Result<Vec<Piece>, (usize, String)> {
     let bytes = format.as_bytes();
     let mut pieces = Vec::new();
@@ -74,12 +122,12 @@ pub fn parse(format: &str) -> Result<Vec<Piece>, (usize, String)> {
             i = start + 2;
             continue;
         }
-        let (conversion, next) = parse_conversion(format, start)?;
+        let conv = parse_conversion(format, start)?;
+        i = start + conv.len;
         if !text.is_empty() {
             pieces.push(Piece::Text(std::mem::take(&mut text)));
         }
-        pieces.push(Piece::Conversion(conversion));
-        i = next;
+        pieces.push(Piece::Conv(conv));
     }
     if !text.is_empty() {
         pieces.push(Piece::Text(text));
@@ -87,94 +135,175 @@ pub fn parse(format: &str) -> Result<Vec<Piece>, (usize, String)> {
     Ok(pieces)
 }
 
-/// The conversions of a format string, in order.
-pub fn conversions(pieces: &[Piece]) -> impl Iterator<Item = &Conversion> {
-    pieces.iter().filter_map(|p| match p {
-        Piece::Conversion(c) => Some(c),
-        Piece::Text(_) => None,
+/// Parses the conversion whose `%` is at `start`.
+fn parse_conversion(format: &str, start: usize) -> Result<Conversion, (usize, String)> {
+    let bytes = format.as_bytes();
+    let mut spec = Spec::default();
+    let mut i = start + 1;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'-' => spec.left = true,
+            b'0' => spec.zero = true,
+            b'+' => spec.plus = true,
+            b' ' => spec.space = true,
+            b'#' => spec.alt = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    if bytes.get(i) == Some(&b'*') {
+        return Err((i, "a `*` width is not supported; write the width as a number".into()));
+    }
+    let (width, next) = parse_number(format, i)?;
+    spec.width = width;
+    i = next;
+    if bytes.get(i) == Some(&b'.') {
+        i += 1;
+        if bytes.get(i) == Some(&b'*') {
+            return Err((
+                i,
+                "a `*` precision is not supported; write the precision as a number".into(),
+            ));
+        }
+        let (precision, next) = parse_number(format, i)?;
+        spec.precision = Some(precision.unwrap_or(0));
+        i = next;
+    }
+    (spec.length, i) = parse_length(bytes, i);
+    let Some(conv) = format[i..].chars().next() else {
+        return Err((
+            start,
+            "incomplete conversion at the end of the format; write `%%` for a literal `%`".into(),
+        ));
+    };
+    let kind = match conv {
+        'd' | 'i' | 'u' | 'x' | 'X' | 'o' => ConvKind::Int,
+        's' => ConvKind::Str,
+        'c' => ConvKind::Char,
+        'p' => ConvKind::Pointer,
+        _ => return Err((i, unsupported_message(format, start, i, conv))),
+    };
+    spec.conv = conv;
+    Ok(Conversion {
+        offset: start,
+        len: i + conv.len_utf8() - start,
+        kind,
+        spec,
     })
 }
 
-fn parse_conversion(format: &str, start: usize) -> Result<(Conversion, usize), (usize, String)> {
-    let bytes = format.as_bytes();
-    let mut i = start + 1;
-    let mut flags = Flags::default();
-    while let Some(&c) = bytes.get(i) {
-        match c {
-            b'-' => flags.left = true,
-            b'0' => flags.zero = true,
-            b'+' => flags.plus = true,
-            b' ' => flags.space = true,
-            b'#' => flags.alt = true,
-            _ => break,
-        }
-        i += 1;
+fn unsupported_message(format: &str, start: usize, at: usize, conv: char) -> String {
+    let written = &format[start..at + conv.len_utf8()];
+    let mut message = format!("unsupported conversion `{written}`; printf supports {SUPPORTED}");
+    if "eEfFgGaA".contains(conv) {
+        message.push_str(" (rdt has no floating point)");
+    } else if conv == 'n' {
+        message = format!("`{written}` is not supported: it would write to memory");
     }
-    let (width, next) = digits(bytes, i);
-    i = next;
-    let mut precision = None;
-    if bytes.get(i) == Some(&b'.') {
-        let (p, next) = digits(bytes, i + 1);
-        precision = Some(p.unwrap_or(0));
-        i = next;
-    }
-    let mut int_bytes = 8;
-    while let Some(&c) = bytes.get(i) {
-        match c {
-            b'h' => int_bytes = if int_bytes == 2 { 1 } else { 2 },
-            b'l' | b'z' | b'j' | b't' | b'q' => int_bytes = 8,
-            _ => break,
-        }
-        i += 1;
-    }
-    let kind = match bytes.get(i) {
-        Some(b'd' | b'i') => ConversionKind::Signed,
-        Some(b'u') => ConversionKind::Unsigned,
-        Some(b'x') => ConversionKind::Hex,
-        Some(b'X') => ConversionKind::HexUpper,
-        Some(b'o') => ConversionKind::Octal,
-        Some(b's') => ConversionKind::Str,
-        Some(b'c') => ConversionKind::Char,
-        Some(b'p') => ConversionKind::Pointer,
-        Some(_) => {
-            let ch = format[i..].chars().next().unwrap_or('?');
-            return Err((i, format!("unknown conversion `%{ch}`")));
-        }
-        None => return Err((start, "incomplete conversion at the end of the format".to_string())),
-    };
-    let conversion = Conversion { flags, width, precision, int_bytes, kind, start, end: i + 1 };
-    Ok((conversion, i + 1))
+    message
 }
 
-fn digits(bytes: &[u8], mut i: usize) -> (Option<usize>, usize) {
-    let start = i;
-    let mut n: usize = 0;
-    while let Some(d) = bytes.get(i).filter(|b| b.is_ascii_digit()) {
-        n = n.saturating_mul(10).saturating_add(usize::from(d - b'0'));
-        i += 1;
+/// Parses a decimal number at `i`, if there is one.
+fn parse_number(format: &str, i: usize) -> Result<(Option<usize>, usize), (usize, String)> {
+    let digits = format[i..].bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return Ok((None, i));
     }
-    ((i > start).then_some(n), i)
+    match format[i..i + digits].parse::<usize>() {
+        Ok(n) if n <= MAX_WIDTH => Ok((Some(n), i + digits)),
+        _ => Err((i, format!("width or precision too large (at most {MAX_WIDTH})"))),
+    }
 }
+
+fn parse_length(bytes: &[u8], i: usize) -> (Length, usize) {
+    match (bytes.get(i), bytes.get(i + 1)) {
+        (Some(b'h'), Some(b'h')) => (Length::Hh, i + 2),
+        (Some(b'l'), Some(b'l')) => (Length::Ll, i + 2),
+        (Some(b'h'), _) => (Length::H, i + 1),
+        (Some(b'l'), _) => (Length::L, i + 1),
+        (Some(b'j'), _) => (Length::J, i + 1),
+        (Some(b'z'), _) => (Length::Z, i + 1),
+        (Some(b't'), _) => (Length::T, i + 1),
+        _ => (Length::None, i),
+    }
+}
+
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn splits_text_and_conversions() {
-        let p = parse("a %-16s b %08lx %% %hhd").unwrap();
-        let convs: Vec<_> = conversions(&p).collect();
-        assert_eq!(convs.len(), 3);
-        assert!(convs[0].flags.left && convs[0].width == Some(16) && convs[0].kind == ConversionKind::Str);
-        assert!(convs[1].flags.zero && convs[1].width == Some(8) && convs[1].kind == ConversionKind::Hex);
-        assert_eq!(convs[2].int_bytes, 1);
-        assert_eq!(p[0], Piece::Text("a ".into()));
-        assert!(p.contains(&Piece::Text(" % ".into())));
+    fn validate_lists_conversions() {
+        let convs = validate_format("%s pid %-6d %hhx %% %c %p\n").expect("valid");
+        let kinds: Vec<_> = convs.iter().map(|c| c.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                ConvKind::Str,
+                ConvKind::Int,
+                ConvKind::Int,
+                ConvKind::Char,
+                ConvKind::Pointer
+            ]
+        );
+        let at: Vec<_> = convs.iter().map(|c| (c.offset, c.len)).collect();
+        assert_eq!(at, [(0, 2), (7, 4), (12, 4), (20, 2), (23, 2)]);
+        assert_eq!(
+            convs[1].spec,
+            Spec {
+                left: true,
+                width: Some(6),
+                conv: 'd',
+                ..Spec::default()
+            }
+        );
+        assert_eq!(convs[2].spec.length, Length::Hh);
+        let s = &validate_format("%#08.3lx").expect("valid")[0].spec;
+        assert_eq!(
+            *s,
+            Spec {
+                alt: true,
+                zero: true,
+                width: Some(8),
+                precision: Some(3),
+                length: Length::L,
+                conv: 'x',
+                ..Spec::default()
+            }
+        );
+        assert_eq!(validate_format("plain %% text"), Ok(vec![]));
+        assert_eq!(validate_format("%.s").expect("valid")[0].spec.precision, Some(0));
     }
 
     #[test]
-    fn reports_bad_conversions_at_their_offset() {
-        assert_eq!(parse("x %y").unwrap_err().0, 3);
-        assert!(parse("x %").is_err());
+    fn validate_reports_the_offending_character() {
+        let err = |f: &str| validate_format(f).expect_err("should fail");
+        let (at, msg) = err("x = %f\n");
+        assert_eq!(at, 5);
+        assert!(
+            msg.contains("unsupported conversion `%f`") && msg.contains("no floating point"),
+            "{msg}"
+        );
+        let (at, msg) = err("50%");
+        assert_eq!(at, 2);
+        assert!(msg.contains("`%%`"), "{msg}");
+        let (at, _) = err("%-*d");
+        assert_eq!(at, 2);
+        let (at, _) = err("%.*s");
+        assert_eq!(at, 2);
+        let (at, msg) = err("%ln");
+        assert_eq!(at, 2);
+        assert!(msg.contains("write to memory"), "{msg}");
+        let (at, _) = err("ok %d then %q");
+        assert_eq!(at, 12);
+        let (at, _) = err("%99999d");
+        assert_eq!(at, 1);
+        // A multi-byte character after `%` is reported whole, not split.
+        let (at, msg) = err("%é");
+        assert_eq!(at, 1);
+        assert!(msg.contains("`%é`"), "{msg}");
+        let (at, _) = err("%hh");
+        assert_eq!(at, 0);
     }
 }

@@ -70,7 +70,7 @@ fn group_instances(spec: &ast::ProbeSpec, instances: Vec<Instance>, per_instance
     let mut groups: Vec<Group> = Vec::new();
     for instance in instances {
         let shared = groups.iter_mut().find(|g| {
-            !per_instance && g.instances[0].prog_type == instance.prog_type && same_attach_kind(&g.instances[0], &instance)
+            !per_instance && g.instances[0].prog_type == instance.prog_type && same_program(&g.instances[0], &instance)
         });
         match shared {
             Some(g) => g.instances.push(instance),
@@ -80,15 +80,53 @@ fn group_instances(spec: &ast::ProbeSpec, instances: Vec<Instance>, per_instance
     groups
 }
 
-fn same_attach_kind(a: &Instance, b: &Instance) -> bool {
-    std::mem::discriminant(&a.attach) == std::mem::discriminant(&b.attach)
+/// Whether one program can serve both instances: the same mechanism, and for raw tracepoints the
+/// same tracepoint (a `sys_enter` and a `sys_exit` program read their context differently).
+fn same_program(a: &Instance, b: &Instance) -> bool {
+    match (&a.attach, &b.attach) {
+        (ir::Attach::RawTracepoint { name: x }, ir::Attach::RawTracepoint { name: y }) => x == y,
+        (x, y) => std::mem::discriminant(x) == std::mem::discriminant(y),
+    }
 }
 
+/// Whether a clause reads its probe's arguments; a wildcard probe whose instances lay out their
+/// arguments differently then needs one program per instance.
 fn uses_args(clause: &ast::Clause) -> bool {
-    // The Debug text names every identifier; `args`/`retval` usage is rare enough that a precise
-    // walk is not worth its code.
-    let text = format!("{:?}{:?}", clause.predicate, clause.body);
-    ["Ident(\"args\")", "Ident(\"retval\")", "Ident(\"arg"].iter().any(|p| text.contains(p))
+    clause.predicate.as_ref().is_some_and(expr_uses_args) || block_uses_args(&clause.body)
+}
+
+fn block_uses_args(block: &ast::Block) -> bool {
+    block.stmts.iter().any(|s| match &s.kind {
+        ast::StmtKind::Expr(e) => expr_uses_args(e),
+        ast::StmtKind::Assign { target, value, .. } => expr_uses_args(target) || expr_uses_args(value),
+        ast::StmtKind::If { cond, then, els } => {
+            expr_uses_args(cond) || block_uses_args(then) || els.as_ref().is_some_and(block_uses_args)
+        }
+        ast::StmtKind::Block(b) | ast::StmtKind::ForMap { body: b, .. } => block_uses_args(b),
+        ast::StmtKind::ForRange { start, end, body, .. } => {
+            expr_uses_args(start) || expr_uses_args(end) || block_uses_args(body)
+        }
+        ast::StmtKind::While { cond, body } | ast::StmtKind::Unroll { count: cond, body } => {
+            expr_uses_args(cond) || block_uses_args(body)
+        }
+        ast::StmtKind::Break | ast::StmtKind::Continue | ast::StmtKind::Return => false,
+    })
+}
+
+fn expr_uses_args(e: &ast::Expr) -> bool {
+    use ast::ExprKind as K;
+    match &e.kind {
+        K::Ident(name) => name == "args" || name == "retval" || name.starts_with("arg"),
+        K::Int(_) | K::Str(_) | K::Var(_) | K::Positional(_) | K::PositionalCount => false,
+        K::Map { keys: items, .. } | K::Call { args: items, .. } | K::Tuple(items) => items.iter().any(expr_uses_args),
+        K::Field { base, .. } => expr_uses_args(base),
+        K::Index { base, index } => expr_uses_args(base) || expr_uses_args(index),
+        K::Unary { operand, .. } => expr_uses_args(operand),
+        K::Binary { lhs, rhs, .. } => expr_uses_args(lhs) || expr_uses_args(rhs),
+        K::Ternary { cond, then, els } => expr_uses_args(cond) || expr_uses_args(then) || expr_uses_args(els),
+        K::IncDec { target, .. } => expr_uses_args(target),
+        K::Cast { expr, .. } => expr_uses_args(expr),
+    }
 }
 
 fn check_all(
@@ -130,13 +168,10 @@ fn check_all(
     (probes, events)
 }
 
-/// The guards of a group's instances joined with `||`; none when the group covers everything
-/// (`sys_enter_*`).
+/// The guards of a group's instances joined with `||`; none when an instance accepts every event.
 fn combined_guard(instances: &[Instance], spec: &ast::ProbeSpec) -> Option<Expr> {
-    if spec.text.ends_with("_*") || spec.text.ends_with("::entry") || spec.text.ends_with("::return") {
-        return None;
-    }
-    let mut guards = instances.iter().filter_map(|i| i.guard.clone());
+    let guards: Option<Vec<_>> = instances.iter().map(|i| i.guard.clone()).collect();
+    let mut guards = guards?.into_iter();
     let (kind, ty) = guards.next()?;
     let mut acc = Expr { kind, ty, span: spec.span };
     for (kind, ty) in guards {

@@ -51,7 +51,14 @@ pub fn expand(spec: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
     } else {
         vec![(category.to_string(), name.to_string())]
     };
-    events.iter().map(|(c, n)| instance(c, n, span)).collect()
+    let mut instances: Vec<Instance> = events.iter().map(|(c, n)| instance(c, n, span)).collect::<Result<_, _>>()?;
+    if category == "syscalls" && (name == "sys_enter_*" || name == "sys_exit_*") {
+        // Every syscall of that direction: the program needs no syscall-number check.
+        for i in &mut instances {
+            i.guard = None;
+        }
+    }
+    Ok(instances)
 }
 
 /// `syscall::openat:entry` → `tracepoint:syscalls:sys_enter_openat`.
