@@ -16,6 +16,9 @@
 //! --- stderr-contains each line must appear as a substring of standard error
 //! --- exit            expected exit status (default 0)
 //! --- needs           `root` (the default) or `none`
+//! --- sigint-after-ms send SIGINT after N ms (also `sigterm-after-ms`)
+//!
+//! In args, `{sleeper}` is the pid of a `sleep 0.5` started for the case (for `-p`).
 //! ```
 //!
 //! `BLESS=1` rewrites the trailing `--- stderr` section of each case with the actual text.
@@ -40,6 +43,8 @@ struct Case {
     stderr_contains: Option<Vec<String>>,
     exit: i32,
     needs_root: bool,
+    /// Send SIGINT (or SIGTERM) this many milliseconds after start.
+    signal_after: Option<(i32, u64)>,
 }
 
 enum Outcome {
@@ -132,6 +137,8 @@ fn parse_case(name: &str, path: &Path) -> Result<Case, String> {
             Some("stderr-contains") => case.stderr_contains = Some(lines()),
             Some("exit") => case.exit = text.trim().parse().map_err(|_| format!("bad exit status `{}`", text.trim()))?,
             Some("needs") => case.needs_root = text.trim() != "none",
+            Some("sigint-after-ms") => case.signal_after = Some((libc::SIGINT, text.trim().parse().map_err(|_| "bad ms".to_string())?)),
+            Some("sigterm-after-ms") => case.signal_after = Some((libc::SIGTERM, text.trim().parse().map_err(|_| "bad ms".to_string())?)),
             Some(other) => return Err(format!("unknown section `{other}`")),
         }
         Ok(())
@@ -168,7 +175,28 @@ fn run_case(case: &Case, is_root: bool) -> Outcome {
         }
         cmd.arg(file);
     }
-    let output = match run_with_timeout(cmd, Duration::from_secs(30)) {
+    // `{sleeper}`: the pid of a `sleep 0.5` started for the case (for -p).
+    let mut sleeper = None;
+    if case.args.iter().any(|a| a.contains("{sleeper}")) {
+        match Command::new("sleep").arg("0.5").spawn() {
+            Ok(child) => {
+                let pid = child.id().to_string();
+                let args: Vec<String> = case.args.iter().map(|a| a.replace("{sleeper}", &pid)).collect();
+                cmd = Command::new(env!("CARGO_BIN_EXE_rdt"));
+                cmd.current_dir(&dir).args(args);
+                if case.script.is_some() {
+                    cmd.arg(format!("{}.d", case.name.rsplit('/').next().unwrap_or("case")));
+                }
+                sleeper = Some(child);
+            }
+            Err(e) => return Outcome::Fail(format!("cannot start sleep: {e}")),
+        }
+    }
+    let output = run_with_timeout(cmd, Duration::from_secs(30), case.signal_after);
+    if let Some(mut s) = sleeper {
+        let _ = s.wait();
+    }
+    let output = match output {
         Ok(o) => o,
         Err(e) => return Outcome::Fail(e),
     };
@@ -188,10 +216,16 @@ fn bless(case: &Case, output: &std::process::Output) {
     let _ = std::fs::write(&path, blessed);
 }
 
-fn run_with_timeout(mut cmd: Command, limit: Duration) -> Result<std::process::Output, String> {
+fn run_with_timeout(mut cmd: Command, limit: Duration, signal: Option<(i32, u64)>) -> Result<std::process::Output, String> {
     use std::process::Stdio;
     let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| format!("cannot run rdt: {e}"))?;
     let pid = child.id();
+    if let Some((sig, ms)) = signal {
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(ms));
+            unsafe { libc::kill(pid as i32, sig) };
+        });
+    }
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
