@@ -3,7 +3,7 @@
 //! reference, and `license`. libbpf, bpftool and aya all read this layout.
 
 use crate::emit::Encoded;
-use object::write::{Object, Relocation, StandardSection, Symbol, SymbolSection};
+use object::write::{Object, Relocation, Symbol, SymbolSection};
 use object::{Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags, SymbolKind, SymbolScope};
 
 /// `struct bpf_map_def` as the loaders read it (7 × u32).
@@ -60,7 +60,6 @@ pub fn write(programs: &[ElfProgram], maps: &[MapDef]) -> Result<Vec<u8>, object
 
 fn write_maps(obj: &mut Object, maps: &[MapDef]) -> Vec<object::write::SymbolId> {
     let section = obj.add_section(Vec::new(), b"maps".to_vec(), SectionKind::Data);
-    let _ = StandardSection::Data;
     maps.iter()
         .map(|m| {
             let mut def = Vec::with_capacity(MAP_DEF_SIZE);

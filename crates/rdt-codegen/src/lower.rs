@@ -200,7 +200,7 @@ impl<'a> Lowerer<'a> {
                 }
                 VarLoc::Mem(region) => self.value_into(value, region, &value.ty.clone()),
             },
-            StmtKind::Printf { event, args } => self.printf(*event, args),
+            StmtKind::Printf { event, args } => self.emit_record(*event, args),
             StmtKind::Exit { event } => {
                 self.emit_record(*event, &[]);
                 self.emit(Inst::Jump { target: self.exit });
@@ -304,10 +304,6 @@ impl<'a> Lowerer<'a> {
         let v = self.alu(AluOp::Add, v, amount);
         self.store(Base::Reg(slot), 0, 8, Operand::Reg(v));
         self.place(done);
-    }
-
-    fn printf(&mut self, event: usize, args: &[Expr]) {
-        self.emit_record(event, args);
     }
 
     /// Writes `[u64 event id][args…]` to the ring buffer, counting a full buffer as lost.
@@ -434,17 +430,13 @@ impl<'a> Lowerer<'a> {
 
     /// Where a non-scalar value's bytes are: in place when it already lives in memory.
     fn mem_location(&mut self, e: &Expr) -> (Base, i32) {
-        match (&e.kind, self.ctx_kind()) {
-            (ExprKind::Var(v), _) => match self.vars[*v] {
+        match &e.kind {
+            ExprKind::Var(v) => match self.vars[*v] {
                 VarLoc::Mem(r) => (Base::Scratch, r),
                 VarLoc::Reg(_) => (Base::Scratch, self.materialize(e)),
             },
             _ => (Base::Scratch, self.materialize(e)),
         }
-    }
-
-    fn ctx_kind(&self) -> ProgType {
-        self.prog_type
     }
 
     /// Evaluates a non-scalar expression into a fresh region.

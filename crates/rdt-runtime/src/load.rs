@@ -26,15 +26,14 @@ pub fn load_program(ebpf: &mut Ebpf, meta: &ProgramMeta) -> Result<(), RuntimeEr
     let Some(program) = ebpf.program_mut(&meta.name) else {
         return Err(RuntimeError::Other(format!("internal error: program {} is missing from the object", meta.name)));
     };
-    let result = match meta.prog_type {
+    match meta.prog_type {
         ProgType::Tracepoint => as_type::<TracePoint>(program, meta).and_then(|p| p.load().map_err(|e| rejected(e, meta))),
         ProgType::RawTracepoint => {
             as_type::<RawTracePoint>(program, meta).and_then(|p| p.load().map_err(|e| rejected(e, meta)))
         }
         ProgType::Kprobe => as_type::<KProbe>(program, meta).and_then(|p| p.load().map_err(|e| rejected(e, meta))),
         ProgType::PerfEvent => as_type::<PerfEvent>(program, meta).and_then(|p| p.load().map_err(|e| rejected(e, meta))),
-    };
-    result
+    }
 }
 
 fn as_type<'a, T>(program: &'a mut aya::programs::Program, meta: &ProgramMeta) -> Result<&'a mut T, RuntimeError>
@@ -70,7 +69,7 @@ fn rejected(e: ProgramError, meta: &ProgramMeta) -> RuntimeError {
     if span != meta.probe_span {
         d = d.with_secondary(meta.probe_span, "in this probe");
     }
-    if std::env::var_os("RDT_VERIFIER_LOG").is_some() || log_requested() {
+    if log_requested() {
         eprintln!("{log}");
     }
     RuntimeError::located(d)
