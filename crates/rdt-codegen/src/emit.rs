@@ -37,7 +37,8 @@ struct Emitter<'a> {
     span: Span,
 }
 
-/// Emits a whole program: the prologue that saves ctx and finds the scratch area, then the body.
+/// Emits a whole program: save ctx, then the body (which finds its scratch area with
+/// [`Inst::InitScratch`] after any cheap guard, so events the guard rejects cost no map lookup).
 pub fn emit(f: &Function, scratch_map: usize, scratch_key: u32, prologue_span: Span) -> Result<Encoded, TooManySpills> {
     let alloc = regalloc::allocate(f, FIRST_SPILL_SLOT);
     let frame = (-FIRST_SPILL_SLOT) as u32 - 8 + alloc.stack_bytes;
@@ -45,10 +46,13 @@ pub fn emit(f: &Function, scratch_map: usize, scratch_key: u32, prologue_span: S
         return Err(TooManySpills { bytes: frame });
     }
     let mut e = Emitter { out: Encoded::default(), alloc: &alloc, labels: HashMap::new(), fixups: Vec::new(), span: prologue_span };
-    e.prologue(scratch_map, scratch_key);
+    e.push(insn::store_reg(insn::DW, FP, CTX_SLOT, R1));
     for (inst, span) in &f.insts {
         e.span = *span;
-        e.inst(inst);
+        match inst {
+            Inst::InitScratch => e.init_scratch(scratch_map, scratch_key),
+            other => e.inst(other),
+        }
     }
     e.span = prologue_span;
     e.push(insn::mov_imm(R0, 0));
@@ -63,8 +67,7 @@ impl Emitter<'_> {
         self.out.spans.push(self.span);
     }
 
-    fn prologue(&mut self, scratch_map: usize, scratch_key: u32) {
-        self.push(insn::store_reg(insn::DW, FP, CTX_SLOT, R1));
+    fn init_scratch(&mut self, scratch_map: usize, scratch_key: u32) {
         self.push(insn::store_imm(insn::W, FP, SCRATCH_KEY_SLOT, scratch_key as i32));
         self.push(insn::store_imm(insn::W, FP, SCRATCH_KEY_SLOT + 4, 0));
         self.load_map(R1, scratch_map);
@@ -213,6 +216,7 @@ impl Emitter<'_> {
             Inst::Label(l) => {
                 self.labels.insert(*l, self.out.insns.len());
             }
+            Inst::InitScratch => {}
         }
     }
 

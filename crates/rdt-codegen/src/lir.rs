@@ -86,6 +86,8 @@ pub enum Inst {
     /// `if lhs cond rhs goto target`.
     Branch { cond: Cond, lhs: VReg, rhs: Operand, target: Label },
     Label(Label),
+    /// Finds this CPU's scratch area (r9); every [`Base::Scratch`] access comes after it.
+    InitScratch,
 }
 
 impl Inst {
@@ -114,7 +116,7 @@ impl Inst {
                 })
                 .collect(),
             Inst::Branch { lhs, rhs, .. } => std::iter::once(*lhs).chain(op(rhs)).collect(),
-            Inst::Jump { .. } | Inst::Label(_) => vec![],
+            Inst::Jump { .. } | Inst::Label(_) | Inst::InitScratch => vec![],
         }
     }
 

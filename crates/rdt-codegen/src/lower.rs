@@ -65,12 +65,21 @@ impl<'a> Lowerer<'a> {
     /// Lowers one probe; returns the function and the scratch bytes it needs.
     pub fn lower_probe(mut self, probe: &ir::Probe) -> (Function, u32) {
         self.span = probe.span;
-        self.declare_vars(&probe.vars);
         let exit = self.label();
         self.exit = exit;
+        // A guard that only reads the context runs before the scratch lookup: on raw_syscalls
+        // it rejects most events, and those should cost as little as possible.
+        let guard_first = probe.guard.as_ref().is_some_and(reads_only_context);
+        if !guard_first {
+            self.emit(Inst::InitScratch);
+        }
         if let Some(guard) = &probe.guard {
             self.branch_if_false(guard, exit);
         }
+        if guard_first {
+            self.emit(Inst::InitScratch);
+        }
+        self.declare_vars(&probe.vars);
         if let Some(pred) = &probe.predicate {
             self.span = pred.span;
             self.branch_if_false(pred, exit);
@@ -772,6 +781,15 @@ impl<'a> Lowerer<'a> {
         let v = self.scalar(cond);
         self.emit(Inst::Branch { cond: Cond::Eq, lhs: v, rhs: Operand::Imm(0), target });
         self.span = span;
+    }
+}
+
+/// Whether evaluating `e` touches nothing but the context and constants (no scratch memory).
+fn reads_only_context(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Int(_) | ExprKind::Arg { .. } | ExprKind::CtxField { .. } => e.ty.is_scalar(),
+        ExprKind::Binary { lhs, rhs, .. } => reads_only_context(lhs) && reads_only_context(rhs),
+        _ => false,
     }
 }
 
