@@ -10,6 +10,7 @@
 //! --- script          the script, passed as a file named <case>.d (omit for args-only cases)
 //! --- stdout          exact expected standard output
 //! --- stdout-regex    each line a regex that must match the whole corresponding output line
+//! --- stdout-regex-unordered  the same, with the lines in any order
 //! --- stdout-contains each line must appear as a whole line somewhere in the output (`~ RE`:
 //!                     some line matches the regex RE)
 //! --- stderr          exact expected standard error (diagnostics)
@@ -38,6 +39,9 @@ struct Case {
     script: Option<String>,
     stdout: Option<String>,
     stdout_regex: Option<Vec<String>>,
+    /// The `stdout-regex` lines may appear in any order (a traced command's own output races
+    /// with rdt's).
+    stdout_unordered: bool,
     stdout_contains: Option<Vec<String>>,
     stderr: Option<String>,
     stderr_contains: Option<Vec<String>>,
@@ -59,29 +63,30 @@ fn main() -> ExitCode {
     let mut files = Vec::new();
     collect(&root, &mut files);
     files.sort();
-    let cases: Vec<Case> = files
-        .iter()
-        .filter_map(|f| {
-            let name = f.strip_prefix(&root).unwrap_or(f).with_extension("").display().to_string();
-            if filter.as_ref().is_some_and(|flt| !name.contains(flt.as_str())) {
-                return None;
+    let mut cases = Vec::new();
+    let mut bad_files = 0;
+    for f in &files {
+        let name = f.strip_prefix(&root).unwrap_or(f).with_extension("").display().to_string();
+        if filter.as_ref().is_some_and(|flt| !name.contains(flt.as_str())) {
+            continue;
+        }
+        match parse_case(&name, f) {
+            Ok(c) => cases.push(c),
+            Err(e) => {
+                println!("case {name} ... FAILED (bad case file: {e})");
+                bad_files += 1;
             }
-            match parse_case(&name, f) {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    println!("case {name} ... FAILED (bad case file: {e})");
-                    None
-                }
-            }
-        })
-        .collect();
+        }
+    }
     let is_root = unsafe { libc::geteuid() } == 0;
     let results = Mutex::new(Vec::new());
     let queue = Mutex::new(cases.iter());
     std::thread::scope(|s| {
         for _ in 0..4 {
-            s.spawn(|| loop {
-                let Some(case) = queue.lock().map(|mut q| q.next()).ok().flatten() else { break };
+            // The queue's lock is released before the case runs, so the cases run in parallel.
+            let (queue, results) = (&queue, &results);
+            let next = move || queue.lock().ok().and_then(|mut q| q.next());
+            s.spawn(move || while let Some(case) = next() {
                 let outcome = run_case(case, is_root);
                 report(case, &outcome);
                 if let Ok(mut r) = results.lock() {
@@ -92,7 +97,7 @@ fn main() -> ExitCode {
     });
     let results = results.into_inner().unwrap_or_default();
     let passed = results.iter().filter(|o| matches!(o, Outcome::Pass)).count();
-    let failed = results.iter().filter(|o| matches!(o, Outcome::Fail(_))).count() + (files.len().saturating_sub(cases.len()) * usize::from(filter.is_none()));
+    let failed = results.iter().filter(|o| matches!(o, Outcome::Fail(_))).count() + bad_files;
     let skipped = results.iter().filter(|o| matches!(o, Outcome::Skip(_))).count();
     println!("\ne2e: {passed} passed, {failed} failed, {skipped} skipped");
     if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
@@ -132,6 +137,10 @@ fn parse_case(name: &str, path: &Path) -> Result<Case, String> {
             Some("script") => case.script = Some(text),
             Some("stdout") => case.stdout = Some(text),
             Some("stdout-regex") => case.stdout_regex = Some(text.lines().map(str::to_string).collect()),
+            Some("stdout-regex-unordered") => {
+                case.stdout_regex = Some(text.lines().map(str::to_string).collect());
+                case.stdout_unordered = true;
+            }
             Some("stdout-contains") => case.stdout_contains = Some(lines()),
             Some("stderr") => case.stderr = Some(text),
             Some("stderr-contains") => case.stderr_contains = Some(lines()),
@@ -163,34 +172,30 @@ fn run_case(case: &Case, is_root: bool) -> Outcome {
     if let Err(e) = std::fs::create_dir_all(&dir) {
         return Outcome::Fail(format!("cannot create {}: {e}", dir.display()));
     }
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rdt"));
-    cmd.current_dir(&dir);
+    // `{sleeper}`: the pid of a `sleep 0.5` started for the case (for -p).
+    let mut sleeper = None;
+    if case.args.iter().any(|a| a.contains("{sleeper}")) {
+        match Command::new("sleep").arg("0.5").spawn() {
+            Ok(child) => sleeper = Some(child),
+            Err(e) => return Outcome::Fail(format!("cannot start sleep: {e}")),
+        }
+    }
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let repo = repo.canonicalize().unwrap_or(repo);
-    cmd.args(case.args.iter().map(|a| a.replace("{tmp}", &dir.display().to_string()).replace("{root}", &repo.display().to_string())));
+    let sleeper_pid = sleeper.as_ref().map(|c| c.id().to_string()).unwrap_or_default();
+    let substitute = |a: &String| {
+        a.replace("{tmp}", &dir.display().to_string())
+            .replace("{root}", &repo.display().to_string())
+            .replace("{sleeper}", &sleeper_pid)
+    };
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rdt"));
+    cmd.current_dir(&dir).args(case.args.iter().map(substitute));
     if let Some(script) = &case.script {
         let file = format!("{}.d", case.name.rsplit('/').next().unwrap_or("case"));
         if let Err(e) = std::fs::write(dir.join(&file), script) {
             return Outcome::Fail(format!("cannot write the script: {e}"));
         }
         cmd.arg(file);
-    }
-    // `{sleeper}`: the pid of a `sleep 0.5` started for the case (for -p).
-    let mut sleeper = None;
-    if case.args.iter().any(|a| a.contains("{sleeper}")) {
-        match Command::new("sleep").arg("0.5").spawn() {
-            Ok(child) => {
-                let pid = child.id().to_string();
-                let args: Vec<String> = case.args.iter().map(|a| a.replace("{sleeper}", &pid)).collect();
-                cmd = Command::new(env!("CARGO_BIN_EXE_rdt"));
-                cmd.current_dir(&dir).args(args);
-                if case.script.is_some() {
-                    cmd.arg(format!("{}.d", case.name.rsplit('/').next().unwrap_or("case")));
-                }
-                sleeper = Some(child);
-            }
-            Err(e) => return Outcome::Fail(format!("cannot start sleep: {e}")),
-        }
     }
     let output = run_with_timeout(cmd, Duration::from_secs(30), case.signal_after);
     if let Some(mut s) = sleeper {
@@ -257,13 +262,19 @@ fn check(case: &Case, output: &std::process::Output) -> Outcome {
         if lines.len() != patterns.len() {
             return Outcome::Fail(format!("expected {} lines of stdout, got {}\n{}", patterns.len(), lines.len(), context()));
         }
-        for (line, pattern) in lines.iter().zip(patterns) {
+        let mut unmatched: Vec<&str> = lines.clone();
+        for (i, pattern) in patterns.iter().enumerate() {
             let re = match Regex::new(&format!("^(?:{pattern})$")) {
                 Ok(r) => r,
                 Err(e) => return Outcome::Fail(format!("bad regex `{pattern}`: {e}")),
             };
-            if !re.is_match(line) {
-                return Outcome::Fail(format!("line `{line}` does not match `{pattern}`\n{}", context()));
+            let hit = if case.stdout_unordered {
+                unmatched.iter().position(|l| re.is_match(l)).map(|at| unmatched.remove(at))
+            } else {
+                Some(lines[i]).filter(|l| re.is_match(l))
+            };
+            if hit.is_none() {
+                return Outcome::Fail(format!("no line of stdout matches `{pattern}` where expected\n{}", context()));
             }
         }
     }

@@ -77,6 +77,16 @@ pub struct EventMeta {
     pub span: Span,
 }
 
+impl EventMeta {
+    /// Bytes of the ring-buffer record: the u64 id, then the arguments.
+    pub fn record_size(&self) -> u32 {
+        match &self.kind {
+            EventKind::Printf { args, .. } => 8 + Type::Tuple(args.iter().map(|(_, t)| t.clone()).collect()).size(),
+            EventKind::Exit => 8,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum EventKind {
     /// `printf(format, args…)`: after the u64 id, each argument at its offset.

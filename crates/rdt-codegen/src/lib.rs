@@ -47,7 +47,7 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
     let counters = push_map(&mut maps, "counters", MAP_PERCPU_ARRAY, 4, 8, Counter::ALL.len() as u32);
     let scratch = push_map(&mut maps, "scratch", MAP_PERCPU_ARRAY, 4, 8, program.probes.len().max(1) as u32);
 
-    let (event_offsets, event_sizes, events) = layout_events(&program.events);
+    let events = layout_events(&program.events);
     let globals = Globals {
         program,
         user_maps: &user_maps,
@@ -55,8 +55,7 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
         counters,
         ncpus: options.ncpus.max(1),
         start_ns: options.start_ns,
-        event_offsets: &event_offsets,
-        event_sizes: &event_sizes,
+        events: &events,
     };
 
     let mut diags = Vec::new();
@@ -175,29 +174,17 @@ fn map_meta(decl: &ir::MapDecl, def: &MapDef) -> MapMeta {
 
 /// Record layout of each event: after the u64 id, each argument at its natural alignment.
 /// Offsets are relative to the end of the id.
-fn layout_events(events: &[Event]) -> (Vec<Vec<u32>>, Vec<u32>, Vec<EventMeta>) {
-    let mut offsets = Vec::new();
-    let mut sizes = Vec::new();
-    let mut metas = Vec::new();
-    for event in events {
-        match event {
+fn layout_events(events: &[Event]) -> Vec<EventMeta> {
+    events
+        .iter()
+        .map(|event| match event {
             Event::Printf { format, args, span } => {
                 let types: Vec<Type> = args.iter().map(lower::record_type).collect();
-                let offs = Type::tuple_offsets(&types);
-                let body = Type::Tuple(types.clone()).size();
-                sizes.push(8 + body);
-                metas.push(EventMeta {
-                    kind: EventKind::Printf { format: format.clone(), args: offs.iter().copied().zip(types).collect() },
-                    span: *span,
-                });
-                offsets.push(offs);
+                let offsets = Type::tuple_offsets(&types);
+                let args = offsets.into_iter().zip(types).collect();
+                EventMeta { kind: EventKind::Printf { format: format.clone(), args }, span: *span }
             }
-            Event::Exit { span } => {
-                sizes.push(8);
-                offsets.push(Vec::new());
-                metas.push(EventMeta { kind: EventKind::Exit, span: *span });
-            }
-        }
-    }
-    (offsets, sizes, metas)
+            Event::Exit { span } => EventMeta { kind: EventKind::Exit, span: *span },
+        })
+        .collect()
 }

@@ -4,7 +4,7 @@
 //! scratch area at offsets fixed at compile time; every string region is kept zero-padded after
 //! its NUL, so strings compare and hash by their bytes.
 
-use crate::artifact::Counter;
+use crate::artifact::{Counter, EventKind, EventMeta};
 use crate::insn::helper;
 use crate::lir::{AluOp, Base, CallArg, Cond, Function, Inst, Label, MapIndex, Operand, VReg};
 use rdt_sema::ir::{self, Aggregate, Builtin, Expr, ExprKind, MapValue, ProgType, Stmt, StmtKind};
@@ -23,9 +23,8 @@ pub struct Globals<'a> {
     pub ncpus: u32,
     /// CLOCK_MONOTONIC at start, for `elapsed`.
     pub start_ns: u64,
-    /// Record layout of every event: the offset of each argument.
-    pub event_offsets: &'a [Vec<u32>],
-    pub event_sizes: &'a [u32],
+    /// Ring-buffer record layout of every event.
+    pub events: &'a [EventMeta],
 }
 
 /// Offsets in `struct pt_regs` (x86-64) of the first six function arguments and the return value.
@@ -317,13 +316,14 @@ impl<'a> Lowerer<'a> {
 
     /// Writes `[u64 event id][args…]` to the ring buffer, counting a full buffer as lost.
     fn emit_record(&mut self, event: usize, args: &[Expr]) {
-        let size = self.g.event_sizes[event];
+        let meta = &self.g.events[event];
+        let size = meta.record_size();
         let rec = self.alloc(size);
         self.store(Base::Scratch, rec, 8, Operand::Imm(event as i64));
-        let offsets = &self.g.event_offsets[event];
-        for (arg, off) in args.iter().zip(offsets.iter()) {
-            let slot_ty = record_type(&arg.ty);
-            self.value_into(arg, rec + 8 + *off as i32, &slot_ty);
+        if let EventKind::Printf { args: slots, .. } = &meta.kind {
+            for (arg, (offset, slot_ty)) in args.iter().zip(slots) {
+                self.value_into(arg, rec + 8 + *offset as i32, slot_ty);
+            }
         }
         let r = self.call(
             helper::RINGBUF_OUTPUT,

@@ -60,12 +60,11 @@ pub fn allocate(f: &Function, first_slot: i16) -> Allocation {
             continue;
         }
         // Spill whichever of the active intervals and this one ends last.
-        let (victim_index, victim) = active
-            .iter()
-            .enumerate()
-            .max_by_key(|(_, a)| a.end)
-            .map(|(i, a)| (i, *a))
-            .expect("all allocatable registers are in active intervals");
+        let longest = active.iter().enumerate().max_by_key(|(_, a)| a.end).map(|(i, a)| (i, *a));
+        let Some((victim_index, victim)) = longest else {
+            spill(&mut locs, iv.vreg);
+            continue;
+        };
         if victim.end > iv.end {
             locs[iv.vreg as usize] = locs[victim.vreg as usize];
             spill(&mut locs, victim.vreg);

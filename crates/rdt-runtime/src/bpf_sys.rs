@@ -314,7 +314,12 @@ pub fn possible_cpus() -> io::Result<u32> {
 
 /// Counts the CPUs in a kernel CPU list such as `0-1` or `0,2-5`.
 pub fn parse_cpu_list(text: &str) -> Option<u32> {
-    let mut count = 0u32;
+    cpu_ids(text).and_then(|ids| u32::try_from(ids.len()).ok())
+}
+
+/// The CPU numbers of a sysfs CPU list such as `0-3,6`; `None` when malformed or empty.
+pub fn cpu_ids(text: &str) -> Option<Vec<u32>> {
+    let mut ids = Vec::new();
     for part in text.trim().split(',').filter(|p| !p.is_empty()) {
         let (first, last) = match part.split_once('-') {
             Some((a, b)) => (a.trim().parse::<u32>().ok()?, b.trim().parse::<u32>().ok()?),
@@ -326,9 +331,9 @@ pub fn parse_cpu_list(text: &str) -> Option<u32> {
         if last < first {
             return None;
         }
-        count = count.checked_add(last - first + 1)?;
+        ids.extend(first..=last);
     }
-    (count > 0).then_some(count)
+    (!ids.is_empty()).then_some(ids)
 }
 
 #[cfg(test)]

@@ -12,7 +12,6 @@ mod session;
 mod signals;
 mod target;
 
-pub use attach::kprobes_available;
 pub use error::RuntimeError;
 pub use session::{run, RunOptions};
 pub use target::{split_command, PausedChild, Target};

@@ -69,14 +69,10 @@ fn rejected(e: ProgramError, meta: &ProgramMeta) -> RuntimeError {
     if span != meta.probe_span {
         d = d.with_secondary(meta.probe_span, "in this probe");
     }
-    if log_requested() {
+    if crate::VERBOSE.load(std::sync::atomic::Ordering::Relaxed) {
         eprintln!("{log}");
     }
     RuntimeError::located(d)
-}
-
-fn log_requested() -> bool {
-    crate::VERBOSE.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The last instruction the verifier reached and its complaint (the last line of the log that is

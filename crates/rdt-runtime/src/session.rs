@@ -47,22 +47,17 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
             eprintln!("Attached {n} probe{}", if n == 1 { "" } else { "s" });
         }
     }
-    let mut child = match std::mem::take(&mut opts.target) {
-        Target::Command(mut c) => {
-            if !session.stop {
-                c.release();
-            }
-            Some(c)
+    let (mut child, pid_watch) = match opts.target {
+        Target::Command(c) => (Some(c), None),
+        Target::Pid(pid) => {
+            let watch = target::pidfd(pid).map_err(|e| RuntimeError::Other(format!("cannot watch process {pid}: {e}")))?;
+            (None, Some(watch))
         }
-        other => {
-            opts.target = other;
-            None
-        }
+        Target::None => (None, None),
     };
-    let pid_watch = match &opts.target {
-        Target::Pid(pid) => Some(target::pidfd(*pid).map_err(|e| RuntimeError::Other(format!("cannot watch process {pid}: {e}")))?),
-        _ => None,
-    };
+    if let (Some(c), false) = (child.as_mut(), session.stop) {
+        c.release();
+    }
     session.event_loop(&signals, child.as_mut(), pid_watch.as_ref())?;
 
     drop(links);

@@ -8,9 +8,8 @@ use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub enum Target {
-    #[default]
     None,
     /// `-c CMD`, forked and waiting.
     Command(PausedChild),

@@ -110,9 +110,8 @@ impl<'a> ClauseChecker<'a> {
                 StmtKind::If { cond: cond?, then, els }
             }
             ast::StmtKind::Block(b) => {
-                let stmts = self.block(b);
-                let always = typed(ExprKind::Int(1), I64, span);
-                StmtKind::If { cond: always, then: stmts, els: Vec::new() }
+                let then = self.block(b);
+                StmtKind::If { cond: typed(ExprKind::Int(1), I64, span), then, els: Vec::new() }
             }
             ast::StmtKind::ForRange { .. }
             | ast::StmtKind::ForMap { .. }
@@ -364,7 +363,7 @@ impl<'a> ClauseChecker<'a> {
         let Some(merged_value) = merged_value else {
             let decl_span = decl.span;
             let old = describe_value(&decl.value);
-            self.error(Diagnostic::error(value_span, format!("map `{name}` is assigned {} here", describe_value(&value).trim_end_matches(" values")))
+            self.error(Diagnostic::error(value_span, format!("map `{name}` is assigned {} here", describe_one_value(&value)))
                 .with_label(format!("{} value", describe_value(&value)))
                 .with_secondary(decl_span, format!("but it holds {old} since here"))
                 .with_help("a map holds one kind of value; use another map name"));
@@ -768,6 +767,15 @@ fn unify_optional(a: &Option<Type>, b: &Option<Type>) -> Option<Option<Type>> {
     }
 }
 
+/// "a string", "`int64`", "count()": what one assignment stores.
+fn describe_one_value(v: &MapValue) -> String {
+    match v {
+        MapValue::Plain(t) if !t.is_str() => format!("`{t}`"),
+        other => describe_value(other),
+    }
+}
+
+/// "a string", "`int64` values", "count()": what a map holds.
 fn describe_value(v: &MapValue) -> String {
     match v {
         MapValue::Count => "count()".into(),

@@ -305,33 +305,20 @@ fn describe_opener(tok: &Tok) -> (&'static str, &'static str) {
     }
 }
 
-fn starts_operand(tok: &Tok) -> bool {
+/// A token that is a whole operand by itself: a name, a variable, a map or a literal.
+fn is_atom(tok: &Tok) -> bool {
     matches!(
         tok,
-        Tok::Ident(_)
-            | Tok::Var(_)
-            | Tok::Positional(_)
-            | Tok::PositionalCount
-            | Tok::Map(_)
-            | Tok::Int(_)
-            | Tok::Str(_)
-            | Tok::LParen
+        Tok::Ident(_) | Tok::Var(_) | Tok::Positional(_) | Tok::PositionalCount | Tok::Map(_) | Tok::Int(_) | Tok::Str(_)
     )
 }
 
+fn starts_operand(tok: &Tok) -> bool {
+    is_atom(tok) || matches!(tok, Tok::LParen)
+}
+
 fn ends_operand(tok: &Tok) -> bool {
-    matches!(
-        tok,
-        Tok::Ident(_)
-            | Tok::Var(_)
-            | Tok::Positional(_)
-            | Tok::PositionalCount
-            | Tok::Map(_)
-            | Tok::Int(_)
-            | Tok::Str(_)
-            | Tok::RParen
-            | Tok::RBracket
-    )
+    is_atom(tok) || matches!(tok, Tok::RParen | Tok::RBracket)
 }
 
 fn starts_statement(tok: &Tok) -> bool {

@@ -19,7 +19,7 @@ pub fn attach(program: &mut Program, meta: &ProgramMeta, function: &str, offset:
 }
 
 /// Why kprobes cannot work here, or `None` when the kernel offers a way to create them.
-pub fn kprobes_missing() -> Option<String> {
+fn kprobes_missing() -> Option<String> {
     let pmu = Path::new("/sys/bus/event_source/devices/kprobe/type").exists();
     let events = rdt_btf::tracefs::root().map(|r| r.join("kprobe_events").exists()).unwrap_or(false);
     if pmu || events {
@@ -45,7 +45,7 @@ fn unavailable(meta: &ProgramMeta, function: &str, kind: &str, why: &str) -> Run
 /// Tracepoints that fire where `function` runs: for a syscall implementation (`do_sys_open`,
 /// `__x64_sys_read`, `ksys_write`) the matching syscall entry tracepoints; otherwise tracepoints
 /// whose name contains the function's name.
-pub fn stand_in_tracepoints(function: &str) -> Vec<String> {
+fn stand_in_tracepoints(function: &str) -> Vec<String> {
     let syscall = ["__x64_sys_", "__ia32_sys_", "__do_sys_", "do_sys_", "ksys_", "sys_"]
         .iter()
         .find_map(|p| function.strip_prefix(p));

@@ -2,11 +2,6 @@
 //! a link detaches it.
 
 mod kprobe;
-
-/// Whether this kernel can attach kprobes.
-pub fn kprobes_available() -> bool {
-    kprobe::kprobes_missing().is_none()
-}
 mod timer;
 
 use crate::error::RuntimeError;

@@ -25,18 +25,8 @@ pub fn attach(program: &mut Program, meta: &ProgramMeta, period: TimerPeriod, al
     Ok(links)
 }
 
-/// CPUs listed in `/sys/devices/system/cpu/online` (e.g. `0-3,6`); CPU 0 if it cannot be read.
+/// CPUs listed in `/sys/devices/system/cpu/online`; CPU 0 if it cannot be read.
 fn online_cpus() -> Vec<u32> {
     let text = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
-    let mut cpus = Vec::new();
-    for part in text.trim().split(',').filter(|p| !p.is_empty()) {
-        let (a, b) = part.split_once('-').unwrap_or((part, part));
-        if let (Ok(a), Ok(b)) = (a.parse::<u32>(), b.parse::<u32>()) {
-            cpus.extend(a..=b);
-        }
-    }
-    if cpus.is_empty() {
-        cpus.push(0);
-    }
-    cpus
+    crate::bpf_sys::cpu_ids(&text).unwrap_or_else(|| vec![0])
 }

@@ -233,13 +233,13 @@ fn missing_event(e: tracefs::TracefsError, category: &str, name: &str, span: Spa
     }
     let mut d = Diagnostic::error(span, format!("tracepoint `{category}:{name}` does not exist"))
         .with_label("no such tracepoint");
+    // Suggest a name within the category, or another category when this one does not exist.
     let in_category = tracefs::list_events(&format!("{category}:*")).unwrap_or_default();
-    let candidates: Vec<String> = if in_category.is_empty() {
-        tracefs::list_events("*:*").unwrap_or_default().into_iter().map(|(c, _)| c).collect()
+    let (wanted, candidates): (&str, Vec<String>) = if in_category.is_empty() {
+        (category, tracefs::categories().unwrap_or_default())
     } else {
-        in_category.into_iter().map(|(_, n)| n).collect()
+        (name, in_category.into_iter().map(|(_, n)| n).collect())
     };
-    let wanted = if candidates.iter().any(|c| c.starts_with("sys_") || c.contains('_')) { name } else { category };
     if let Some(near) = did_you_mean(wanted, candidates.iter().map(String::as_str)) {
         d = d.with_help(format!("did you mean `{near}`?"));
     }
