@@ -66,8 +66,16 @@ fn main() -> ExitCode {
     let mut cases = Vec::new();
     let mut bad_files = 0;
     for f in &files {
-        let name = f.strip_prefix(&root).unwrap_or(f).with_extension("").display().to_string();
-        if filter.as_ref().is_some_and(|flt| !name.contains(flt.as_str())) {
+        let name = f
+            .strip_prefix(&root)
+            .unwrap_or(f)
+            .with_extension("")
+            .display()
+            .to_string();
+        if filter
+            .as_ref()
+            .is_some_and(|flt| !name.contains(flt.as_str()))
+        {
             continue;
         }
         match parse_case(&name, f) {
@@ -86,21 +94,37 @@ fn main() -> ExitCode {
             // The queue's lock is released before the case runs, so the cases run in parallel.
             let (queue, results) = (&queue, &results);
             let next = move || queue.lock().ok().and_then(|mut q| q.next());
-            s.spawn(move || while let Some(case) = next() {
-                let outcome = run_case(case, is_root);
-                report(case, &outcome);
-                if let Ok(mut r) = results.lock() {
-                    r.push(outcome);
+            s.spawn(move || {
+                while let Some(case) = next() {
+                    let outcome = run_case(case, is_root);
+                    report(case, &outcome);
+                    if let Ok(mut r) = results.lock() {
+                        r.push(outcome);
+                    }
                 }
             });
         }
     });
     let results = results.into_inner().unwrap_or_default();
-    let passed = results.iter().filter(|o| matches!(o, Outcome::Pass)).count();
-    let failed = results.iter().filter(|o| matches!(o, Outcome::Fail(_))).count() + bad_files;
-    let skipped = results.iter().filter(|o| matches!(o, Outcome::Skip(_))).count();
+    let passed = results
+        .iter()
+        .filter(|o| matches!(o, Outcome::Pass))
+        .count();
+    let failed = results
+        .iter()
+        .filter(|o| matches!(o, Outcome::Fail(_)))
+        .count()
+        + bad_files;
+    let skipped = results
+        .iter()
+        .filter(|o| matches!(o, Outcome::Skip(_)))
+        .count();
     println!("\ne2e: {passed} passed, {failed} failed, {skipped} skipped");
-    if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn report(case: &Case, outcome: &Outcome) {
@@ -112,7 +136,9 @@ fn report(case: &Case, outcome: &Outcome) {
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -125,33 +151,60 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn parse_case(name: &str, path: &Path) -> Result<Case, String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    let mut case = Case { name: name.to_string(), needs_root: true, ..Case::default() };
+    let mut case = Case {
+        name: name.to_string(),
+        needs_root: true,
+        ..Case::default()
+    };
     let mut section: Option<String> = None;
     let mut body = String::new();
-    let finish = |section: &Option<String>, body: &mut String, case: &mut Case| -> Result<(), String> {
-        let text = std::mem::take(body);
-        let lines = || text.lines().map(str::to_string).filter(|l| !l.is_empty()).collect::<Vec<_>>();
-        match section.as_deref() {
-            None => {}
-            Some("args") => case.args = lines(),
-            Some("script") => case.script = Some(text),
-            Some("stdout") => case.stdout = Some(text),
-            Some("stdout-regex") => case.stdout_regex = Some(text.lines().map(str::to_string).collect()),
-            Some("stdout-regex-unordered") => {
-                case.stdout_regex = Some(text.lines().map(str::to_string).collect());
-                case.stdout_unordered = true;
+    let finish =
+        |section: &Option<String>, body: &mut String, case: &mut Case| -> Result<(), String> {
+            let text = std::mem::take(body);
+            let lines = || {
+                text.lines()
+                    .map(str::to_string)
+                    .filter(|l| !l.is_empty())
+                    .collect::<Vec<_>>()
+            };
+            match section.as_deref() {
+                None => {}
+                Some("args") => case.args = lines(),
+                Some("script") => case.script = Some(text),
+                Some("stdout") => case.stdout = Some(text),
+                Some("stdout-regex") => {
+                    case.stdout_regex = Some(text.lines().map(str::to_string).collect())
+                }
+                Some("stdout-regex-unordered") => {
+                    case.stdout_regex = Some(text.lines().map(str::to_string).collect());
+                    case.stdout_unordered = true;
+                }
+                Some("stdout-contains") => case.stdout_contains = Some(lines()),
+                Some("stderr") => case.stderr = Some(text),
+                Some("stderr-contains") => case.stderr_contains = Some(lines()),
+                Some("exit") => {
+                    case.exit = text
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("bad exit status `{}`", text.trim()))?
+                }
+                Some("needs") => case.needs_root = text.trim() != "none",
+                Some("sigint-after-ms") => {
+                    case.signal_after = Some((
+                        libc::SIGINT,
+                        text.trim().parse().map_err(|_| "bad ms".to_string())?,
+                    ))
+                }
+                Some("sigterm-after-ms") => {
+                    case.signal_after = Some((
+                        libc::SIGTERM,
+                        text.trim().parse().map_err(|_| "bad ms".to_string())?,
+                    ))
+                }
+                Some(other) => return Err(format!("unknown section `{other}`")),
             }
-            Some("stdout-contains") => case.stdout_contains = Some(lines()),
-            Some("stderr") => case.stderr = Some(text),
-            Some("stderr-contains") => case.stderr_contains = Some(lines()),
-            Some("exit") => case.exit = text.trim().parse().map_err(|_| format!("bad exit status `{}`", text.trim()))?,
-            Some("needs") => case.needs_root = text.trim() != "none",
-            Some("sigint-after-ms") => case.signal_after = Some((libc::SIGINT, text.trim().parse().map_err(|_| "bad ms".to_string())?)),
-            Some("sigterm-after-ms") => case.signal_after = Some((libc::SIGTERM, text.trim().parse().map_err(|_| "bad ms".to_string())?)),
-            Some(other) => return Err(format!("unknown section `{other}`")),
-        }
-        Ok(())
-    };
+            Ok(())
+        };
     for line in text.split_inclusive('\n') {
         if let Some(name) = line.strip_prefix("--- ") {
             finish(&section, &mut body, &mut case)?;
@@ -168,7 +221,11 @@ fn run_case(case: &Case, is_root: bool) -> Outcome {
     if case.needs_root && !is_root {
         return Outcome::Skip("needs root to load BPF programs".into());
     }
-    let dir = std::env::temp_dir().join(format!("rdt-e2e-{}-{}", std::process::id(), case.name.replace('/', "_")));
+    let dir = std::env::temp_dir().join(format!(
+        "rdt-e2e-{}-{}",
+        std::process::id(),
+        case.name.replace('/', "_")
+    ));
     if let Err(e) = std::fs::create_dir_all(&dir) {
         return Outcome::Fail(format!("cannot create {}: {e}", dir.display()));
     }
@@ -182,7 +239,10 @@ fn run_case(case: &Case, is_root: bool) -> Outcome {
     }
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let repo = repo.canonicalize().unwrap_or(repo);
-    let sleeper_pid = sleeper.as_ref().map(|c| c.id().to_string()).unwrap_or_default();
+    let sleeper_pid = sleeper
+        .as_ref()
+        .map(|c| c.id().to_string())
+        .unwrap_or_default();
     let substitute = |a: &String| {
         a.replace("{tmp}", &dir.display().to_string())
             .replace("{root}", &repo.display().to_string())
@@ -214,16 +274,34 @@ fn run_case(case: &Case, is_root: bool) -> Outcome {
 
 /// `BLESS=1`: rewrite a case's trailing `--- stderr` section with what rdt printed.
 fn bless(case: &Case, output: &std::process::Output) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/cases").join(format!("{}.case", case.name));
-    let Ok(text) = std::fs::read_to_string(&path) else { return };
-    let Some(at) = text.rfind("--- stderr\n") else { return };
-    let blessed = format!("{}--- stderr\n{}", &text[..at], String::from_utf8_lossy(&output.stderr));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/cases")
+        .join(format!("{}.case", case.name));
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    let Some(at) = text.rfind("--- stderr\n") else {
+        return;
+    };
+    let blessed = format!(
+        "{}--- stderr\n{}",
+        &text[..at],
+        String::from_utf8_lossy(&output.stderr)
+    );
     let _ = std::fs::write(&path, blessed);
 }
 
-fn run_with_timeout(mut cmd: Command, limit: Duration, signal: Option<(i32, u64)>) -> Result<std::process::Output, String> {
+fn run_with_timeout(
+    mut cmd: Command,
+    limit: Duration,
+    signal: Option<(i32, u64)>,
+) -> Result<std::process::Output, String> {
     use std::process::Stdio;
-    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| format!("cannot run rdt: {e}"))?;
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run rdt: {e}"))?;
     let pid = child.id();
     if let Some((sig, ms)) = signal {
         std::thread::spawn(move || {
@@ -250,7 +328,11 @@ fn check(case: &Case, output: &std::process::Output) -> Outcome {
     let code = output.status.code().unwrap_or(-1);
     let context = || format!("--- exit {code}\n--- stdout\n{stdout}--- stderr\n{stderr}");
     if code != case.exit {
-        return Outcome::Fail(format!("expected exit status {}, got {code}\n{}", case.exit, context()));
+        return Outcome::Fail(format!(
+            "expected exit status {}, got {code}\n{}",
+            case.exit,
+            context()
+        ));
     }
     if let Some(want) = &case.stdout {
         if &stdout != want {
@@ -260,7 +342,12 @@ fn check(case: &Case, output: &std::process::Output) -> Outcome {
     if let Some(patterns) = &case.stdout_regex {
         let lines: Vec<&str> = stdout.lines().collect();
         if lines.len() != patterns.len() {
-            return Outcome::Fail(format!("expected {} lines of stdout, got {}\n{}", patterns.len(), lines.len(), context()));
+            return Outcome::Fail(format!(
+                "expected {} lines of stdout, got {}\n{}",
+                patterns.len(),
+                lines.len(),
+                context()
+            ));
         }
         let mut unmatched: Vec<&str> = lines.clone();
         for (i, pattern) in patterns.iter().enumerate() {
@@ -269,12 +356,18 @@ fn check(case: &Case, output: &std::process::Output) -> Outcome {
                 Err(e) => return Outcome::Fail(format!("bad regex `{pattern}`: {e}")),
             };
             let hit = if case.stdout_unordered {
-                unmatched.iter().position(|l| re.is_match(l)).map(|at| unmatched.remove(at))
+                unmatched
+                    .iter()
+                    .position(|l| re.is_match(l))
+                    .map(|at| unmatched.remove(at))
             } else {
                 Some(lines[i]).filter(|l| re.is_match(l))
             };
             if hit.is_none() {
-                return Outcome::Fail(format!("no line of stdout matches `{pattern}` where expected\n{}", context()));
+                return Outcome::Fail(format!(
+                    "no line of stdout matches `{pattern}` where expected\n{}",
+                    context()
+                ));
             }
         }
     }

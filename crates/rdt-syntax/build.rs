@@ -19,7 +19,10 @@ fn main() {
         .set_out_dir(out_dir)
         .process_file(&grammar);
     if let Err(e) = result {
-        fail(&format!("cannot generate the parser from {}: {e}", grammar.display()));
+        fail(&format!(
+            "cannot generate the parser from {}: {e}",
+            grammar.display()
+        ));
     }
 }
 

@@ -1,8 +1,8 @@
 //! What codegen hands to the runtime: the ELF object and everything needed to attach its programs
 //! and to decode what they write (map keys and values, ring-buffer records).
 
-pub use rdt_sema::ir::{Attach, ProgType, TimerPeriod};
 use crate::insn::Insn;
+pub use rdt_sema::ir::{Attach, ProgType, TimerPeriod};
 use rdt_sema::Type;
 use rdt_syntax::Span;
 
@@ -81,7 +81,9 @@ impl EventMeta {
     /// Bytes of the ring-buffer record: the u64 id, then the arguments.
     pub fn record_size(&self) -> u32 {
         match &self.kind {
-            EventKind::Printf { args, .. } => 8 + Type::Tuple(args.iter().map(|(_, t)| t.clone()).collect()).size(),
+            EventKind::Printf { args, .. } => {
+                8 + Type::Tuple(args.iter().map(|(_, t)| t.clone()).collect()).size()
+            }
             EventKind::Exit => 8,
         }
     }
@@ -90,7 +92,10 @@ impl EventMeta {
 #[derive(Debug, Clone)]
 pub enum EventKind {
     /// `printf(format, args…)`: after the u64 id, each argument at its offset.
-    Printf { format: String, args: Vec<(u32, Type)> },
+    Printf {
+        format: String,
+        args: Vec<(u32, Type)>,
+    },
     /// `exit()`: stop tracing.
     Exit,
 }

@@ -4,7 +4,12 @@
 use crate::insn::{self, Insn};
 use rdt_syntax::Span;
 
-pub fn disassemble(insns: &[Insn], spans: &[Span], source: &str, map_names: &[(usize, String)]) -> String {
+pub fn disassemble(
+    insns: &[Insn],
+    spans: &[Span],
+    source: &str,
+    map_names: &[(usize, String)],
+) -> String {
     let mut out = String::new();
     let mut last_line = None;
     let mut i = 0;
@@ -17,7 +22,10 @@ pub fn disassemble(insns: &[Insn], spans: &[Span], source: &str, map_names: &[(u
             }
             last_line = line;
         }
-        let map = map_names.iter().find(|(at, _)| *at == i).map(|(_, n)| n.as_str());
+        let map = map_names
+            .iter()
+            .find(|(at, _)| *at == i)
+            .map(|(_, n)| n.as_str());
         let (text, width) = insn_text(insns, i, map);
         out.push_str(&format!("{i:5}: {text}\n"));
         i += width;
@@ -78,7 +86,11 @@ fn alu_text(x: Insn) -> String {
         insn::ARSH => "s>>=",
         _ => "?=",
     };
-    let src = if x.code & insn::X != 0 { format!("r{}", x.src) } else { x.imm.to_string() };
+    let src = if x.code & insn::X != 0 {
+        format!("r{}", x.src)
+    } else {
+        x.imm.to_string()
+    };
     format!("r{} {op} {src}", x.dst)
 }
 
@@ -101,6 +113,10 @@ fn jump_text(x: Insn, i: usize) -> String {
         insn::JSLE => "s<=",
         _ => "?",
     };
-    let src = if x.code & insn::X != 0 { format!("r{}", x.src) } else { x.imm.to_string() };
+    let src = if x.code & insn::X != 0 {
+        format!("r{}", x.src)
+    } else {
+        x.imm.to_string()
+    };
     format!("if r{} {op} {src} goto {target}", x.dst)
 }

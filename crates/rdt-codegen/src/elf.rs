@@ -4,7 +4,10 @@
 
 use crate::emit::Encoded;
 use object::write::{Object, Relocation, Symbol, SymbolSection};
-use object::{Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags, SymbolKind, SymbolScope};
+use object::{
+    Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags, SymbolKind,
+    SymbolScope,
+};
 
 /// `struct bpf_map_def` as the loaders read it (7 × u32).
 #[derive(Debug, Clone)]
@@ -28,7 +31,11 @@ pub struct ElfProgram<'a> {
 
 pub fn write(programs: &[ElfProgram], maps: &[MapDef]) -> Result<Vec<u8>, object::write::Error> {
     let mut obj = Object::new(BinaryFormat::Elf, Architecture::Bpf, Endianness::Little);
-    let map_symbols = if maps.is_empty() { Vec::new() } else { write_maps(&mut obj, maps) };
+    let map_symbols = if maps.is_empty() {
+        Vec::new()
+    } else {
+        write_maps(&mut obj, maps)
+    };
     for p in programs {
         let section = obj.add_section(Vec::new(), p.section.as_bytes().to_vec(), SectionKind::Text);
         let bytes: Vec<u8> = p.code.insns.iter().flat_map(|i| i.to_bytes()).collect();
@@ -45,12 +52,17 @@ pub fn write(programs: &[ElfProgram], maps: &[MapDef]) -> Result<Vec<u8>, object
             flags: SymbolFlags::None,
         });
         for &(insn, map) in &p.code.map_relocs {
-            obj.add_relocation(section, Relocation {
-                offset: offset + insn as u64 * 8,
-                symbol: map_symbols[map],
-                addend: 0,
-                flags: RelocationFlags::Elf { r_type: R_BPF_64_64 },
-            })?;
+            obj.add_relocation(
+                section,
+                Relocation {
+                    offset: offset + insn as u64 * 8,
+                    symbol: map_symbols[map],
+                    addend: 0,
+                    flags: RelocationFlags::Elf {
+                        r_type: R_BPF_64_64,
+                    },
+                },
+            )?;
         }
     }
     let license = obj.add_section(Vec::new(), b"license".to_vec(), SectionKind::Data);
@@ -63,7 +75,15 @@ fn write_maps(obj: &mut Object, maps: &[MapDef]) -> Vec<object::write::SymbolId>
     maps.iter()
         .map(|m| {
             let mut def = Vec::with_capacity(MAP_DEF_SIZE);
-            for v in [m.map_type, m.key_size, m.value_size, m.max_entries, m.flags, 0, 0] {
+            for v in [
+                m.map_type,
+                m.key_size,
+                m.value_size,
+                m.max_entries,
+                m.flags,
+                0,
+                0,
+            ] {
                 def.extend_from_slice(&v.to_le_bytes());
             }
             let offset = obj.append_section_data(section, &def, 4);

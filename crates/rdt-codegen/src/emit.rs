@@ -39,13 +39,24 @@ struct Emitter<'a> {
 
 /// Emits a whole program: save ctx, then the body (which finds its scratch area with
 /// [`Inst::InitScratch`] after any cheap guard, so events the guard rejects cost no map lookup).
-pub fn emit(f: &Function, scratch_map: usize, scratch_key: u32, prologue_span: Span) -> Result<Encoded, TooManySpills> {
+pub fn emit(
+    f: &Function,
+    scratch_map: usize,
+    scratch_key: u32,
+    prologue_span: Span,
+) -> Result<Encoded, TooManySpills> {
     let alloc = regalloc::allocate(f, FIRST_SPILL_SLOT);
     let frame = (-FIRST_SPILL_SLOT) as u32 - 8 + alloc.stack_bytes;
     if frame > STACK_LIMIT {
         return Err(TooManySpills { bytes: frame });
     }
-    let mut e = Emitter { out: Encoded::default(), alloc: &alloc, labels: HashMap::new(), fixups: Vec::new(), span: prologue_span };
+    let mut e = Emitter {
+        out: Encoded::default(),
+        alloc: &alloc,
+        labels: HashMap::new(),
+        fixups: Vec::new(),
+        span: prologue_span,
+    };
     e.push(insn::store_reg(insn::DW, FP, CTX_SLOT, R1));
     for (inst, span) in &f.insts {
         e.span = *span;
@@ -68,7 +79,12 @@ impl Emitter<'_> {
     }
 
     fn init_scratch(&mut self, scratch_map: usize, scratch_key: u32) {
-        self.push(insn::store_imm(insn::W, FP, SCRATCH_KEY_SLOT, scratch_key as i32));
+        self.push(insn::store_imm(
+            insn::W,
+            FP,
+            SCRATCH_KEY_SLOT,
+            scratch_key as i32,
+        ));
         self.push(insn::store_imm(insn::W, FP, SCRATCH_KEY_SLOT + 4, 0));
         self.load_map(R1, scratch_map);
         self.push(insn::mov_reg(R2, FP));
@@ -180,13 +196,23 @@ impl Emitter<'_> {
                 self.push(insn::load(insn::size_code(*size), d, R1, *offset));
                 self.commit(*dst, d);
             }
-            Inst::Load { dst, base, offset, size } => {
+            Inst::Load {
+                dst,
+                base,
+                offset,
+                size,
+            } => {
                 let b = self.base(*base, R1);
                 let d = self.target(*dst, R0);
                 self.push(insn::load(insn::size_code(*size), d, b, *offset));
                 self.commit(*dst, d);
             }
-            Inst::Store { base, offset, size, src } => {
+            Inst::Store {
+                base,
+                offset,
+                size,
+                src,
+            } => {
                 let b = self.base(*base, R1);
                 let code = insn::size_code(*size);
                 match self.operand(*src, R0) {
@@ -204,7 +230,12 @@ impl Emitter<'_> {
                 }
             }
             Inst::Jump { target } => self.jump(insn::jump_imm(insn::JA, 0, 0, 0), *target),
-            Inst::Branch { cond, lhs, rhs, target } => {
+            Inst::Branch {
+                cond,
+                lhs,
+                rhs,
+                target,
+            } => {
                 let l = self.read(*lhs, R0);
                 let code = cond_code(*cond);
                 let j = match self.operand(*rhs, R1) {

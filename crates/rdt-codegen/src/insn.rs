@@ -126,11 +126,23 @@ pub mod helper {
 }
 
 pub fn alu64_imm(op: u8, dst: u8, imm: i32) -> Insn {
-    Insn { code: ALU64 | op | K, dst, src: 0, off: 0, imm }
+    Insn {
+        code: ALU64 | op | K,
+        dst,
+        src: 0,
+        off: 0,
+        imm,
+    }
 }
 
 pub fn alu64_reg(op: u8, dst: u8, src: u8) -> Insn {
-    Insn { code: ALU64 | op | X, dst, src, off: 0, imm: 0 }
+    Insn {
+        code: ALU64 | op | X,
+        dst,
+        src,
+        off: 0,
+        imm: 0,
+    }
 }
 
 pub fn mov_imm(dst: u8, imm: i32) -> Insn {
@@ -142,39 +154,93 @@ pub fn mov_reg(dst: u8, src: u8) -> Insn {
 }
 
 pub fn load(size: u8, dst: u8, src: u8, off: i16) -> Insn {
-    Insn { code: LDX | MEM | size, dst, src, off, imm: 0 }
+    Insn {
+        code: LDX | MEM | size,
+        dst,
+        src,
+        off,
+        imm: 0,
+    }
 }
 
 pub fn store_reg(size: u8, dst: u8, off: i16, src: u8) -> Insn {
-    Insn { code: STX | MEM | size, dst, src, off, imm: 0 }
+    Insn {
+        code: STX | MEM | size,
+        dst,
+        src,
+        off,
+        imm: 0,
+    }
 }
 
 pub fn store_imm(size: u8, dst: u8, off: i16, imm: i32) -> Insn {
-    Insn { code: ST | MEM | size, dst, src: 0, off, imm }
+    Insn {
+        code: ST | MEM | size,
+        dst,
+        src: 0,
+        off,
+        imm,
+    }
 }
 
 /// The two halves of `ld_imm64 dst, imm` (src = [`PSEUDO_MAP_FD`] for a map reference).
 pub fn ld_imm64(dst: u8, src: u8, imm: i64) -> [Insn; 2] {
     [
-        Insn { code: LD | IMM | DW, dst, src, off: 0, imm: imm as i32 },
-        Insn { code: 0, dst: 0, src: 0, off: 0, imm: (imm >> 32) as i32 },
+        Insn {
+            code: LD | IMM | DW,
+            dst,
+            src,
+            off: 0,
+            imm: imm as i32,
+        },
+        Insn {
+            code: 0,
+            dst: 0,
+            src: 0,
+            off: 0,
+            imm: (imm >> 32) as i32,
+        },
     ]
 }
 
 pub fn jump_imm(op: u8, dst: u8, imm: i32, off: i16) -> Insn {
-    Insn { code: JMP | op | K, dst, src: 0, off, imm }
+    Insn {
+        code: JMP | op | K,
+        dst,
+        src: 0,
+        off,
+        imm,
+    }
 }
 
 pub fn jump_reg(op: u8, dst: u8, src: u8, off: i16) -> Insn {
-    Insn { code: JMP | op | X, dst, src, off, imm: 0 }
+    Insn {
+        code: JMP | op | X,
+        dst,
+        src,
+        off,
+        imm: 0,
+    }
 }
 
 pub fn call(helper: i32) -> Insn {
-    Insn { code: JMP | CALL, dst: 0, src: 0, off: 0, imm: helper }
+    Insn {
+        code: JMP | CALL,
+        dst: 0,
+        src: 0,
+        off: 0,
+        imm: helper,
+    }
 }
 
 pub fn exit() -> Insn {
-    Insn { code: JMP | EXIT, dst: 0, src: 0, off: 0, imm: 0 }
+    Insn {
+        code: JMP | EXIT,
+        dst: 0,
+        src: 0,
+        off: 0,
+        imm: 0,
+    }
 }
 
 pub fn size_code(bytes: u32) -> u8 {
@@ -197,6 +263,9 @@ mod tests {
         // exit (95 00 ...)
         assert_eq!(exit().to_bytes(), [0x95, 0, 0, 0, 0, 0, 0, 0]);
         // *(u64 *)(r10 - 8) = r1 (7b 1a f8 ff 00 00 00 00)
-        assert_eq!(store_reg(DW, FP, -8, R1).to_bytes(), [0x7b, 0x1a, 0xf8, 0xff, 0, 0, 0, 0]);
+        assert_eq!(
+            store_reg(DW, FP, -8, R1).to_bytes(),
+            [0x7b, 0x1a, 0xf8, 0xff, 0, 0, 0, 0]
+        );
     }
 }

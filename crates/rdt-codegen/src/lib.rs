@@ -13,7 +13,10 @@ mod lir;
 mod lower;
 mod regalloc;
 
-pub use artifact::{Artifact, Attach, Counter, EventKind, EventMeta, MapMeta, ProgType, ProgramMeta, TimerPeriod, ValueKind};
+pub use artifact::{
+    Artifact, Attach, Counter, EventKind, EventMeta, MapMeta, ProgType, ProgramMeta, TimerPeriod,
+    ValueKind,
+};
 
 use elf::{ElfProgram, MapDef};
 use lower::{Globals, Lowerer};
@@ -42,10 +45,29 @@ const SCRATCH_LIMIT: u32 = 32 * 1024;
 
 pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Vec<Diagnostic>> {
     let mut maps: Vec<MapDef> = Vec::new();
-    let user_maps: Vec<usize> = program.maps.iter().enumerate().map(|(i, m)| push_user_map(&mut maps, i, m)).collect();
+    let user_maps: Vec<usize> = program
+        .maps
+        .iter()
+        .enumerate()
+        .map(|(i, m)| push_user_map(&mut maps, i, m))
+        .collect();
     let ringbuf = push_map(&mut maps, "ringbuf", MAP_RINGBUF, 0, 0, RINGBUF_BYTES);
-    let counters = push_map(&mut maps, "counters", MAP_PERCPU_ARRAY, 4, 8, Counter::ALL.len() as u32);
-    let scratch = push_map(&mut maps, "scratch", MAP_PERCPU_ARRAY, 4, 8, program.probes.len().max(1) as u32);
+    let counters = push_map(
+        &mut maps,
+        "counters",
+        MAP_PERCPU_ARRAY,
+        4,
+        8,
+        Counter::ALL.len() as u32,
+    );
+    let scratch = push_map(
+        &mut maps,
+        "scratch",
+        MAP_PERCPU_ARRAY,
+        4,
+        8,
+        program.probes.len().max(1) as u32,
+    );
 
     let events = layout_events(&program.events);
     let globals = Globals {
@@ -72,9 +94,17 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
         scratch_size = scratch_size.max(scratch_bytes);
         match emit::emit(&function, scratch, index as u32, probe.span) {
             Ok(code) => encoded.push(code),
-            Err(e) => diags.push(Diagnostic::error(probe.span, format!("this clause needs {} bytes of BPF stack, more than the 512 allowed", e.bytes))
+            Err(e) => diags.push(
+                Diagnostic::error(
+                    probe.span,
+                    format!(
+                        "this clause needs {} bytes of BPF stack, more than the 512 allowed",
+                        e.bytes
+                    ),
+                )
                 .with_label("expressions too deeply nested")
-                .with_help("break long expressions into `$variables`")),
+                .with_help("break long expressions into `$variables`"),
+            ),
         }
     }
     if !diags.is_empty() {
@@ -82,17 +112,27 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
     }
     maps[scratch].value_size = scratch_size;
 
-    let sections: Vec<String> =
-        program.probes.iter().map(|p| format!("{}/{}", p.prog_type.section_prefix(), p.name)).collect();
+    let sections: Vec<String> = program
+        .probes
+        .iter()
+        .map(|p| format!("{}/{}", p.prog_type.section_prefix(), p.name))
+        .collect();
     let elf_programs: Vec<ElfProgram> = program
         .probes
         .iter()
         .zip(&encoded)
         .zip(&sections)
-        .map(|((p, code), section)| ElfProgram { section, name: &p.name, code })
+        .map(|((p, code), section)| ElfProgram {
+            section,
+            name: &p.name,
+            code,
+        })
         .collect();
     let elf = elf::write(&elf_programs, &maps).map_err(|e| {
-        vec![Diagnostic::error(Span::default(), format!("internal error writing the BPF object: {e}"))]
+        vec![Diagnostic::error(
+            Span::default(),
+            format!("internal error writing the BPF object: {e}"),
+        )]
     })?;
 
     let programs = program
@@ -106,7 +146,11 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
             prog_type: p.prog_type,
             attach: p.attach.clone(),
             probe_span: p.span,
-            map_refs: code.map_relocs.iter().map(|&(at, m)| (at, maps[m].name.clone())).collect(),
+            map_refs: code
+                .map_relocs
+                .iter()
+                .map(|&(at, m)| (at, maps[m].name.clone()))
+                .collect(),
             insns: code.insns,
             insn_spans: code.spans,
         })
@@ -133,13 +177,33 @@ pub fn disassemble(artifact: &Artifact, source: &str) -> String {
     artifact
         .programs
         .iter()
-        .map(|p| format!("{}:\n{}", p.section, disasm::disassemble(&p.insns, &p.insn_spans, source, &p.map_refs)))
+        .map(|p| {
+            format!(
+                "{}:\n{}",
+                p.section,
+                disasm::disassemble(&p.insns, &p.insn_spans, source, &p.map_refs)
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
 
-fn push_map(maps: &mut Vec<MapDef>, name: &str, map_type: u32, key_size: u32, value_size: u32, max_entries: u32) -> usize {
-    maps.push(MapDef { name: name.to_string(), map_type, key_size, value_size, max_entries, flags: 0 });
+fn push_map(
+    maps: &mut Vec<MapDef>,
+    name: &str,
+    map_type: u32,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+) -> usize {
+    maps.push(MapDef {
+        name: name.to_string(),
+        map_type,
+        key_size,
+        value_size,
+        max_entries,
+        flags: 0,
+    });
     maps.len() - 1
 }
 
@@ -150,7 +214,11 @@ fn push_user_map(maps: &mut Vec<MapDef>, index: usize, decl: &ir::MapDecl) -> us
         MapValue::Plain(t) => (MAP_HASH, t.size().max(8)),
     };
     // Kernel object names are at most 15 characters of [A-Za-z0-9_.].
-    let clean: String = decl.name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    let clean: String = decl
+        .name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
     let mut name = format!("m{index}_{clean}");
     name.truncate(15);
     push_map(maps, &name, map_type, key_size, value_size, MAP_MAX_ENTRIES)
@@ -182,9 +250,18 @@ fn layout_events(events: &[Event]) -> Vec<EventMeta> {
                 let types: Vec<Type> = args.iter().map(lower::record_type).collect();
                 let offsets = Type::tuple_offsets(&types);
                 let args = offsets.into_iter().zip(types).collect();
-                EventMeta { kind: EventKind::Printf { format: format.clone(), args }, span: *span }
+                EventMeta {
+                    kind: EventKind::Printf {
+                        format: format.clone(),
+                        args,
+                    },
+                    span: *span,
+                }
             }
-            Event::Exit { span } => EventMeta { kind: EventKind::Exit, span: *span },
+            Event::Exit { span } => EventMeta {
+                kind: EventKind::Exit,
+                span: *span,
+            },
         })
         .collect()
 }

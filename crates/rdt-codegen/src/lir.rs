@@ -71,20 +71,56 @@ pub enum CallArg {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inst {
-    Mov { dst: VReg, src: Operand },
+    Mov {
+        dst: VReg,
+        src: Operand,
+    },
     /// `dst = lhs op rhs`, 64-bit.
-    Alu { op: AluOp, dst: VReg, lhs: VReg, rhs: Operand },
-    Neg { dst: VReg, src: VReg },
+    Alu {
+        op: AluOp,
+        dst: VReg,
+        lhs: VReg,
+        rhs: Operand,
+    },
+    Neg {
+        dst: VReg,
+        src: VReg,
+    },
     /// `dst = *(size *)(ctx + offset)`, zero-extended.
-    LoadCtx { dst: VReg, offset: i16, size: u32 },
+    LoadCtx {
+        dst: VReg,
+        offset: i16,
+        size: u32,
+    },
     /// `dst = *(size *)(base + offset)`, zero-extended.
-    Load { dst: VReg, base: Base, offset: i16, size: u32 },
+    Load {
+        dst: VReg,
+        base: Base,
+        offset: i16,
+        size: u32,
+    },
     /// `*(size *)(base + offset) = src`.
-    Store { base: Base, offset: i16, size: u32, src: Operand },
-    Call { helper: i32, args: Vec<CallArg>, ret: Option<VReg> },
-    Jump { target: Label },
+    Store {
+        base: Base,
+        offset: i16,
+        size: u32,
+        src: Operand,
+    },
+    Call {
+        helper: i32,
+        args: Vec<CallArg>,
+        ret: Option<VReg>,
+    },
+    Jump {
+        target: Label,
+    },
     /// `if lhs cond rhs goto target`.
-    Branch { cond: Cond, lhs: VReg, rhs: Operand, target: Label },
+    Branch {
+        cond: Cond,
+        lhs: VReg,
+        rhs: Operand,
+        target: Label,
+    },
     Label(Label),
     /// Finds this CPU's scratch area (r9); every [`Base::Scratch`] access comes after it.
     InitScratch,

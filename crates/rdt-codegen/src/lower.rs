@@ -58,7 +58,15 @@ fn align8(n: u32) -> u32 {
 
 impl<'a> Lowerer<'a> {
     pub fn new(g: &'a Globals<'a>, prog_type: ProgType) -> Self {
-        Lowerer { g, prog_type, f: Function::default(), span: Span::default(), scratch_top: 0, exit: 0, vars: Vec::new() }
+        Lowerer {
+            g,
+            prog_type,
+            f: Function::default(),
+            span: Span::default(),
+            scratch_top: 0,
+            exit: 0,
+            vars: Vec::new(),
+        }
     }
 
     /// Lowers one probe; returns the function and the scratch bytes it needs.
@@ -117,7 +125,10 @@ impl<'a> Lowerer<'a> {
 
     fn imm(&mut self, v: i64) -> VReg {
         let r = self.vreg();
-        self.emit(Inst::Mov { dst: r, src: Operand::Imm(v) });
+        self.emit(Inst::Mov {
+            dst: r,
+            src: Operand::Imm(v),
+        });
         r
     }
 
@@ -129,17 +140,31 @@ impl<'a> Lowerer<'a> {
 
     fn call(&mut self, helper: i32, args: Vec<CallArg>) -> VReg {
         let ret = self.vreg();
-        self.emit(Inst::Call { helper, args, ret: Some(ret) });
+        self.emit(Inst::Call {
+            helper,
+            args,
+            ret: Some(ret),
+        });
         ret
     }
 
     fn store(&mut self, base: Base, offset: i32, size: u32, src: Operand) {
-        self.emit(Inst::Store { base, offset: offset as i16, size, src });
+        self.emit(Inst::Store {
+            base,
+            offset: offset as i16,
+            size,
+            src,
+        });
     }
 
     fn load(&mut self, base: Base, offset: i32, size: u32) -> VReg {
         let dst = self.vreg();
-        self.emit(Inst::Load { dst, base, offset: offset as i16, size });
+        self.emit(Inst::Load {
+            dst,
+            base,
+            offset: offset as i16,
+            size,
+        });
         dst
     }
 
@@ -156,7 +181,8 @@ impl<'a> Lowerer<'a> {
     fn copy(&mut self, dst: (Base, i32), src: (Base, i32), len: u32) {
         let mut at = 0;
         while at < len {
-            let chunk = chunk_size(dst.1 + at as i32, len - at).min(chunk_size(src.1 + at as i32, len - at));
+            let chunk = chunk_size(dst.1 + at as i32, len - at)
+                .min(chunk_size(src.1 + at as i32, len - at));
             let v = self.load(src.0, src.1 + at as i32, chunk);
             self.store(dst.0, dst.1 + at as i32, chunk, Operand::Reg(v));
             at += chunk;
@@ -166,9 +192,17 @@ impl<'a> Lowerer<'a> {
     fn bump_counter(&mut self, counter: Counter) {
         let key = self.alloc(4);
         self.store(Base::Scratch, key, 4, Operand::Imm(counter as i64));
-        let slot = self.call(helper::MAP_LOOKUP_ELEM, vec![CallArg::Map(self.g.counters), CallArg::Scratch(key)]);
+        let slot = self.call(
+            helper::MAP_LOOKUP_ELEM,
+            vec![CallArg::Map(self.g.counters), CallArg::Scratch(key)],
+        );
         let done = self.label();
-        self.emit(Inst::Branch { cond: Cond::Eq, lhs: slot, rhs: Operand::Imm(0), target: done });
+        self.emit(Inst::Branch {
+            cond: Cond::Eq,
+            lhs: slot,
+            rhs: Operand::Imm(0),
+            target: done,
+        });
         let v = self.load(Base::Reg(slot), 0, 8);
         let v = self.alu(AluOp::Add, v, Operand::Imm(1));
         self.store(Base::Reg(slot), 0, 8, Operand::Reg(v));
@@ -204,7 +238,10 @@ impl<'a> Lowerer<'a> {
             StmtKind::VarStore { var, value } => match self.vars[*var] {
                 VarLoc::Reg(r) => {
                     let v = self.scalar(value);
-                    self.emit(Inst::Mov { dst: r, src: Operand::Reg(v) });
+                    self.emit(Inst::Mov {
+                        dst: r,
+                        src: Operand::Reg(v),
+                    });
                 }
                 VarLoc::Mem(region) => self.value_into(value, region, &value.ty.clone()),
             },
@@ -269,10 +306,20 @@ impl<'a> Lowerer<'a> {
         let m = self.g.user_maps[map];
         let r = self.call(
             helper::MAP_UPDATE_ELEM,
-            vec![CallArg::Map(m), CallArg::Scratch(key), CallArg::Scratch(val), CallArg::Imm(0)],
+            vec![
+                CallArg::Map(m),
+                CallArg::Scratch(key),
+                CallArg::Scratch(val),
+                CallArg::Imm(0),
+            ],
         );
         let ok = self.label();
-        self.emit(Inst::Branch { cond: Cond::Eq, lhs: r, rhs: Operand::Imm(0), target: ok });
+        self.emit(Inst::Branch {
+            cond: Cond::Eq,
+            lhs: r,
+            rhs: Operand::Imm(0),
+            target: ok,
+        });
         self.bump_counter(Counter::MapFull);
         self.place(ok);
     }
@@ -295,16 +342,31 @@ impl<'a> Lowerer<'a> {
             });
         };
         lookup(self);
-        self.emit(Inst::Branch { cond: Cond::Ne, lhs: slot, rhs: Operand::Imm(0), target: have });
+        self.emit(Inst::Branch {
+            cond: Cond::Ne,
+            lhs: slot,
+            rhs: Operand::Imm(0),
+            target: have,
+        });
         // First update of this key on this CPU: insert a zero, then look it up again.
         let zero = self.alloc(8);
         self.store(Base::Scratch, zero, 8, Operand::Imm(0));
         self.call(
             helper::MAP_UPDATE_ELEM,
-            vec![CallArg::Map(m), CallArg::Scratch(key), CallArg::Scratch(zero), CallArg::Imm(1)],
+            vec![
+                CallArg::Map(m),
+                CallArg::Scratch(key),
+                CallArg::Scratch(zero),
+                CallArg::Imm(1),
+            ],
         );
         lookup(self);
-        self.emit(Inst::Branch { cond: Cond::Ne, lhs: slot, rhs: Operand::Imm(0), target: have });
+        self.emit(Inst::Branch {
+            cond: Cond::Ne,
+            lhs: slot,
+            rhs: Operand::Imm(0),
+            target: have,
+        });
         self.bump_counter(Counter::MapFull);
         self.emit(Inst::Jump { target: done });
         self.place(have);
@@ -327,10 +389,20 @@ impl<'a> Lowerer<'a> {
         }
         let r = self.call(
             helper::RINGBUF_OUTPUT,
-            vec![CallArg::Map(self.g.ringbuf), CallArg::Scratch(rec), CallArg::Imm(i64::from(size)), CallArg::Imm(0)],
+            vec![
+                CallArg::Map(self.g.ringbuf),
+                CallArg::Scratch(rec),
+                CallArg::Imm(i64::from(size)),
+                CallArg::Imm(0),
+            ],
         );
         let ok = self.label();
-        self.emit(Inst::Branch { cond: Cond::Eq, lhs: r, rhs: Operand::Imm(0), target: ok });
+        self.emit(Inst::Branch {
+            cond: Cond::Eq,
+            lhs: r,
+            rhs: Operand::Imm(0),
+            target: ok,
+        });
         self.bump_counter(Counter::LostEvents);
         self.place(ok);
     }
@@ -354,7 +426,12 @@ impl<'a> Lowerer<'a> {
             }
             _ => {
                 let v = self.scalar(e);
-                self.store(Base::Scratch, region, ty.size().clamp(1, 8), Operand::Reg(v));
+                self.store(
+                    Base::Scratch,
+                    region,
+                    ty.size().clamp(1, 8),
+                    Operand::Reg(v),
+                );
             }
         }
     }
@@ -365,7 +442,10 @@ impl<'a> Lowerer<'a> {
             ExprKind::Str(bytes) => self.literal_into(bytes, region, size),
             ExprKind::Builtin(Builtin::Comm) => {
                 let n = size.min(16);
-                self.call(helper::GET_CURRENT_COMM, vec![CallArg::Scratch(region), CallArg::Imm(i64::from(n))]);
+                self.call(
+                    helper::GET_CURRENT_COMM,
+                    vec![CallArg::Scratch(region), CallArg::Imm(i64::from(n))],
+                );
                 if size > n {
                     self.zero(region + n as i32, size - n);
                 }
@@ -380,22 +460,47 @@ impl<'a> Lowerer<'a> {
                         let l = self.scalar(l);
                         let l = self.alu(AluOp::Add, l, Operand::Imm(1));
                         let fits = self.label();
-                        self.emit(Inst::Branch { cond: Cond::Le, lhs: l, rhs: Operand::Imm(i64::from(src_size)), target: fits });
-                        self.emit(Inst::Mov { dst: l, src: Operand::Imm(i64::from(src_size)) });
+                        self.emit(Inst::Branch {
+                            cond: Cond::Le,
+                            lhs: l,
+                            rhs: Operand::Imm(i64::from(src_size)),
+                            target: fits,
+                        });
+                        self.emit(Inst::Mov {
+                            dst: l,
+                            src: Operand::Imm(i64::from(src_size)),
+                        });
                         self.place(fits);
                         let ok = self.label();
-                        self.emit(Inst::Branch { cond: Cond::Ge, lhs: l, rhs: Operand::Imm(1), target: ok });
-                        self.emit(Inst::Mov { dst: l, src: Operand::Imm(1) });
+                        self.emit(Inst::Branch {
+                            cond: Cond::Ge,
+                            lhs: l,
+                            rhs: Operand::Imm(1),
+                            target: ok,
+                        });
+                        self.emit(Inst::Mov {
+                            dst: l,
+                            src: Operand::Imm(1),
+                        });
                         self.place(ok);
                         CallArg::Reg(l)
                     }
                     None => CallArg::Imm(i64::from(src_size)),
                 };
                 let user = matches!(&ptr.ty, Type::Ptr { user: true, .. });
-                let h = if user { helper::PROBE_READ_USER_STR } else { helper::PROBE_READ_KERNEL_STR };
+                let h = if user {
+                    helper::PROBE_READ_USER_STR
+                } else {
+                    helper::PROBE_READ_KERNEL_STR
+                };
                 let r = self.call(h, vec![CallArg::Scratch(region), n, CallArg::Reg(p)]);
                 let ok = self.label();
-                self.emit(Inst::Branch { cond: Cond::Sge, lhs: r, rhs: Operand::Imm(0), target: ok });
+                self.emit(Inst::Branch {
+                    cond: Cond::Sge,
+                    lhs: r,
+                    rhs: Operand::Imm(0),
+                    target: ok,
+                });
                 self.bump_counter(Counter::ReadFaults);
                 self.place(ok);
             }
@@ -431,8 +536,17 @@ impl<'a> Lowerer<'a> {
             word[..chunk].copy_from_slice(&padded[at..at + chunk]);
             let v = i64::from_le_bytes(word);
             // A 4-byte immediate store sign-extends nothing: the value is stored as-is.
-            let imm = if chunk == 4 { i64::from(v as u32 as i32) } else { v };
-            self.store(Base::Scratch, region + at as i32, chunk as u32, Operand::Imm(imm));
+            let imm = if chunk == 4 {
+                i64::from(v as u32 as i32)
+            } else {
+                v
+            };
+            self.store(
+                Base::Scratch,
+                region + at as i32,
+                chunk as u32,
+                Operand::Imm(imm),
+            );
             at += chunk;
         }
     }
@@ -458,7 +572,12 @@ impl<'a> Lowerer<'a> {
                 self.zero(region, size);
                 let slot = self.map_lookup(*map, key.as_deref());
                 let done = self.label();
-                self.emit(Inst::Branch { cond: Cond::Eq, lhs: slot, rhs: Operand::Imm(0), target: done });
+                self.emit(Inst::Branch {
+                    cond: Cond::Eq,
+                    lhs: slot,
+                    rhs: Operand::Imm(0),
+                    target: done,
+                });
                 self.copy((Base::Scratch, region), (Base::Reg(slot), 0), size);
                 self.place(done);
             }
@@ -483,7 +602,11 @@ impl<'a> Lowerer<'a> {
         while at < size {
             let chunk = chunk_size((offset + at) as i32, size - at);
             let v = self.vreg();
-            self.emit(Inst::LoadCtx { dst: v, offset: (offset + at) as i16, size: chunk });
+            self.emit(Inst::LoadCtx {
+                dst: v,
+                offset: (offset + at) as i16,
+                size: chunk,
+            });
             self.store(Base::Scratch, region + at as i32, chunk, Operand::Reg(v));
             at += chunk;
         }
@@ -492,7 +615,10 @@ impl<'a> Lowerer<'a> {
     fn map_lookup(&mut self, map: usize, key: Option<&Expr>) -> VReg {
         let key = self.map_key(map, key);
         let m = self.g.user_maps[map];
-        self.call(helper::MAP_LOOKUP_ELEM, vec![CallArg::Map(m), CallArg::Scratch(key)])
+        self.call(
+            helper::MAP_LOOKUP_ELEM,
+            vec![CallArg::Map(m), CallArg::Scratch(key)],
+        )
     }
 
     // ---- scalars ----
@@ -512,15 +638,26 @@ impl<'a> Lowerer<'a> {
             ExprKind::CtxField { offset } => {
                 let size = e.ty.size().clamp(1, 8);
                 let v = self.vreg();
-                self.emit(Inst::LoadCtx { dst: v, offset: *offset as i16, size });
+                self.emit(Inst::LoadCtx {
+                    dst: v,
+                    offset: *offset as i16,
+                    size,
+                });
                 self.extend(v, &e.ty)
             }
             ExprKind::SyscallRegs { offset } => {
                 let regs = self.vreg();
-                self.emit(Inst::LoadCtx { dst: regs, offset: 0, size: 8 });
+                self.emit(Inst::LoadCtx {
+                    dst: regs,
+                    offset: 0,
+                    size: 8,
+                });
                 let addr = self.alu(AluOp::Add, regs, Operand::Imm(i64::from(*offset)));
                 let tmp = self.alloc(8);
-                self.call(helper::PROBE_READ_KERNEL, vec![CallArg::Scratch(tmp), CallArg::Imm(8), CallArg::Reg(addr)]);
+                self.call(
+                    helper::PROBE_READ_KERNEL,
+                    vec![CallArg::Scratch(tmp), CallArg::Imm(8), CallArg::Reg(addr)],
+                );
                 let v = self.load(Base::Scratch, tmp, 8);
                 self.extend(v, &e.ty)
             }
@@ -530,12 +667,20 @@ impl<'a> Lowerer<'a> {
                     ProgType::Kprobe => KPROBE_ARG_REGS[(*index as usize).min(5)],
                     _ => i16::from(*index) * 8,
                 };
-                self.emit(Inst::LoadCtx { dst: v, offset, size: 8 });
+                self.emit(Inst::LoadCtx {
+                    dst: v,
+                    offset,
+                    size: 8,
+                });
                 self.extend(v, &e.ty)
             }
             ExprKind::Retval => {
                 let v = self.vreg();
-                self.emit(Inst::LoadCtx { dst: v, offset: KPROBE_RET_REG, size: 8 });
+                self.emit(Inst::LoadCtx {
+                    dst: v,
+                    offset: KPROBE_RET_REG,
+                    size: 8,
+                });
                 v
             }
             ExprKind::MapRead { map, key } => self.map_read_scalar(*map, key.as_deref()),
@@ -552,11 +697,17 @@ impl<'a> Lowerer<'a> {
                 let end = self.label();
                 self.branch_if_false(cond, else_label);
                 let t = self.scalar(then);
-                self.emit(Inst::Mov { dst: result, src: Operand::Reg(t) });
+                self.emit(Inst::Mov {
+                    dst: result,
+                    src: Operand::Reg(t),
+                });
                 self.emit(Inst::Jump { target: end });
                 self.place(else_label);
                 let f = self.scalar(els);
-                self.emit(Inst::Mov { dst: result, src: Operand::Reg(f) });
+                self.emit(Inst::Mov {
+                    dst: result,
+                    src: Operand::Reg(f),
+                });
                 self.place(end);
                 result
             }
@@ -571,7 +722,9 @@ impl<'a> Lowerer<'a> {
 
     /// Truncates or sign-extends a register to the width of `ty`.
     fn extend(&mut self, v: VReg, ty: &Type) -> VReg {
-        let Type::Int { bits, signed } = ty else { return v };
+        let Type::Int { bits, signed } = ty else {
+            return v;
+        };
         if *bits >= 64 {
             return v;
         }
@@ -626,9 +779,17 @@ impl<'a> Lowerer<'a> {
         let result = self.imm(0);
         let slot = self.map_lookup(map, key);
         let done = self.label();
-        self.emit(Inst::Branch { cond: Cond::Eq, lhs: slot, rhs: Operand::Imm(0), target: done });
+        self.emit(Inst::Branch {
+            cond: Cond::Eq,
+            lhs: slot,
+            rhs: Operand::Imm(0),
+            target: done,
+        });
         let v = self.load(Base::Reg(slot), 0, 8);
-        self.emit(Inst::Mov { dst: result, src: Operand::Reg(v) });
+        self.emit(Inst::Mov {
+            dst: result,
+            src: Operand::Reg(v),
+        });
         self.place(done);
         result
     }
@@ -646,14 +807,30 @@ impl<'a> Lowerer<'a> {
             helper::MAP_LOOKUP_PERCPU_ELEM,
             vec![CallArg::Map(m), CallArg::Scratch(key), CallArg::Reg(cpu)],
         );
-        self.emit(Inst::Branch { cond: Cond::Eq, lhs: slot, rhs: Operand::Imm(0), target: skip });
+        self.emit(Inst::Branch {
+            cond: Cond::Eq,
+            lhs: slot,
+            rhs: Operand::Imm(0),
+            target: skip,
+        });
         let v = self.load(Base::Reg(slot), 0, 8);
         let sum = self.alu(AluOp::Add, acc, Operand::Reg(v));
-        self.emit(Inst::Mov { dst: acc, src: Operand::Reg(sum) });
+        self.emit(Inst::Mov {
+            dst: acc,
+            src: Operand::Reg(sum),
+        });
         self.place(skip);
         let next = self.alu(AluOp::Add, cpu, Operand::Imm(1));
-        self.emit(Inst::Mov { dst: cpu, src: Operand::Reg(next) });
-        self.emit(Inst::Branch { cond: Cond::Lt, lhs: cpu, rhs: Operand::Imm(i64::from(self.g.ncpus)), target: top });
+        self.emit(Inst::Mov {
+            dst: cpu,
+            src: Operand::Reg(next),
+        });
+        self.emit(Inst::Branch {
+            cond: Cond::Lt,
+            lhs: cpu,
+            rhs: Operand::Imm(i64::from(self.g.ncpus)),
+            target: top,
+        });
         acc
     }
 
@@ -676,8 +853,16 @@ impl<'a> Lowerer<'a> {
     fn compare(&mut self, cond: Cond, lhs: VReg, rhs: Operand) -> VReg {
         let result = self.imm(1);
         let done = self.label();
-        self.emit(Inst::Branch { cond, lhs, rhs, target: done });
-        self.emit(Inst::Mov { dst: result, src: Operand::Imm(0) });
+        self.emit(Inst::Branch {
+            cond,
+            lhs,
+            rhs,
+            target: done,
+        });
+        self.emit(Inst::Mov {
+            dst: result,
+            src: Operand::Imm(0),
+        });
         self.place(done);
         result
     }
@@ -687,14 +872,29 @@ impl<'a> Lowerer<'a> {
             let result = self.imm(0);
             let done = self.label();
             let l = self.scalar(lhs);
-            let short = if op == BinOp::LogAnd { Cond::Eq } else { Cond::Ne };
+            let short = if op == BinOp::LogAnd {
+                Cond::Eq
+            } else {
+                Cond::Ne
+            };
             if op == BinOp::LogOr {
-                self.emit(Inst::Mov { dst: result, src: Operand::Imm(1) });
+                self.emit(Inst::Mov {
+                    dst: result,
+                    src: Operand::Imm(1),
+                });
             }
-            self.emit(Inst::Branch { cond: short, lhs: l, rhs: Operand::Imm(0), target: done });
+            self.emit(Inst::Branch {
+                cond: short,
+                lhs: l,
+                rhs: Operand::Imm(0),
+                target: done,
+            });
             let r = self.scalar(rhs);
             let b = self.compare(Cond::Ne, r, Operand::Imm(0));
-            self.emit(Inst::Mov { dst: result, src: Operand::Reg(b) });
+            self.emit(Inst::Mov {
+                dst: result,
+                src: Operand::Reg(b),
+            });
             self.place(done);
             return result;
         }
@@ -734,7 +934,11 @@ impl<'a> Lowerer<'a> {
         let differ = self.label();
         match (&lhs.kind, &rhs.kind) {
             (ExprKind::Str(lit), _) | (_, ExprKind::Str(lit)) => {
-                let other = if matches!(lhs.kind, ExprKind::Str(_)) { rhs } else { lhs };
+                let other = if matches!(lhs.kind, ExprKind::Str(_)) {
+                    rhs
+                } else {
+                    lhs
+                };
                 let (base, at) = self.mem_location(other);
                 let mut expected = lit.clone();
                 expected.push(0);
@@ -749,13 +953,26 @@ impl<'a> Lowerer<'a> {
                 for i in 0..n as i32 {
                     let x = self.load(a.0, a.1 + i, 1);
                     let y = self.load(b.0, b.1 + i, 1);
-                    self.emit(Inst::Branch { cond: Cond::Ne, lhs: x, rhs: Operand::Reg(y), target: differ });
-                    self.emit(Inst::Branch { cond: Cond::Eq, lhs: x, rhs: Operand::Imm(0), target: same });
+                    self.emit(Inst::Branch {
+                        cond: Cond::Ne,
+                        lhs: x,
+                        rhs: Operand::Reg(y),
+                        target: differ,
+                    });
+                    self.emit(Inst::Branch {
+                        cond: Cond::Eq,
+                        lhs: x,
+                        rhs: Operand::Imm(0),
+                        target: same,
+                    });
                 }
                 self.place(same);
             }
         }
-        self.emit(Inst::Mov { dst: result, src: Operand::Imm(equal) });
+        self.emit(Inst::Mov {
+            dst: result,
+            src: Operand::Imm(equal),
+        });
         self.place(differ);
         result
     }
@@ -769,7 +986,12 @@ impl<'a> Lowerer<'a> {
             word[..chunk].copy_from_slice(&expected[i..i + chunk]);
             let v = self.load(base, at + i as i32, chunk as u32);
             let want = i64::from_le_bytes(word);
-            self.emit(Inst::Branch { cond: Cond::Ne, lhs: v, rhs: Operand::Imm(want), target: differ });
+            self.emit(Inst::Branch {
+                cond: Cond::Ne,
+                lhs: v,
+                rhs: Operand::Imm(want),
+                target: differ,
+            });
             i += chunk;
         }
     }
@@ -779,7 +1001,12 @@ impl<'a> Lowerer<'a> {
         let span = self.span;
         self.span = cond.span;
         let v = self.scalar(cond);
-        self.emit(Inst::Branch { cond: Cond::Eq, lhs: v, rhs: Operand::Imm(0), target });
+        self.emit(Inst::Branch {
+            cond: Cond::Eq,
+            lhs: v,
+            rhs: Operand::Imm(0),
+            target,
+        });
         self.span = span;
     }
 }
@@ -855,7 +1082,10 @@ fn chunk_size(offset: i32, remaining: u32) -> u32 {
 /// How a value is laid out in a ring-buffer record: integers widened to 64 bits.
 pub fn record_type(ty: &Type) -> Type {
     match ty {
-        Type::Int { signed, .. } => Type::Int { bits: 64, signed: *signed },
+        Type::Int { signed, .. } => Type::Int {
+            bits: 64,
+            signed: *signed,
+        },
         Type::Ptr { .. } => Type::U64,
         other => other.clone(),
     }

@@ -60,7 +60,11 @@ pub fn allocate(f: &Function, first_slot: i16) -> Allocation {
             continue;
         }
         // Spill whichever of the active intervals and this one ends last.
-        let longest = active.iter().enumerate().max_by_key(|(_, a)| a.end).map(|(i, a)| (i, *a));
+        let longest = active
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, a)| a.end)
+            .map(|(i, a)| (i, *a));
         let Some((victim_index, victim)) = longest else {
             spill(&mut locs, iv.vreg);
             continue;
@@ -123,7 +127,9 @@ fn live_intervals(f: &Function) -> Vec<Interval> {
             }
         }
     }
-    map.into_iter().map(|(vreg, (start, end))| Interval { vreg, start, end }).collect()
+    map.into_iter()
+        .map(|(vreg, (start, end))| Interval { vreg, start, end })
+        .collect()
 }
 
 #[cfg(test)]
@@ -133,13 +139,27 @@ mod tests {
     use rdt_syntax::Span;
 
     fn func(insts: Vec<Inst>, vregs: u32) -> Function {
-        Function { insts: insts.into_iter().map(|i| (i, Span::default())).collect(), vregs, labels: 4 }
+        Function {
+            insts: insts.into_iter().map(|i| (i, Span::default())).collect(),
+            vregs,
+            labels: 4,
+        }
     }
 
     #[test]
     fn spills_when_more_than_three_values_are_live() {
-        let mut insts: Vec<Inst> = (0..5).map(|v| Inst::Mov { dst: v, src: Operand::Imm(1) }).collect();
-        insts.extend((0..5).map(|v| Inst::Branch { cond: Cond::Eq, lhs: v, rhs: Operand::Imm(0), target: 0 }));
+        let mut insts: Vec<Inst> = (0..5)
+            .map(|v| Inst::Mov {
+                dst: v,
+                src: Operand::Imm(1),
+            })
+            .collect();
+        insts.extend((0..5).map(|v| Inst::Branch {
+            cond: Cond::Eq,
+            lhs: v,
+            rhs: Operand::Imm(0),
+            target: 0,
+        }));
         insts.push(Inst::Label(0));
         let a = allocate(&func(insts, 5), -16);
         let regs = a.locs.iter().filter(|l| matches!(l, Loc::Reg(_))).count();
@@ -150,12 +170,29 @@ mod tests {
     #[test]
     fn values_live_into_a_loop_stay_live_for_the_whole_loop() {
         let insts = vec![
-            Inst::Mov { dst: 0, src: Operand::Imm(7) },
+            Inst::Mov {
+                dst: 0,
+                src: Operand::Imm(7),
+            },
             Inst::Label(1),
-            Inst::Branch { cond: Cond::Eq, lhs: 0, rhs: Operand::Imm(0), target: 2 },
-            Inst::Mov { dst: 1, src: Operand::Imm(1) },
-            Inst::Mov { dst: 2, src: Operand::Imm(1) },
-            Inst::Mov { dst: 3, src: Operand::Imm(1) },
+            Inst::Branch {
+                cond: Cond::Eq,
+                lhs: 0,
+                rhs: Operand::Imm(0),
+                target: 2,
+            },
+            Inst::Mov {
+                dst: 1,
+                src: Operand::Imm(1),
+            },
+            Inst::Mov {
+                dst: 2,
+                src: Operand::Imm(1),
+            },
+            Inst::Mov {
+                dst: 3,
+                src: Operand::Imm(1),
+            },
             Inst::Jump { target: 1 },
             Inst::Label(2),
         ];

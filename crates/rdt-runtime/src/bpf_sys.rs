@@ -121,7 +121,13 @@ fn is_enoent(err: &io::Error) -> bool {
 }
 
 /// Creates a map (used by tests; scripts' maps come from the loaded ELF object).
-pub fn map_create(map_type: u32, key_size: u32, value_size: u32, max_entries: u32, name: &str) -> io::Result<OwnedFd> {
+pub fn map_create(
+    map_type: u32,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+    name: &str,
+) -> io::Result<OwnedFd> {
     let mut attr = MapCreateAttr {
         map_type,
         key_size,
@@ -130,7 +136,11 @@ pub fn map_create(map_type: u32, key_size: u32, value_size: u32, max_entries: u3
         ..Default::default()
     };
     // The kernel accepts only [A-Za-z0-9_.] in names and needs a terminating NUL.
-    for (dst, src) in attr.map_name.iter_mut().zip(name.bytes().take(OBJ_NAME_LEN - 1)) {
+    for (dst, src) in attr
+        .map_name
+        .iter_mut()
+        .zip(name.bytes().take(OBJ_NAME_LEN - 1))
+    {
         *dst = if src.is_ascii_alphanumeric() || src == b'_' || src == b'.' {
             src
         } else {
@@ -207,7 +217,11 @@ const BATCH_ENTRIES: usize = 256;
 /// instead of two per entry. `value_size` is the whole value as user space sees it (all CPUs'
 /// slots for a per-CPU map). Fails (typically EINVAL or ENOTSUPP) where the kernel or the map
 /// type has no batch support; [`map_entries`] falls back to key iteration then.
-pub fn map_lookup_batch(fd: BorrowedFd, key_size: usize, value_size: usize) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+pub fn map_lookup_batch(
+    fd: BorrowedFd,
+    key_size: usize,
+    value_size: usize,
+) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
     lookup_batch_in_chunks(fd, key_size, value_size, BATCH_ENTRIES)
 }
 
@@ -263,7 +277,11 @@ fn lookup_batch_in_chunks(
 
 /// Reads every entry of a map: in batches when the kernel can, else key by key. Keys deleted
 /// while iterating are skipped. `value_size` as for [`map_lookup_batch`].
-pub fn map_entries(fd: BorrowedFd, key_size: usize, value_size: usize) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+pub fn map_entries(
+    fd: BorrowedFd,
+    key_size: usize,
+    value_size: usize,
+) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
     match map_lookup_batch(fd, key_size, value_size) {
         Ok(entries) => Ok(entries),
         Err(_) => map_entries_by_key(fd, key_size, value_size),
@@ -271,7 +289,11 @@ pub fn map_entries(fd: BorrowedFd, key_size: usize, value_size: usize) -> io::Re
 }
 
 /// Reads every entry with get_next_key + lookup (works on every kernel and map type).
-pub fn map_entries_by_key(fd: BorrowedFd, key_size: usize, value_size: usize) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+pub fn map_entries_by_key(
+    fd: BorrowedFd,
+    key_size: usize,
+    value_size: usize,
+) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
     let mut entries = Vec::new();
     let mut key: Option<Vec<u8>> = None;
     let mut next = vec![0u8; key_size];
@@ -379,7 +401,13 @@ mod tests {
         let map = map_create(map_type::HASH, 4, 4, 64, "rdt_chunk").expect("create");
         let fd = map.as_fd();
         for i in 0..64u32 {
-            map_update(fd, &i.to_le_bytes(), &(i * 2).to_le_bytes(), update_flags::ANY).expect("update");
+            map_update(
+                fd,
+                &i.to_le_bytes(),
+                &(i * 2).to_le_bytes(),
+                update_flags::ANY,
+            )
+            .expect("update");
         }
         let mut entries = lookup_batch_in_chunks(fd, 4, 4, 1).expect("batch");
         entries.sort();

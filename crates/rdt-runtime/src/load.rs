@@ -24,45 +24,69 @@ fn describe_load_error(e: &EbpfError) -> String {
 /// Loads one program into the kernel (the verifier runs here).
 pub fn load_program(ebpf: &mut Ebpf, meta: &ProgramMeta) -> Result<(), RuntimeError> {
     let Some(program) = ebpf.program_mut(&meta.name) else {
-        return Err(RuntimeError::Other(format!("internal error: program {} is missing from the object", meta.name)));
+        return Err(RuntimeError::Other(format!(
+            "internal error: program {} is missing from the object",
+            meta.name
+        )));
     };
     match meta.prog_type {
-        ProgType::Tracepoint => as_type::<TracePoint>(program, meta).and_then(|p| p.load().map_err(|e| rejected(e, meta))),
-        ProgType::RawTracepoint => {
-            as_type::<RawTracePoint>(program, meta).and_then(|p| p.load().map_err(|e| rejected(e, meta)))
+        ProgType::Tracepoint => as_type::<TracePoint>(program, meta)
+            .and_then(|p| p.load().map_err(|e| rejected(e, meta))),
+        ProgType::RawTracepoint => as_type::<RawTracePoint>(program, meta)
+            .and_then(|p| p.load().map_err(|e| rejected(e, meta))),
+        ProgType::Kprobe => {
+            as_type::<KProbe>(program, meta).and_then(|p| p.load().map_err(|e| rejected(e, meta)))
         }
-        ProgType::Kprobe => as_type::<KProbe>(program, meta).and_then(|p| p.load().map_err(|e| rejected(e, meta))),
-        ProgType::PerfEvent => as_type::<PerfEvent>(program, meta).and_then(|p| p.load().map_err(|e| rejected(e, meta))),
+        ProgType::PerfEvent => as_type::<PerfEvent>(program, meta)
+            .and_then(|p| p.load().map_err(|e| rejected(e, meta))),
     }
 }
 
-fn as_type<'a, T>(program: &'a mut aya::programs::Program, meta: &ProgramMeta) -> Result<&'a mut T, RuntimeError>
+fn as_type<'a, T>(
+    program: &'a mut aya::programs::Program,
+    meta: &ProgramMeta,
+) -> Result<&'a mut T, RuntimeError>
 where
     &'a mut T: TryFrom<&'a mut aya::programs::Program>,
 {
-    program
-        .try_into()
-        .map_err(|_| RuntimeError::Other(format!("internal error: program {} has the wrong type", meta.name)))
+    program.try_into().map_err(|_| {
+        RuntimeError::Other(format!(
+            "internal error: program {} has the wrong type",
+            meta.name
+        ))
+    })
 }
 
 /// A verifier rejection, located at the instruction the verifier stopped on.
 fn rejected(e: ProgramError, meta: &ProgramMeta) -> RuntimeError {
-    let ProgramError::LoadError { io_error, verifier_log } = &e else {
+    let ProgramError::LoadError {
+        io_error,
+        verifier_log,
+    } = &e
+    else {
         return RuntimeError::located(
-            Diagnostic::error(meta.probe_span, format!("the kernel refused to load this probe's program: {e}"))
-                .with_label("could not load"),
+            Diagnostic::error(
+                meta.probe_span,
+                format!("the kernel refused to load this probe's program: {e}"),
+            )
+            .with_label("could not load"),
         );
     };
     let log = verifier_log.to_string();
     if io_error.raw_os_error() == Some(libc::EPERM) && log.trim().is_empty() {
         return RuntimeError::located(
-            Diagnostic::error(meta.probe_span, "the kernel refused to load this probe's program: permission denied")
-                .with_label("could not load")
-                .with_help("rdt needs root (CAP_BPF and CAP_PERFMON) to load BPF programs"),
+            Diagnostic::error(
+                meta.probe_span,
+                "the kernel refused to load this probe's program: permission denied",
+            )
+            .with_label("could not load")
+            .with_help("rdt needs root (CAP_BPF and CAP_PERFMON) to load BPF programs"),
         );
     }
     let (insn, reason) = verifier_failure(&log);
-    let span = insn.and_then(|i| meta.insn_spans.get(i).copied()).unwrap_or(meta.probe_span);
+    let span = insn
+        .and_then(|i| meta.insn_spans.get(i).copied())
+        .unwrap_or(meta.probe_span);
     let mut d = Diagnostic::error(span, "the kernel's BPF verifier rejected the program for this probe")
         .with_label(reason.unwrap_or_else(|| io_error.to_string()))
         .with_help("this is a bug in rdt's code generation; run with `-d bpf` to see the instructions, `-v` for the verifier log");
@@ -80,13 +104,20 @@ fn rejected(e: ProgramError, meta: &ProgramMeta) -> RuntimeError {
 pub fn verifier_failure(log: &str) -> (Option<usize>, Option<String>) {
     let insn = log.lines().rev().find_map(|l| {
         let (n, rest) = l.split_once(": ")?;
-        rest.starts_with('(').then(|| n.trim().parse::<usize>().ok()).flatten()
+        rest.starts_with('(')
+            .then(|| n.trim().parse::<usize>().ok())
+            .flatten()
     });
     let reason = log
         .lines()
         .rev()
         .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with("processed ") && !l.starts_with("verification time") && !l.starts_with("stack depth"))
+        .find(|l| {
+            !l.is_empty()
+                && !l.starts_with("processed ")
+                && !l.starts_with("verification time")
+                && !l.starts_with("stack depth")
+        })
         .map(str::to_string);
     (insn, reason)
 }
@@ -98,6 +129,9 @@ mod tests {
     #[test]
     fn finds_the_rejected_instruction_and_reason() {
         let log = "0: R1=ctx() R10=fp0\n0: (bf) r6 = r1\n1: (61) r0 = *(u32 *)(r2 +0)\nR2 !read_ok\nprocessed 2 insns (limit 1000000)\n";
-        assert_eq!(verifier_failure(log), (Some(1), Some("R2 !read_ok".to_string())));
+        assert_eq!(
+            verifier_failure(log),
+            (Some(1), Some("R2 !read_ok".to_string()))
+        );
     }
 }

@@ -64,10 +64,12 @@ pub fn read_map(fd: BorrowedFd, meta: &MapMeta) -> io::Result<Vec<Entry>> {
 pub fn decode_map_value(kind: &ValueKind, bytes: &[u8], slot: usize) -> Value {
     match kind {
         // Each CPU counted on its own; the total wraps like the kernel's u64 arithmetic would.
-        ValueKind::Count => Value::Uint(per_cpu_slots(bytes, slot).fold(0u64, |acc, s| acc.wrapping_add(read_u64(s)))),
-        ValueKind::Sum => {
-            Value::Int(per_cpu_slots(bytes, slot).fold(0i64, |acc, s| acc.wrapping_add(read_u64(s) as i64)))
-        }
+        ValueKind::Count => Value::Uint(
+            per_cpu_slots(bytes, slot).fold(0u64, |acc, s| acc.wrapping_add(read_u64(s))),
+        ),
+        ValueKind::Sum => Value::Int(
+            per_cpu_slots(bytes, slot).fold(0i64, |acc, s| acc.wrapping_add(read_u64(s) as i64)),
+        ),
         ValueKind::Plain(ty) => decode(ty, bytes),
     }
 }
@@ -85,7 +87,8 @@ pub fn read_counters(fd: BorrowedFd) -> io::Result<[u64; 3]> {
         let key = (counter as u32).to_le_bytes();
         value.fill(0);
         if bpf_sys::map_lookup(fd, &key, &mut value)? {
-            totals[counter as usize] = per_cpu_slots(&value, slot).fold(0u64, |acc, s| acc.wrapping_add(read_u64(s)));
+            totals[counter as usize] =
+                per_cpu_slots(&value, slot).fold(0u64, |acc, s| acc.wrapping_add(read_u64(s)));
         }
     }
     Ok(totals)
@@ -95,7 +98,9 @@ pub fn read_counters(fd: BorrowedFd) -> io::Result<[u64; 3]> {
 /// [`Type::tuple_offsets`]). Bytes missing at the end read as zeros, so a short buffer never panics.
 pub fn decode(ty: &Type, bytes: &[u8]) -> Value {
     match ty {
-        Type::Int { bits, signed } => decode_int(field(bytes, 0, u32::from(*bits / 8)), *bits, *signed),
+        Type::Int { bits, signed } => {
+            decode_int(field(bytes, 0, u32::from(*bits / 8)), *bits, *signed)
+        }
         Type::Str { size } => Value::Str(c_string(field(bytes, 0, *size))),
         Type::Tuple(fields) => {
             let offsets = Type::tuple_offsets(fields);
@@ -158,14 +163,44 @@ mod tests {
 
     #[test]
     fn integers_are_sign_extended_by_type() {
-        assert_eq!(decode(&Type::Int { bits: 8, signed: true }, &[0xfe]), Value::Int(-2));
-        assert_eq!(decode(&Type::Int { bits: 8, signed: false }, &[0xfe]), Value::Uint(254));
         assert_eq!(
-            decode(&Type::Int { bits: 16, signed: true }, &[0x00, 0x80]),
+            decode(
+                &Type::Int {
+                    bits: 8,
+                    signed: true
+                },
+                &[0xfe]
+            ),
+            Value::Int(-2)
+        );
+        assert_eq!(
+            decode(
+                &Type::Int {
+                    bits: 8,
+                    signed: false
+                },
+                &[0xfe]
+            ),
+            Value::Uint(254)
+        );
+        assert_eq!(
+            decode(
+                &Type::Int {
+                    bits: 16,
+                    signed: true
+                },
+                &[0x00, 0x80]
+            ),
             Value::Int(-32768)
         );
         assert_eq!(
-            decode(&Type::Int { bits: 32, signed: true }, &(-5i32).to_le_bytes()),
+            decode(
+                &Type::Int {
+                    bits: 32,
+                    signed: true
+                },
+                &(-5i32).to_le_bytes()
+            ),
             Value::Int(-5)
         );
         assert_eq!(
@@ -173,7 +208,10 @@ mod tests {
             Value::Uint(u64::from(u32::MAX))
         );
         assert_eq!(decode(&Type::I64, &(-1i64).to_le_bytes()), Value::Int(-1));
-        assert_eq!(decode(&Type::U64, &u64::MAX.to_le_bytes()), Value::Uint(u64::MAX));
+        assert_eq!(
+            decode(&Type::U64, &u64::MAX.to_le_bytes()),
+            Value::Uint(u64::MAX)
+        );
         // Only the type's own bytes count, even if more follow.
         assert_eq!(
             decode(
@@ -204,8 +242,14 @@ mod tests {
             decode(&Type::Str { size: 8 }, &str_bytes("bash", 8)),
             Value::Str("bash".into())
         );
-        assert_eq!(decode(&Type::Str { size: 4 }, b"abcd"), Value::Str("abcd".into()));
-        assert_eq!(decode(&Type::Str { size: 4 }, b"a\0cd"), Value::Str("a".into()));
+        assert_eq!(
+            decode(&Type::Str { size: 4 }, b"abcd"),
+            Value::Str("abcd".into())
+        );
+        assert_eq!(
+            decode(&Type::Str { size: 4 }, b"a\0cd"),
+            Value::Str("a".into())
+        );
         assert_eq!(
             decode(&Type::Str { size: 3 }, &[0xff, b'x', 0]),
             Value::Str("\u{fffd}x".into())
@@ -221,7 +265,11 @@ mod tests {
         bytes.extend_from_slice(&(-9i64).to_le_bytes());
         assert_eq!(
             decode(&t, &bytes),
-            Value::Tuple(vec![Value::Str("sshd".into()), Value::Uint(7), Value::Int(-9)])
+            Value::Tuple(vec![
+                Value::Str("sshd".into()),
+                Value::Uint(7),
+                Value::Int(-9)
+            ])
         );
     }
 
@@ -231,7 +279,10 @@ mod tests {
         for v in [3u64, 4, 5] {
             bytes.extend_from_slice(&v.to_le_bytes());
         }
-        assert_eq!(decode_map_value(&ValueKind::Count, &bytes, 8), Value::Uint(12));
+        assert_eq!(
+            decode_map_value(&ValueKind::Count, &bytes, 8),
+            Value::Uint(12)
+        );
         let mut bytes = Vec::new();
         for v in [3i64, -10] {
             bytes.extend_from_slice(&v.to_le_bytes());

@@ -32,7 +32,12 @@ pub fn format_map(meta: &MapMeta, entries: &[Entry]) -> String {
 pub fn format_entry(meta: &MapMeta, entry: &Entry) -> String {
     let value = format_value(&entry.value);
     match &meta.key {
-        Some(key_type) => format!("{}[{}]: {}", meta.name, format_key(key_type, &entry.key), value),
+        Some(key_type) => format!(
+            "{}[{}]: {}",
+            meta.name,
+            format_key(key_type, &entry.key),
+            value
+        ),
         None => format!("{}: {}", meta.name, value),
     }
 }
@@ -59,7 +64,11 @@ pub fn format_value(value: &Value) -> String {
 }
 
 fn join_values(values: &[Value]) -> String {
-    values.iter().map(format_value).collect::<Vec<_>>().join(", ")
+    values
+        .iter()
+        .map(format_value)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn sort_entries(meta: &MapMeta, entries: &mut [&Entry]) {
@@ -94,14 +103,24 @@ pub fn compare_keys(ty: &Type, a: &[u8], b: &[u8]) -> Ordering {
             let n = u32::from(*bits / 8);
             maps::read_u64(maps::field(a, 0, n)).cmp(&maps::read_u64(maps::field(b, 0, n)))
         }
-        Type::Ptr { .. } => maps::read_u64(maps::field(a, 0, 8)).cmp(&maps::read_u64(maps::field(b, 0, 8))),
-        Type::Str { size } => until_nul(maps::field(a, 0, *size)).cmp(until_nul(maps::field(b, 0, *size))),
+        Type::Ptr { .. } => {
+            maps::read_u64(maps::field(a, 0, 8)).cmp(&maps::read_u64(maps::field(b, 0, 8)))
+        }
+        Type::Str { size } => {
+            until_nul(maps::field(a, 0, *size)).cmp(until_nul(maps::field(b, 0, *size)))
+        }
         Type::Tuple(fields) => {
             let offsets = Type::tuple_offsets(fields);
             fields
                 .iter()
                 .zip(offsets)
-                .map(|(f, at)| compare_keys(f, maps::field(a, at, f.size()), maps::field(b, at, f.size())))
+                .map(|(f, at)| {
+                    compare_keys(
+                        f,
+                        maps::field(a, at, f.size()),
+                        maps::field(b, at, f.size()),
+                    )
+                })
                 .find(|o| o.is_ne())
                 .unwrap_or(Ordering::Equal)
         }
@@ -168,7 +187,10 @@ mod tests {
         assert_eq!(
             format_map(
                 &m,
-                &[e(s("sshd", 16), Value::Uint(9)), e(s("bash", 16), Value::Uint(2))]
+                &[
+                    e(s("sshd", 16), Value::Uint(9)),
+                    e(s("bash", 16), Value::Uint(2))
+                ]
             ),
             "@[bash]: 2\n@[sshd]: 9\n"
         );
@@ -187,7 +209,14 @@ mod tests {
 
     #[test]
     fn narrow_signed_and_unsigned_keys() {
-        let m = meta("@c", Some(Type::Int { bits: 32, signed: true }), ValueKind::Count);
+        let m = meta(
+            "@c",
+            Some(Type::Int {
+                bits: 32,
+                signed: true,
+            }),
+            ValueKind::Count,
+        );
         let entries = [
             e((-7i32).to_le_bytes().to_vec(), Value::Uint(2)),
             e(3i32.to_le_bytes().to_vec(), Value::Uint(1)),
@@ -201,7 +230,10 @@ mod tests {
             }),
             ValueKind::Count,
         );
-        assert_eq!(format_map(&m, &[e(vec![0xff, 0xff], Value::Uint(1))]), "@c[65535]: 1\n");
+        assert_eq!(
+            format_map(&m, &[e(vec![0xff, 0xff], Value::Uint(1))]),
+            "@c[65535]: 1\n"
+        );
     }
 
     #[test]
@@ -228,14 +260,24 @@ mod tests {
             b.extend_from_slice(&n.to_le_bytes());
             b
         };
-        let entries = [e(k("bash", 123), Value::Uint(4)), e(k("sshd", -1), Value::Uint(1))];
-        assert_eq!(format_map(&m, &entries), "@m[sshd, -1]: 1\n@m[bash, 123]: 4\n");
+        let entries = [
+            e(k("bash", 123), Value::Uint(4)),
+            e(k("sshd", -1), Value::Uint(1)),
+        ];
+        assert_eq!(
+            format_map(&m, &entries),
+            "@m[sshd, -1]: 1\n@m[bash, 123]: 4\n"
+        );
     }
 
     #[test]
     fn anonymous_map_with_tuple_key_matches_bpftrace() {
         // bpftrace -e 'BEGIN { @["x", -1, "yy"] = 3; @["a", 2, "b"] = 1; exit(); }'
-        let key = Type::Tuple(vec![Type::Str { size: 4 }, Type::I64, Type::Str { size: 4 }]);
+        let key = Type::Tuple(vec![
+            Type::Str { size: 4 },
+            Type::I64,
+            Type::Str { size: 4 },
+        ]);
         let m = meta("@", Some(key), ValueKind::Plain(Type::I64));
         let k = |a: &str, n: i64, b: &str| {
             let mut v = s(a, 8); // 4 bytes of string, 4 of padding before the i64
@@ -243,7 +285,10 @@ mod tests {
             v.extend_from_slice(&s(b, 8));
             v
         };
-        let entries = [e(k("x", -1, "yy"), Value::Int(3)), e(k("a", 2, "b"), Value::Int(1))];
+        let entries = [
+            e(k("x", -1, "yy"), Value::Int(3)),
+            e(k("a", 2, "b"), Value::Int(1)),
+        ];
         assert_eq!(format_map(&m, &entries), "@[a, 2, b]: 1\n@[x, -1, yy]: 3\n");
     }
 
@@ -255,7 +300,10 @@ mod tests {
             e(i64k(-5), Value::Int(-3)),
             e(i64k(0), Value::Int(0)),
         ];
-        assert_eq!(format_map(&m, &entries), "@b[-5]: -3\n@b[0]: 0\n@b[7]: 10\n");
+        assert_eq!(
+            format_map(&m, &entries),
+            "@b[-5]: -3\n@b[0]: 0\n@b[7]: 10\n"
+        );
     }
 
     #[test]
@@ -276,8 +324,15 @@ mod tests {
     fn string_values_sort_by_key_like_bpftrace() {
         // bpftrace -e 'BEGIN { @x[-1] = "a"; @x[2] = "b"; exit(); }' prints @x[2] first: keys
         // are compared as unsigned integers.
-        let m = meta("@x", Some(Type::I64), ValueKind::Plain(Type::Str { size: 8 }));
-        let entries = [e(i64k(-1), Value::Str("a".into())), e(i64k(2), Value::Str("b".into()))];
+        let m = meta(
+            "@x",
+            Some(Type::I64),
+            ValueKind::Plain(Type::Str { size: 8 }),
+        );
+        let entries = [
+            e(i64k(-1), Value::Str("a".into())),
+            e(i64k(2), Value::Str("b".into())),
+        ];
         assert_eq!(format_map(&m, &entries), "@x[2]: b\n@x[-1]: a\n");
         let m = meta(
             "@s",
@@ -325,8 +380,14 @@ mod tests {
         let b = meta("@b", Some(Type::I64), ValueKind::Sum);
         let c = meta("@c", None, ValueKind::Count);
         let out = [
-            format_map(&a, &[e(i64k(2), Value::Uint(2)), e(i64k(1), Value::Uint(1))]),
-            format_map(&b, &[e(i64k(7), Value::Int(10)), e(i64k(-5), Value::Int(-3))]),
+            format_map(
+                &a,
+                &[e(i64k(2), Value::Uint(2)), e(i64k(1), Value::Uint(1))],
+            ),
+            format_map(
+                &b,
+                &[e(i64k(7), Value::Int(10)), e(i64k(-5), Value::Int(-3))],
+            ),
             format_map(&c, &[e(u64k(0), Value::Uint(1))]),
         ]
         .concat();
@@ -341,6 +402,9 @@ mod tests {
         let mut k = i64k(1);
         k.extend(i64k(2));
         k.extend(i64k(3));
-        assert_eq!(format_map(&m, &[e(k, Value::Uint(1))]), "@n[(1, 2), 3]: 1\n");
+        assert_eq!(
+            format_map(&m, &[e(k, Value::Uint(1))]),
+            "@n[(1, 2), 3]: 1\n"
+        );
     }
 }

@@ -50,7 +50,10 @@ impl Arg {
     fn decode(ty: &Type, bytes: &[u8]) -> Arg {
         let bits = ty.size().clamp(1, 8) * 8;
         match maps::decode(ty, bytes) {
-            Value::Int(v) => Arg::Int { value: v as u64, bits },
+            Value::Int(v) => Arg::Int {
+                value: v as u64,
+                bits,
+            },
             Value::Uint(v) | Value::Ptr(v) => Arg::Int { value: v, bits },
             other => Arg::Text(crate::output::format_value(&other)),
         }
@@ -60,7 +63,9 @@ impl Arg {
 fn format_conversion(spec: &Spec, arg: &Arg) -> String {
     match (spec.conv, arg) {
         (_, Arg::Text(text)) => format_str(spec, text.as_bytes()),
-        ('s', Arg::Int { value, bits }) => format_str(spec, signed(*value, *bits).to_string().as_bytes()),
+        ('s', Arg::Int { value, bits }) => {
+            format_str(spec, signed(*value, *bits).to_string().as_bytes())
+        }
         ('c', Arg::Int { value, .. }) => format_str(
             &Spec {
                 precision: None,
@@ -381,8 +386,14 @@ mod tests {
         assert_eq!(Record::new().str("x", 8).fmt("%d"), "x");
         // A missing argument shows the conversion; a short record reads zeros.
         assert_eq!(format_printf("%d and %s", &[], &[]), "%d and %s");
-        assert_eq!(format_printf("%d", &[(4, Type::U64)], &[1, 2, 3, 4, 5]), "5");
-        assert_eq!(format_printf("%s", &[(100, Type::Str { size: 16 })], &[]), "");
+        assert_eq!(
+            format_printf("%d", &[(4, Type::U64)], &[1, 2, 3, 4, 5]),
+            "5"
+        );
+        assert_eq!(
+            format_printf("%s", &[(100, Type::Str { size: 16 })], &[]),
+            ""
+        );
         // A malformed format prints as written.
         assert_eq!(format_printf("50%", &[], &[]), "50%");
     }

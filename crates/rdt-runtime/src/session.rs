@@ -24,7 +24,8 @@ pub struct RunOptions {
 
 /// Runs the session to its end. Returns normally on exit(), a signal or the target's exit.
 pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError> {
-    let signals = SignalFd::new().map_err(|e| RuntimeError::Other(format!("cannot set up signal handling: {e}")))?;
+    let signals = SignalFd::new()
+        .map_err(|e| RuntimeError::Other(format!("cannot set up signal handling: {e}")))?;
     let mut ebpf = load::open(artifact)?;
     for p in &artifact.programs {
         load::load_program(&mut ebpf, p)?;
@@ -33,7 +34,12 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
         return Ok(());
     }
     let ring = take_ring(&mut ebpf, &artifact.ringbuf_map)?;
-    let mut session = Session { artifact, ring, out: opts.out.as_mut(), stop: false };
+    let mut session = Session {
+        artifact,
+        ring,
+        out: opts.out.as_mut(),
+        stop: false,
+    };
 
     session.run_special(&mut ebpf, Attach::Begin)?;
     let mut links: Vec<Link> = Vec::new();
@@ -50,7 +56,8 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
     let (mut child, pid_watch) = match opts.target {
         Target::Command(c) => (Some(c), None),
         Target::Pid(pid) => {
-            let watch = target::pidfd(pid).map_err(|e| RuntimeError::Other(format!("cannot watch process {pid}: {e}")))?;
+            let watch = target::pidfd(pid)
+                .map_err(|e| RuntimeError::Other(format!("cannot watch process {pid}: {e}")))?;
             (None, Some(watch))
         }
         Target::None => (None, None),
@@ -73,12 +80,17 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
 }
 
 fn is_special(p: &ProgramMeta) -> bool {
-    p.attach.iter().all(|a| matches!(a, Attach::Begin | Attach::End))
+    p.attach
+        .iter()
+        .all(|a| matches!(a, Attach::Begin | Attach::End))
 }
 
 fn take_ring(ebpf: &mut Ebpf, name: &str) -> Result<RingBuf<MapData>, RuntimeError> {
-    let map = ebpf.take_map(name).ok_or_else(|| RuntimeError::Other("internal error: no ring buffer map".into()))?;
-    RingBuf::try_from(map).map_err(|e| RuntimeError::Other(format!("cannot open the ring buffer: {e}")))
+    let map = ebpf
+        .take_map(name)
+        .ok_or_else(|| RuntimeError::Other("internal error: no ring buffer map".into()))?;
+    RingBuf::try_from(map)
+        .map_err(|e| RuntimeError::Other(format!("cannot open the ring buffer: {e}")))
 }
 
 struct Session<'a> {
@@ -92,10 +104,19 @@ struct Session<'a> {
 impl Session<'_> {
     /// Runs every BEGIN (or END) program once, in script order.
     fn run_special(&mut self, ebpf: &mut Ebpf, which: Attach) -> Result<(), RuntimeError> {
-        for p in self.artifact.programs.iter().filter(|p| p.attach.contains(&which)) {
-            let program = ebpf.program_mut(&p.name).ok_or_else(|| RuntimeError::Other(format!("internal error: {} missing", p.name)))?;
+        for p in self
+            .artifact
+            .programs
+            .iter()
+            .filter(|p| p.attach.contains(&which))
+        {
+            let program = ebpf.program_mut(&p.name).ok_or_else(|| {
+                RuntimeError::Other(format!("internal error: {} missing", p.name))
+            })?;
             let raw: &mut RawTracePoint = program.try_into().map_err(|_| attach::wrong_type(p))?;
-            raw.test_run(RawTracePointRunOptions::new()).map_err(|e| attach::failed(p.probe_span, "run this probe (BPF_PROG_TEST_RUN)", &e))?;
+            raw.test_run(RawTracePointRunOptions::new()).map_err(|e| {
+                attach::failed(p.probe_span, "run this probe (BPF_PROG_TEST_RUN)", &e)
+            })?;
             self.drain()?;
             if self.stop && which == Attach::Begin {
                 break;
@@ -104,14 +125,31 @@ impl Session<'_> {
         Ok(())
     }
 
-    fn event_loop(&mut self, signals: &SignalFd, mut child: Option<&mut PausedChild>, pid_watch: Option<&OwnedFd>) -> Result<(), RuntimeError> {
+    fn event_loop(
+        &mut self,
+        signals: &SignalFd,
+        mut child: Option<&mut PausedChild>,
+        pid_watch: Option<&OwnedFd>,
+    ) -> Result<(), RuntimeError> {
         while !self.stop {
             let mut fds = vec![
-                libc::pollfd { fd: self.ring.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-                libc::pollfd { fd: signals.raw_fd(), events: libc::POLLIN, revents: 0 },
+                libc::pollfd {
+                    fd: self.ring.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: signals.raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
             ];
             if let Some(p) = pid_watch {
-                fds.push(libc::pollfd { fd: p.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+                fds.push(libc::pollfd {
+                    fd: p.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                });
             }
             // SAFETY: fds is a valid array of pollfd for the duration of the call.
             let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
@@ -166,7 +204,8 @@ impl Session<'_> {
         let mut text = String::from("\n\n");
         for meta in &self.artifact.maps {
             let fd = map_fd(ebpf, &meta.kernel_name)?;
-            let entries = maps::read_map(fd, meta).map_err(|e| RuntimeError::Other(format!("cannot read map {}: {e}", meta.name)))?;
+            let entries = maps::read_map(fd, meta)
+                .map_err(|e| RuntimeError::Other(format!("cannot read map {}: {e}", meta.name)))?;
             text.push_str(&output::format_map(meta, &entries));
         }
         self.out.write_all(text.as_bytes()).map_err(output_error)?;
@@ -181,15 +220,23 @@ fn output_error(e: io::Error) -> RuntimeError {
 fn map_fd<'a>(ebpf: &'a Ebpf, name: &str) -> Result<BorrowedFd<'a>, RuntimeError> {
     let data = match ebpf.map(name) {
         Some(Map::HashMap(d) | Map::PerCpuHashMap(d) | Map::PerCpuArray(d) | Map::Array(d)) => d,
-        _ => return Err(RuntimeError::Other(format!("internal error: map {name} is missing"))),
+        _ => {
+            return Err(RuntimeError::Other(format!(
+                "internal error: map {name} is missing"
+            )))
+        }
     };
     Ok(data.fd().as_fd())
 }
 
 /// Warns about what the kernel side could not do: nothing is lost silently.
 fn report_counters(ebpf: &Ebpf, artifact: &Artifact) {
-    let Ok(fd) = map_fd(ebpf, &artifact.counters_map) else { return };
-    let Ok(counts) = maps::read_counters(fd) else { return };
+    let Ok(fd) = map_fd(ebpf, &artifact.counters_map) else {
+        return;
+    };
+    let Ok(counts) = maps::read_counters(fd) else {
+        return;
+    };
     for counter in Counter::ALL {
         let n = counts[counter as usize];
         if n == 0 {

@@ -33,7 +33,10 @@ impl SignalFd {
             if fd < 0 {
                 return Err(io::Error::last_os_error());
             }
-            Ok(SignalFd { fd: OwnedFd::from_raw_fd(fd), old_mask })
+            Ok(SignalFd {
+                fd: OwnedFd::from_raw_fd(fd),
+                old_mask,
+            })
         }
     }
 
@@ -44,7 +47,13 @@ impl SignalFd {
             // SAFETY: signalfd_siginfo is plain data; read writes at most its size.
             let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
             let size = std::mem::size_of::<libc::signalfd_siginfo>();
-            let n = unsafe { libc::read(self.fd.as_raw_fd(), (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
+            let n = unsafe {
+                libc::read(
+                    self.fd.as_raw_fd(),
+                    (&mut info as *mut libc::signalfd_siginfo).cast(),
+                    size,
+                )
+            };
             if n != size as isize {
                 break;
             }

@@ -41,10 +41,16 @@ impl PausedChild {
     pub fn spawn(words: &[String]) -> io::Result<PausedChild> {
         let args: Vec<CString> = words
             .iter()
-            .map(|w| CString::new(w.as_bytes()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in the command")))
+            .map(|w| {
+                CString::new(w.as_bytes())
+                    .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in the command"))
+            })
             .collect::<io::Result<_>>()?;
         if args.is_empty() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "the command is empty"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the command is empty",
+            ));
         }
         let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
         argv.push(std::ptr::null());
@@ -54,7 +60,8 @@ impl PausedChild {
         if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
             return Err(io::Error::last_os_error());
         }
-        let (read_end, write_end) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let (read_end, write_end) =
+            unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
         // SAFETY: the child only calls async-signal-safe functions (close, read, execvp, write, _exit).
         let pid = unsafe { libc::fork() };
         if pid < 0 {
@@ -74,7 +81,11 @@ impl PausedChild {
             }
         }
         drop(read_end);
-        Ok(PausedChild { pid: pid as u32, release: Some(write_end), reaped: false })
+        Ok(PausedChild {
+            pid: pid as u32,
+            release: Some(write_end),
+            reaped: false,
+        })
     }
 
     /// Lets the child exec.
@@ -183,9 +194,18 @@ mod tests {
 
     #[test]
     fn splits_like_a_shell() {
-        assert_eq!(split_command("cat /etc/hostname").unwrap(), vec!["cat", "/etc/hostname"]);
-        assert_eq!(split_command("sh -c 'echo a  b'").unwrap(), vec!["sh", "-c", "echo a  b"]);
-        assert_eq!(split_command(r#"echo "x y" z\ w ''"#).unwrap(), vec!["echo", "x y", "z w", ""]);
+        assert_eq!(
+            split_command("cat /etc/hostname").unwrap(),
+            vec!["cat", "/etc/hostname"]
+        );
+        assert_eq!(
+            split_command("sh -c 'echo a  b'").unwrap(),
+            vec!["sh", "-c", "echo a  b"]
+        );
+        assert_eq!(
+            split_command(r#"echo "x y" z\ w ''"#).unwrap(),
+            vec!["echo", "x y", "z w", ""]
+        );
         assert!(split_command("echo 'oops").is_err());
         assert!(split_command("   ").is_err());
     }

@@ -34,10 +34,18 @@ fn str_key(s: &str, size: usize) -> Vec<u8> {
 
 /// A per-CPU value of u64 slots: CPU i gets `per_cpu(i)`.
 fn per_cpu_u64(per_cpu: impl Fn(usize) -> u64) -> Vec<u8> {
-    (0..cpus()).flat_map(|cpu| per_cpu(cpu).to_le_bytes()).collect()
+    (0..cpus())
+        .flat_map(|cpu| per_cpu(cpu).to_le_bytes())
+        .collect()
 }
 
-fn meta(name: &str, key: Option<Type>, key_size: u32, value: ValueKind, value_size: u32) -> MapMeta {
+fn meta(
+    name: &str,
+    key: Option<Type>,
+    key_size: u32,
+    value: ValueKind,
+    value_size: u32,
+) -> MapMeta {
     MapMeta {
         name: name.into(),
         kernel_name: "rdt_test".into(),
@@ -65,7 +73,13 @@ fn percpu_hash_with_string_keys_counts_every_cpu() {
         bpf_sys::map_update(fd, &str_key(name, 16), value, update_flags::NOEXIST).expect("update");
     }
     let n = cpus() as u64;
-    let m = meta("@opens", Some(Type::Str { size: 16 }), 16, ValueKind::Count, 8);
+    let m = meta(
+        "@opens",
+        Some(Type::Str { size: 16 }),
+        16,
+        ValueKind::Count,
+        8,
+    );
     let entries = read_map(fd, &m).expect("read_map");
     assert_eq!(entries.len(), 3);
 
@@ -93,7 +107,13 @@ fn percpu_hash_sums_go_negative() {
     let map = create(map_type::PERCPU_HASH, 8, 8);
     let fd = map.as_fd();
     let minus_three_on_cpu0 = per_cpu_u64(|cpu| if cpu == 0 { (-3i64) as u64 } else { 0 });
-    bpf_sys::map_update(fd, &(-5i64).to_le_bytes(), &minus_three_on_cpu0, update_flags::ANY).expect("update");
+    bpf_sys::map_update(
+        fd,
+        &(-5i64).to_le_bytes(),
+        &minus_three_on_cpu0,
+        update_flags::ANY,
+    )
+    .expect("update");
     let ten_spread = per_cpu_u64(|cpu| if cpu == 0 { 10 } else { 0 });
     bpf_sys::map_update(fd, &7i64.to_le_bytes(), &ten_spread, update_flags::ANY).expect("update");
     let m = meta("@b", Some(Type::I64), 8, ValueKind::Sum, 8);
@@ -125,7 +145,13 @@ fn hash_with_tuple_key_and_plain_int_value() {
     ] {
         bpf_sys::map_update(fd, &k, &v.to_le_bytes(), update_flags::ANY).expect("update");
     }
-    let m = meta("@m", Some(key_type), key_size, ValueKind::Plain(Type::I64), 8);
+    let m = meta(
+        "@m",
+        Some(key_type),
+        key_size,
+        ValueKind::Plain(Type::I64),
+        8,
+    );
     let entries = read_map(fd, &m).expect("read_map");
     assert_eq!(
         format_map(&m, &entries),
@@ -142,7 +168,13 @@ fn map_without_keys_and_empty_map() {
     let fd = map.as_fd();
     let m = meta("@x", None, 8, ValueKind::Plain(Type::I64), 8);
     assert_eq!(format_map(&m, &read_map(fd, &m).expect("read empty")), "\n");
-    bpf_sys::map_update(fd, &0u64.to_le_bytes(), &5i64.to_le_bytes(), update_flags::ANY).expect("update");
+    bpf_sys::map_update(
+        fd,
+        &0u64.to_le_bytes(),
+        &5i64.to_le_bytes(),
+        update_flags::ANY,
+    )
+    .expect("update");
     assert_eq!(format_map(&m, &read_map(fd, &m).expect("read")), "@x: 5\n");
 }
 
@@ -155,9 +187,20 @@ fn element_calls_report_absence_as_false() {
     let fd = map.as_fd();
     let mut next = [0u8; 4];
     assert!(!bpf_sys::map_get_next_key(fd, None, &mut next).expect("empty map"));
-    bpf_sys::map_update(fd, &1u32.to_le_bytes(), &9u64.to_le_bytes(), update_flags::NOEXIST).expect("insert");
-    let err =
-        bpf_sys::map_update(fd, &1u32.to_le_bytes(), &9u64.to_le_bytes(), update_flags::NOEXIST).expect_err("exists");
+    bpf_sys::map_update(
+        fd,
+        &1u32.to_le_bytes(),
+        &9u64.to_le_bytes(),
+        update_flags::NOEXIST,
+    )
+    .expect("insert");
+    let err = bpf_sys::map_update(
+        fd,
+        &1u32.to_le_bytes(),
+        &9u64.to_le_bytes(),
+        update_flags::NOEXIST,
+    )
+    .expect_err("exists");
     assert_eq!(err.raw_os_error(), Some(libc::EEXIST));
     let mut value = [0u8; 8];
     assert!(bpf_sys::map_lookup(fd, &1u32.to_le_bytes(), &mut value).expect("lookup"));
@@ -189,7 +232,8 @@ fn batch_and_key_iteration_agree_on_many_entries() {
                 .collect();
             bpf_sys::map_update(fd, &key, &value, update_flags::ANY).expect("update");
         }
-        let mut batch = bpf_sys::map_lookup_batch(fd, 12, value_size).expect("batch lookup (kernel 5.6+)");
+        let mut batch =
+            bpf_sys::map_lookup_batch(fd, 12, value_size).expect("batch lookup (kernel 5.6+)");
         let mut by_key = bpf_sys::map_entries_by_key(fd, 12, value_size).expect("iterate");
         batch.sort();
         by_key.sort();
@@ -212,9 +256,18 @@ fn counters_are_summed_over_cpus() {
         update_flags::ANY,
     )
     .expect("update");
-    bpf_sys::map_update(fd, &2u32.to_le_bytes(), &per_cpu_u64(|_| 5), update_flags::ANY).expect("update");
+    bpf_sys::map_update(
+        fd,
+        &2u32.to_le_bytes(),
+        &per_cpu_u64(|_| 5),
+        update_flags::ANY,
+    )
+    .expect("update");
     let n = cpus() as u64;
-    assert_eq!(read_counters(fd).expect("counters"), [n * (n + 1) / 2, 0, 5 * n]);
+    assert_eq!(
+        read_counters(fd).expect("counters"),
+        [n * (n + 1) / 2, 0, 5 * n]
+    );
 }
 
 #[test]
@@ -224,9 +277,27 @@ fn plain_string_values_read_back() {
     }
     let map = create(map_type::HASH, 8, 16);
     let fd = map.as_fd();
-    bpf_sys::map_update(fd, &2i64.to_le_bytes(), &str_key("b", 16), update_flags::ANY).expect("update");
-    bpf_sys::map_update(fd, &(-1i64).to_le_bytes(), &str_key("a", 16), update_flags::ANY).expect("update");
-    let m = meta("@x", Some(Type::I64), 8, ValueKind::Plain(Type::Str { size: 16 }), 16);
+    bpf_sys::map_update(
+        fd,
+        &2i64.to_le_bytes(),
+        &str_key("b", 16),
+        update_flags::ANY,
+    )
+    .expect("update");
+    bpf_sys::map_update(
+        fd,
+        &(-1i64).to_le_bytes(),
+        &str_key("a", 16),
+        update_flags::ANY,
+    )
+    .expect("update");
+    let m = meta(
+        "@x",
+        Some(Type::I64),
+        8,
+        ValueKind::Plain(Type::Str { size: 16 }),
+        16,
+    );
     let entries = read_map(fd, &m).expect("read_map");
     assert!(entries.iter().any(|e| e.value == Value::Str("a".into())));
     assert_eq!(format_map(&m, &entries), "@x[2]: b\n@x[-1]: a\n");

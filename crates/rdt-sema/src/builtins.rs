@@ -20,7 +20,9 @@ pub const BUILTINS: &[(&str, Builtin)] = &[
 ];
 
 /// Names that are context-dependent rather than builtins (resolved by the probe kind).
-pub const CONTEXT_NAMES: &[&str] = &["cpid", "args", "retval", "arg0", "arg1", "arg2", "arg3", "arg4", "arg5"];
+pub const CONTEXT_NAMES: &[&str] = &[
+    "cpid", "args", "retval", "arg0", "arg1", "arg2", "arg3", "arg4", "arg5",
+];
 
 pub fn builtin(name: &str) -> Option<Builtin> {
     BUILTINS.iter().find(|(n, _)| *n == name).map(|(_, b)| *b)
@@ -54,14 +56,56 @@ pub struct FunctionDef {
 }
 
 pub const FUNCTIONS: &[FunctionDef] = &[
-    FunctionDef { name: "printf", function: Function::Printf, min_args: 1, max_args: 7, usage: "printf(\"format\", args…)" },
-    FunctionDef { name: "exit", function: Function::Exit, min_args: 0, max_args: 0, usage: "exit()" },
-    FunctionDef { name: "str", function: Function::Str, min_args: 1, max_args: 2, usage: "str(pointer[, length])" },
-    FunctionDef { name: "count", function: Function::Count, min_args: 0, max_args: 0, usage: "@map[key] = count()" },
-    FunctionDef { name: "sum", function: Function::Sum, min_args: 1, max_args: 1, usage: "@map[key] = sum(value)" },
+    FunctionDef {
+        name: "printf",
+        function: Function::Printf,
+        min_args: 1,
+        max_args: 7,
+        usage: "printf(\"format\", args…)",
+    },
+    FunctionDef {
+        name: "exit",
+        function: Function::Exit,
+        min_args: 0,
+        max_args: 0,
+        usage: "exit()",
+    },
+    FunctionDef {
+        name: "str",
+        function: Function::Str,
+        min_args: 1,
+        max_args: 2,
+        usage: "str(pointer[, length])",
+    },
+    FunctionDef {
+        name: "count",
+        function: Function::Count,
+        min_args: 0,
+        max_args: 0,
+        usage: "@map[key] = count()",
+    },
+    FunctionDef {
+        name: "sum",
+        function: Function::Sum,
+        min_args: 1,
+        max_args: 1,
+        usage: "@map[key] = sum(value)",
+    },
     // D spellings.
-    FunctionDef { name: "copyinstr", function: Function::Str, min_args: 1, max_args: 2, usage: "copyinstr(pointer[, length])" },
-    FunctionDef { name: "stringof", function: Function::Str, min_args: 1, max_args: 1, usage: "stringof(pointer)" },
+    FunctionDef {
+        name: "copyinstr",
+        function: Function::Str,
+        min_args: 1,
+        max_args: 2,
+        usage: "copyinstr(pointer[, length])",
+    },
+    FunctionDef {
+        name: "stringof",
+        function: Function::Str,
+        min_args: 1,
+        max_args: 1,
+        usage: "stringof(pointer)",
+    },
 ];
 
 pub fn function(name: &str) -> Option<&'static FunctionDef> {

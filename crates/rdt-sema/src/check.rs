@@ -41,7 +41,12 @@ impl MapTable {
             return id;
         }
         let id = self.decls.len();
-        self.decls.push(MapDecl { name: name.to_string(), key: None, value: MapValue::Plain(Type::Void), span });
+        self.decls.push(MapDecl {
+            name: name.to_string(),
+            key: None,
+            value: MapValue::Plain(Type::Void),
+            span,
+        });
         self.key_spans.push(span);
         self.by_name.insert(name.to_string(), id);
         id
@@ -79,7 +84,17 @@ impl<'a> ClauseChecker<'a> {
         probe_kind: &'a str,
         strsize: u32,
     ) -> Self {
-        ClauseChecker { maps, events, diags, params, context, probe_kind, strsize, vars: Vec::new(), scopes: vec![HashMap::new()] }
+        ClauseChecker {
+            maps,
+            events,
+            diags,
+            params,
+            context,
+            probe_kind,
+            strsize,
+            vars: Vec::new(),
+            scopes: vec![HashMap::new()],
+        }
     }
 
     /// Number of scratch variables the clause declared, and their types.
@@ -107,11 +122,19 @@ impl<'a> ClauseChecker<'a> {
                 let cond = self.condition(cond);
                 let then = self.block(then);
                 let els = els.as_ref().map(|b| self.block(b)).unwrap_or_default();
-                StmtKind::If { cond: cond?, then, els }
+                StmtKind::If {
+                    cond: cond?,
+                    then,
+                    els,
+                }
             }
             ast::StmtKind::Block(b) => {
                 let then = self.block(b);
-                StmtKind::If { cond: typed(ExprKind::Int(1), I64, span), then, els: Vec::new() }
+                StmtKind::If {
+                    cond: typed(ExprKind::Int(1), I64, span),
+                    then,
+                    els: Vec::new(),
+                }
             }
             ast::StmtKind::ForRange { .. }
             | ast::StmtKind::ForMap { .. }
@@ -121,8 +144,11 @@ impl<'a> ClauseChecker<'a> {
             | ast::StmtKind::Continue
             | ast::StmtKind::Return => {
                 self.error(
-                    Diagnostic::error(span, "loops and early returns are not supported by this version of rdt yet")
-                        .with_label("unsupported statement"),
+                    Diagnostic::error(
+                        span,
+                        "loops and early returns are not supported by this version of rdt yet",
+                    )
+                    .with_label("unsupported statement"),
                 );
                 return None;
             }
@@ -132,24 +158,31 @@ impl<'a> ClauseChecker<'a> {
 
     fn expr_stmt(&mut self, e: &ast::Expr) -> Option<StmtKind> {
         match &e.kind {
-            ast::ExprKind::Call { name, name_span, args } => {
-                match builtins::function(name).map(|f| f.function) {
-                    Some(Function::Printf) => return self.printf(args, e.span),
-                    Some(Function::Exit) => {
-                        self.call_arity(name, *name_span, args)?;
-                        let event = self.events.len();
-                        self.events.push(Event::Exit { span: e.span });
-                        return Some(StmtKind::Exit { event });
-                    }
-                    Some(Function::Count | Function::Sum) => {
-                        self.error(aggregate_outside_assignment(name, e.span));
-                        return None;
-                    }
-                    _ => {}
+            ast::ExprKind::Call {
+                name,
+                name_span,
+                args,
+            } => match builtins::function(name).map(|f| f.function) {
+                Some(Function::Printf) => return self.printf(args, e.span),
+                Some(Function::Exit) => {
+                    self.call_arity(name, *name_span, args)?;
+                    let event = self.events.len();
+                    self.events.push(Event::Exit { span: e.span });
+                    return Some(StmtKind::Exit { event });
                 }
-            }
-            ast::ExprKind::IncDec { target, increment, .. } => {
-                let one = ast::Expr { kind: ast::ExprKind::Int(1), span: e.span };
+                Some(Function::Count | Function::Sum) => {
+                    self.error(aggregate_outside_assignment(name, e.span));
+                    return None;
+                }
+                _ => {}
+            },
+            ast::ExprKind::IncDec {
+                target, increment, ..
+            } => {
+                let one = ast::Expr {
+                    kind: ast::ExprKind::Int(1),
+                    span: e.span,
+                };
                 let op = if *increment { BinOp::Add } else { BinOp::Sub };
                 return self.assign(target, Some(op), &one, e.span);
             }
@@ -160,32 +193,50 @@ impl<'a> ClauseChecker<'a> {
 
     fn printf(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
         let Some((fmt_expr, rest)) = args.split_first() else {
-            self.error(Diagnostic::error(span, "printf() needs a format string").with_help("printf(\"%d\\n\", pid)"));
+            self.error(
+                Diagnostic::error(span, "printf() needs a format string")
+                    .with_help("printf(\"%d\\n\", pid)"),
+            );
             return None;
         };
         let ast::ExprKind::Str(format) = &fmt_expr.kind else {
-            self.error(Diagnostic::error(fmt_expr.span, "the first argument of printf() must be a string literal")
-                .with_label("not a string literal"));
+            self.error(
+                Diagnostic::error(
+                    fmt_expr.span,
+                    "the first argument of printf() must be a string literal",
+                )
+                .with_label("not a string literal"),
+            );
             return None;
         };
         let conversions = match format::validate_format(format) {
             Ok(c) => c,
             Err((offset, message)) => {
-                self.error(Diagnostic::error(format_span(fmt_expr.span, format, offset), message)
-                    .with_label("in this format string")
-                    .with_help("conversions: %d %i %u %x %X %o %s %c %p %%"));
+                self.error(
+                    Diagnostic::error(format_span(fmt_expr.span, format, offset), message)
+                        .with_label("in this format string")
+                        .with_help("conversions: %d %i %u %x %X %o %s %c %p %%"),
+                );
                 return None;
             }
         };
         let values: Vec<Option<Expr>> = rest.iter().map(|a| self.expr(a)).collect();
         if conversions.len() != rest.len() {
-            let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+            let plural =
+                |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
             let d = Diagnostic::error(
                 fmt_expr.span,
-                format!("printf() format has {} but {} {}", plural(conversions.len(), "conversion"), plural(rest.len(), "argument"), if rest.len() == 1 { "follows" } else { "follow" }),
+                format!(
+                    "printf() format has {} but {} {}",
+                    plural(conversions.len(), "conversion"),
+                    plural(rest.len(), "argument"),
+                    if rest.len() == 1 { "follows" } else { "follow" }
+                ),
             )
             .with_label(plural(conversions.len(), "conversion"))
-            .with_help("give one argument per `%` conversion (write `%%` for a literal percent sign)");
+            .with_help(
+                "give one argument per `%` conversion (write `%%` for a literal percent sign)",
+            );
             self.error(d);
             return None;
         }
@@ -193,16 +244,26 @@ impl<'a> ClauseChecker<'a> {
         for (conversion, value) in conversions.iter().zip(values) {
             let value = value?;
             if !value.ty.is_str() && !value.ty.is_scalar() {
-                self.error(Diagnostic::error(value.span, format!("printf() cannot print a value of type `{}`", value.ty))
-                    .with_label("not a number or a string"));
+                self.error(
+                    Diagnostic::error(
+                        value.span,
+                        format!("printf() cannot print a value of type `{}`", value.ty),
+                    )
+                    .with_label("not a number or a string"),
+                );
                 return None;
             }
             if value.ty.is_str() && conversion.kind != format::ConvKind::Str {
                 let conv_span = format_span(fmt_expr.span, format, conversion.offset);
-                self.error(Diagnostic::error(value.span, "printf() argument is a string, but its conversion expects a number")
+                self.error(
+                    Diagnostic::error(
+                        value.span,
+                        "printf() argument is a string, but its conversion expects a number",
+                    )
                     .with_label("a string")
                     .with_secondary(conv_span, "this conversion")
-                    .with_help("use `%s` for strings"));
+                    .with_help("use `%s` for strings"),
+                );
                 return None;
             }
             typed_args.push(value);
@@ -213,7 +274,10 @@ impl<'a> ClauseChecker<'a> {
             args: typed_args.iter().map(|a| a.ty.clone()).collect(),
             span,
         });
-        Some(StmtKind::Printf { event, args: typed_args })
+        Some(StmtKind::Printf {
+            event,
+            args: typed_args,
+        })
     }
 
     fn call_arity(&mut self, name: &str, span: Span, args: &[ast::Expr]) -> Option<()> {
@@ -224,17 +288,33 @@ impl<'a> ClauseChecker<'a> {
             } else {
                 format!("{} to {}", def.min_args, def.max_args)
             };
-            self.error(Diagnostic::error(span, format!("{name}() takes {expected} argument(s), {} given", args.len()))
+            self.error(
+                Diagnostic::error(
+                    span,
+                    format!(
+                        "{name}() takes {expected} argument(s), {} given",
+                        args.len()
+                    ),
+                )
                 .with_label("wrong number of arguments")
-                .with_help(format!("usage: {}", def.usage)));
+                .with_help(format!("usage: {}", def.usage)),
+            );
             return None;
         }
         Some(())
     }
 
-    fn assign(&mut self, target: &ast::Expr, op: Option<BinOp>, value: &ast::Expr, span: Span) -> Option<StmtKind> {
+    fn assign(
+        &mut self,
+        target: &ast::Expr,
+        op: Option<BinOp>,
+        value: &ast::Expr,
+        span: Span,
+    ) -> Option<StmtKind> {
         match &target.kind {
-            ast::ExprKind::Map { name, keys } => self.assign_map(name, keys, target.span, op, value, span),
+            ast::ExprKind::Map { name, keys } => {
+                self.assign_map(name, keys, target.span, op, value, span)
+            }
             ast::ExprKind::Var(name) => {
                 let value = match op {
                     Some(op) => self.binary(op, target, value, span)?,
@@ -266,12 +346,22 @@ impl<'a> ClauseChecker<'a> {
     ) -> Option<StmtKind> {
         let map_name = format!("@{name}");
         let key = self.map_key(keys, target_span);
-        if let ast::ExprKind::Call { name: f, name_span, args } = &value.kind {
+        if let ast::ExprKind::Call {
+            name: f,
+            name_span,
+            args,
+        } = &value.kind
+        {
             let function = builtins::function(f).map(|d| d.function);
             if let Some(agg @ (Function::Count | Function::Sum)) = function {
                 if op.is_some() {
-                    self.error(Diagnostic::error(span, "an aggregation is assigned with `=`, not a compound operator")
-                        .with_label("use `=`"));
+                    self.error(
+                        Diagnostic::error(
+                            span,
+                            "an aggregation is assigned with `=`, not a compound operator",
+                        )
+                        .with_label("use `=`"),
+                    );
                     return None;
                 }
                 self.call_arity(f, *name_span, args)?;
@@ -280,33 +370,60 @@ impl<'a> ClauseChecker<'a> {
                     _ => {
                         let v = self.expr(&args[0])?;
                         if !v.ty.is_scalar() {
-                            self.error(Diagnostic::error(v.span, format!("sum() needs an integer, not `{}`", v.ty))
-                                .with_label("not an integer"));
+                            self.error(
+                                Diagnostic::error(
+                                    v.span,
+                                    format!("sum() needs an integer, not `{}`", v.ty),
+                                )
+                                .with_label("not an integer"),
+                            );
                             return None;
                         }
                         (Aggregate::Sum(v), MapValue::Sum)
                     }
                 };
                 let key = key?;
-                let map = self.bind_map(&map_name, target_span, key.as_ref(), value_kind, value.span)?;
-                return Some(StmtKind::MapAggregate { map, key, op: aggregate });
+                let map =
+                    self.bind_map(&map_name, target_span, key.as_ref(), value_kind, value.span)?;
+                return Some(StmtKind::MapAggregate {
+                    map,
+                    key,
+                    op: aggregate,
+                });
             }
         }
         let value = match op {
             Some(op) => {
-                let target = ast::Expr { kind: ast::ExprKind::Map { name: name.to_string(), keys: keys.to_vec() }, span: target_span };
+                let target = ast::Expr {
+                    kind: ast::ExprKind::Map {
+                        name: name.to_string(),
+                        keys: keys.to_vec(),
+                    },
+                    span: target_span,
+                };
                 self.binary(op, &target, value, span)?
             }
             None => self.expr(value)?,
         };
         let key = key?;
         if value.ty == Type::Void || matches!(value.ty, Type::Tuple(_)) {
-            self.error(Diagnostic::error(value.span, format!("a map cannot hold a value of type `{}`", value.ty))
-                .with_label("not storable"));
+            self.error(
+                Diagnostic::error(
+                    value.span,
+                    format!("a map cannot hold a value of type `{}`", value.ty),
+                )
+                .with_label("not storable"),
+            );
             return None;
         }
         let value_ty = storable(&value.ty);
-        let map = self.bind_map(&map_name, target_span, key.as_ref(), MapValue::Plain(value_ty), value.span)?;
+        let map = self.bind_map(
+            &map_name,
+            target_span,
+            key.as_ref(),
+            MapValue::Plain(value_ty),
+            value.span,
+        )?;
         Some(StmtKind::MapStore { map, key, value })
     }
 
@@ -319,8 +436,10 @@ impl<'a> ClauseChecker<'a> {
         let mut typed_keys = typed_keys?;
         for k in &typed_keys {
             if !(k.ty.is_scalar() || k.ty.is_str()) {
-                self.error(Diagnostic::error(k.span, format!("a map key cannot be of type `{}`", k.ty))
-                    .with_label("not usable as a key"));
+                self.error(
+                    Diagnostic::error(k.span, format!("a map key cannot be of type `{}`", k.ty))
+                        .with_label("not usable as a key"),
+                );
                 return None;
             }
         }
@@ -335,23 +454,41 @@ impl<'a> ClauseChecker<'a> {
     }
 
     /// Records a write of `value` under `key` into the map, checking it against earlier uses.
-    fn bind_map(&mut self, name: &str, span: Span, key: Option<&Expr>, value: MapValue, value_span: Span) -> Option<MapId> {
+    fn bind_map(
+        &mut self,
+        name: &str,
+        span: Span,
+        key: Option<&Expr>,
+        value: MapValue,
+        value_span: Span,
+    ) -> Option<MapId> {
         let id = self.maps.declare(name, span);
         let key_ty = key.map(|k| storable(&k.ty));
         let key_span = key.map_or(span, |k| k.span);
         let decl = &self.maps.decls[id];
         let first_key_span = self.maps.key_spans[id];
-        let merged_key = match (&decl.key, &key_ty, decl.value == MapValue::Plain(Type::Void)) {
+        let merged_key = match (
+            &decl.key,
+            &key_ty,
+            decl.value == MapValue::Plain(Type::Void),
+        ) {
             (_, _, true) => Some(key_ty.clone()),
             (old, new, false) => unify_optional(old, new),
         };
         let Some(merged_key) = merged_key else {
-            let old = decl.key.as_ref().map_or("no key".to_string(), |t| format!("key `{t}`"));
-            let new = key_ty.as_ref().map_or("no key".to_string(), |t| format!("key `{t}`"));
-            self.error(Diagnostic::error(key_span, format!("map `{name}` is used with {new} here"))
-                .with_label(new)
-                .with_secondary(first_key_span, format!("but with {old} here"))
-                .with_help("every use of a map must have the same key types"));
+            let old = decl
+                .key
+                .as_ref()
+                .map_or("no key".to_string(), |t| format!("key `{t}`"));
+            let new = key_ty
+                .as_ref()
+                .map_or("no key".to_string(), |t| format!("key `{t}`"));
+            self.error(
+                Diagnostic::error(key_span, format!("map `{name}` is used with {new} here"))
+                    .with_label(new)
+                    .with_secondary(first_key_span, format!("but with {old} here"))
+                    .with_help("every use of a map must have the same key types"),
+            );
             return None;
         };
         let merged_value = match (&decl.value, &value) {
@@ -363,10 +500,18 @@ impl<'a> ClauseChecker<'a> {
         let Some(merged_value) = merged_value else {
             let decl_span = decl.span;
             let old = describe_value(&decl.value);
-            self.error(Diagnostic::error(value_span, format!("map `{name}` is assigned {} here", describe_one_value(&value)))
+            self.error(
+                Diagnostic::error(
+                    value_span,
+                    format!(
+                        "map `{name}` is assigned {} here",
+                        describe_one_value(&value)
+                    ),
+                )
                 .with_label(format!("{} value", describe_value(&value)))
                 .with_secondary(decl_span, format!("but it holds {old} since here"))
-                .with_help("a map holds one kind of value; use another map name"));
+                .with_help("a map holds one kind of value; use another map name"),
+            );
             return None;
         };
         let decl = &mut self.maps.decls[id];
@@ -382,16 +527,26 @@ impl<'a> ClauseChecker<'a> {
     fn declare_or_check_var(&mut self, name: &str, span: Span, value: &Expr) -> Option<ir::VarId> {
         if let Some(id) = self.lookup_var(name) {
             let Some(ty) = unify(&self.vars[id], &value.ty) else {
-                self.error(Diagnostic::error(value.span, format!("`${name}` holds `{}`, not `{}`", self.vars[id], value.ty))
+                self.error(
+                    Diagnostic::error(
+                        value.span,
+                        format!("`${name}` holds `{}`, not `{}`", self.vars[id], value.ty),
+                    )
                     .with_label("wrong type")
-                    .with_secondary(span, "assigned here"));
+                    .with_secondary(span, "assigned here"),
+                );
                 return None;
             };
             if !value.ty.is_str() || ty == self.vars[id] {
                 return Some(id);
             }
-            self.error(Diagnostic::error(value.span, format!("`${name}` holds a shorter string than this value"))
-                .with_label("too long for the variable"));
+            self.error(
+                Diagnostic::error(
+                    value.span,
+                    format!("`${name}` holds a shorter string than this value"),
+                )
+                .with_label("too long for the variable"),
+            );
             return None;
         }
         let id = self.vars.len();
@@ -410,9 +565,14 @@ impl<'a> ClauseChecker<'a> {
     pub fn condition(&mut self, e: &ast::Expr) -> Option<Expr> {
         let cond = self.expr(e)?;
         if !cond.ty.is_scalar() {
-            self.error(Diagnostic::error(cond.span, format!("a condition must be a number, not `{}`", cond.ty))
+            self.error(
+                Diagnostic::error(
+                    cond.span,
+                    format!("a condition must be a number, not `{}`", cond.ty),
+                )
                 .with_label("not a number")
-                .with_help("compare strings with `==`, e.g. `comm == \"bash\"`"));
+                .with_help("compare strings with `==`, e.g. `comm == \"bash\"`"),
+            );
             return None;
         }
         Some(cond)
@@ -424,11 +584,17 @@ impl<'a> ClauseChecker<'a> {
             ast::ExprKind::Int(v) => Some(typed(ExprKind::Int(*v as i64), I64, span)),
             ast::ExprKind::Str(s) => Some(string_literal(s.as_bytes().to_vec(), span)),
             ast::ExprKind::Ident(name) => self.ident(name, span),
-            ast::ExprKind::Var(name) if name == "target" && self.lookup_var(name).is_none() => self.target_pid(span),
+            ast::ExprKind::Var(name) if name == "target" && self.lookup_var(name).is_none() => {
+                self.target_pid(span)
+            }
             ast::ExprKind::Var(name) => match self.lookup_var(name) {
                 Some(id) => Some(typed(ExprKind::Var(id), self.vars[id].clone(), span)),
                 None => {
-                    let names: Vec<&str> = self.scopes.iter().flat_map(|s| s.keys().map(String::as_str)).collect();
+                    let names: Vec<&str> = self
+                        .scopes
+                        .iter()
+                        .flat_map(|s| s.keys().map(String::as_str))
+                        .collect();
                     let mut d = Diagnostic::error(span, format!("unknown variable `${name}`"))
                         .with_label("not assigned before this use");
                     if let Some(near) = did_you_mean(name, names) {
@@ -439,12 +605,23 @@ impl<'a> ClauseChecker<'a> {
                 }
             },
             ast::ExprKind::Positional(n) => Some(self.positional(*n, span)),
-            ast::ExprKind::PositionalCount => {
-                Some(typed(ExprKind::Int(self.params.positional.len() as i64), I64, span))
-            }
+            ast::ExprKind::PositionalCount => Some(typed(
+                ExprKind::Int(self.params.positional.len() as i64),
+                I64,
+                span,
+            )),
             ast::ExprKind::Map { name, keys } => self.map_read(name, keys, span),
-            ast::ExprKind::Call { name, name_span, args } => self.call(name, *name_span, args, span),
-            ast::ExprKind::Field { base, field, field_span, .. } => self.field(base, field, *field_span, span),
+            ast::ExprKind::Call {
+                name,
+                name_span,
+                args,
+            } => self.call(name, *name_span, args, span),
+            ast::ExprKind::Field {
+                base,
+                field,
+                field_span,
+                ..
+            } => self.field(base, field, *field_span, span),
             ast::ExprKind::Unary { op, operand } => self.unary(*op, operand, span),
             ast::ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, span),
             ast::ExprKind::Ternary { cond, then, els } => self.ternary(cond, then, els, span),
@@ -456,9 +633,11 @@ impl<'a> ClauseChecker<'a> {
             }
             ast::ExprKind::Cast { ty, expr } => self.cast(ty, expr, span),
             ast::ExprKind::IncDec { .. } => {
-                self.error(Diagnostic::error(span, "`++`/`--` can only be used as a statement here")
-                    .with_label("used as a value")
-                    .with_help("write `@x++;` or `$i++;` on its own"));
+                self.error(
+                    Diagnostic::error(span, "`++`/`--` can only be used as a statement here")
+                        .with_label("used as a value")
+                        .with_help("write `@x++;` or `$i++;` on its own"),
+                );
                 None
             }
             ast::ExprKind::Index { .. } => self.unsupported(span, "indexing"),
@@ -466,8 +645,13 @@ impl<'a> ClauseChecker<'a> {
     }
 
     fn unsupported(&mut self, span: Span, what: &str) -> Option<Expr> {
-        self.error(Diagnostic::error(span, format!("{what} is not supported by this version of rdt yet"))
-            .with_label("unsupported"));
+        self.error(
+            Diagnostic::error(
+                span,
+                format!("{what} is not supported by this version of rdt yet"),
+            )
+            .with_label("unsupported"),
+        );
         None
     }
 
@@ -475,9 +659,11 @@ impl<'a> ClauseChecker<'a> {
         match self.params.target_pid {
             Some(pid) => Some(typed(ExprKind::Int(i64::from(pid)), Type::U32, span)),
             None => {
-                self.error(Diagnostic::error(span, "there is no target process")
-                    .with_label("needs -c CMD or -p PID")
-                    .with_help("run a command with `-c 'CMD'` or name a process with `-p PID`"));
+                self.error(
+                    Diagnostic::error(span, "there is no target process")
+                        .with_label("needs -c CMD or -p PID")
+                        .with_help("run a command with `-c 'CMD'` or name a process with `-p PID`"),
+                );
                 None
             }
         }
@@ -495,9 +681,14 @@ impl<'a> ClauseChecker<'a> {
         } else if let Some(index) = name.strip_prefix("arg").and_then(|n| n.parse::<u8>().ok()) {
             Some(self.context.arg(index, span, self.probe_kind))
         } else if name == "args" {
-            Some(Err(Diagnostic::error(span, "`args` is a structure; use one of its fields")
-                .with_label("needs a field")
-                .with_help("for example `args.filename`; `rdt -lv <probe>` lists the fields")))
+            Some(Err(Diagnostic::error(
+                span,
+                "`args` is a structure; use one of its fields",
+            )
+            .with_label("needs a field")
+            .with_help(
+                "for example `args.filename`; `rdt -lv <probe>` lists the fields",
+            )))
         } else {
             None
         };
@@ -508,8 +699,12 @@ impl<'a> ClauseChecker<'a> {
                 None
             }
             None => {
-                let candidates = builtins::BUILTINS.iter().map(|(n, _)| *n).chain(builtins::CONTEXT_NAMES.iter().copied());
-                let mut d = Diagnostic::error(span, format!("unknown identifier `{name}`")).with_label("not a builtin");
+                let candidates = builtins::BUILTINS
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .chain(builtins::CONTEXT_NAMES.iter().copied());
+                let mut d = Diagnostic::error(span, format!("unknown identifier `{name}`"))
+                    .with_label("not a builtin");
                 if let Some(near) = did_you_mean(name, candidates) {
                     d = d.with_help(format!("did you mean `{near}`?"));
                 }
@@ -533,8 +728,9 @@ impl<'a> ClauseChecker<'a> {
         let key = self.map_key(keys, span)?;
         let Some(id) = self.maps.id(&map_name) else {
             let names = self.maps.decls.iter().map(|d| d.name.as_str());
-            let mut d = Diagnostic::error(span, format!("map `{map_name}` is read but never assigned"))
-                .with_label("no value was ever stored in it");
+            let mut d =
+                Diagnostic::error(span, format!("map `{map_name}` is read but never assigned"))
+                    .with_label("no value was ever stored in it");
             if let Some(near) = did_you_mean(&map_name, names) {
                 d = d.with_help(format!("did you mean `{near}`?"));
             }
@@ -544,11 +740,16 @@ impl<'a> ClauseChecker<'a> {
         let decl = &self.maps.decls[id];
         let key_ty = key.as_ref().map(|k| storable(&k.ty));
         if unify_optional(&decl.key, &key_ty).is_none() {
-            let expected = decl.key.as_ref().map_or("no key".to_string(), |t| format!("a key of type `{t}`"));
+            let expected = decl
+                .key
+                .as_ref()
+                .map_or("no key".to_string(), |t| format!("a key of type `{t}`"));
             let first = self.maps.key_spans[id];
-            self.error(Diagnostic::error(span, format!("map `{map_name}` is read with the wrong key"))
-                .with_label(format!("expected {expected}"))
-                .with_secondary(first, "key type fixed here"));
+            self.error(
+                Diagnostic::error(span, format!("map `{map_name}` is read with the wrong key"))
+                    .with_label(format!("expected {expected}"))
+                    .with_secondary(first, "key type fixed here"),
+            );
             return None;
         }
         let ty = match &decl.value {
@@ -556,13 +757,27 @@ impl<'a> ClauseChecker<'a> {
             MapValue::Sum => I64,
             MapValue::Plain(t) => t.clone(),
         };
-        Some(typed(ExprKind::MapRead { map: id, key: key.map(Box::new) }, ty, span))
+        Some(typed(
+            ExprKind::MapRead {
+                map: id,
+                key: key.map(Box::new),
+            },
+            ty,
+            span,
+        ))
     }
 
-    fn call(&mut self, name: &str, name_span: Span, args: &[ast::Expr], span: Span) -> Option<Expr> {
+    fn call(
+        &mut self,
+        name: &str,
+        name_span: Span,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> Option<Expr> {
         let Some(def) = builtins::function(name) else {
             let names = builtins::FUNCTIONS.iter().map(|f| f.name);
-            let mut d = Diagnostic::error(name_span, format!("unknown function `{name}`")).with_label("not a function");
+            let mut d = Diagnostic::error(name_span, format!("unknown function `{name}`"))
+                .with_label("not a function");
             if let Some(near) = did_you_mean(name, names) {
                 d = d.with_help(format!("did you mean `{near}()`?"));
             }
@@ -577,8 +792,13 @@ impl<'a> ClauseChecker<'a> {
                     if ptr.ty.is_str() {
                         return Some(ptr);
                     }
-                    self.error(Diagnostic::error(ptr.span, format!("str() needs a pointer, not `{}`", ptr.ty))
-                        .with_label("not a pointer"));
+                    self.error(
+                        Diagnostic::error(
+                            ptr.span,
+                            format!("str() needs a pointer, not `{}`", ptr.ty),
+                        )
+                        .with_label("not a pointer"),
+                    );
                     return None;
                 }
                 let (len, size) = match args.get(1) {
@@ -586,28 +806,45 @@ impl<'a> ClauseChecker<'a> {
                     Some(a) => {
                         let len = self.expr(a)?;
                         let size = match len.kind {
-                            ExprKind::Int(n) if n >= 0 => (n as u32).saturating_add(1).min(self.strsize),
+                            ExprKind::Int(n) if n >= 0 => {
+                                (n as u32).saturating_add(1).min(self.strsize)
+                            }
                             _ => self.strsize,
                         };
                         (Some(Box::new(len)), size)
                     }
                 };
-                Some(typed(ExprKind::ReadStr { ptr: Box::new(ptr), len }, Type::Str { size }, span))
+                Some(typed(
+                    ExprKind::ReadStr {
+                        ptr: Box::new(ptr),
+                        len,
+                    },
+                    Type::Str { size },
+                    span,
+                ))
             }
             Function::Count | Function::Sum => {
                 self.error(aggregate_outside_assignment(name, span));
                 None
             }
             Function::Printf | Function::Exit => {
-                self.error(Diagnostic::error(span, format!("{name}() has no value"))
-                    .with_label("used as a value")
-                    .with_help(format!("call `{name}(…)` as a statement of its own")));
+                self.error(
+                    Diagnostic::error(span, format!("{name}() has no value"))
+                        .with_label("used as a value")
+                        .with_help(format!("call `{name}(…)` as a statement of its own")),
+                );
                 None
             }
         }
     }
 
-    fn field(&mut self, base: &ast::Expr, field: &str, field_span: Span, span: Span) -> Option<Expr> {
+    fn field(
+        &mut self,
+        base: &ast::Expr,
+        field: &str,
+        field_span: Span,
+        span: Span,
+    ) -> Option<Expr> {
         if !matches!(&base.kind, ast::ExprKind::Ident(n) if n == "args") {
             if let ast::ExprKind::Ident(n) = &base.kind {
                 if n == "self" || n == "this" {
@@ -631,8 +868,13 @@ impl<'a> ClauseChecker<'a> {
             if matches!(op, UnOp::Deref | UnOp::AddrOf) {
                 return self.unsupported(span, "pointer dereference");
             }
-            self.error(Diagnostic::error(value.span, format!("operator needs a number, not `{}`", value.ty))
-                .with_label("not a number"));
+            self.error(
+                Diagnostic::error(
+                    value.span,
+                    format!("operator needs a number, not `{}`", value.ty),
+                )
+                .with_label("not a number"),
+            );
             return None;
         }
         let ty = match op {
@@ -640,7 +882,14 @@ impl<'a> ClauseChecker<'a> {
             UnOp::Not => U64,
             _ => int_of(&value.ty),
         };
-        Some(typed(ExprKind::Unary { op, operand: Box::new(value) }, ty, span))
+        Some(typed(
+            ExprKind::Unary {
+                op,
+                operand: Box::new(value),
+            },
+            ty,
+            span,
+        ))
     }
 
     fn binary(&mut self, op: BinOp, lhs: &ast::Expr, rhs: &ast::Expr, span: Span) -> Option<Expr> {
@@ -652,8 +901,17 @@ impl<'a> ClauseChecker<'a> {
         }
         for side in [&l, &r] {
             if !side.ty.is_scalar() {
-                self.error(Diagnostic::error(side.span, format!("operator `{}` needs numbers, not `{}`", op.symbol(), side.ty))
-                    .with_label("not a number"));
+                self.error(
+                    Diagnostic::error(
+                        side.span,
+                        format!(
+                            "operator `{}` needs numbers, not `{}`",
+                            op.symbol(),
+                            side.ty
+                        ),
+                    )
+                    .with_label("not a number"),
+                );
                 return None;
             }
         }
@@ -663,51 +921,105 @@ impl<'a> ClauseChecker<'a> {
             let signed = is_signed(&l.ty) && is_signed(&r.ty);
             Type::Int { bits: 64, signed }
         };
-        Some(typed(ExprKind::Binary { op, lhs: Box::new(l), rhs: Box::new(r) }, ty, span))
+        Some(typed(
+            ExprKind::Binary {
+                op,
+                lhs: Box::new(l),
+                rhs: Box::new(r),
+            },
+            ty,
+            span,
+        ))
     }
 
     fn string_binary(&mut self, op: BinOp, l: Expr, r: Expr, span: Span) -> Option<Expr> {
         if l.ty.is_str() && r.ty.is_str() && matches!(op, BinOp::Eq | BinOp::Ne) {
             let negate = op == BinOp::Ne;
-            return Some(typed(ExprKind::StrEq { lhs: Box::new(l), rhs: Box::new(r), negate }, U64, span));
+            return Some(typed(
+                ExprKind::StrEq {
+                    lhs: Box::new(l),
+                    rhs: Box::new(r),
+                    negate,
+                },
+                U64,
+                span,
+            ));
         }
         let (s, other) = if l.ty.is_str() { (&l, &r) } else { (&r, &l) };
         let d = if other.ty.is_str() {
-            Diagnostic::error(span, format!("strings cannot be combined with `{}`", op.symbol()))
-                .with_label("only `==` and `!=` compare strings")
+            Diagnostic::error(
+                span,
+                format!("strings cannot be combined with `{}`", op.symbol()),
+            )
+            .with_label("only `==` and `!=` compare strings")
         } else {
-            Diagnostic::error(s.span, format!("cannot apply `{}` to a string and `{}`", op.symbol(), other.ty))
-                .with_label("this is a string")
-                .with_secondary(other.span, format!("this is `{}`", other.ty))
-                .with_help("strings can only be compared, with `==` and `!=`")
+            Diagnostic::error(
+                s.span,
+                format!(
+                    "cannot apply `{}` to a string and `{}`",
+                    op.symbol(),
+                    other.ty
+                ),
+            )
+            .with_label("this is a string")
+            .with_secondary(other.span, format!("this is `{}`", other.ty))
+            .with_help("strings can only be compared, with `==` and `!=`")
         };
         self.error(d);
         None
     }
 
-    fn ternary(&mut self, cond: &ast::Expr, then: &ast::Expr, els: &ast::Expr, span: Span) -> Option<Expr> {
+    fn ternary(
+        &mut self,
+        cond: &ast::Expr,
+        then: &ast::Expr,
+        els: &ast::Expr,
+        span: Span,
+    ) -> Option<Expr> {
         let cond = self.condition(cond);
         let then = self.expr(then);
         let els = self.expr(els);
         let (cond, then, els) = (cond?, then?, els?);
         let Some(ty) = unify(&storable(&then.ty), &storable(&els.ty)) else {
-            self.error(Diagnostic::error(span, "the two branches of `?:` have different types")
-                .with_label("mismatched branches")
-                .with_secondary(then.span, format!("`{}`", then.ty))
-                .with_secondary(els.span, format!("`{}`", els.ty)));
+            self.error(
+                Diagnostic::error(span, "the two branches of `?:` have different types")
+                    .with_label("mismatched branches")
+                    .with_secondary(then.span, format!("`{}`", then.ty))
+                    .with_secondary(els.span, format!("`{}`", els.ty)),
+            );
             return None;
         };
-        Some(typed(ExprKind::Ternary { cond: Box::new(cond), then: Box::new(then), els: Box::new(els) }, ty, span))
+        Some(typed(
+            ExprKind::Ternary {
+                cond: Box::new(cond),
+                then: Box::new(then),
+                els: Box::new(els),
+            },
+            ty,
+            span,
+        ))
     }
 
     fn cast(&mut self, ty: &ast::TypeName, expr: &ast::Expr, span: Span) -> Option<Expr> {
         let value = self.expr(expr)?;
         let Some(target) = int_type_named(&ty.name).filter(|_| ty.pointer_depth == 0) else {
-            return self.unsupported(ty.span, &format!("casting to `{}{}`", ty.name, "*".repeat(ty.pointer_depth as usize)));
+            return self.unsupported(
+                ty.span,
+                &format!(
+                    "casting to `{}{}`",
+                    ty.name,
+                    "*".repeat(ty.pointer_depth as usize)
+                ),
+            );
         };
         if !value.ty.is_scalar() {
-            self.error(Diagnostic::error(value.span, format!("cannot cast `{}` to `{}`", value.ty, ty.name))
-                .with_label("not a number"));
+            self.error(
+                Diagnostic::error(
+                    value.span,
+                    format!("cannot cast `{}` to `{}`", value.ty, ty.name),
+                )
+                .with_label("not a number"),
+            );
             return None;
         }
         Some(typed(ExprKind::Cast(Box::new(value)), target, span))
@@ -715,9 +1027,12 @@ impl<'a> ClauseChecker<'a> {
 }
 
 fn aggregate_outside_assignment(name: &str, span: Span) -> Diagnostic {
-    Diagnostic::error(span, format!("{name}() is an aggregation and must be assigned to a map"))
-        .with_label("not assigned to a map")
-        .with_help(format!("write `@name[key] = {name}(…);`"))
+    Diagnostic::error(
+        span,
+        format!("{name}() is an aggregation and must be assigned to a map"),
+    )
+    .with_label("not assigned to a map")
+    .with_help(format!("write `@name[key] = {name}(…);`"))
 }
 
 fn string_literal(bytes: Vec<u8>, span: Span) -> Expr {
@@ -728,7 +1043,10 @@ fn string_literal(bytes: Vec<u8>, span: Span) -> Expr {
 /// Maps hold integers as 64-bit values, the way bpftrace does.
 fn storable(ty: &Type) -> Type {
     match ty {
-        Type::Int { signed, .. } => Type::Int { bits: 64, signed: *signed },
+        Type::Int { signed, .. } => Type::Int {
+            bits: 64,
+            signed: *signed,
+        },
         Type::Ptr { .. } => U64,
         Type::Tuple(fields) => Type::Tuple(fields.iter().map(storable).collect()),
         other => other.clone(),
@@ -749,11 +1067,17 @@ fn is_signed(ty: &Type) -> bool {
 /// The common type of two values, if they are compatible (strings widen to the longer one).
 fn unify(a: &Type, b: &Type) -> Option<Type> {
     match (a, b) {
-        (Type::Int { signed: sa, .. }, Type::Int { signed: sb, .. }) => Some(Type::Int { bits: 64, signed: *sa && *sb }),
+        (Type::Int { signed: sa, .. }, Type::Int { signed: sb, .. }) => Some(Type::Int {
+            bits: 64,
+            signed: *sa && *sb,
+        }),
         (Type::Str { size: x }, Type::Str { size: y }) => Some(Type::Str { size: (*x).max(*y) }),
-        (Type::Tuple(x), Type::Tuple(y)) if x.len() == y.len() => {
-            x.iter().zip(y).map(|(a, b)| unify(a, b)).collect::<Option<Vec<_>>>().map(Type::Tuple)
-        }
+        (Type::Tuple(x), Type::Tuple(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .map(|(a, b)| unify(a, b))
+            .collect::<Option<Vec<_>>>()
+            .map(Type::Tuple),
         (Type::Ptr { .. } | Type::Int { .. }, Type::Ptr { .. } | Type::Int { .. }) => Some(U64),
         _ => None,
     }

@@ -152,7 +152,10 @@ fn parse_conversion(format: &str, start: usize) -> Result<Conversion, (usize, St
         i += 1;
     }
     if bytes.get(i) == Some(&b'*') {
-        return Err((i, "a `*` width is not supported; write the width as a number".into()));
+        return Err((
+            i,
+            "a `*` width is not supported; write the width as a number".into(),
+        ));
     }
     let (width, next) = parse_number(format, i)?;
     spec.width = width;
@@ -211,7 +214,10 @@ fn parse_number(format: &str, i: usize) -> Result<(Option<usize>, usize), (usize
     }
     match format[i..i + digits].parse::<usize>() {
         Ok(n) if n <= MAX_WIDTH => Ok((Some(n), i + digits)),
-        _ => Err((i, format!("width or precision too large (at most {MAX_WIDTH})"))),
+        _ => Err((
+            i,
+            format!("width or precision too large (at most {MAX_WIDTH})"),
+        )),
     }
 }
 
@@ -227,7 +233,6 @@ fn parse_length(bytes: &[u8], i: usize) -> (Length, usize) {
         _ => (Length::None, i),
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -273,7 +278,10 @@ mod tests {
             }
         );
         assert_eq!(validate_format("plain %% text"), Ok(vec![]));
-        assert_eq!(validate_format("%.s").expect("valid")[0].spec.precision, Some(0));
+        assert_eq!(
+            validate_format("%.s").expect("valid")[0].spec.precision,
+            Some(0)
+        );
     }
 
     #[test]

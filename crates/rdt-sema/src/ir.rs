@@ -24,7 +24,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options { strsize: 64, quiet: false }
+        Options {
+            strsize: 64,
+            quiet: false,
+        }
     }
 }
 
@@ -83,7 +86,11 @@ pub enum Attach {
     /// A raw tracepoint (`BPF_RAW_TRACEPOINT_OPEN`), e.g. `sys_enter`.
     RawTracepoint { name: String },
     /// A kprobe or kretprobe on a kernel function, `offset` bytes into it.
-    Kprobe { function: String, offset: u64, ret: bool },
+    Kprobe {
+        function: String,
+        offset: u64,
+        ret: bool,
+    },
     /// A software cpu-clock perf event: every `period_ns`, or `freq_hz` times a second, on every
     /// CPU (`all_cpus`, profile) or on one (interval).
     Timer { period: TimerPeriod, all_cpus: bool },
@@ -114,8 +121,14 @@ pub enum MapValue {
 
 #[derive(Debug, Clone)]
 pub enum Event {
-    Printf { format: String, args: Vec<Type>, span: Span },
-    Exit { span: Span },
+    Printf {
+        format: String,
+        args: Vec<Type>,
+        span: Span,
+    },
+    Exit {
+        span: Span,
+    },
 }
 
 pub type MapId = usize;
@@ -130,16 +143,28 @@ pub struct Stmt {
 #[derive(Debug, Clone)]
 pub enum StmtKind {
     /// `@m[key] = value`
-    MapStore { map: MapId, key: Option<Expr>, value: Expr },
+    MapStore {
+        map: MapId,
+        key: Option<Expr>,
+        value: Expr,
+    },
     /// `@m[key] = count()` / `sum(x)`: update the per-CPU slot in place.
-    MapAggregate { map: MapId, key: Option<Expr>, op: Aggregate },
+    MapAggregate {
+        map: MapId,
+        key: Option<Expr>,
+        op: Aggregate,
+    },
     /// `$v = value`
     VarStore { var: VarId, value: Expr },
     /// Emit ring-buffer record `event` holding `args`.
     Printf { event: usize, args: Vec<Expr> },
     /// Emit the exit record and stop this program.
     Exit { event: usize },
-    If { cond: Expr, then: Vec<Stmt>, els: Vec<Stmt> },
+    If {
+        cond: Expr,
+        then: Vec<Stmt>,
+        els: Vec<Stmt>,
+    },
     /// An expression evaluated for nothing but its side effects.
     Eval(Expr),
 }
@@ -164,25 +189,52 @@ pub enum ExprKind {
     Str(Vec<u8>),
     Builtin(Builtin),
     /// A field of the tracepoint record at `offset` in the context, of the expression's type.
-    CtxField { offset: u32 },
+    CtxField {
+        offset: u32,
+    },
     /// A u64 field of the `struct pt_regs` that the `raw_syscalls` tracepoints pass as their
     /// first argument: a syscall argument register or `orig_ax`.
-    SyscallRegs { offset: u32 },
+    SyscallRegs {
+        offset: u32,
+    },
     /// Raw context argument `index` (`arg0…` of raw tracepoints, pt_regs registers of kprobes).
-    Arg { index: u8 },
+    Arg {
+        index: u8,
+    },
     /// Return value register (kretprobe).
     Retval,
-    MapRead { map: MapId, key: Option<Box<Expr>> },
+    MapRead {
+        map: MapId,
+        key: Option<Box<Expr>>,
+    },
     Var(VarId),
-    Unary { op: UnOp, operand: Box<Expr> },
+    Unary {
+        op: UnOp,
+        operand: Box<Expr>,
+    },
     /// Integer arithmetic, bitwise and comparison operators; `&&`/`||` short-circuit.
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     /// `==` / `!=` between strings (`negate` for `!=`).
-    StrEq { lhs: Box<Expr>, rhs: Box<Expr>, negate: bool },
-    Ternary { cond: Box<Expr>, then: Box<Expr>, els: Box<Expr> },
+    StrEq {
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+        negate: bool,
+    },
+    Ternary {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        els: Box<Expr>,
+    },
     Tuple(Vec<Expr>),
     /// `str(ptr[, len])`: a NUL-terminated string read from `ptr`; the size is in the type.
-    ReadStr { ptr: Box<Expr>, len: Option<Box<Expr>> },
+    ReadStr {
+        ptr: Box<Expr>,
+        len: Option<Box<Expr>>,
+    },
     /// Integer conversion to the expression's type (truncate / sign-extend).
     Cast(Box<Expr>),
 }

@@ -23,8 +23,10 @@ pub fn analyze(program: &ast::Program, params: &Params) -> Result<ir::Program, V
     let options = options(&program.options, &mut diags);
     let clauses = expand_clauses(program, &mut diags);
     if program.clauses.is_empty() {
-        diags.push(Diagnostic::error(Span::default(), "the program has no probes")
-            .with_help("for example: rdt -e 'BEGIN { printf(\"hello\\n\"); exit(); }'"));
+        diags.push(
+            Diagnostic::error(Span::default(), "the program has no probes")
+                .with_help("for example: rdt -e 'BEGIN { printf(\"hello\\n\"); exit(); }'"),
+        );
     }
 
     // Pass 1 learns the types of all maps; its diagnostics are dropped (pass 2 repeats them).
@@ -36,7 +38,12 @@ pub fn analyze(program: &ast::Program, params: &Params) -> Result<ir::Program, V
     if diags.iter().any(|d| !d.warning) {
         return Err(diags);
     }
-    Ok(ir::Program { probes, maps: pass2_maps.decls, events, options })
+    Ok(ir::Program {
+        probes,
+        maps: pass2_maps.decls,
+        events,
+        options,
+    })
 }
 
 /// A clause with its probe descriptions expanded into groups that compile to one program each.
@@ -50,7 +57,10 @@ struct Group {
     instances: Vec<Instance>,
 }
 
-fn expand_clauses<'a>(program: &'a ast::Program, diags: &mut Vec<Diagnostic>) -> Vec<ExpandedClause<'a>> {
+fn expand_clauses<'a>(
+    program: &'a ast::Program,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<ExpandedClause<'a>> {
     let mut out = Vec::new();
     for clause in &program.clauses {
         let mut groups = Vec::new();
@@ -66,15 +76,24 @@ fn expand_clauses<'a>(program: &'a ast::Program, diags: &mut Vec<Diagnostic>) ->
 }
 
 /// Instances that attach the same way and need no per-instance argument layout share a program.
-fn group_instances(spec: &ast::ProbeSpec, instances: Vec<Instance>, per_instance: bool) -> Vec<Group> {
+fn group_instances(
+    spec: &ast::ProbeSpec,
+    instances: Vec<Instance>,
+    per_instance: bool,
+) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     for instance in instances {
         let shared = groups.iter_mut().find(|g| {
-            !per_instance && g.instances[0].prog_type == instance.prog_type && same_program(&g.instances[0], &instance)
+            !per_instance
+                && g.instances[0].prog_type == instance.prog_type
+                && same_program(&g.instances[0], &instance)
         });
         match shared {
             Some(g) => g.instances.push(instance),
-            None => groups.push(Group { spec: spec.clone(), instances: vec![instance] }),
+            None => groups.push(Group {
+                spec: spec.clone(),
+                instances: vec![instance],
+            }),
         }
     }
     groups
@@ -98,14 +117,18 @@ fn uses_args(clause: &ast::Clause) -> bool {
 fn block_uses_args(block: &ast::Block) -> bool {
     block.stmts.iter().any(|s| match &s.kind {
         ast::StmtKind::Expr(e) => expr_uses_args(e),
-        ast::StmtKind::Assign { target, value, .. } => expr_uses_args(target) || expr_uses_args(value),
+        ast::StmtKind::Assign { target, value, .. } => {
+            expr_uses_args(target) || expr_uses_args(value)
+        }
         ast::StmtKind::If { cond, then, els } => {
-            expr_uses_args(cond) || block_uses_args(then) || els.as_ref().is_some_and(block_uses_args)
+            expr_uses_args(cond)
+                || block_uses_args(then)
+                || els.as_ref().is_some_and(block_uses_args)
         }
         ast::StmtKind::Block(b) | ast::StmtKind::ForMap { body: b, .. } => block_uses_args(b),
-        ast::StmtKind::ForRange { start, end, body, .. } => {
-            expr_uses_args(start) || expr_uses_args(end) || block_uses_args(body)
-        }
+        ast::StmtKind::ForRange {
+            start, end, body, ..
+        } => expr_uses_args(start) || expr_uses_args(end) || block_uses_args(body),
         ast::StmtKind::While { cond, body } | ast::StmtKind::Unroll { count: cond, body } => {
             expr_uses_args(cond) || block_uses_args(body)
         }
@@ -118,12 +141,16 @@ fn expr_uses_args(e: &ast::Expr) -> bool {
     match &e.kind {
         K::Ident(name) => name == "args" || name == "retval" || name.starts_with("arg"),
         K::Int(_) | K::Str(_) | K::Var(_) | K::Positional(_) | K::PositionalCount => false,
-        K::Map { keys: items, .. } | K::Call { args: items, .. } | K::Tuple(items) => items.iter().any(expr_uses_args),
+        K::Map { keys: items, .. } | K::Call { args: items, .. } | K::Tuple(items) => {
+            items.iter().any(expr_uses_args)
+        }
         K::Field { base, .. } => expr_uses_args(base),
         K::Index { base, index } => expr_uses_args(base) || expr_uses_args(index),
         K::Unary { operand, .. } => expr_uses_args(operand),
         K::Binary { lhs, rhs, .. } => expr_uses_args(lhs) || expr_uses_args(rhs),
-        K::Ternary { cond, then, els } => expr_uses_args(cond) || expr_uses_args(then) || expr_uses_args(els),
+        K::Ternary { cond, then, els } => {
+            expr_uses_args(cond) || expr_uses_args(then) || expr_uses_args(els)
+        }
         K::IncDec { target, .. } => expr_uses_args(target),
         K::Cast { expr, .. } => expr_uses_args(expr),
     }
@@ -142,9 +169,20 @@ fn check_all(
         for group in &ec.groups {
             let first = &group.instances[0];
             let kind = group.spec.text.split(':').next().unwrap_or("");
-            let mut checker =
-                ClauseChecker::new(maps, &mut events, diags, params, &first.context, kind, options.strsize);
-            let predicate = ec.clause.predicate.as_ref().and_then(|p| checker.condition(p));
+            let mut checker = ClauseChecker::new(
+                maps,
+                &mut events,
+                diags,
+                params,
+                &first.context,
+                kind,
+                options.strsize,
+            );
+            let predicate = ec
+                .clause
+                .predicate
+                .as_ref()
+                .and_then(|p| checker.condition(p));
             let body = checker.block(&ec.clause.body);
             let vars = checker.var_types().to_vec();
             let mut attach: Vec<ir::Attach> = Vec::new();
@@ -173,11 +211,23 @@ fn combined_guard(instances: &[Instance], spec: &ast::ProbeSpec) -> Option<Expr>
     let guards: Option<Vec<_>> = instances.iter().map(|i| i.guard.clone()).collect();
     let mut guards = guards?.into_iter();
     let (kind, ty) = guards.next()?;
-    let mut acc = Expr { kind, ty, span: spec.span };
+    let mut acc = Expr {
+        kind,
+        ty,
+        span: spec.span,
+    };
     for (kind, ty) in guards {
-        let rhs = Expr { kind, ty, span: spec.span };
+        let rhs = Expr {
+            kind,
+            ty,
+            span: spec.span,
+        };
         acc = Expr {
-            kind: ir::ExprKind::Binary { op: BinOp::LogOr, lhs: Box::new(acc), rhs: Box::new(rhs) },
+            kind: ir::ExprKind::Binary {
+                op: BinOp::LogOr,
+                lhs: Box::new(acc),
+                rhs: Box::new(rhs),
+            },
             ty: Type::U64,
             span: spec.span,
         };
@@ -202,12 +252,16 @@ fn options(settings: &[ast::OptionSetting], diags: &mut Vec<Diagnostic>) -> Opti
             ("quiet", Some("0" | "false")) => options.quiet = false,
             ("strsize", Some(v)) => match v.parse::<u32>() {
                 Ok(n) if (1..=1024).contains(&n) => options.strsize = n,
-                _ => diags.push(Diagnostic::error(s.span, format!("invalid strsize `{v}`"))
-                    .with_label("expected a number from 1 to 1024")),
+                _ => diags.push(
+                    Diagnostic::error(s.span, format!("invalid strsize `{v}`"))
+                        .with_label("expected a number from 1 to 1024"),
+                ),
             },
-            (name, _) => diags.push(Diagnostic::warning(s.span, format!("unknown option `{name}` ignored"))
-                .with_label("not an rdt option")
-                .with_help("options: quiet, strsize")),
+            (name, _) => diags.push(
+                Diagnostic::warning(s.span, format!("unknown option `{name}` ignored"))
+                    .with_label("not an rdt option")
+                    .with_help("options: quiet, strsize"),
+            ),
         }
     }
     options

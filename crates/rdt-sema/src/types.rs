@@ -17,9 +17,18 @@ pub enum Type {
 }
 
 impl Type {
-    pub const U64: Type = Type::Int { bits: 64, signed: false };
-    pub const I64: Type = Type::Int { bits: 64, signed: true };
-    pub const U32: Type = Type::Int { bits: 32, signed: false };
+    pub const U64: Type = Type::Int {
+        bits: 64,
+        signed: false,
+    };
+    pub const I64: Type = Type::Int {
+        bits: 64,
+        signed: true,
+    };
+    pub const U32: Type = Type::Int {
+        bits: 32,
+        signed: false,
+    };
 
     pub fn is_int(&self) -> bool {
         matches!(self, Type::Int { .. })
@@ -40,7 +49,9 @@ impl Type {
             Type::Str { size } => *size,
             Type::Tuple(fields) => {
                 let offsets = Type::tuple_offsets(fields);
-                let end = offsets.last().map_or(0, |o| o + fields.last().map_or(0, Type::size));
+                let end = offsets
+                    .last()
+                    .map_or(0, |o| o + fields.last().map_or(0, Type::size));
                 round_up(end, 8)
             }
             Type::Ptr { .. } => 8,
@@ -79,7 +90,10 @@ impl fmt::Display for Type {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Type::Int { bits, signed: true } => write!(f, "int{bits}"),
-            Type::Int { bits, signed: false } => write!(f, "uint{bits}"),
+            Type::Int {
+                bits,
+                signed: false,
+            } => write!(f, "uint{bits}"),
             Type::Str { size } => write!(f, "string[{size}]"),
             Type::Tuple(fields) => {
                 write!(f, "(")?;
@@ -104,7 +118,13 @@ mod tests {
     #[test]
     fn tuple_fields_are_naturally_aligned_and_padded_to_eight() {
         let t = Type::Tuple(vec![Type::Str { size: 16 }, Type::U32, Type::U64]);
-        assert_eq!(Type::tuple_offsets(match &t { Type::Tuple(f) => f, _ => unreachable!() }), vec![0, 16, 24]);
+        assert_eq!(
+            Type::tuple_offsets(match &t {
+                Type::Tuple(f) => f,
+                _ => unreachable!(),
+            }),
+            vec![0, 16, 24]
+        );
         assert_eq!(t.size(), 32);
         let t = Type::Tuple(vec![Type::U64, Type::Str { size: 3 }]);
         assert_eq!(t.size(), 16);

@@ -54,19 +54,45 @@ pub enum StmtKind {
     /// An expression evaluated for its effect: a call such as `printf(…)` or `exit()`, `x++`.
     Expr(Expr),
     /// `target = value`, or `target op= value` when `op` is set (`+=`, `<<=`, …).
-    Assign { target: Expr, op: Option<BinOp>, value: Expr },
+    Assign {
+        target: Expr,
+        op: Option<BinOp>,
+        value: Expr,
+    },
     /// `if (cond) { … } else { … }`; `else if` nests an `If` as the only statement of `els`.
-    If { cond: Expr, then: Block, els: Option<Block> },
+    If {
+        cond: Expr,
+        then: Block,
+        els: Option<Block>,
+    },
     /// `{ … }` nested block.
     Block(Block),
     /// `for ($var : start..end) { … }`
-    ForRange { var: String, var_span: Span, start: Expr, end: Expr, body: Block },
+    ForRange {
+        var: String,
+        var_span: Span,
+        start: Expr,
+        end: Expr,
+        body: Block,
+    },
     /// `for ($kv : @map) { … }`
-    ForMap { var: String, var_span: Span, map: String, map_span: Span, body: Block },
+    ForMap {
+        var: String,
+        var_span: Span,
+        map: String,
+        map_span: Span,
+        body: Block,
+    },
     /// `while (cond) { … }`
-    While { cond: Expr, body: Block },
+    While {
+        cond: Expr,
+        body: Block,
+    },
     /// `unroll (n) { … }`
-    Unroll { count: Expr, body: Block },
+    Unroll {
+        count: Expr,
+        body: Block,
+    },
     Break,
     Continue,
     /// `return;` ends the action block early.
@@ -94,23 +120,56 @@ pub enum ExprKind {
     /// `$#`: number of positional parameters.
     PositionalCount,
     /// `@name[keys]`; `name` is empty for the anonymous map `@`; `keys` is empty for `@name`.
-    Map { name: String, keys: Vec<Expr> },
+    Map {
+        name: String,
+        keys: Vec<Expr>,
+    },
     /// `f(args…)`.
-    Call { name: String, name_span: Span, args: Vec<Expr> },
+    Call {
+        name: String,
+        name_span: Span,
+        args: Vec<Expr>,
+    },
     /// `base.field` or `base->field` (`arrow`).
-    Field { base: Box<Expr>, field: String, field_span: Span, arrow: bool },
+    Field {
+        base: Box<Expr>,
+        field: String,
+        field_span: Span,
+        arrow: bool,
+    },
     /// `base[index]` on a non-map value.
-    Index { base: Box<Expr>, index: Box<Expr> },
-    Unary { op: UnOp, operand: Box<Expr> },
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Index {
+        base: Box<Expr>,
+        index: Box<Expr>,
+    },
+    Unary {
+        op: UnOp,
+        operand: Box<Expr>,
+    },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     /// `cond ? a : b`
-    Ternary { cond: Box<Expr>, then: Box<Expr>, els: Box<Expr> },
+    Ternary {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        els: Box<Expr>,
+    },
     /// `(a, b, …)` with at least two elements.
     Tuple(Vec<Expr>),
     /// `x++`, `x--`, `++x`, `--x`.
-    IncDec { target: Box<Expr>, increment: bool, prefix: bool },
+    IncDec {
+        target: Box<Expr>,
+        increment: bool,
+        prefix: bool,
+    },
     /// `(type)expr`
-    Cast { ty: TypeName, expr: Box<Expr> },
+    Cast {
+        ty: TypeName,
+        expr: Box<Expr>,
+    },
 }
 
 /// A type as written in a cast: `uint32`, `struct task_struct *`.
@@ -180,6 +239,9 @@ impl BinOp {
     }
 
     pub fn is_comparison(self) -> bool {
-        matches!(self, BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge)
+        matches!(
+            self,
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
+        )
     }
 }

@@ -7,7 +7,8 @@ use crate::lexer::{probe_len, Spanned, Tok, TYPE_WORDS};
 use crate::{did_you_mean, Diagnostic, Span};
 use lalrpop_util::ParseError;
 
-const STATEMENTS_INSIDE_BLOCKS: &str = "statements belong in a clause's action block, e.g. `BEGIN { printf(\"hello\\n\"); }`";
+const STATEMENTS_INSIDE_BLOCKS: &str =
+    "statements belong in a clause's action block, e.g. `BEGIN { printf(\"hello\\n\"); }`";
 
 type LalrpopError = ParseError<usize, Tok, Diagnostic>;
 
@@ -15,11 +16,16 @@ pub fn from_parse_error(error: LalrpopError, source: &str, tokens: &[Spanned]) -
     let cx = Context { source, tokens };
     match error {
         ParseError::User { error } => error,
-        ParseError::UnrecognizedToken { token, expected } => cx.unexpected_token(token, &Expected::new(&expected)),
-        ParseError::UnrecognizedEof { expected, .. } => cx.unexpected_eof(&Expected::new(&expected)),
+        ParseError::UnrecognizedToken { token, expected } => {
+            cx.unexpected_token(token, &Expected::new(&expected))
+        }
+        ParseError::UnrecognizedEof { expected, .. } => {
+            cx.unexpected_eof(&Expected::new(&expected))
+        }
         ParseError::ExtraToken { token } => cx.unexpected_token(token, &Expected::new(&[])),
         ParseError::InvalidToken { location } => {
-            Diagnostic::error(Span::new(location, location), "unexpected character").with_label("not valid here")
+            Diagnostic::error(Span::new(location, location), "unexpected character")
+                .with_label("not valid here")
         }
     }
 }
@@ -30,7 +36,9 @@ pub fn no_probes(source: &str, program: &Program) -> Diagnostic {
     let span = Span::new(end, end);
     Diagnostic::error(span, "the program has no probes")
         .with_label("expected a probe and an action block")
-        .with_help("a clause names probes and an action block, e.g. `BEGIN { printf(\"hello\\n\"); }`")
+        .with_help(
+            "a clause names probes and an action block, e.g. `BEGIN { printf(\"hello\\n\"); }`",
+        )
         .with_help(if source.trim().is_empty() {
             "pass a script file or `-e 'PROGRAM'`"
         } else {
@@ -74,8 +82,13 @@ impl Context<'_> {
         }
         let span = Span::new(start, end);
         let message = format!("unexpected {}", tok.describe(self.text(start, end)));
-        let assigns_in_expression = tok == Tok::Assign && previous.is_some_and(|p| ends_operand(&p.1));
-        let label = if assigns_in_expression { "did you mean `==`?".to_string() } else { expected.label() };
+        let assigns_in_expression =
+            tok == Tok::Assign && previous.is_some_and(|p| ends_operand(&p.1));
+        let label = if assigns_in_expression {
+            "did you mean `==`?".to_string()
+        } else {
+            expected.label()
+        };
         let mut d = Diagnostic::error(span, message).with_label(label);
         if let Some(help) = self.hint(&tok, previous, expected, index) {
             d = d.with_help(help);
@@ -84,19 +97,30 @@ impl Context<'_> {
             Some(&(s, _, e)) if self.missing_semicolon(expected, &tok, e, start) => {
                 d.with_secondary(Span::new(s, e), "add `;` after this")
             }
-            Some(&(s, Tok::PredClose, e)) => d.with_secondary(Span::new(s, e), "this `/` ends the predicate"),
+            Some(&(s, Tok::PredClose, e)) => {
+                d.with_secondary(Span::new(s, e), "this `/` ends the predicate")
+            }
             _ => d,
         }
     }
 
     /// Help for the usual slips, judged from the token, its predecessor and the expected set.
-    fn hint(&self, tok: &Tok, previous: Option<&Spanned>, expected: &Expected, index: usize) -> Option<String> {
+    fn hint(
+        &self,
+        tok: &Tok,
+        previous: Option<&Spanned>,
+        expected: &Expected,
+        index: usize,
+    ) -> Option<String> {
         let prev_tok = previous.map(|p| &p.1);
         match tok {
-            Tok::Assign if prev_tok.is_some_and(ends_operand) => {
-                Some("`=` assigns, and only as a statement of its own, e.g. `@x = 1;`; `==` compares".into())
+            Tok::Assign if prev_tok.is_some_and(ends_operand) => Some(
+                "`=` assigns, and only as a statement of its own, e.g. `@x = 1;`; `==` compares"
+                    .into(),
+            ),
+            Tok::Assign => {
+                Some("an assignment is written `target = value`, e.g. `@count = 1`".into())
             }
-            Tok::Assign => Some("an assignment is written `target = value`, e.g. `@count = 1`".into()),
             Tok::RParen if self.unmatched(index, &Tok::LParen, &Tok::RParen) => {
                 Some("there is no `(` for this `)` to close".into())
             }
@@ -106,18 +130,30 @@ impl Context<'_> {
             Tok::RBrace if self.unmatched(index, &Tok::LBrace, &Tok::RBrace) => {
                 Some("there is no `{` for this `}` to close".into())
             }
-            _ if matches!(prev_tok, Some(Tok::Struct | Tok::Union | Tok::Enum)) => {
-                Some("a struct type is written `struct NAME`, e.g. `(struct task_struct *)curtask`".into())
-            }
-            _ if self.missing_semicolon(expected, tok, previous.map_or(0, |p| p.2), self.start_of(index)) => {
+            _ if matches!(prev_tok, Some(Tok::Struct | Tok::Union | Tok::Enum)) => Some(
+                "a struct type is written `struct NAME`, e.g. `(struct task_struct *)curtask`"
+                    .into(),
+            ),
+            _ if self.missing_semicolon(
+                expected,
+                tok,
+                previous.map_or(0, |p| p.2),
+                self.start_of(index),
+            ) =>
+            {
                 Some("statements are separated by `;`".into())
             }
-            _ if prev_tok == Some(&Tok::PredClose) => {
-                Some("a `/` outside parentheses ends the predicate; to divide, write `/(a / b) > c/`".into())
-            }
+            _ if prev_tok == Some(&Tok::PredClose) => Some(
+                "a `/` outside parentheses ends the predicate; to divide, write `/(a / b) > c/`"
+                    .into(),
+            ),
             Tok::Else => Some("`else` must follow the `}` of an `if` block".into()),
-            Tok::Semi if expected.has("probe") => Some("an action block needs no `;` after its closing `}`".into()),
-            _ if expected.has("probe") && starts_statement(tok) => Some(STATEMENTS_INSIDE_BLOCKS.into()),
+            Tok::Semi if expected.has("probe") => {
+                Some("an action block needs no `;` after its closing `}`".into())
+            }
+            _ if expected.has("probe") && starts_statement(tok) => {
+                Some(STATEMENTS_INSIDE_BLOCKS.into())
+            }
             _ if expected.has("block <") => {
                 Some("a clause is written `probe[, probe…] [/predicate/] { statements }`".into())
             }
@@ -131,7 +167,13 @@ impl Context<'_> {
 
     /// A statement-starting token on a new line where `;` would have been accepted: the line
     /// before it most likely lacks its `;`.
-    fn missing_semicolon(&self, expected: &Expected, tok: &Tok, prev_end: usize, start: usize) -> bool {
+    fn missing_semicolon(
+        &self,
+        expected: &Expected,
+        tok: &Tok,
+        prev_end: usize,
+        start: usize,
+    ) -> bool {
         expected.has(";") && starts_statement(tok) && self.text(prev_end, start).contains('\n')
     }
 
@@ -206,7 +248,8 @@ impl Context<'_> {
             return None;
         }
         let window = self.tokens.get(index - 3..index)?;
-        let [(_, Tok::LParen, _), (start, Tok::Ident(name), end), (_, Tok::RParen, _)] = window else {
+        let [(_, Tok::LParen, _), (start, Tok::Ident(name), end), (_, Tok::RParen, _)] = window
+        else {
             return None;
         };
         let suggestion = did_you_mean(name, TYPE_WORDS.iter().copied())?;
@@ -219,10 +262,22 @@ impl Context<'_> {
     }
 
     /// `printf("hi");` at the top level lexes as the probe `printf` followed by `(`.
-    fn statement_outside_block(&self, previous: Option<&Spanned>, tok: &Tok, end: usize) -> Option<Diagnostic> {
-        let &(start, Tok::Probe(ref text), _) = previous? else { return None };
+    fn statement_outside_block(
+        &self,
+        previous: Option<&Spanned>,
+        tok: &Tok,
+        end: usize,
+    ) -> Option<Diagnostic> {
+        let &(start, Tok::Probe(ref text), _) = previous? else {
+            return None;
+        };
         let probe_like = text.contains(':') || matches!(text.as_str(), "BEGIN" | "END");
-        if probe_like || !matches!(tok, Tok::LParen | Tok::Assign | Tok::OpAssign(_) | Tok::Semi) {
+        if probe_like
+            || !matches!(
+                tok,
+                Tok::LParen | Tok::Assign | Tok::OpAssign(_) | Tok::Semi
+            )
+        {
             return None;
         }
         Some(
@@ -240,8 +295,12 @@ impl Context<'_> {
             Tok::Colon => index.checked_sub(1)?,
             _ => return None,
         };
-        let (start, Tok::Ident(_), _) = self.tokens.get(ident_index)? else { return None };
-        let (_, Tok::Colon, colon_end) = self.tokens.get(ident_index + 1)? else { return None };
+        let (start, Tok::Ident(_), _) = self.tokens.get(ident_index)? else {
+            return None;
+        };
+        let (_, Tok::Colon, colon_end) = self.tokens.get(ident_index + 1)? else {
+            return None;
+        };
         let line_start = self.source.get(..*start)?.rfind('\n').map_or(0, |i| i + 1);
         if !self.text(line_start, *start).trim().is_empty() {
             return None;
@@ -253,10 +312,13 @@ impl Context<'_> {
         let (what, close) = describe_opener(&opener);
         let probe_end = (*start + probe_len(self.source.get(*start..)?)).max(*colon_end);
         Some(
-            Diagnostic::error(Span::new(*start, probe_end), format!("unclosed {what} before the next clause"))
-                .with_label(format!("expected `{close}` before this probe"))
-                .with_secondary(open_span, format!("this {what} is not closed"))
-                .with_help(format!("add `{close}` at the end of the action block")),
+            Diagnostic::error(
+                Span::new(*start, probe_end),
+                format!("unclosed {what} before the next clause"),
+            )
+            .with_label(format!("expected `{close}` before this probe"))
+            .with_secondary(open_span, format!("this {what} is not closed"))
+            .with_help(format!("add `{close}` at the end of the action block")),
         )
     }
 
@@ -268,7 +330,8 @@ impl Context<'_> {
                 return d;
             }
         }
-        let d = Diagnostic::error(Span::new(end, end), "unexpected end of input").with_label(expected.label());
+        let d = Diagnostic::error(Span::new(end, end), "unexpected end of input")
+            .with_label(expected.label());
         match self.innermost_unclosed(self.tokens.len()) {
             Some((span, tok)) => {
                 let (what, close) = describe_opener(&tok);
@@ -284,7 +347,9 @@ impl Context<'_> {
         let mut open: Vec<&Spanned> = Vec::new();
         for token in self.tokens.iter().take(index) {
             match token.1 {
-                Tok::LBrace | Tok::LParen | Tok::LBracket | Tok::AngleOpen | Tok::PredOpen => open.push(token),
+                Tok::LBrace | Tok::LParen | Tok::LBracket | Tok::AngleOpen | Tok::PredOpen => {
+                    open.push(token)
+                }
                 Tok::RBrace | Tok::RParen | Tok::RBracket | Tok::AngleClose | Tok::PredClose => {
                     open.pop();
                 }
@@ -309,7 +374,13 @@ fn describe_opener(tok: &Tok) -> (&'static str, &'static str) {
 fn is_atom(tok: &Tok) -> bool {
     matches!(
         tok,
-        Tok::Ident(_) | Tok::Var(_) | Tok::Positional(_) | Tok::PositionalCount | Tok::Map(_) | Tok::Int(_) | Tok::Str(_)
+        Tok::Ident(_)
+            | Tok::Var(_)
+            | Tok::Positional(_)
+            | Tok::PositionalCount
+            | Tok::Map(_)
+            | Tok::Int(_)
+            | Tok::Str(_)
     )
 }
 
@@ -325,7 +396,13 @@ fn starts_statement(tok: &Tok) -> bool {
     starts_operand(tok)
         || matches!(
             tok,
-            Tok::If | Tok::For | Tok::While | Tok::Unroll | Tok::Break | Tok::Continue | Tok::Return
+            Tok::If
+                | Tok::For
+                | Tok::While
+                | Tok::Unroll
+                | Tok::Break
+                | Tok::Continue
+                | Tok::Return
         )
 }
 
@@ -334,7 +411,9 @@ struct Expected {
     names: Vec<String>,
 }
 
-const STATEMENT_KEYWORDS: &[&str] = &["if", "for", "while", "unroll", "break", "continue", "return"];
+const STATEMENT_KEYWORDS: &[&str] = &[
+    "if", "for", "while", "unroll", "break", "continue", "return",
+];
 const EXPRESSION_STARTS: &[&str] = &[
     "identifier",
     "$variable",
@@ -353,8 +432,8 @@ const EXPRESSION_STARTS: &[&str] = &[
     "--",
 ];
 const OPERATORS: &[&str] = &[
-    "+", "-", "*", "/", "%", "&", "|", "^", "&&", "||", "<<", ">>", "==", "!=", "<", "<=", ">", ">=", "?", ".", "->",
-    "[", "++", "--", "=", "op=",
+    "+", "-", "*", "/", "%", "&", "|", "^", "&&", "||", "<<", ">>", "==", "!=", "<", "<=", ">",
+    ">=", "?", ".", "->", "[", "++", "--", "=", "op=",
 ];
 const TYPE_STARTS: &[&str] = &["type name", "struct", "union", "enum"];
 /// Listed first, in this order, when expected: the tokens that most often end something.
@@ -377,7 +456,10 @@ const UNLISTED: &[&str] = &["#pragma", "config"];
 impl Expected {
     fn new(raw: &[String]) -> Expected {
         // LALRPOP quotes terminal names: `"\";\""`.
-        let names = raw.iter().map(|n| n.trim_matches('"').replace("\\\"", "\"")).collect();
+        let names = raw
+            .iter()
+            .map(|n| n.trim_matches('"').replace("\\\"", "\""))
+            .collect();
         Expected { names }
     }
 

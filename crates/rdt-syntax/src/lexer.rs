@@ -103,7 +103,8 @@ impl<'s> Lexer<'s> {
             };
             if let Some(token) = token {
                 self.limits.check(&token)?;
-                self.at_statement_start = matches!(token.1, Tok::Semi | Tok::RBrace | Tok::AngleOpen);
+                self.at_statement_start =
+                    matches!(token.1, Tok::Semi | Tok::RBrace | Tok::AngleOpen);
                 return Ok(Some(token));
             }
         }
@@ -154,7 +155,11 @@ impl<'s> Lexer<'s> {
         let parsed = scan::hash_line(line, start)?;
         self.pos = start + len;
         match parsed {
-            HashLine::Option(option) => Ok(Some((start, Tok::Pragma(option), start + line.trim_end().len()))),
+            HashLine::Option(option) => Ok(Some((
+                start,
+                Tok::Pragma(option),
+                start + line.trim_end().len(),
+            ))),
             HashLine::Ignored => Ok(None),
         }
     }
@@ -197,7 +202,9 @@ impl<'s> Lexer<'s> {
             Mode::Angle { depth } => match tok {
                 Tok::LParen | Tok::LBracket | Tok::LBrace => *depth += 1,
                 Tok::RParen | Tok::RBracket | Tok::RBrace => *depth = depth.saturating_sub(1),
-                Tok::Gt if *depth == 0 && (self.at_statement_start || self.block_ends_after(end)) => {
+                Tok::Gt
+                    if *depth == 0 && (self.at_statement_start || self.block_ends_after(end)) =>
+                {
                     tok = Tok::AngleClose;
                     self.mode = Mode::Top(Top::ClauseStart);
                 }
@@ -243,10 +250,11 @@ impl<'s> Lexer<'s> {
     fn lex_error(&self, kind: LexErrorKind, start: usize, end: usize) -> Diagnostic {
         match kind {
             LexErrorKind::UnexpectedChar => unexpected_char(self.rest(), start),
-            LexErrorKind::PositionalTooLarge => {
-                Diagnostic::error(Span::new(start, end), "positional parameter number is too large")
-                    .with_label("too large")
-            }
+            LexErrorKind::PositionalTooLarge => Diagnostic::error(
+                Span::new(start, end),
+                "positional parameter number is too large",
+            )
+            .with_label("too large"),
             LexErrorKind::Literal(e) => {
                 let span = match e.at {
                     Some((offset, len)) => Span::new(start + offset, start + offset + len),
@@ -271,10 +279,15 @@ fn unexpected_char(rest: &str, start: usize) -> Diagnostic {
     } else {
         format!("`{}`", c.escape_debug())
     };
-    let d = Diagnostic::error(span, format!("unexpected character {shown}")).with_label("not valid here");
+    let d = Diagnostic::error(span, format!("unexpected character {shown}"))
+        .with_label("not valid here");
     match c {
-        '“' | '”' | '‘' | '’' => d.with_help("this is a typographic quote; use a plain `\"`"),
-        '$' => d.with_help("scratch variables are written `$name`, positional parameters `$1`, `$2`, …"),
+        '“' | '”' | '‘' | '’' => {
+            d.with_help("this is a typographic quote; use a plain `\"`")
+        }
+        '$' => d.with_help(
+            "scratch variables are written `$name`, positional parameters `$1`, `$2`, …",
+        ),
         '#' => d.with_help("`#` only starts `#pragma D option …` lines between clauses"),
         _ => d,
     }
@@ -367,9 +380,17 @@ impl Limits {
                 | Tok::PredClose
                 | Tok::Probe(_)
         );
-        self.statement_tokens = if boundary { 0 } else { self.statement_tokens + 1 };
+        self.statement_tokens = if boundary {
+            0
+        } else {
+            self.statement_tokens + 1
+        };
         if self.statement_tokens > MAX_STATEMENT_TOKENS {
-            return Err(too_complex(span, "this statement is too long", MAX_STATEMENT_TOKENS));
+            return Err(too_complex(
+                span,
+                "this statement is too long",
+                MAX_STATEMENT_TOKENS,
+            ));
         }
         Ok(())
     }

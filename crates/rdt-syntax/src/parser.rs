@@ -18,7 +18,12 @@ lalrpop_util::lalrpop_mod!(
 /// error, or "the program has no probes").
 pub fn parse(source: &str) -> Result<Program, Vec<Diagnostic>> {
     let lexed = lexer::tokenize(source);
-    let stream = lexed.tokens.iter().cloned().map(Ok).chain(lexed.error.clone().map(Err));
+    let stream = lexed
+        .tokens
+        .iter()
+        .cloned()
+        .map(Ok)
+        .chain(lexed.error.clone().map(Err));
     let program = grammar::ProgramParser::new()
         .parse(source, stream)
         .map_err(|e| vec![errors::from_parse_error(e, source, &lexed.tokens)])?;
@@ -82,10 +87,12 @@ pub fn call(
     for arg in args {
         match arg {
             CallArg::Expr(e) => exprs.push(e),
-            CallArg::Type(ty) if TYPE_TAKING_FUNCTIONS.contains(&name.as_str()) => exprs.push(Expr {
-                kind: ExprKind::Ident(type_text(&ty)),
-                span: ty.span,
-            }),
+            CallArg::Type(ty) if TYPE_TAKING_FUNCTIONS.contains(&name.as_str()) => {
+                exprs.push(Expr {
+                    kind: ExprKind::Ident(type_text(&ty)),
+                    span: ty.span,
+                })
+            }
             CallArg::Type(ty) => {
                 return Err(ParseError::User {
                     error: type_argument_error(&name, &ty),
@@ -111,9 +118,15 @@ fn type_text(ty: &TypeName) -> String {
 }
 
 fn type_argument_error(function: &str, ty: &TypeName) -> Diagnostic {
-    Diagnostic::error(ty.span, format!("`{function}` does not take a type as an argument"))
-        .with_label("a type, not a value")
-        .with_help(format!("to convert a value, cast it: `({})value`", type_text(ty)))
+    Diagnostic::error(
+        ty.span,
+        format!("`{function}` does not take a type as an argument"),
+    )
+    .with_label("a type, not a value")
+    .with_help(format!(
+        "to convert a value, cast it: `({})value`",
+        type_text(ty)
+    ))
 }
 
 #[cfg(test)]

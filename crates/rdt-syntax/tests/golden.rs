@@ -33,7 +33,10 @@ fn golden_diagnostics() {
 
     let mut mismatches = Vec::new();
     for case in &cases {
-        let name = case.file_name().and_then(|n| n.to_str()).expect("UTF-8 file name");
+        let name = case
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("UTF-8 file name");
         let source = fs::read_to_string(case).expect("readable case");
         let actual = rendered(name, &source);
         let expected_path = case.with_extension("expected");

@@ -13,7 +13,10 @@ const SCRIPTS: &[&str] = &[
 
 fn check(source: &str) {
     if let Err(diagnostics) = rdt_syntax::parse(source) {
-        assert!(!diagnostics.is_empty(), "an error without diagnostics for {source:?}");
+        assert!(
+            !diagnostics.is_empty(),
+            "an error without diagnostics for {source:?}"
+        );
         for d in &diagnostics {
             let spans = std::iter::once(d.span).chain(d.secondary.iter().map(|s| s.0));
             for span in spans {
@@ -67,8 +70,8 @@ impl XorShift {
 }
 
 const INTERESTING: &[char] = &[
-    '{', '}', '(', ')', '[', ']', '<', '>', '/', '*', ';', ',', ':', '.', '"', '\'', '\\', '@', '$', '#', '+', '-',
-    '=', '!', '&', '|', '^', '~', '?', '0', 'x', 'a', ' ', '\n', 'é', '\0',
+    '{', '}', '(', ')', '[', ']', '<', '>', '/', '*', ';', ',', ':', '.', '"', '\'', '\\', '@',
+    '$', '#', '+', '-', '=', '!', '&', '|', '^', '~', '?', '0', 'x', 'a', ' ', '\n', 'é', '\0',
 ];
 
 fn mutate(rng: &mut XorShift, source: &str) -> String {
@@ -101,7 +104,9 @@ fn random_bytes() {
     let mut rng = XorShift(42);
     for _ in 0..500 {
         let len = rng.below(80);
-        let text: String = (0..len).map(|_| INTERESTING[rng.below(INTERESTING.len())]).collect();
+        let text: String = (0..len)
+            .map(|_| INTERESTING[rng.below(INTERESTING.len())])
+            .collect();
         check(&text);
         check(&format!("BEGIN {{ {text} }}"));
     }
@@ -116,7 +121,10 @@ fn pathological_nesting_is_refused_not_overflowed() {
         format!("BEGIN {{ @x = {}x; }}", "!".repeat(n)),
         format!("BEGIN {{ @x = 1{}; }}", " + 1".repeat(n)),
         format!("BEGIN {}", "{".repeat(n)),
-        format!("BEGIN {{ if (x) {{ }} {} }}", "else if (x) { } ".repeat(n / 10)),
+        format!(
+            "BEGIN {{ if (x) {{ }} {} }}",
+            "else if (x) { } ".repeat(n / 10)
+        ),
         format!("kprobe:f /{}1/ {{ }}", "!".repeat(n)),
         format!("BEGIN {{ @x = a{}; }}", "->b".repeat(n)),
         format!("BEGIN {{ @x = 1 + {}", "(1 + ".repeat(n)),

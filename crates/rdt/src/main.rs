@@ -8,7 +8,11 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "rdt", version, about = "A dynamic tracer for Linux: D and bpftrace scripts compiled straight to eBPF")]
+#[command(
+    name = "rdt",
+    version,
+    about = "A dynamic tracer for Linux: D and bpftrace scripts compiled straight to eBPF"
+)]
 struct Cli {
     /// The program text (instead of a script file).
     #[arg(short = 'e', value_name = "PROGRAM")]
@@ -38,7 +42,11 @@ struct Cli {
     #[arg(short = 'o', value_name = "FILE")]
     output: Option<String>,
     /// The script file (without -e), then its positional parameters $1, $2, …
-    #[arg(value_name = "FILE | ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "FILE | ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     positional: Vec<String>,
 }
 
@@ -83,22 +91,30 @@ fn run(cli: Cli) -> Result<(), ()> {
     let target = match (&cli.command, cli.pid) {
         (Some(cmd), _) => {
             let words = rdt_runtime::split_command(cmd).map_err(|e| eprintln!("error: -c: {e}"))?;
-            let child = rdt_runtime::PausedChild::spawn(&words).map_err(|e| eprintln!("error: cannot run `{cmd}`: {e}"))?;
+            let child = rdt_runtime::PausedChild::spawn(&words)
+                .map_err(|e| eprintln!("error: cannot run `{cmd}`: {e}"))?;
             Target::Command(child)
         }
         (None, Some(pid)) => Target::Pid(pid),
         (None, None) => Target::None,
     };
-    let params = rdt_sema::Params { positional, target_pid: target.pid() };
+    let params = rdt_sema::Params {
+        positional,
+        target_pid: target.pid(),
+    };
     let ir = rdt_sema::analyze(&ast, &params).map_err(|d| report(&d))?;
     if cli.debug == Some(Stage::Ir) {
         println!("{ir:#?}");
         return Ok(());
     }
-    let options = rdt_codegen::Options { ncpus: possible_cpus(), start_ns: monotonic_ns() };
+    let options = rdt_codegen::Options {
+        ncpus: possible_cpus(),
+        start_ns: monotonic_ns(),
+    };
     let artifact = rdt_codegen::generate(&ir, &options).map_err(|d| report(&d))?;
     if let Some(path) = &cli.emit_elf {
-        std::fs::write(path, &artifact.elf).map_err(|e| eprintln!("error: cannot write {path}: {e}"))?;
+        std::fs::write(path, &artifact.elf)
+            .map_err(|e| eprintln!("error: cannot write {path}: {e}"))?;
     }
     if cli.debug == Some(Stage::Bpf) {
         print!("{}", rdt_codegen::disassemble(&artifact, &source));
@@ -109,11 +125,19 @@ fn run(cli: Cli) -> Result<(), ()> {
     }
 
     let out: Box<dyn Write> = match &cli.output {
-        Some(path) => Box::new(std::fs::File::create(path).map_err(|e| eprintln!("error: cannot write {path}: {e}"))?),
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .map_err(|e| eprintln!("error: cannot write {path}: {e}"))?,
+        ),
         None => Box::new(io::stdout()),
     };
     let quiet = cli.quiet || ir.options.quiet;
-    let opts = RunOptions { target, dry_run: cli.dry_run, quiet, out };
+    let opts = RunOptions {
+        target,
+        dry_run: cli.dry_run,
+        quiet,
+        out,
+    };
     rdt_runtime::run(&artifact, opts).map_err(|e| match e {
         RuntimeError::Located(d) => report(&[*d]),
         RuntimeError::Other(m) => eprintln!("error: {m}"),

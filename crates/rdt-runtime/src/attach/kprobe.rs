@@ -8,20 +8,33 @@ use rdt_codegen::ProgramMeta;
 use rdt_syntax::Diagnostic;
 use std::path::Path;
 
-pub fn attach(program: &mut Program, meta: &ProgramMeta, function: &str, offset: u64, ret: bool) -> Result<Link, RuntimeError> {
+pub fn attach(
+    program: &mut Program,
+    meta: &ProgramMeta,
+    function: &str,
+    offset: u64,
+    ret: bool,
+) -> Result<Link, RuntimeError> {
     let kind = if ret { "kretprobe" } else { "kprobe" };
     if let Some(missing) = kprobes_missing() {
         return Err(unavailable(meta, function, kind, &missing));
     }
     let p: &mut KProbe = program.try_into().map_err(|_| wrong_type(meta))?;
-    let id = p.attach(function, offset).map_err(|e| failed(meta.probe_span, &format!("{kind} {function}"), &e))?;
-    Ok(Box::new(p.take_link(id).map_err(|e| failed(meta.probe_span, kind, &e))?))
+    let id = p
+        .attach(function, offset)
+        .map_err(|e| failed(meta.probe_span, &format!("{kind} {function}"), &e))?;
+    Ok(Box::new(
+        p.take_link(id)
+            .map_err(|e| failed(meta.probe_span, kind, &e))?,
+    ))
 }
 
 /// Why kprobes cannot work here, or `None` when the kernel offers a way to create them.
 fn kprobes_missing() -> Option<String> {
     let pmu = Path::new("/sys/bus/event_source/devices/kprobe/type").exists();
-    let events = rdt_btf::tracefs::root().map(|r| r.join("kprobe_events").exists()).unwrap_or(false);
+    let events = rdt_btf::tracefs::root()
+        .map(|r| r.join("kprobe_events").exists())
+        .unwrap_or(false);
     if pmu || events {
         return None;
     }
@@ -29,15 +42,26 @@ fn kprobes_missing() -> Option<String> {
 }
 
 fn unavailable(meta: &ProgramMeta, function: &str, kind: &str, why: &str) -> RuntimeError {
-    let mut d = Diagnostic::error(meta.probe_span, format!("{kind}s are not available on this kernel"))
-        .with_label(format!("cannot attach a {kind} to `{function}`"))
-        .with_help(why.to_string());
+    let mut d = Diagnostic::error(
+        meta.probe_span,
+        format!("{kind}s are not available on this kernel"),
+    )
+    .with_label(format!("cannot attach a {kind} to `{function}`"))
+    .with_help(why.to_string());
     let alternatives = stand_in_tracepoints(function);
     if !alternatives.is_empty() {
-        let list: Vec<String> = alternatives.iter().map(|t| format!("`tracepoint:{t}`")).collect();
-        d = d.with_help(format!("tracepoints that see the same events: {}", list.join(", ")));
+        let list: Vec<String> = alternatives
+            .iter()
+            .map(|t| format!("`tracepoint:{t}`"))
+            .collect();
+        d = d.with_help(format!(
+            "tracepoints that see the same events: {}",
+            list.join(", ")
+        ));
     } else {
-        d = d.with_help("tracepoints work on this kernel: `rdt -l 'tracepoint:*'` lists them".to_string());
+        d = d.with_help(
+            "tracepoints work on this kernel: `rdt -l 'tracepoint:*'` lists them".to_string(),
+        );
     }
     RuntimeError::located(d)
 }
@@ -46,11 +70,19 @@ fn unavailable(meta: &ProgramMeta, function: &str, kind: &str, why: &str) -> Run
 /// `__x64_sys_read`, `ksys_write`) the matching syscall entry tracepoints; otherwise tracepoints
 /// whose name contains the function's name.
 fn stand_in_tracepoints(function: &str) -> Vec<String> {
-    let syscall = ["__x64_sys_", "__ia32_sys_", "__do_sys_", "do_sys_", "ksys_", "sys_"]
-        .iter()
-        .find_map(|p| function.strip_prefix(p));
+    let syscall = [
+        "__x64_sys_",
+        "__ia32_sys_",
+        "__do_sys_",
+        "do_sys_",
+        "ksys_",
+        "sys_",
+    ]
+    .iter()
+    .find_map(|p| function.strip_prefix(p));
     let found = match syscall {
-        Some(name) => rdt_btf::tracefs::list_events(&format!("syscalls:sys_enter_{name}*")).unwrap_or_default(),
+        Some(name) => rdt_btf::tracefs::list_events(&format!("syscalls:sys_enter_{name}*"))
+            .unwrap_or_default(),
         None => rdt_btf::tracefs::list_events(&format!("*:*{function}*")).unwrap_or_default(),
     };
     let mut names: Vec<String> = found.into_iter().map(|(c, n)| format!("{c}:{n}")).collect();

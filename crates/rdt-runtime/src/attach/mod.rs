@@ -18,22 +18,40 @@ pub type Link = Box<dyn Any>;
 pub fn attach(ebpf: &mut Ebpf, meta: &ProgramMeta) -> Result<Vec<Link>, RuntimeError> {
     let mut links = Vec::new();
     for point in &meta.attach {
-        let program = ebpf
-            .program_mut(&meta.name)
-            .ok_or_else(|| RuntimeError::Other(format!("internal error: program {} is missing", meta.name)))?;
+        let program = ebpf.program_mut(&meta.name).ok_or_else(|| {
+            RuntimeError::Other(format!("internal error: program {} is missing", meta.name))
+        })?;
         match point {
             Attach::Begin | Attach::End => {}
             Attach::Tracepoint { category, name } => {
                 let p: &mut TracePoint = program.try_into().map_err(|_| wrong_type(meta))?;
-                let id = p.attach(category, name).map_err(|e| failed(meta.probe_span, &format!("tracepoint {category}:{name}"), &e))?;
-                links.push(Box::new(p.take_link(id).map_err(|e| failed(meta.probe_span, "tracepoint", &e))?) as Link);
+                let id = p.attach(category, name).map_err(|e| {
+                    failed(
+                        meta.probe_span,
+                        &format!("tracepoint {category}:{name}"),
+                        &e,
+                    )
+                })?;
+                links.push(Box::new(
+                    p.take_link(id)
+                        .map_err(|e| failed(meta.probe_span, "tracepoint", &e))?,
+                ) as Link);
             }
             Attach::RawTracepoint { name } => {
                 let p: &mut RawTracePoint = program.try_into().map_err(|_| wrong_type(meta))?;
-                let id = p.attach(name).map_err(|e| failed(meta.probe_span, &format!("raw tracepoint {name}"), &e))?;
-                links.push(Box::new(p.take_link(id).map_err(|e| failed(meta.probe_span, "raw tracepoint", &e))?) as Link);
+                let id = p
+                    .attach(name)
+                    .map_err(|e| failed(meta.probe_span, &format!("raw tracepoint {name}"), &e))?;
+                links.push(Box::new(
+                    p.take_link(id)
+                        .map_err(|e| failed(meta.probe_span, "raw tracepoint", &e))?,
+                ) as Link);
             }
-            Attach::Kprobe { function, offset, ret } => {
+            Attach::Kprobe {
+                function,
+                offset,
+                ret,
+            } => {
                 links.push(kprobe::attach(program, meta, function, *offset, *ret)?);
             }
             Attach::Timer { period, all_cpus } => {
@@ -45,7 +63,10 @@ pub fn attach(ebpf: &mut Ebpf, meta: &ProgramMeta) -> Result<Vec<Link>, RuntimeE
 }
 
 pub(crate) fn wrong_type(meta: &ProgramMeta) -> RuntimeError {
-    RuntimeError::Other(format!("internal error: program {} has the wrong type", meta.name))
+    RuntimeError::Other(format!(
+        "internal error: program {} has the wrong type",
+        meta.name
+    ))
 }
 
 pub(crate) fn failed(span: Span, what: &str, e: &dyn std::error::Error) -> RuntimeError {
@@ -55,5 +76,7 @@ pub(crate) fn failed(span: Span, what: &str, e: &dyn std::error::Error) -> Runti
         cause = format!("{cause}: {s}");
         source = s.source();
     }
-    RuntimeError::located(Diagnostic::error(span, format!("cannot attach {what}")).with_label(cause))
+    RuntimeError::located(
+        Diagnostic::error(span, format!("cannot attach {what}")).with_label(cause),
+    )
 }

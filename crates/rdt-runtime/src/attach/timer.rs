@@ -7,7 +7,12 @@ use aya::programs::perf_event::{PerfEventConfig, PerfEventScope, SamplePolicy, S
 use aya::programs::{PerfEvent, Program};
 use rdt_codegen::{ProgramMeta, TimerPeriod};
 
-pub fn attach(program: &mut Program, meta: &ProgramMeta, period: TimerPeriod, all_cpus: bool) -> Result<Vec<Link>, RuntimeError> {
+pub fn attach(
+    program: &mut Program,
+    meta: &ProgramMeta,
+    period: TimerPeriod,
+    all_cpus: bool,
+) -> Result<Vec<Link>, RuntimeError> {
     let p: &mut PerfEvent = program.try_into().map_err(|_| wrong_type(meta))?;
     let policy = match period {
         TimerPeriod::Nanos(ns) => SamplePolicy::Period(ns),
@@ -18,9 +23,23 @@ pub fn attach(program: &mut Program, meta: &ProgramMeta, period: TimerPeriod, al
     for cpu in cpus {
         let config = PerfEventConfig::Software(SoftwareEvent::CpuClock);
         let id = p
-            .attach(config, PerfEventScope::AllProcessesOneCpu { cpu }, policy, false)
-            .map_err(|e| failed(meta.probe_span, &format!("a cpu-clock timer on CPU {cpu}"), &e))?;
-        links.push(Box::new(p.take_link(id).map_err(|e| failed(meta.probe_span, "a timer", &e))?) as Link);
+            .attach(
+                config,
+                PerfEventScope::AllProcessesOneCpu { cpu },
+                policy,
+                false,
+            )
+            .map_err(|e| {
+                failed(
+                    meta.probe_span,
+                    &format!("a cpu-clock timer on CPU {cpu}"),
+                    &e,
+                )
+            })?;
+        links.push(Box::new(
+            p.take_link(id)
+                .map_err(|e| failed(meta.probe_span, "a timer", &e))?,
+        ) as Link);
     }
     Ok(links)
 }

@@ -16,17 +16,28 @@ pub fn expand(kind: &str, rest: &str, span: Span) -> Result<Vec<Instance>, Diagn
         Some((f, off)) => (f, parse_offset(off, span)?),
         None => (function, 0),
     };
-    if function.is_empty() || !function.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
-        return Err(Diagnostic::error(span, format!("invalid kernel function name `{function}`"))
-            .with_label("expected `kprobe:function` or `kprobe:function+offset`")
-            .with_help("wildcards in kprobes are not supported by this version of rdt yet"));
+    if function.is_empty()
+        || !function
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    {
+        return Err(
+            Diagnostic::error(span, format!("invalid kernel function name `{function}`"))
+                .with_label("expected `kprobe:function` or `kprobe:function+offset`")
+                .with_help("wildcards in kprobes are not supported by this version of rdt yet"),
+        );
     }
     if ret && offset != 0 {
-        return Err(Diagnostic::error(span, "a kretprobe cannot have an offset").with_label("remove `+offset`"));
+        return Err(Diagnostic::error(span, "a kretprobe cannot have an offset")
+            .with_label("remove `+offset`"));
     }
     Ok(vec![Instance {
         prog_type: ProgType::Kprobe,
-        attach: Attach::Kprobe { function: function.to_string(), offset, ret },
+        attach: Attach::Kprobe {
+            function: function.to_string(),
+            offset,
+            ret,
+        },
         context: Context::Kprobe { ret },
         guard: None,
         label: function.to_string(),
@@ -50,6 +61,7 @@ fn parse_offset(text: &str, span: Span) -> Result<u64, Diagnostic> {
         None => text.parse(),
     };
     parsed.map_err(|_| {
-        Diagnostic::error(span, format!("invalid offset `{text}`")).with_label("expected a number after `+`")
+        Diagnostic::error(span, format!("invalid offset `{text}`"))
+            .with_label("expected a number after `+`")
     })
 }

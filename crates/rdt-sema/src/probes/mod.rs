@@ -30,7 +30,9 @@ pub enum Context {
     /// BEGIN, END, timers: no arguments.
     None,
     Tracepoint(tracepoint::TracepointContext),
-    Kprobe { ret: bool },
+    Kprobe {
+        ret: bool,
+    },
 }
 
 /// A context value a probe resolved for a name used in the script.
@@ -47,8 +49,12 @@ pub fn expand(text: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
         "tracepoint" | "t" => tracepoint::expand(rest.unwrap_or(""), span),
         "syscall" => tracepoint::expand_d_syscall(rest.unwrap_or(""), span),
         "interval" | "i" | "profile" | "p" => timer::expand(kind, rest.unwrap_or(""), span),
-        _ if kind.starts_with("tick-") || kind.starts_with("profile-") => timer::expand_d(kind, span),
-        "kprobe" | "k" | "kretprobe" | "kr" | "fbt" => kprobe::expand(kind, rest.unwrap_or(""), span),
+        _ if kind.starts_with("tick-") || kind.starts_with("profile-") => {
+            timer::expand_d(kind, span)
+        }
+        "kprobe" | "k" | "kretprobe" | "kr" | "fbt" => {
+            kprobe::expand(kind, rest.unwrap_or(""), span)
+        }
         _ => Err(unknown_kind(text, kind, span)),
     }
 }
@@ -61,20 +67,51 @@ fn split_kind(text: &str) -> (&str, Option<&str>) {
 }
 
 const KINDS: &[&str] = &[
-    "BEGIN", "END", "tracepoint", "syscall", "interval", "profile", "kprobe", "kretprobe", "fbt",
-    "uprobe", "uretprobe", "usdt", "rawtracepoint", "fentry", "fexit", "software", "hardware",
+    "BEGIN",
+    "END",
+    "tracepoint",
+    "syscall",
+    "interval",
+    "profile",
+    "kprobe",
+    "kretprobe",
+    "fbt",
+    "uprobe",
+    "uretprobe",
+    "usdt",
+    "rawtracepoint",
+    "fentry",
+    "fexit",
+    "software",
+    "hardware",
 ];
 
 fn unknown_kind(text: &str, kind: &str, span: Span) -> Diagnostic {
-    let kind_span = Span::new(span.start as usize, span.start as usize + kind.len().min(text.len()));
+    let kind_span = Span::new(
+        span.start as usize,
+        span.start as usize + kind.len().min(text.len()),
+    );
     let mut d = Diagnostic::error(kind_span, format!("unknown probe type `{kind}`"))
         .with_label("not a probe type");
     if let Some(near) = rdt_syntax::did_you_mean(kind, KINDS.iter().copied()) {
         d = d.with_help(format!("did you mean `{near}`?"));
-    } else if matches!(kind, "uprobe" | "uretprobe" | "usdt" | "rawtracepoint" | "fentry" | "fexit" | "software" | "hardware") {
-        d = d.with_help(format!("`{kind}` probes are not supported by this version of rdt yet"));
+    } else if matches!(
+        kind,
+        "uprobe"
+            | "uretprobe"
+            | "usdt"
+            | "rawtracepoint"
+            | "fentry"
+            | "fexit"
+            | "software"
+            | "hardware"
+    ) {
+        d = d.with_help(format!(
+            "`{kind}` probes are not supported by this version of rdt yet"
+        ));
     } else {
-        d = d.with_help("probe types: BEGIN, END, tracepoint, interval, profile, kprobe, kretprobe");
+        d = d
+            .with_help("probe types: BEGIN, END, tracepoint, interval, profile, kprobe, kretprobe");
     }
     d
 }
@@ -90,9 +127,12 @@ impl Context {
     pub fn field(&self, field: &str, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
         match self {
             Context::Tracepoint(tp) => tp.field(field, span),
-            Context::Kprobe { .. } => Err(Diagnostic::error(span, "kprobe `args` need kernel BTF function prototypes")
-                .with_label("not supported yet")
-                .with_help("use `arg0`, `arg1`, … for the raw arguments")),
+            Context::Kprobe { .. } => Err(Diagnostic::error(
+                span,
+                "kprobe `args` need kernel BTF function prototypes",
+            )
+            .with_label("not supported yet")
+            .with_help("use `arg0`, `arg1`, … for the raw arguments")),
             Context::None => Err(no_args("args", span, probe)),
         }
     }
@@ -100,9 +140,13 @@ impl Context {
     /// Resolves `arg0`…`arg5`.
     pub fn arg(&self, index: u8, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
         match self {
-            Context::Kprobe { .. } => Ok(Resolved { kind: ExprKind::Arg { index }, ty: Type::U64 }),
-            Context::Tracepoint(_) => Err(no_args(&format!("arg{index}"), span, probe)
-                .with_help("tracepoint arguments are named: use `args.<field>` (rdt -lv lists them)")),
+            Context::Kprobe { .. } => Ok(Resolved {
+                kind: ExprKind::Arg { index },
+                ty: Type::U64,
+            }),
+            Context::Tracepoint(_) => Err(no_args(&format!("arg{index}"), span, probe).with_help(
+                "tracepoint arguments are named: use `args.<field>` (rdt -lv lists them)",
+            )),
             Context::None => Err(no_args(&format!("arg{index}"), span, probe)),
         }
     }
@@ -110,10 +154,16 @@ impl Context {
     /// Resolves `retval`.
     pub fn retval(&self, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
         match self {
-            Context::Kprobe { ret: true } => Ok(Resolved { kind: ExprKind::Retval, ty: Type::I64 }),
+            Context::Kprobe { ret: true } => Ok(Resolved {
+                kind: ExprKind::Retval,
+                ty: Type::I64,
+            }),
             Context::Tracepoint(tp) if tp.is_syscall_exit() => tp.field("ret", span),
-            _ => Err(Diagnostic::error(span, format!("`retval` is not available in {probe} probes"))
-                .with_label("only return probes have a return value")),
+            _ => Err(Diagnostic::error(
+                span,
+                format!("`retval` is not available in {probe} probes"),
+            )
+            .with_label("only return probes have a return value")),
         }
     }
 }

@@ -11,8 +11,10 @@ pub fn expand(kind: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
         "BEGIN" => Attach::Begin,
         "END" => Attach::End,
         _ => {
-            return Err(Diagnostic::error(span, format!("`{kind}` probes are not supported yet"))
-                .with_label("unsupported probe"))
+            return Err(
+                Diagnostic::error(span, format!("`{kind}` probes are not supported yet"))
+                    .with_label("unsupported probe"),
+            )
         }
     };
     Ok(vec![Instance {

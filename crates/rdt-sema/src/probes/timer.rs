@@ -19,7 +19,9 @@ pub fn expand(kind: &str, rest: &str, span: Span) -> Result<Vec<Instance>, Diagn
 pub fn expand_d(kind: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
     let (name, spec) = kind.split_once('-').unwrap_or((kind, ""));
     let all_cpus = name == "profile";
-    let digits = spec.find(|c: char| !c.is_ascii_digit()).unwrap_or(spec.len());
+    let digits = spec
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(spec.len());
     let (count, unit) = spec.split_at(digits);
     let unit = match unit {
         "" | "hz" => "hz",
@@ -62,9 +64,11 @@ fn period(unit: &str, count: &str, span: Span) -> Result<TimerPeriod, Diagnostic
         "s" => 1_000_000_000,
         "m" => 60_000_000_000,
         _ => {
-            return Err(Diagnostic::error(span, format!("invalid timer unit `{unit}`"))
-                .with_label("unknown unit")
-                .with_help("units: hz, s, ms, us, ns"))
+            return Err(
+                Diagnostic::error(span, format!("invalid timer unit `{unit}`"))
+                    .with_label("unknown unit")
+                    .with_help("units: hz, s, ms, us, ns"),
+            )
         }
     };
     Ok(TimerPeriod::Nanos(n.saturating_mul(scale)))
@@ -78,13 +82,37 @@ mod tests {
     fn parses_bpftrace_and_d_spellings() {
         let s = Span::default();
         let i = &expand("interval", "ms:100", s).unwrap()[0];
-        assert_eq!(i.attach, Attach::Timer { period: TimerPeriod::Nanos(100_000_000), all_cpus: false });
+        assert_eq!(
+            i.attach,
+            Attach::Timer {
+                period: TimerPeriod::Nanos(100_000_000),
+                all_cpus: false
+            }
+        );
         let p = &expand("profile", "hz:99", s).unwrap()[0];
-        assert_eq!(p.attach, Attach::Timer { period: TimerPeriod::Hz(99), all_cpus: true });
+        assert_eq!(
+            p.attach,
+            Attach::Timer {
+                period: TimerPeriod::Hz(99),
+                all_cpus: true
+            }
+        );
         let t = &expand_d("tick-1s", s).unwrap()[0];
-        assert_eq!(t.attach, Attach::Timer { period: TimerPeriod::Nanos(1_000_000_000), all_cpus: false });
+        assert_eq!(
+            t.attach,
+            Attach::Timer {
+                period: TimerPeriod::Nanos(1_000_000_000),
+                all_cpus: false
+            }
+        );
         let d = &expand_d("profile-997", s).unwrap()[0];
-        assert_eq!(d.attach, Attach::Timer { period: TimerPeriod::Hz(997), all_cpus: true });
+        assert_eq!(
+            d.attach,
+            Attach::Timer {
+                period: TimerPeriod::Hz(997),
+                all_cpus: true
+            }
+        );
         assert!(expand("interval", "ms:0", s).is_err());
         assert!(expand("interval", "fortnight:1", s).is_err());
     }

@@ -44,14 +44,19 @@ pub fn expand(spec: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
     let events = if is_glob(spec) {
         let found = tracefs::list_events(spec).map_err(|e| tracefs_error(e, span))?;
         if found.is_empty() {
-            return Err(Diagnostic::error(span, format!("no tracepoint matches `{spec}`"))
-                .with_label("matches nothing"));
+            return Err(
+                Diagnostic::error(span, format!("no tracepoint matches `{spec}`"))
+                    .with_label("matches nothing"),
+            );
         }
         found
     } else {
         vec![(category.to_string(), name.to_string())]
     };
-    let mut instances: Vec<Instance> = events.iter().map(|(c, n)| instance(c, n, span)).collect::<Result<_, _>>()?;
+    let mut instances: Vec<Instance> = events
+        .iter()
+        .map(|(c, n)| instance(c, n, span))
+        .collect::<Result<_, _>>()?;
     if category == "syscalls" && (name == "sys_enter_*" || name == "sys_exit_*") {
         // Every syscall of that direction: the program needs no syscall-number check.
         for i in &mut instances {
@@ -81,16 +86,24 @@ fn is_glob(s: &str) -> bool {
 }
 
 fn instance(category: &str, name: &str, span: Span) -> Result<Instance, Diagnostic> {
-    let format = tracefs::event_format(category, name).map_err(|e| missing_event(e, category, name, span))?;
+    let format = tracefs::event_format(category, name)
+        .map_err(|e| missing_event(e, category, name, span))?;
     let syscall = syscall_of(category, name);
     let (prog_type, attach, guard) = match syscall {
         Some(sc) => {
             let raw = if sc.enter { "sys_enter" } else { "sys_exit" };
-            (ProgType::RawTracepoint, Attach::RawTracepoint { name: raw.into() }, Some(syscall_guard(sc)))
+            (
+                ProgType::RawTracepoint,
+                Attach::RawTracepoint { name: raw.into() },
+                Some(syscall_guard(sc)),
+            )
         }
         None => (
             ProgType::Tracepoint,
-            Attach::Tracepoint { category: category.into(), name: name.into() },
+            Attach::Tracepoint {
+                category: category.into(),
+                name: name.into(),
+            },
             None,
         ),
     };
@@ -117,7 +130,10 @@ fn syscall_of(category: &str, name: &str) -> Option<Syscall> {
     } else {
         (false, name.strip_prefix("sys_exit_")?)
     };
-    Some(Syscall { nr: tracefs::syscall_number(syscall)?, enter })
+    Some(Syscall {
+        nr: tracefs::syscall_number(syscall)?,
+        enter,
+    })
 }
 
 /// The syscall-number check that makes a `raw_syscalls` program behave like one syscall's event.
@@ -127,7 +143,11 @@ fn syscall_guard(sc: Syscall) -> (ExprKind, Type) {
     } else {
         ExprKind::SyscallRegs { offset: ORIG_AX }
     };
-    let typed = |kind| crate::ir::Expr { kind, ty: Type::U64, span: Span::default() };
+    let typed = |kind| crate::ir::Expr {
+        kind,
+        ty: Type::U64,
+        span: Span::default(),
+    };
     let check = ExprKind::Binary {
         op: BinOp::Eq,
         lhs: Box::new(typed(nr)),
@@ -142,25 +162,46 @@ impl TracepointContext {
     }
 
     pub fn field(&self, name: &str, span: Span) -> Result<Resolved, Diagnostic> {
-        let Some(field) = self.format.fields.iter().find(|f| f.name == name && !f.common) else {
+        let Some(field) = self
+            .format
+            .fields
+            .iter()
+            .find(|f| f.name == name && !f.common)
+        else {
             return Err(self.unknown_field(name, span));
         };
         let ty = field_type(field, self.syscall.is_some()).ok_or_else(|| {
-            Diagnostic::error(span, format!("field `{name}` has type `{}`, which rdt cannot read yet", field.c_type))
-                .with_label("unsupported field type")
+            Diagnostic::error(
+                span,
+                format!(
+                    "field `{name}` has type `{}`, which rdt cannot read yet",
+                    field.c_type
+                ),
+            )
+            .with_label("unsupported field type")
         })?;
         let kind = match self.syscall {
-            None => ExprKind::CtxField { offset: field.offset },
+            None => ExprKind::CtxField {
+                offset: field.offset,
+            },
             Some(sc) => syscall_field(sc, field),
         };
         Ok(Resolved { kind, ty })
     }
 
     fn unknown_field(&self, name: &str, span: Span) -> Diagnostic {
-        let names = self.format.fields.iter().filter(|f| !f.common).map(|f| f.name.as_str());
+        let names = self
+            .format
+            .fields
+            .iter()
+            .filter(|f| !f.common)
+            .map(|f| f.name.as_str());
         let mut d = Diagnostic::error(
             span,
-            format!("tracepoint `{}:{}` has no field `{name}`", self.category, self.name),
+            format!(
+                "tracepoint `{}:{}` has no field `{name}`",
+                self.category, self.name
+            ),
         )
         .with_label("unknown field");
         if let Some(near) = did_you_mean(name, names.clone()) {
@@ -179,7 +220,9 @@ fn syscall_field(sc: Syscall, field: &Field) -> ExprKind {
         return ExprKind::Arg { index: 1 };
     }
     let index = field.offset.saturating_sub(SYSCALL_ARGS_OFFSET) / 8;
-    ExprKind::SyscallRegs { offset: SYSCALL_ARG_REGS[(index as usize).min(5)] }
+    ExprKind::SyscallRegs {
+        offset: SYSCALL_ARG_REGS[(index as usize).min(5)],
+    }
 }
 
 /// The rdt type of a format field; `None` for what rdt cannot read yet.
@@ -189,8 +232,14 @@ fn field_type(field: &Field, user_pointers: bool) -> Option<Type> {
     }
     let c = field.c_type.as_str();
     if c.contains('*') {
-        let to = Type::Int { bits: 8, signed: true };
-        return Some(Type::Ptr { to: Box::new(to), user: user_pointers });
+        let to = Type::Int {
+            bits: 8,
+            signed: true,
+        };
+        return Some(Type::Ptr {
+            to: Box::new(to),
+            user: user_pointers,
+        });
     }
     if let Some(len) = field.array_len {
         return c.contains("char").then_some(Type::Str { size: len });
@@ -202,7 +251,10 @@ fn field_type(field: &Field, user_pointers: bool) -> Option<Type> {
         1 | 2 | 4 | 8 => (field.size * 8) as u8,
         _ => return None,
     };
-    Some(Type::Int { bits, signed: field.signed })
+    Some(Type::Int {
+        bits,
+        signed: field.signed,
+    })
 }
 
 /// The type a C integer type name stands for on x86-64. Syscall formats declare every argument
@@ -214,10 +266,22 @@ fn c_int_type(c: &str) -> Option<Type> {
         "unsigned char" | "u8" | "__u8" | "bool" => (8, false),
         "short" | "signed short" | "s16" | "__s16" => (16, true),
         "unsigned short" | "u16" | "__u16" | "umode_t" => (16, false),
-        "int" | "signed int" | "s32" | "__s32" | "pid_t" | "key_serial_t" | "clockid_t" | "timer_t" | "mqd_t" | "rwf_t" => (32, true),
-        "unsigned int" | "unsigned" | "u32" | "__u32" | "uid_t" | "gid_t" | "qid_t" | "old_uid_t" | "old_gid_t" => (32, false),
-        "long" | "signed long" | "long long" | "s64" | "__s64" | "off_t" | "loff_t" | "ssize_t" | "time_t" | "__kernel_old_time_t" => (64, true),
-        "unsigned long" | "unsigned long long" | "u64" | "__u64" | "size_t" | "aio_context_t" | "cap_user_header_t" | "cap_user_data_t" => (64, false),
+        "int" | "signed int" | "s32" | "__s32" | "pid_t" | "key_serial_t" | "clockid_t"
+        | "timer_t" | "mqd_t" | "rwf_t" => (32, true),
+        "unsigned int" | "unsigned" | "u32" | "__u32" | "uid_t" | "gid_t" | "qid_t"
+        | "old_uid_t" | "old_gid_t" => (32, false),
+        "long"
+        | "signed long"
+        | "long long"
+        | "s64"
+        | "__s64"
+        | "off_t"
+        | "loff_t"
+        | "ssize_t"
+        | "time_t"
+        | "__kernel_old_time_t" => (64, true),
+        "unsigned long" | "unsigned long long" | "u64" | "__u64" | "size_t" | "aio_context_t"
+        | "cap_user_header_t" | "cap_user_data_t" => (64, false),
         _ => return None,
     };
     Some(Type::Int { bits, signed })
@@ -231,8 +295,11 @@ fn missing_event(e: tracefs::TracefsError, category: &str, name: &str, span: Spa
     if !matches!(e, tracefs::TracefsError::NoSuchEvent { .. }) {
         return tracefs_error(e, span);
     }
-    let mut d = Diagnostic::error(span, format!("tracepoint `{category}:{name}` does not exist"))
-        .with_label("no such tracepoint");
+    let mut d = Diagnostic::error(
+        span,
+        format!("tracepoint `{category}:{name}` does not exist"),
+    )
+    .with_label("no such tracepoint");
     // Suggest a name within the category, or another category when this one does not exist.
     let in_category = tracefs::list_events(&format!("{category}:*")).unwrap_or_default();
     let (wanted, candidates): (&str, Vec<String>) = if in_category.is_empty() {
@@ -243,5 +310,7 @@ fn missing_event(e: tracefs::TracefsError, category: &str, name: &str, span: Spa
     if let Some(near) = did_you_mean(wanted, candidates.iter().map(String::as_str)) {
         d = d.with_help(format!("did you mean `{near}`?"));
     }
-    d.with_help(format!("`rdt -l 'tracepoint:{category}:*'` lists what exists"))
+    d.with_help(format!(
+        "`rdt -l 'tracepoint:{category}:*'` lists what exists"
+    ))
 }

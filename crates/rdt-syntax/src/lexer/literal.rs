@@ -80,11 +80,12 @@ pub fn parse_number(text: &str) -> Result<u64, LiteralError> {
         return value.checked_mul(scale).ok_or_else(|| too_large(text));
     }
     if !is_integer_suffix(suffix) {
-        return Err(
-            LiteralError::new(format!("invalid suffix `{suffix}` on number"), "unknown suffix")
-                .at(digits_end, suffix.len())
-                .help("durations take one of ns, us, ms, s, m, h, d; floating point is not supported"),
-        );
+        return Err(LiteralError::new(
+            format!("invalid suffix `{suffix}` on number"),
+            "unknown suffix",
+        )
+        .at(digits_end, suffix.len())
+        .help("durations take one of ns, us, ms, s, m, h, d; floating point is not supported"));
     }
     if digits.len() > 1 && digits.starts_with('0') {
         return parse_octal(text, &digits);
@@ -112,10 +113,11 @@ fn parse_hex(text: &str, hex: &str) -> Result<u64, LiteralError> {
 
 fn parse_octal(text: &str, digits: &str) -> Result<u64, LiteralError> {
     if let Some(bad) = digits.chars().find(|&c| c == '8' || c == '9') {
-        return Err(
-            LiteralError::new(format!("invalid digit `{bad}` in octal number"), "not an octal number")
-                .help("a leading `0` makes a number octal; remove it for a decimal number"),
-        );
+        return Err(LiteralError::new(
+            format!("invalid digit `{bad}` in octal number"),
+            "not an octal number",
+        )
+        .help("a leading `0` makes a number octal; remove it for a decimal number"));
     }
     parse_radix(text, digits, 8)
 }
@@ -125,13 +127,19 @@ fn parse_radix(text: &str, digits: &str, radix: u32) -> Result<u64, LiteralError
 }
 
 fn too_large(text: &str) -> LiteralError {
-    LiteralError::new(format!("number `{text}` does not fit in 64 bits"), "too large")
+    LiteralError::new(
+        format!("number `{text}` does not fit in 64 bits"),
+        "too large",
+    )
 }
 
 /// C's `u`, `l`, `ul`, `ull`, `lu`, `llu`, `ll` in any case (D scripts copy C constants).
 fn is_integer_suffix(suffix: &str) -> bool {
     let lower = suffix.to_ascii_lowercase();
-    matches!(lower.as_str(), "" | "u" | "l" | "ul" | "lu" | "ll" | "ull" | "llu")
+    matches!(
+        lower.as_str(),
+        "" | "u" | "l" | "ul" | "lu" | "ll" | "ull" | "llu"
+    )
 }
 
 pub(super) fn string_literal(lex: &mut Lexer<Tok>) -> Result<String, LexErrorKind> {
@@ -165,11 +173,12 @@ pub(super) fn char_literal(lex: &mut Lexer<Tok>) -> Result<u64, LexErrorKind> {
     let mut chars = decoded.chars();
     match (chars.next(), chars.next()) {
         (Some(c), None) => Ok(u64::from(c)),
-        _ => Err(
-            LiteralError::new("a character literal holds exactly one character", "not one character")
-                .help("use double quotes for a string: \"…\"")
-                .into(),
-        ),
+        _ => Err(LiteralError::new(
+            "a character literal holds exactly one character",
+            "not one character",
+        )
+        .help("use double quotes for a string: \"…\"")
+        .into()),
     }
 }
 
@@ -212,9 +221,11 @@ pub fn decode_escapes(body: &str) -> Result<String, LiteralError> {
             continue;
         }
         let Some((_, e)) = chars.next() else {
-            return Err(
-                LiteralError::new("incomplete escape at the end of the literal", "nothing follows `\\`").at(start, 1),
-            );
+            return Err(LiteralError::new(
+                "incomplete escape at the end of the literal",
+                "nothing follows `\\`",
+            )
+            .at(start, 1));
         };
         let simple = match e {
             'n' => Some('\n'),
@@ -238,9 +249,11 @@ pub fn decode_escapes(body: &str) -> Result<String, LiteralError> {
             'x' => (16, 2, None),
             '0'..='7' => (8, 3, Some(e)),
             _ => {
-                return Err(LiteralError::new(format!("unknown escape `\\{e}`"), "unknown escape")
-                    .at(start, 1 + e.len_utf8())
-                    .help("known escapes: \\n \\t \\r \\\\ \\\" \\' \\0 \\xNN \\NNN (octal)"))
+                return Err(
+                    LiteralError::new(format!("unknown escape `\\{e}`"), "unknown escape")
+                        .at(start, 1 + e.len_utf8())
+                        .help("known escapes: \\n \\t \\r \\\\ \\\" \\' \\0 \\xNN \\NNN (octal)"),
+                )
             }
         };
         let mut digits: String = first.into_iter().collect();
@@ -260,8 +273,12 @@ pub fn decode_escapes(body: &str) -> Result<String, LiteralError> {
 }
 
 fn numeric_escape(digits: &str, radix: u32) -> Result<char, LiteralError> {
-    let value = u32::from_str_radix(digits, radix)
-        .map_err(|_| LiteralError::new("`\\x` needs one or two hexadecimal digits", "incomplete escape"))?;
+    let value = u32::from_str_radix(digits, radix).map_err(|_| {
+        LiteralError::new(
+            "`\\x` needs one or two hexadecimal digits",
+            "incomplete escape",
+        )
+    })?;
     match char::from_u32(value) {
         Some(c) if c.is_ascii() => Ok(c),
         _ => Err(LiteralError::new(
@@ -311,7 +328,10 @@ mod tests {
 
     #[test]
     fn escapes() {
-        assert_eq!(decode_escapes(r#"a\nb\t\\\"\0"#).as_deref(), Ok("a\nb\t\\\"\0"));
+        assert_eq!(
+            decode_escapes(r#"a\nb\t\\\"\0"#).as_deref(),
+            Ok("a\nb\t\\\"\0")
+        );
         assert_eq!(decode_escapes(r"\x41\101\x7").as_deref(), Ok("AA\x07"));
         assert_eq!(decode_escapes(r"\0101").as_deref(), Ok("\x081"));
         let err = decode_escapes(r"ab\q").unwrap_err();

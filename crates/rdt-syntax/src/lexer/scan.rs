@@ -16,9 +16,11 @@ pub fn skip_trivia(src: &str, mut pos: usize) -> Result<usize, Diagnostic> {
             pos += trimmed.find('\n').unwrap_or(trimmed.len());
         } else if let Some(body) = trimmed.strip_prefix("/*") {
             let Some(end) = body.find("*/") else {
-                return Err(Diagnostic::error(Span::new(pos, pos + 2), "unterminated comment")
-                    .with_label("this comment is not closed")
-                    .with_help("end the comment with `*/`"));
+                return Err(
+                    Diagnostic::error(Span::new(pos, pos + 2), "unterminated comment")
+                        .with_label("this comment is not closed")
+                        .with_help("end the comment with `*/`"),
+                );
             };
             pos += 2 + end + 2;
         } else {
@@ -124,13 +126,17 @@ pub fn hash_line(line: &str, start: usize) -> Result<HashLine, Diagnostic> {
         Some((n, v)) => (n.trim(), Some(v.trim().to_string())),
         None => (setting.trim(), None),
     };
-    let valid_name = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let valid_name = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if !valid_name || value.as_deref() == Some("") {
-        return Err(
-            Diagnostic::error(Span::new(start, start + line.len()), "malformed `#pragma D option`")
-                .with_label("expected `name` or `name=value` after `option`")
-                .with_help("for example `#pragma D option quiet` or `#pragma D option bufsize=4m`"),
-        );
+        return Err(Diagnostic::error(
+            Span::new(start, start + line.len()),
+            "malformed `#pragma D option`",
+        )
+        .with_label("expected `name` or `name=value` after `option`")
+        .with_help("for example `#pragma D option quiet` or `#pragma D option bufsize=4m`"));
     }
     Ok(HashLine::Option(PragmaOption {
         name: name.to_string(),
@@ -140,9 +146,14 @@ pub fn hash_line(line: &str, start: usize) -> Result<HashLine, Diagnostic> {
 
 fn unsupported_directive(directive: &str, start: usize) -> Diagnostic {
     let span = Span::new(start, start + directive.len());
-    Diagnostic::error(span, format!("unsupported preprocessor directive `{directive}`"))
-        .with_label("not supported")
-        .with_help("rdt does not run the C preprocessor; only `#pragma D option …` lines are understood")
+    Diagnostic::error(
+        span,
+        format!("unsupported preprocessor directive `{directive}`"),
+    )
+    .with_label("not supported")
+    .with_help(
+        "rdt does not run the C preprocessor; only `#pragma D option …` lines are understood",
+    )
 }
 
 #[cfg(test)]
@@ -157,11 +168,20 @@ mod tests {
     fn probe_descriptions() {
         assert_eq!(probe("BEGIN{"), "BEGIN");
         assert_eq!(probe("kprobe:vfs_read+16 {"), "kprobe:vfs_read+16");
-        assert_eq!(probe("uprobe:/bin/bash:readline/pid/"), "uprobe:/bin/bash:readline");
-        assert_eq!(probe("usdt:/usr/lib/x.so:prov:name"), "usdt:/usr/lib/x.so:prov:name");
+        assert_eq!(
+            probe("uprobe:/bin/bash:readline/pid/"),
+            "uprobe:/bin/bash:readline"
+        );
+        assert_eq!(
+            probe("usdt:/usr/lib/x.so:prov:name"),
+            "usdt:/usr/lib/x.so:prov:name"
+        );
         assert_eq!(probe("uprobe:./a.out:main"), "uprobe:./a.out:main");
         assert_eq!(probe("kprobe:f/pid == 1/"), "kprobe:f");
-        assert_eq!(probe("pid$target::malloc:entry"), "pid$target::malloc:entry");
+        assert_eq!(
+            probe("pid$target::malloc:entry"),
+            "pid$target::malloc:entry"
+        );
         assert_eq!(probe("profile-997,tick-1s"), "profile-997");
         assert_eq!(probe("t:syscalls:sys_enter_*<"), "t:syscalls:sys_enter_*");
     }
@@ -191,8 +211,14 @@ mod tests {
         let Ok(HashLine::Option(o)) = hash_line("#pragma D option bufsize=4m // big", 0) else {
             panic!()
         };
-        assert_eq!((o.name.as_str(), o.value.as_deref()), ("bufsize", Some("4m")));
-        assert!(matches!(hash_line("#pragma D depends_on x", 0), Ok(HashLine::Ignored)));
+        assert_eq!(
+            (o.name.as_str(), o.value.as_deref()),
+            ("bufsize", Some("4m"))
+        );
+        assert!(matches!(
+            hash_line("#pragma D depends_on x", 0),
+            Ok(HashLine::Ignored)
+        ));
         assert!(hash_line("#include <x.h>", 0).is_err());
         assert!(hash_line("#pragma D option", 0).is_err());
     }

@@ -62,7 +62,11 @@ fn every_probe_spelling_is_one_token() {
         "tick-1s",
     ] {
         assert_eq!(kinds(&format!("{text} {{ }}"))[0], probe(text), "{text}");
-        assert_eq!(kinds(&format!("{text}{{}}"))[0], probe(text), "{text} without space");
+        assert_eq!(
+            kinds(&format!("{text}{{}}"))[0],
+            probe(text),
+            "{text} without space"
+        );
     }
 }
 
@@ -141,7 +145,8 @@ fn lt_and_gt_are_operators_in_brace_blocks() {
 
 #[test]
 fn pragmas_shebang_and_config() {
-    let toks = kinds("#!/usr/bin/env rdt\n#pragma D option quiet\n#pragma D option bufsize=4m\nBEGIN {}");
+    let toks =
+        kinds("#!/usr/bin/env rdt\n#pragma D option quiet\n#pragma D option bufsize=4m\nBEGIN {}");
     assert_eq!(
         toks[0],
         Tok::Pragma(PragmaOption {
@@ -168,7 +173,10 @@ fn pragmas_shebang_and_config() {
 
 #[test]
 fn unknown_pragmas_are_ignored() {
-    assert_eq!(kinds("#pragma D depends_on module x\nBEGIN{}")[0], probe("BEGIN"));
+    assert_eq!(
+        kinds("#pragma D depends_on module x\nBEGIN{}")[0],
+        probe("BEGIN")
+    );
 }
 
 #[test]
@@ -275,14 +283,25 @@ fn spans_are_byte_offsets() {
     let spans: Vec<(usize, usize)> = lexed.tokens.iter().map(|t| (t.0, t.2)).collect();
     assert_eq!(
         spans,
-        vec![(0, 5), (6, 7), (8, 10), (11, 12), (13, 17), (17, 18), (19, 20)]
+        vec![
+            (0, 5),
+            (6, 7),
+            (8, 10),
+            (11, 12),
+            (13, 17),
+            (17, 18),
+            (19, 20)
+        ]
     );
 }
 
 #[test]
 fn lexical_errors_are_located() {
     let e = error("BEGIN { printf(\"abc); }");
-    assert_eq!((e.span.start, e.message.as_str()), (15, "unterminated string"));
+    assert_eq!(
+        (e.span.start, e.message.as_str()),
+        (15, "unterminated string")
+    );
     let e = error("BEGIN { } /* never closed");
     assert_eq!((e.span.start, e.span.end), (10, 12));
     let e = error("BEGIN { @x = 1 # 2; }");
@@ -299,6 +318,9 @@ fn nesting_is_bounded() {
     assert!(error(&deep).message.contains("nested too deeply"));
     let long = format!("BEGIN {{ @x = {}1; }}", "1 + ".repeat(3000));
     assert!(error(&long).message.contains("too long"));
-    let chain = format!("BEGIN {{ if (x) {{ }} {} }}", "else if (x) { } ".repeat(300));
+    let chain = format!(
+        "BEGIN {{ if (x) {{ }} {} }}",
+        "else if (x) { } ".repeat(300)
+    );
     assert!(error(&chain).message.contains("else"));
 }

@@ -33,13 +33,19 @@ fn sexpr(e: &Expr) -> String {
         ExprKind::Map { name, keys } if keys.is_empty() => format!("@{name}"),
         ExprKind::Map { name, keys } => format!("@{name}[{}]", list(keys)),
         ExprKind::Call { name, args, .. } => format!("{name}({})", list(args)),
-        ExprKind::Field { base, field, arrow, .. } => {
+        ExprKind::Field {
+            base, field, arrow, ..
+        } => {
             format!("{}{}{field}", sexpr(base), if *arrow { "->" } else { "." })
         }
         ExprKind::Index { base, index } => format!("{}[{}]", sexpr(base), sexpr(index)),
         ExprKind::Unary { op, operand } => format!("({op:?} {})", sexpr(operand)),
-        ExprKind::Binary { op, lhs, rhs } => format!("({} {} {})", op.symbol(), sexpr(lhs), sexpr(rhs)),
-        ExprKind::Ternary { cond, then, els } => format!("(? {} {} {})", sexpr(cond), sexpr(then), sexpr(els)),
+        ExprKind::Binary { op, lhs, rhs } => {
+            format!("({} {} {})", op.symbol(), sexpr(lhs), sexpr(rhs))
+        }
+        ExprKind::Ternary { cond, then, els } => {
+            format!("(? {} {} {})", sexpr(cond), sexpr(then), sexpr(els))
+        }
         ExprKind::Tuple(items) => format!("({})", list(items)),
         ExprKind::IncDec {
             target,
@@ -76,7 +82,10 @@ fn text_of(src: &str, span: Span) -> &str {
 
 #[test]
 fn precedence_of_the_brief() {
-    assert_eq!(shape("1 + 2 * 3 == 7 && !x"), "(&& (== (+ 1 (* 2 3)) 7) (Not x))");
+    assert_eq!(
+        shape("1 + 2 * 3 == 7 && !x"),
+        "(&& (== (+ 1 (* 2 3)) 7) (Not x))"
+    );
 }
 
 #[test]
@@ -124,7 +133,10 @@ fn casts() {
         shape("((struct task_struct *)curtask)->pid"),
         "(cast struct task_struct* curtask)->pid"
     );
-    assert_eq!(shape("(unsigned long long)x"), "(cast unsigned long long x)");
+    assert_eq!(
+        shape("(unsigned long long)x"),
+        "(cast unsigned long long x)"
+    );
     assert_eq!(shape("(struct sock **)arg0"), "(cast struct sock** arg0)");
     assert_eq!(shape("(pid)"), "pid");
 }
@@ -138,7 +150,10 @@ fn maps_variables_and_tuples() {
     assert_eq!(shape("($1, $#, $x, \"s\")"), "($1, $#, $x, \"s\")");
     assert_eq!(shape("self->x"), "self->x");
     let e = expr("this->ts");
-    let ExprKind::Field { base, arrow: true, .. } = e.kind else {
+    let ExprKind::Field {
+        base, arrow: true, ..
+    } = e.kind
+    else {
         panic!("{e:?}")
     };
     assert_eq!(base.kind, ExprKind::Ident("this".into()));
@@ -146,7 +161,10 @@ fn maps_variables_and_tuples() {
 
 #[test]
 fn sizeof_takes_types() {
-    assert_eq!(shape("sizeof(struct task_struct)"), "sizeof(struct task_struct)");
+    assert_eq!(
+        shape("sizeof(struct task_struct)"),
+        "sizeof(struct task_struct)"
+    );
     assert_eq!(shape("sizeof(uint64)"), "sizeof(uint64)");
     assert_eq!(
         shape("offsetof(struct sk_buff *, len)"),
@@ -247,7 +265,10 @@ fn if_else_if_else() {
     assert_eq!(sexpr(cond), "a");
     assert_eq!(then.stmts.len(), 1);
     assert_eq!(els.stmts.len(), 1);
-    let StmtKind::If { els: Some(last), .. } = &els.stmts[0].kind else {
+    let StmtKind::If {
+        els: Some(last), ..
+    } = &els.stmts[0].kind
+    else {
         panic!()
     };
     assert_eq!(last.stmts.len(), 1);
@@ -262,8 +283,10 @@ fn loops_and_jumps() {
         matches!(&stmts[0].kind, StmtKind::ForRange { var, start, end, body, .. }
         if var == "i" && sexpr(start) == "0" && sexpr(end) == "10" && body.stmts[0].kind == StmtKind::Break)
     );
-    assert!(matches!(&stmts[1].kind, StmtKind::ForMap { var, map, body, .. }
-        if var == "kv" && map == "m" && body.stmts[0].kind == StmtKind::Continue));
+    assert!(
+        matches!(&stmts[1].kind, StmtKind::ForMap { var, map, body, .. }
+        if var == "kv" && map == "m" && body.stmts[0].kind == StmtKind::Continue)
+    );
     assert!(matches!(&stmts[2].kind, StmtKind::While { cond, .. } if sexpr(cond) == "(< $i 5)"));
     assert!(
         matches!(&stmts[3].kind, StmtKind::Unroll { count, body } if sexpr(count) == "3" && body.stmts[0].kind == StmtKind::Return)
@@ -283,9 +306,15 @@ fn semicolons_are_separators() {
 
 #[test]
 fn clauses_probes_and_predicates() {
-    let p = program("kprobe:vfs_read, kprobe:vfs_write /pid == 42/ { @[probe] = count(); }\nEND { print(@); }");
+    let p = program(
+        "kprobe:vfs_read, kprobe:vfs_write /pid == 42/ { @[probe] = count(); }\nEND { print(@); }",
+    );
     assert_eq!(p.clauses.len(), 2);
-    let texts: Vec<&str> = p.clauses[0].probes.iter().map(|p| p.text.as_str()).collect();
+    let texts: Vec<&str> = p.clauses[0]
+        .probes
+        .iter()
+        .map(|p| p.text.as_str())
+        .collect();
     assert_eq!(texts, ["kprobe:vfs_read", "kprobe:vfs_write"]);
     assert_eq!(
         p.clauses[0].predicate.as_ref().map(sexpr).as_deref(),
@@ -343,13 +372,18 @@ fn options_from_pragmas_and_config() {
 #[test]
 fn empty_program_is_an_error() {
     for src in ["", "  \n// only a comment\n", "#pragma D option quiet\n"] {
-        let Err(d) = parse(src) else { panic!("{src:?} parsed") };
+        let Err(d) = parse(src) else {
+            panic!("{src:?} parsed")
+        };
         assert_eq!(d[0].message, "the program has no probes");
     }
 }
 
 #[test]
 fn literals_in_the_tree() {
-    assert_eq!(shape("10ms + 'a' + 0x10 + 010"), "(+ (+ (+ 10000000 97) 16) 8)");
+    assert_eq!(
+        shape("10ms + 'a' + 0x10 + 010"),
+        "(+ (+ (+ 10000000 97) 16) 8)"
+    );
     assert_eq!(shape(r#""tab\there""#), "\"tab\\there\"");
 }
