@@ -20,6 +20,10 @@
 //! --- sigint-after-ms send SIGINT after N ms (also `sigterm-after-ms`)
 //!
 //! In args, `{sleeper}` is the pid of a `sleep 0.5` started for the case (for `-p`).
+//! In args and script, `{targets}` is the directory holding the test target programs: every
+//! `tests/targets/<name>.c` is compiled once per run into `{targets}/<name>` with
+//! `gcc -g -O1 -fno-omit-frame-pointer` plus the flags of an optional first line
+//! `// cflags: …` (e.g. `-lpthread`).
 //! ```
 //!
 //! `BLESS=1` rewrites the trailing `--- stderr` section of each case with the actual text.
@@ -86,17 +90,24 @@ fn main() -> ExitCode {
             }
         }
     }
+    let targets = match build_targets() {
+        Ok(dir) => dir,
+        Err(e) => {
+            println!("e2e: cannot build the test targets: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let is_root = unsafe { libc::geteuid() } == 0;
     let results = Mutex::new(Vec::new());
     let queue = Mutex::new(cases.iter());
     std::thread::scope(|s| {
         for _ in 0..4 {
             // The queue's lock is released before the case runs, so the cases run in parallel.
-            let (queue, results) = (&queue, &results);
+            let (queue, results, targets) = (&queue, &results, &targets);
             let next = move || queue.lock().ok().and_then(|mut q| q.next());
             s.spawn(move || {
                 while let Some(case) = next() {
-                    let outcome = run_case(case, is_root);
+                    let outcome = run_case(case, is_root, targets);
                     report(case, &outcome);
                     if let Ok(mut r) = results.lock() {
                         r.push(outcome);
@@ -217,7 +228,41 @@ fn parse_case(name: &str, path: &Path) -> Result<Case, String> {
     Ok(case)
 }
 
-fn run_case(case: &Case, is_root: bool) -> Outcome {
+/// Compiles every `tests/targets/*.c` into one directory and returns it.
+fn build_targets() -> Result<PathBuf, String> {
+    let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/targets");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-targets");
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let Ok(entries) = std::fs::read_dir(&sources) else {
+        return Ok(out);
+    };
+    for entry in entries.flatten() {
+        let src = entry.path();
+        if src.extension().is_none_or(|e| e != "c") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&src).map_err(|e| format!("{}: {e}", src.display()))?;
+        let extra = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("// cflags:"))
+            .unwrap_or("");
+        let name = src.file_stem().unwrap_or_default();
+        let status = Command::new("gcc")
+            .args(["-g", "-O1", "-fno-omit-frame-pointer", "-o"])
+            .arg(out.join(name))
+            .arg(&src)
+            .args(extra.split_whitespace())
+            .status()
+            .map_err(|e| format!("gcc: {e}"))?;
+        if !status.success() {
+            return Err(format!("gcc failed on {}", src.display()));
+        }
+    }
+    Ok(out)
+}
+
+fn run_case(case: &Case, is_root: bool, targets: &Path) -> Outcome {
     if case.needs_root && !is_root {
         return Outcome::Skip("needs root to load BPF programs".into());
     }
@@ -247,12 +292,13 @@ fn run_case(case: &Case, is_root: bool) -> Outcome {
         a.replace("{tmp}", &dir.display().to_string())
             .replace("{root}", &repo.display().to_string())
             .replace("{sleeper}", &sleeper_pid)
+            .replace("{targets}", &targets.display().to_string())
     };
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rdt"));
     cmd.current_dir(&dir).args(case.args.iter().map(substitute));
     if let Some(script) = &case.script {
         let file = format!("{}.d", case.name.rsplit('/').next().unwrap_or("case"));
-        if let Err(e) = std::fs::write(dir.join(&file), script) {
+        if let Err(e) = std::fs::write(dir.join(&file), substitute(script)) {
             return Outcome::Fail(format!("cannot write the script: {e}"));
         }
         cmd.arg(file);
