@@ -84,6 +84,9 @@ impl EventMeta {
             EventKind::Printf { args, .. } => {
                 8 + Type::Tuple(args.iter().map(|(_, t)| t.clone()).collect()).size()
             }
+            EventKind::System { args, .. } => {
+                8 + Type::Tuple(args.iter().map(|(_, t)| t.clone()).collect()).size()
+            }
             EventKind::Exit => 8,
         }
     }
@@ -98,6 +101,11 @@ pub enum EventKind {
     },
     /// `exit()`: stop tracing.
     Exit,
+    /// `system(format, args…)`: laid out like printf; user space runs the formatted command.
+    System {
+        format: String,
+        args: Vec<(u32, Type)>,
+    },
 }
 
 /// Slots of the counters map: problems counted in the kernel instead of being lost silently.
@@ -110,8 +118,15 @@ pub enum Counter {
     MapFull = 1,
     /// A `probe_read` failed (a bad pointer); the value read as zeros.
     ReadFaults = 2,
+    /// A loop stopped after `LOOP_LIMIT` iterations.
+    LoopLimit = 3,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 3] = [Counter::LostEvents, Counter::MapFull, Counter::ReadFaults];
+    pub const ALL: [Counter; 4] = [
+        Counter::LostEvents,
+        Counter::MapFull,
+        Counter::ReadFaults,
+        Counter::LoopLimit,
+    ];
 }

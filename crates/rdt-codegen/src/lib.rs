@@ -155,10 +155,12 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
             insn_spans: code.spans,
         })
         .collect();
+    // `self->x` and `this->x` live in maps without `@`: never printed.
     let mut map_metas: Vec<MapMeta> = program
         .maps
         .iter()
         .zip(&user_maps)
+        .filter(|(m, _)| m.name.starts_with('@'))
         .map(|(m, &index)| map_meta(m, &maps[index]))
         .collect();
     map_metas.sort_by(|a, b| a.name.cmp(&b.name));
@@ -254,6 +256,17 @@ fn layout_events(events: &[Event]) -> Vec<EventMeta> {
                     kind: EventKind::Printf {
                         format: format.clone(),
                         args,
+                    },
+                    span: *span,
+                }
+            }
+            Event::System { format, args, span } => {
+                let types: Vec<Type> = args.iter().map(lower::record_type).collect();
+                let offsets = Type::tuple_offsets(&types);
+                EventMeta {
+                    kind: EventKind::System {
+                        format: format.clone(),
+                        args: offsets.into_iter().zip(types).collect(),
                     },
                     span: *span,
                 }

@@ -12,6 +12,8 @@ use rdt_sema::Type;
 use rdt_syntax::ast::{BinOp, UnOp};
 use rdt_syntax::Span;
 
+mod lang;
+
 /// Facts about the whole object that lowering needs.
 pub struct Globals<'a> {
     pub program: &'a ir::Program,
@@ -41,6 +43,8 @@ pub struct Lowerer<'a> {
     /// The end of the program, where `exit()` jumps.
     exit: Label,
     vars: Vec<VarLoc>,
+    /// Enclosing loops, innermost last (lower/lang.rs).
+    loops: Vec<lang::LoopLabels>,
 }
 
 #[derive(Clone, Copy)]
@@ -66,6 +70,7 @@ impl<'a> Lowerer<'a> {
             scratch_top: 0,
             exit: 0,
             vars: Vec::new(),
+            loops: Vec::new(),
         }
     }
 
@@ -267,6 +272,7 @@ impl<'a> Lowerer<'a> {
                     self.materialize(e);
                 }
             }
+            _ => self.lang_stmt(s),
         }
     }
 
@@ -382,7 +388,9 @@ impl<'a> Lowerer<'a> {
         let size = meta.record_size();
         let rec = self.alloc(size);
         self.store(Base::Scratch, rec, 8, Operand::Imm(event as i64));
-        if let EventKind::Printf { args: slots, .. } = &meta.kind {
+        if let EventKind::Printf { args: slots, .. } | EventKind::System { args: slots, .. } =
+            &meta.kind
+        {
             for (arg, (offset, slot_ty)) in args.iter().zip(slots) {
                 self.value_into(arg, rec + 8 + *offset as i32, slot_ty);
             }
@@ -558,6 +566,7 @@ impl<'a> Lowerer<'a> {
                 VarLoc::Mem(r) => (Base::Scratch, r),
                 VarLoc::Reg(_) => (Base::Scratch, self.materialize(e)),
             },
+            ExprKind::TupleField { .. } => self.tuple_field_location(e),
             _ => (Base::Scratch, self.materialize(e)),
         }
     }
@@ -717,6 +726,7 @@ impl<'a> Lowerer<'a> {
             }
             // Non-scalar kinds never reach here: sema types them as strings or tuples.
             ExprKind::Str(_) | ExprKind::Tuple(_) | ExprKind::ReadStr { .. } => self.imm(0),
+            _ => self.lang_scalar(e),
         }
     }
 
@@ -762,6 +772,9 @@ impl<'a> Lowerer<'a> {
                 self.alu_reg(AluOp::Sub, now, start)
             }
             Builtin::Cpu => self.call(helper::GET_SMP_PROCESSOR_ID, vec![]),
+            Builtin::Rand => self.call(lang::GET_PRANDOM_U32, vec![]),
+            Builtin::Jiffies => self.call(lang::JIFFIES64, vec![]),
+            Builtin::Cgroup => self.call(lang::GET_CURRENT_CGROUP_ID, vec![]),
             // A string; only reachable through a wrongly typed IR.
             Builtin::Comm => self.imm(0),
         }

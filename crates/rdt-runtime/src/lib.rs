@@ -10,6 +10,7 @@ pub mod output;
 pub mod printf;
 mod session;
 mod signals;
+mod system;
 mod target;
 
 pub use error::RuntimeError;

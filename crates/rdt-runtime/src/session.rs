@@ -190,6 +190,10 @@ impl Session<'_> {
                     let text = printf::format_printf(format, args, body);
                     self.out.write_all(text.as_bytes()).map_err(output_error)?;
                 }
+                Some(EventKind::System { format, args }) => {
+                    let command = printf::format_printf(format, args, body);
+                    crate::system::run(self.out, &command).map_err(output_error)?;
+                }
                 Some(EventKind::Exit) => self.stop = true,
                 None => {}
             }
@@ -246,6 +250,7 @@ fn report_counters(ebpf: &Ebpf, artifact: &Artifact) {
             Counter::LostEvents => "events were lost because the ring buffer was full",
             Counter::MapFull => "map updates failed because a map was full (4096 entries)",
             Counter::ReadFaults => "reads of kernel or user memory failed and gave empty values",
+            Counter::LoopLimit => "loops stopped after 1024 iterations (the loop limit)",
         };
         eprintln!("WARNING: {n} {what}");
     }

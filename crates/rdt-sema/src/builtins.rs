@@ -14,6 +14,9 @@ pub const BUILTINS: &[(&str, Builtin)] = &[
     ("nsecs", Builtin::Nsecs),
     ("elapsed", Builtin::Elapsed),
     ("cpu", Builtin::Cpu),
+    ("rand", Builtin::Rand),
+    ("jiffies", Builtin::Jiffies),
+    ("cgroup", Builtin::Cgroup),
     // D spellings.
     ("execname", Builtin::Comm),
     ("timestamp", Builtin::Nsecs),
@@ -33,6 +36,8 @@ pub fn builtin_type(b: Builtin) -> Type {
         Builtin::Comm => Type::Str { size: 16 },
         Builtin::Pid | Builtin::Tid | Builtin::Uid | Builtin::Gid | Builtin::Cpu => Type::U32,
         Builtin::Nsecs | Builtin::Elapsed => Type::U64,
+        Builtin::Rand => Type::U32,
+        Builtin::Jiffies | Builtin::Cgroup => Type::U64,
     }
 }
 

@@ -13,6 +13,12 @@ use rdt_syntax::ast::{self, BinOp, UnOp};
 use rdt_syntax::{did_you_mean, Diagnostic, Span};
 use std::collections::HashMap;
 
+mod control;
+mod functions;
+mod locals;
+
+pub use control::LangState;
+
 /// Inputs of a script that are not in its text.
 #[derive(Debug, Clone, Default)]
 pub struct Params {
@@ -20,6 +26,8 @@ pub struct Params {
     pub positional: Vec<String>,
     /// The `-c` child or `-p` process: `cpid`, D's `$target`.
     pub target_pid: Option<u32>,
+    /// `--unsafe`: allow `system()` and `signal()`.
+    pub unsafe_ok: bool,
 }
 
 /// Everything the checker learns about maps, shared by all clauses.
@@ -65,6 +73,8 @@ pub struct ClauseChecker<'a> {
     pub strsize: u32,
     vars: Vec<Type>,
     scopes: Vec<HashMap<String, ir::VarId>>,
+    /// State of loops, locals and probe names (check/control.rs).
+    pub lang: LangState,
 }
 
 fn typed(kind: ExprKind, ty: Type, span: Span) -> Expr {
@@ -94,6 +104,7 @@ impl<'a> ClauseChecker<'a> {
             strsize,
             vars: Vec::new(),
             scopes: vec![HashMap::new()],
+            lang: LangState::default(),
         }
     }
 
@@ -142,21 +153,15 @@ impl<'a> ClauseChecker<'a> {
             | ast::StmtKind::Unroll { .. }
             | ast::StmtKind::Break
             | ast::StmtKind::Continue
-            | ast::StmtKind::Return => {
-                self.error(
-                    Diagnostic::error(
-                        span,
-                        "loops and early returns are not supported by this version of rdt yet",
-                    )
-                    .with_label("unsupported statement"),
-                );
-                return None;
-            }
+            | ast::StmtKind::Return => return self.control(stmt),
         };
         Some(Stmt { kind, span })
     }
 
     fn expr_stmt(&mut self, e: &ast::Expr) -> Option<StmtKind> {
+        if let Some(kind) = self.lang_stmt_call(e) {
+            return kind;
+        }
         match &e.kind {
             ast::ExprKind::Call {
                 name,
@@ -314,6 +319,9 @@ impl<'a> ClauseChecker<'a> {
         match &target.kind {
             ast::ExprKind::Map { name, keys } => {
                 self.assign_map(name, keys, target.span, op, value, span)
+            }
+            ast::ExprKind::Field { base, field, .. } if locals::is_local_base(base) => {
+                self.assign_local(base, field, target, op, value, span)
             }
             ast::ExprKind::Var(name) => {
                 let value = match op {
@@ -676,6 +684,9 @@ impl<'a> ClauseChecker<'a> {
         if let Some(b) = builtins::builtin(name) {
             return Some(typed(ExprKind::Builtin(b), builtins::builtin_type(b), span));
         }
+        if let Some(e) = self.lang_ident(name, span) {
+            return e;
+        }
         let resolved = if name == "retval" {
             Some(self.context.retval(span, self.probe_kind))
         } else if let Some(index) = name.strip_prefix("arg").and_then(|n| n.parse::<u8>().ok()) {
@@ -702,7 +713,8 @@ impl<'a> ClauseChecker<'a> {
                 let candidates = builtins::BUILTINS
                     .iter()
                     .map(|(n, _)| *n)
-                    .chain(builtins::CONTEXT_NAMES.iter().copied());
+                    .chain(builtins::CONTEXT_NAMES.iter().copied())
+                    .chain(functions::LANG_IDENTS.iter().copied());
                 let mut d = Diagnostic::error(span, format!("unknown identifier `{name}`"))
                     .with_label("not a builtin");
                 if let Some(near) = did_you_mean(name, candidates) {
@@ -774,8 +786,14 @@ impl<'a> ClauseChecker<'a> {
         args: &[ast::Expr],
         span: Span,
     ) -> Option<Expr> {
+        if let Some(f) = functions::lang_function(name) {
+            return self.lang_call(f, name, name_span, args, span);
+        }
         let Some(def) = builtins::function(name) else {
-            let names = builtins::FUNCTIONS.iter().map(|f| f.name);
+            let names = builtins::FUNCTIONS
+                .iter()
+                .map(|f| f.name)
+                .chain(functions::LANG_FUNCTIONS.iter().map(|f| f.name));
             let mut d = Diagnostic::error(name_span, format!("unknown function `{name}`"))
                 .with_label("not a function");
             if let Some(near) = did_you_mean(name, names) {
@@ -845,12 +863,13 @@ impl<'a> ClauseChecker<'a> {
         field_span: Span,
         span: Span,
     ) -> Option<Expr> {
+        if locals::is_local_base(base) {
+            return self.read_local(base, field, span);
+        }
+        if let Some(e) = self.tuple_field(base, field, span) {
+            return e;
+        }
         if !matches!(&base.kind, ast::ExprKind::Ident(n) if n == "args") {
-            if let ast::ExprKind::Ident(n) = &base.kind {
-                if n == "self" || n == "this" {
-                    return self.unsupported(span, &format!("`{n}->` variables are"));
-                }
-            }
             return self.unsupported(span, "field access on kernel types");
         }
         match self.context.field(field, field_span, self.probe_kind) {

@@ -129,6 +129,12 @@ pub enum Event {
     Exit {
         span: Span,
     },
+    /// `system(format, args…)`: user space runs the formatted command (with `--unsafe`).
+    System {
+        format: String,
+        args: Vec<Type>,
+        span: Span,
+    },
 }
 
 pub type MapId = usize;
@@ -167,7 +173,37 @@ pub enum StmtKind {
     },
     /// An expression evaluated for nothing but its side effects.
     Eval(Expr),
+    /// `for ($var : start..end)`: `end` is evaluated once; the loop stops after
+    /// [`LOOP_LIMIT`] iterations unless both bounds are constants.
+    ForRange {
+        var: VarId,
+        start: Expr,
+        end: Expr,
+        body: Vec<Stmt>,
+    },
+    /// `while (cond)`: bounded by [`LOOP_LIMIT`] iterations.
+    While { cond: Expr, body: Vec<Stmt> },
+    /// `unroll(count)`: the body repeated `count` times.
+    Unroll { count: u32, body: Vec<Stmt> },
+    Break,
+    Continue,
+    /// Ends the action block.
+    Return,
+    /// `self->x = value` (keyed by thread) or `this->x = value` (keyed by CPU): stores into a
+    /// hidden map; a thread-local assigned integer 0 is deleted (DTrace frees it).
+    LocalStore {
+        map: MapId,
+        key: Expr,
+        value: Expr,
+        free_on_zero: bool,
+    },
+    /// `signal(sig)`: bpf_send_signal to the current process.
+    Signal(Expr),
 }
+
+/// Iterations after which a `while` loop (or a `for` loop with a bound computed at run time)
+/// stops; each stop is counted and reported, so the verifier can prove every loop ends.
+pub const LOOP_LIMIT: i64 = 1024;
 
 #[derive(Debug, Clone)]
 pub enum Aggregate {
@@ -237,6 +273,21 @@ pub enum ExprKind {
     },
     /// Integer conversion to the expression's type (truncate / sign-extend).
     Cast(Box<Expr>),
+    /// Field `index` of a tuple value.
+    TupleField { tuple: Box<Expr>, index: usize },
+    /// `strncmp(a, b, n)`: 0 when the first `n` bytes (up to a NUL) agree, else 1.
+    StrNcmp {
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+        n: u32,
+    },
+    /// `strcontains(haystack, needle)`: 1 when `needle` occurs in `haystack`.
+    StrContains {
+        haystack: Box<Expr>,
+        needle: Box<Expr>,
+    },
+    /// `strlen(s)`: bytes before the NUL.
+    StrLen(Box<Expr>),
 }
 
 /// Values that come from the kernel's view of the current event.
@@ -250,4 +301,10 @@ pub enum Builtin {
     Nsecs,
     Elapsed,
     Cpu,
+    /// `rand`: bpf_get_prandom_u32.
+    Rand,
+    /// `jiffies`: bpf_jiffies64.
+    Jiffies,
+    /// `cgroup`: the current task's cgroup v2 id.
+    Cgroup,
 }

@@ -5,7 +5,9 @@ pub mod builtins;
 mod check;
 pub mod format;
 pub mod ir;
+pub mod probe_names;
 pub mod probes;
+pub mod stdlib;
 pub mod types;
 
 pub use check::Params;
@@ -139,7 +141,12 @@ fn block_uses_args(block: &ast::Block) -> bool {
 fn expr_uses_args(e: &ast::Expr) -> bool {
     use ast::ExprKind as K;
     match &e.kind {
-        K::Ident(name) => name == "args" || name == "retval" || name.starts_with("arg"),
+        K::Ident(name) => {
+            name == "args"
+                || name == "retval"
+                || name.starts_with("arg")
+                || probe_names::PROBE_NAME_BUILTINS.contains(&name.as_str())
+        }
         K::Int(_) | K::Str(_) | K::Var(_) | K::Positional(_) | K::PositionalCount => false,
         K::Map { keys: items, .. } | K::Call { args: items, .. } | K::Tuple(items) => {
             items.iter().any(expr_uses_args)
@@ -178,6 +185,7 @@ fn check_all(
                 kind,
                 options.strsize,
             );
+            checker.lang.probe = probe_names::ProbeNames::of(first);
             let predicate = ec
                 .clause
                 .predicate
@@ -250,7 +258,8 @@ fn options(settings: &[ast::OptionSetting], diags: &mut Vec<Diagnostic>) -> Opti
         match (s.name.as_str(), s.value.as_deref()) {
             ("quiet", None | Some("1" | "true")) => options.quiet = true,
             ("quiet", Some("0" | "false")) => options.quiet = false,
-            ("strsize", Some(v)) => match v.parse::<u32>() {
+            ("bufsize" | "switchrate" | "dynvarsize", Some(_)) => {}
+            ("strsize" | "max_strlen", Some(v)) => match v.parse::<u32>() {
                 Ok(n) if (1..=1024).contains(&n) => options.strsize = n,
                 _ => diags.push(
                     Diagnostic::error(s.span, format!("invalid strsize `{v}`"))
@@ -260,7 +269,7 @@ fn options(settings: &[ast::OptionSetting], diags: &mut Vec<Diagnostic>) -> Opti
             (name, _) => diags.push(
                 Diagnostic::warning(s.span, format!("unknown option `{name}` ignored"))
                     .with_label("not an rdt option")
-                    .with_help("options: quiet, strsize"),
+                    .with_help("options: quiet, strsize (bpftrace: max_strlen), bufsize"),
             ),
         }
     }

@@ -14,9 +14,18 @@ use std::process::ExitCode;
     about = "A dynamic tracer for Linux: D and bpftrace scripts compiled straight to eBPF"
 )]
 struct Cli {
-    /// The program text (instead of a script file).
-    #[arg(short = 'e', value_name = "PROGRAM")]
+    /// The program text (instead of a script file); D's `-n` is an alias.
+    #[arg(short = 'e', short_alias = 'n', value_name = "PROGRAM")]
     program: Option<String>,
+    /// The script file (D's `-s`; a FILE argument works too).
+    #[arg(short = 's', value_name = "FILE", conflicts_with = "program")]
+    script_file: Option<String>,
+    /// Set an option, as `#pragma D option` does: `-x strsize=128`, `-x quiet`.
+    #[arg(short = 'x', value_name = "OPT[=VAL]")]
+    set_options: Vec<String>,
+    /// Allow functions that change the system: system(), signal().
+    #[arg(long = "unsafe")]
+    unsafe_ok: bool,
     /// Run CMD after the probes attach; stop when it exits.
     #[arg(short = 'c', value_name = "CMD")]
     command: Option<String>,
@@ -71,6 +80,11 @@ fn script(cli: &Cli) -> Result<(String, String, Vec<String>), String> {
     if let Some(p) = &cli.program {
         return Ok((p.clone(), "<program>".to_string(), cli.positional.clone()));
     }
+    if let Some(file) = &cli.script_file {
+        let text =
+            std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+        return Ok((text, file.clone(), cli.positional.clone()));
+    }
     let Some((file, args)) = cli.positional.split_first() else {
         return Err("no program given: use `rdt -e 'PROGRAM'` or `rdt FILE.d`".to_string());
     };
@@ -82,7 +96,8 @@ fn run(cli: Cli) -> Result<(), ()> {
     let (source, name, positional) = script(&cli).map_err(|e| eprintln!("error: {e}"))?;
     let report = |diags: &[Diagnostic]| eprint!("{}", rdt_syntax::render(&name, &source, diags));
 
-    let ast = rdt_syntax::parse(&source).map_err(|d| report(&d))?;
+    let mut ast = rdt_syntax::parse(&source).map_err(|d| report(&d))?;
+    ast.options.extend(cli.set_options.iter().map(|o| command_line_option(o)));
     if cli.debug == Some(Stage::Ast) {
         println!("{ast:#?}");
         return Ok(());
@@ -101,6 +116,7 @@ fn run(cli: Cli) -> Result<(), ()> {
     let params = rdt_sema::Params {
         positional,
         target_pid: target.pid(),
+        unsafe_ok: cli.unsafe_ok,
     };
     let ir = rdt_sema::analyze(&ast, &params).map_err(|d| report(&d))?;
     if cli.debug == Some(Stage::Ir) {
@@ -142,6 +158,19 @@ fn run(cli: Cli) -> Result<(), ()> {
         RuntimeError::Located(d) => report(&[*d]),
         RuntimeError::Other(m) => eprintln!("error: {m}"),
     })
+}
+
+/// `-x name=value` (or `-x name`) as if the script had `#pragma D option name=value`.
+fn command_line_option(text: &str) -> rdt_syntax::ast::OptionSetting {
+    let (name, value) = match text.split_once('=') {
+        Some((n, v)) => (n.to_string(), Some(v.to_string())),
+        None => (text.to_string(), None),
+    };
+    rdt_syntax::ast::OptionSetting {
+        name,
+        value,
+        span: rdt_syntax::Span::default(),
+    }
 }
 
 fn possible_cpus() -> u32 {

@@ -1,0 +1,139 @@
+//! Loops and early exits: `for ($i : a..b)`, `while`, `unroll(N)`, `break`, `continue`, `return`.
+
+use super::{typed, ClauseChecker};
+use crate::ir::{Stmt, StmtKind};
+use crate::Type;
+use rdt_syntax::ast;
+use rdt_syntax::{Diagnostic, Span};
+
+/// bpftrace's limit on `unroll(N)`.
+const MAX_UNROLL: i64 = 100;
+
+/// Per-clause state of the language features checked outside check.rs.
+#[derive(Debug, Default, Clone)]
+pub struct LangState {
+    /// Loops around the statement being checked (`unroll` counts too).
+    pub loop_depth: u32,
+    /// The probe firing this clause: `probe`, `probefunc`, … (see `probe_names`).
+    pub probe: crate::probe_names::ProbeNames,
+}
+
+impl ClauseChecker<'_> {
+    /// Checks a loop or early-exit statement.
+    pub(super) fn control(&mut self, stmt: &ast::Stmt) -> Option<Stmt> {
+        let span = stmt.span;
+        let kind = match &stmt.kind {
+            ast::StmtKind::ForRange {
+                var,
+                var_span,
+                start,
+                end,
+                body,
+            } => self.for_range(var, *var_span, start, end, body)?,
+            ast::StmtKind::While { cond, body } => {
+                let cond = self.condition(cond);
+                let body = self.loop_body(body);
+                StmtKind::While { cond: cond?, body }
+            }
+            ast::StmtKind::Unroll { count, body } => {
+                let count = self.unroll_count(count)?;
+                let body = self.loop_body(body);
+                StmtKind::Unroll { count, body }
+            }
+            ast::StmtKind::ForMap { map_span, .. } => {
+                self.error(
+                    Diagnostic::error(*map_span, "`for` over a map is not supported by this version of rdt yet")
+                        .with_label("iterating a map")
+                        .with_help("print the map with `print(@map)`, or keep the values you need in `$variables`"),
+                );
+                return None;
+            }
+            ast::StmtKind::Break | ast::StmtKind::Continue => {
+                if self.lang.loop_depth == 0 {
+                    let word = if matches!(stmt.kind, ast::StmtKind::Break) {
+                        "break"
+                    } else {
+                        "continue"
+                    };
+                    self.error(
+                        Diagnostic::error(span, format!("`{word}` outside a loop"))
+                            .with_label("not inside `for`, `while` or `unroll`")
+                            .with_help("use `return;` to leave the action block"),
+                    );
+                    return None;
+                }
+                if matches!(stmt.kind, ast::StmtKind::Break) {
+                    StmtKind::Break
+                } else {
+                    StmtKind::Continue
+                }
+            }
+            ast::StmtKind::Return => StmtKind::Return,
+            _ => return None,
+        };
+        Some(Stmt { kind, span })
+    }
+
+    fn for_range(
+        &mut self,
+        var: &str,
+        var_span: Span,
+        start: &ast::Expr,
+        end: &ast::Expr,
+        body: &ast::Block,
+    ) -> Option<StmtKind> {
+        let start = self.expr(start);
+        let end = self.expr(end);
+        let (start, end) = (start?, end?);
+        for bound in [&start, &end] {
+            if !bound.ty.is_int() {
+                self.error(
+                    Diagnostic::error(
+                        bound.span,
+                        format!("a range bound must be an integer, not `{}`", bound.ty),
+                    )
+                    .with_label("not an integer")
+                    .with_help("for example `for ($i : 0..10) { … }`"),
+                );
+                return None;
+            }
+        }
+        // The loop variable lives in a scope of its own around the body.
+        self.scopes.push(Default::default());
+        let counter = typed(crate::ir::ExprKind::Int(0), Type::I64, var_span);
+        let id = self.declare_or_check_var(var, var_span, &counter);
+        let body = self.loop_body(body);
+        self.scopes.pop();
+        Some(StmtKind::ForRange {
+            var: id?,
+            start,
+            end,
+            body,
+        })
+    }
+
+    fn loop_body(&mut self, body: &ast::Block) -> Vec<Stmt> {
+        self.lang.loop_depth += 1;
+        let stmts = self.block(body);
+        self.lang.loop_depth -= 1;
+        stmts
+    }
+
+    fn unroll_count(&mut self, count: &ast::Expr) -> Option<u32> {
+        let value = self.expr(count)?;
+        match value.kind {
+            crate::ir::ExprKind::Int(n) if (1..=MAX_UNROLL).contains(&n) => Some(n as u32),
+            _ => {
+                self.error(
+                    Diagnostic::error(
+                        value.span,
+                        "unroll() needs a constant from 1 to 100",
+                    )
+                    .with_label("not a constant in 1..=100")
+                    .with_help("use a `for ($i : 0..N)` loop for longer or variable counts"),
+                );
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,345 @@
+//! The language's own functions and builtins that need no table in builtins.rs: string
+//! functions (`strncmp`, `strcontains`, `strlen`), the unsafe actions (`signal`, `system`),
+//! `ncpus`, `walltimestamp`, the probe names, and the stdlib constants (`ENOENT`, `SIGKILL`, …).
+
+use super::{string_literal, typed, ClauseChecker};
+use crate::ir::{Builtin, Event, Expr, ExprKind, StmtKind};
+use crate::{stdlib, Type};
+use rdt_syntax::ast::{self, BinOp};
+use rdt_syntax::{did_you_mean, Diagnostic, Span};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LangFunction {
+    Strncmp,
+    Strcontains,
+    Strlen,
+    Signal,
+    System,
+}
+
+pub struct LangFunctionDef {
+    pub name: &'static str,
+    pub function: LangFunction,
+    pub min_args: usize,
+    pub max_args: usize,
+    pub usage: &'static str,
+    /// Allowed only with `--unsafe`.
+    pub unsafe_only: bool,
+}
+
+pub const LANG_FUNCTIONS: &[LangFunctionDef] = &[
+    LangFunctionDef {
+        name: "strncmp",
+        function: LangFunction::Strncmp,
+        min_args: 3,
+        max_args: 3,
+        usage: "strncmp(string, string, length)",
+        unsafe_only: false,
+    },
+    LangFunctionDef {
+        name: "strcontains",
+        function: LangFunction::Strcontains,
+        min_args: 2,
+        max_args: 2,
+        usage: "strcontains(haystack, needle)",
+        unsafe_only: false,
+    },
+    LangFunctionDef {
+        name: "strlen",
+        function: LangFunction::Strlen,
+        min_args: 1,
+        max_args: 1,
+        usage: "strlen(string)",
+        unsafe_only: false,
+    },
+    LangFunctionDef {
+        name: "signal",
+        function: LangFunction::Signal,
+        min_args: 1,
+        max_args: 1,
+        usage: "signal(SIGKILL), signal(\"KILL\") or signal(9)",
+        unsafe_only: true,
+    },
+    LangFunctionDef {
+        name: "system",
+        function: LangFunction::System,
+        min_args: 1,
+        max_args: 7,
+        usage: "system(\"format\", args…)",
+        unsafe_only: true,
+    },
+    // D spelling.
+    LangFunctionDef {
+        name: "raise",
+        function: LangFunction::Signal,
+        min_args: 1,
+        max_args: 1,
+        usage: "raise(SIGKILL)",
+        unsafe_only: true,
+    },
+];
+
+/// Builtin names resolved here (for "did you mean").
+pub const LANG_IDENTS: &[&str] = &[
+    "ncpus",
+    "walltimestamp",
+    "probe",
+    "func",
+    "probeprov",
+    "probemod",
+    "probefunc",
+    "probename",
+];
+
+pub fn lang_function(name: &str) -> Option<&'static LangFunctionDef> {
+    LANG_FUNCTIONS.iter().find(|f| f.name == name)
+}
+
+impl ClauseChecker<'_> {
+    /// Resolves a builtin or stdlib constant; `None` when `name` is neither.
+    pub(super) fn lang_ident(&mut self, name: &str, span: Span) -> Option<Option<Expr>> {
+        let probe = &self.lang.probe;
+        let probe_string = match name {
+            "probe" => Some(probe.probe.clone()),
+            "func" | "probefunc" => Some(probe.function.clone()),
+            "probeprov" => Some(probe.provider.clone()),
+            "probemod" => Some(probe.module.clone()),
+            "probename" => Some(probe.name.clone()),
+            _ => None,
+        };
+        if let Some(s) = probe_string {
+            return Some(Some(string_literal(s.into_bytes(), span)));
+        }
+        match name {
+            "ncpus" => Some(Some(typed(
+                ExprKind::Int(i64::from(online_cpus())),
+                Type::I64,
+                span,
+            ))),
+            "walltimestamp" => Some(Some(walltimestamp(span))),
+            _ => stdlib::constant(name).map(|v| Some(typed(ExprKind::Int(v), Type::I64, span))),
+        }
+    }
+
+    /// Checks a call of one of [`LANG_FUNCTIONS`] used as a value.
+    pub(super) fn lang_call(
+        &mut self,
+        def: &LangFunctionDef,
+        name: &str,
+        name_span: Span,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> Option<Expr> {
+        self.lang_arity(def, name, name_span, args)?;
+        let kind = match def.function {
+            LangFunction::Strncmp => {
+                let (a, b) = (self.string_arg(&args[0]), self.string_arg(&args[1]));
+                let n = self.length_arg(&args[2])?;
+                ExprKind::StrNcmp {
+                    lhs: Box::new(a?),
+                    rhs: Box::new(b?),
+                    n,
+                }
+            }
+            LangFunction::Strcontains => {
+                let (h, n) = (self.string_arg(&args[0]), self.string_arg(&args[1]));
+                ExprKind::StrContains {
+                    haystack: Box::new(h?),
+                    needle: Box::new(n?),
+                }
+            }
+            LangFunction::Strlen => ExprKind::StrLen(Box::new(self.string_arg(&args[0])?)),
+            LangFunction::Signal | LangFunction::System => {
+                self.error(
+                    Diagnostic::error(span, format!("{name}() has no value"))
+                        .with_label("used as a value")
+                        .with_help(format!("call `{name}(…)` as a statement of its own")),
+                );
+                return None;
+            }
+        };
+        Some(typed(kind, Type::U64, span))
+    }
+
+    /// A statement that calls `signal()` or `system()`; `None` for any other expression.
+    pub(super) fn lang_stmt_call(&mut self, e: &ast::Expr) -> Option<Option<StmtKind>> {
+        let ast::ExprKind::Call {
+            name,
+            name_span,
+            args,
+        } = &e.kind
+        else {
+            return None;
+        };
+        let def = lang_function(name).filter(|d| d.unsafe_only)?;
+        if !self.params.unsafe_ok {
+            self.error(
+                Diagnostic::error(*name_span, format!("{name}() is an unsafe function"))
+                    .with_label("needs --unsafe")
+                    .with_help(format!(
+                        "it changes the system being traced; run rdt with `--unsafe` to allow {name}()"
+                    )),
+            );
+            return Some(None);
+        }
+        if self.lang_arity(def, name, *name_span, args).is_none() {
+            return Some(None);
+        }
+        Some(match def.function {
+            LangFunction::Signal => self.signal_arg(&args[0]).map(StmtKind::Signal),
+            _ => self.system(args, e.span),
+        })
+    }
+
+    fn system(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
+        let stmt = self.printf(args, span)?;
+        // The checked printf event becomes a system event: same record, run instead of printed.
+        if let Some(Event::Printf { format, args, span }) = self.events.pop() {
+            self.events.push(Event::System { format, args, span });
+        }
+        Some(stmt)
+    }
+
+    /// `SIGKILL` (a stdlib constant), `"KILL"`, `"SIGKILL"` or a number.
+    fn signal_arg(&mut self, arg: &ast::Expr) -> Option<Expr> {
+        if let ast::ExprKind::Str(s) = &arg.kind {
+            let full = if s.starts_with("SIG") {
+                s.clone()
+            } else {
+                format!("SIG{s}")
+            };
+            return match stdlib::constant(&full) {
+                Some(n) => Some(typed(ExprKind::Int(n), Type::I64, arg.span)),
+                None => {
+                    let names = stdlib::names().filter(|n| n.starts_with("SIG"));
+                    let mut d = Diagnostic::error(arg.span, format!("unknown signal `{s}`"))
+                        .with_label("not a signal name");
+                    if let Some(near) = did_you_mean(&full, names) {
+                        d = d.with_help(format!("did you mean `{near}`?"));
+                    }
+                    self.error(d);
+                    None
+                }
+            };
+        }
+        let value = self.expr(arg)?;
+        if let ExprKind::Int(n) = value.kind {
+            if !(1..=64).contains(&n) {
+                self.error(
+                    Diagnostic::error(value.span, format!("signal {n} does not exist"))
+                        .with_label("signals are numbered 1 to 64"),
+                );
+                return None;
+            }
+        }
+        if !value.ty.is_int() {
+            self.error(
+                Diagnostic::error(
+                    value.span,
+                    format!("signal() needs a signal number or name, not `{}`", value.ty),
+                )
+                .with_label("not a signal"),
+            );
+            return None;
+        }
+        Some(value)
+    }
+
+    fn lang_arity(
+        &mut self,
+        def: &LangFunctionDef,
+        name: &str,
+        span: Span,
+        args: &[ast::Expr],
+    ) -> Option<()> {
+        if (def.min_args..=def.max_args).contains(&args.len()) {
+            return Some(());
+        }
+        let expected = if def.min_args == def.max_args {
+            format!("{}", def.min_args)
+        } else {
+            format!("{} to {}", def.min_args, def.max_args)
+        };
+        self.error(
+            Diagnostic::error(
+                span,
+                format!("{name}() takes {expected} argument(s), {} given", args.len()),
+            )
+            .with_label("wrong number of arguments")
+            .with_help(format!("usage: {}", def.usage)),
+        );
+        None
+    }
+
+    fn string_arg(&mut self, arg: &ast::Expr) -> Option<Expr> {
+        let value = self.expr(arg)?;
+        if !value.ty.is_str() {
+            self.error(
+                Diagnostic::error(value.span, format!("expected a string, not `{}`", value.ty))
+                    .with_label("not a string")
+                    .with_help("read a string from a pointer with `str(pointer)`"),
+            );
+            return None;
+        }
+        Some(value)
+    }
+
+    fn length_arg(&mut self, arg: &ast::Expr) -> Option<u32> {
+        let value = self.expr(arg)?;
+        match value.kind {
+            ExprKind::Int(n) if (0..=i64::from(u16::MAX)).contains(&n) => Some(n as u32),
+            _ => {
+                self.error(
+                    Diagnostic::error(value.span, "the length must be a constant")
+                        .with_label("not a constant length")
+                        .with_help("for example `strncmp(comm, \"bash\", 4)`"),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// `walltimestamp`: nanoseconds since the epoch, from the monotonic clock plus the offset
+/// between the two clocks measured now.
+fn walltimestamp(span: Span) -> Expr {
+    let offset = realtime_ns().saturating_sub(monotonic_ns());
+    typed(
+        ExprKind::Binary {
+            op: BinOp::Add,
+            lhs: Box::new(typed(ExprKind::Builtin(Builtin::Nsecs), Type::U64, span)),
+            rhs: Box::new(typed(ExprKind::Int(offset as i64), Type::I64, span)),
+        },
+        Type::U64,
+        span,
+    )
+}
+
+fn clock_ns(clock: libc::clockid_t) -> u64 {
+    // SAFETY: clock_gettime writes the timespec it is given.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+fn realtime_ns() -> u64 {
+    clock_ns(libc::CLOCK_REALTIME)
+}
+
+fn monotonic_ns() -> u64 {
+    clock_ns(libc::CLOCK_MONOTONIC)
+}
+
+/// CPUs online now (bpftrace's `ncpus`), from `/sys/devices/system/cpu/online` ("0-3,5").
+fn online_cpus() -> u32 {
+    let text = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
+    let count: u32 = text
+        .trim()
+        .split(',')
+        .filter_map(|part| match part.split_once('-') {
+            Some((a, b)) => Some(b.parse::<u32>().ok()? - a.parse::<u32>().ok()? + 1),
+            None => part.parse::<u32>().ok().map(|_| 1),
+        })
+        .sum();
+    count.max(1)
+}
