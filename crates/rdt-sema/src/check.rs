@@ -409,6 +409,8 @@ impl<'a> ClauseChecker<'a> {
                     },
                     span: target_span,
                 };
+                // `@new++` on a map never assigned before starts from 0, as in bpftrace.
+                let target = locals::zero_if_unknown(self.maps.id(&map_name).is_some(), target);
                 self.binary(op, &target, value, span)?
             }
             None => self.expr(value)?,

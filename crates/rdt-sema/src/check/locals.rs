@@ -22,6 +22,18 @@ fn local_name(base: &ast::Expr, field: &str) -> String {
     format!("{owner}->{field}")
 }
 
+/// The current value of a compound assignment's target: a literal 0 while the target has
+/// never been assigned (`@n++`, `self->n += 1` start from 0).
+pub(super) fn zero_if_unknown(known: bool, target: ast::Expr) -> ast::Expr {
+    if known {
+        return target;
+    }
+    ast::Expr {
+        kind: ast::ExprKind::Int(0),
+        span: target.span,
+    }
+}
+
 impl ClauseChecker<'_> {
     fn local_key(&self, base: &ast::Expr, span: Span) -> Expr {
         let b = if is_thread_local(base) {
@@ -41,8 +53,12 @@ impl ClauseChecker<'_> {
         value: &ast::Expr,
         span: Span,
     ) -> Option<StmtKind> {
+        let known = self.maps.id(&local_name(base, field)).is_some();
         let value = match op {
-            Some(op) => self.binary(op, target, value, span)?,
+            Some(op) => {
+                let target = zero_if_unknown(known, target.clone());
+                self.binary(op, &target, value, span)?
+            }
             None => self.expr(value)?,
         };
         if !(value.ty.is_scalar() || value.ty.is_str()) {
