@@ -716,7 +716,8 @@ impl<'a> ClauseChecker<'a> {
                     .iter()
                     .map(|(n, _)| *n)
                     .chain(builtins::CONTEXT_NAMES.iter().copied())
-                    .chain(functions::LANG_IDENTS.iter().copied());
+                    .chain(functions::LANG_IDENTS.iter().copied())
+                    .chain(crate::stdlib::names());
                 let mut d = Diagnostic::error(span, format!("unknown identifier `{name}`"))
                     .with_label("not a builtin");
                 if let Some(near) = did_you_mean(name, candidates) {

@@ -12,6 +12,8 @@ pub struct Program {
     /// Ring-buffer record kinds; a record's leading u64 is its index here.
     pub events: Vec<Event>,
     pub options: Options,
+    /// Warnings found while checking (an unknown option, …), for the caller to print.
+    pub warnings: Vec<rdt_syntax::Diagnostic>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -45,6 +45,7 @@ pub fn analyze(program: &ast::Program, params: &Params) -> Result<ir::Program, V
         maps: pass2_maps.decls,
         events,
         options,
+        warnings: diags,
     })
 }
 

@@ -119,6 +119,9 @@ fn run(cli: Cli) -> Result<(), ()> {
         unsafe_ok: cli.unsafe_ok,
     };
     let ir = rdt_sema::analyze(&ast, &params).map_err(|d| report(&d))?;
+    if !ir.warnings.is_empty() {
+        report(&ir.warnings);
+    }
     if cli.debug == Some(Stage::Ir) {
         println!("{ir:#?}");
         return Ok(());
