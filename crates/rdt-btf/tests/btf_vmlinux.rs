@@ -17,7 +17,9 @@ fn vmlinux() -> Option<&'static Btf> {
 #[test]
 fn task_struct_members() {
     let Some(btf) = vmlinux() else { return };
-    let task = btf.find(NameKind::Struct, "task_struct").expect("task_struct");
+    let task = btf
+        .find(NameKind::Struct, "task_struct")
+        .expect("task_struct");
     let size = btf.size_of(task).unwrap().unwrap();
     assert!(size > 1000, "task_struct is {size} bytes");
     let pid = btf.member(task, "pid").unwrap().expect("pid");
@@ -26,7 +28,10 @@ fn task_struct_members() {
     assert_eq!(btf.size_of(pid.ty), Ok(Some(4)));
     let comm = btf.member(task, "comm").unwrap().expect("comm");
     assert_eq!(btf.type_name(comm.ty), "char[16]");
-    let parent = btf.member(task, "real_parent").unwrap().expect("real_parent");
+    let parent = btf
+        .member(task, "real_parent")
+        .unwrap()
+        .expect("real_parent");
     assert_eq!(btf.type_name(parent.ty), "struct task_struct *");
     assert!(btf.member(task, "no_such_member").unwrap().is_none());
     assert!(btf.member_names(task).contains(&"tgid"));
@@ -54,7 +59,10 @@ fn bitfields_have_sizes_and_bit_offsets() {
         .unwrap()
         .expect("sched_reset_on_fork");
     assert_eq!(m.bitfield_size, 1);
-    let contiguous = btf.member(task, "sched_contributes_to_load").unwrap().unwrap();
+    let contiguous = btf
+        .member(task, "sched_contributes_to_load")
+        .unwrap()
+        .unwrap();
     assert_eq!(contiguous.bitfield_size, 1);
     assert_eq!(contiguous.bit_offset, m.bit_offset + 1);
 }
@@ -66,7 +74,10 @@ fn anonymous_members_are_searched() {
     let page = btf.find(NameKind::Struct, "page").expect("page");
     let direct: Vec<_> = btf.members(page).unwrap().iter().map(|m| m.name).collect();
     assert!(!direct.contains(&"lru"));
-    let lru = btf.member(page, "lru").unwrap().expect("lru through an anonymous union");
+    let lru = btf
+        .member(page, "lru")
+        .unwrap()
+        .expect("lru through an anonymous union");
     assert!(lru.bit_offset > 0);
 }
 
@@ -82,7 +93,9 @@ fn enums_name_their_values() {
 #[test]
 fn function_prototypes_name_their_parameters() {
     let Some(btf) = vmlinux() else { return };
-    let f = btf.find(NameKind::Func, "do_sys_openat2").expect("do_sys_openat2");
+    let f = btf
+        .find(NameKind::Func, "do_sys_openat2")
+        .expect("do_sys_openat2");
     let (params, ret) = btf.func_params(f).unwrap();
     let spelled: Vec<String> = params
         .iter()
@@ -96,7 +109,9 @@ fn function_prototypes_name_their_parameters() {
     assert!(matches!(btf.type_name(ret).as_str(), "long int" | "int"));
     // Raw tracepoints: `btf_trace_<name>` is a pointer to a prototype whose first parameter is
     // the tracepoint's private data.
-    let tp = btf.find(NameKind::Typedef, "btf_trace_sched_switch").expect("typedef");
+    let tp = btf
+        .find(NameKind::Typedef, "btf_trace_sched_switch")
+        .expect("typedef");
     let proto = btf.ty(btf.resolve(tp).unwrap()).unwrap();
     assert_eq!(proto.kind, Kind::Ptr);
     let (params, _) = btf.func_params(proto.size_or_type).unwrap();

@@ -12,6 +12,8 @@ use rdt_sema::Type;
 use rdt_syntax::ast::{BinOp, UnOp};
 use rdt_syntax::Span;
 
+mod kmem;
+
 /// Facts about the whole object that lowering needs.
 pub struct Globals<'a> {
     pub program: &'a ir::Program,
@@ -450,6 +452,7 @@ impl<'a> Lowerer<'a> {
                     self.zero(region + n as i32, size - n);
                 }
             }
+            ExprKind::Deref { addr, user } => self.read_str_at(addr, *user, region, size),
             ExprKind::ReadStr { ptr, len } => {
                 let src_size = e.ty.size().min(size);
                 self.zero(region, size);
@@ -586,6 +589,9 @@ impl<'a> Lowerer<'a> {
                     self.copy((Base::Scratch, region), (Base::Scratch, src), size);
                 }
             }
+            ExprKind::Deref { addr, user } if !e.ty.is_str() => {
+                self.read_bytes_at(addr, *user, region, size)
+            }
             _ => {
                 if e.ty.is_str() {
                     self.str_into(e, region, size);
@@ -715,6 +721,7 @@ impl<'a> Lowerer<'a> {
                 let v = self.scalar(inner);
                 self.extend(v, &e.ty)
             }
+            ExprKind::Deref { addr, user } => self.read_scalar_at(addr, *user, &e.ty),
             // Non-scalar kinds never reach here: sema types them as strings or tuples.
             ExprKind::Str(_) | ExprKind::Tuple(_) | ExprKind::ReadStr { .. } => self.imm(0),
         }
@@ -762,6 +769,7 @@ impl<'a> Lowerer<'a> {
                 self.alu_reg(AluOp::Sub, now, start)
             }
             Builtin::Cpu => self.call(helper::GET_SMP_PROCESSOR_ID, vec![]),
+            Builtin::Curtask => self.call(helper::GET_CURRENT_TASK, vec![]),
             // A string; only reachable through a wrongly typed IR.
             Builtin::Comm => self.imm(0),
         }

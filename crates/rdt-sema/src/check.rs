@@ -13,6 +13,8 @@ use rdt_syntax::ast::{self, BinOp, UnOp};
 use rdt_syntax::{did_you_mean, Diagnostic, Span};
 use std::collections::HashMap;
 
+mod ktypes;
+
 /// Inputs of a script that are not in its text.
 #[derive(Debug, Clone, Default)]
 pub struct Params {
@@ -323,6 +325,10 @@ impl<'a> ClauseChecker<'a> {
                 if value.ty == Type::Void {
                     return None;
                 }
+                if let Type::Kernel(_) = value.ty {
+                    self.error(not_storable(&value));
+                    return None;
+                }
                 let var = self.declare_or_check_var(name, target.span, &value)?;
                 Some(StmtKind::VarStore { var, value })
             }
@@ -406,6 +412,10 @@ impl<'a> ClauseChecker<'a> {
             None => self.expr(value)?,
         };
         let key = key?;
+        if matches!(value.ty, Type::Kernel(_)) {
+            self.error(not_storable(&value));
+            return None;
+        }
         if value.ty == Type::Void || matches!(value.ty, Type::Tuple(_)) {
             self.error(
                 Diagnostic::error(
@@ -550,7 +560,12 @@ impl<'a> ClauseChecker<'a> {
             return None;
         }
         let id = self.vars.len();
-        self.vars.push(storable(&value.ty));
+        // A variable keeps a pointer's type, so `$t = curtask; $t->pid` works.
+        let ty = match &value.ty {
+            Type::Ptr { .. } => value.ty.clone(),
+            other => storable(other),
+        };
+        self.vars.push(ty);
         if let Some(scope) = self.scopes.last_mut() {
             scope.insert(name.to_string(), id);
         }
@@ -620,8 +635,8 @@ impl<'a> ClauseChecker<'a> {
                 base,
                 field,
                 field_span,
-                ..
-            } => self.field(base, field, *field_span, span),
+                arrow,
+            } => self.field(base, field, *field_span, *arrow, span),
             ast::ExprKind::Unary { op, operand } => self.unary(*op, operand, span),
             ast::ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, span),
             ast::ExprKind::Ternary { cond, then, els } => self.ternary(cond, then, els, span),
@@ -640,7 +655,7 @@ impl<'a> ClauseChecker<'a> {
                 );
                 None
             }
-            ast::ExprKind::Index { .. } => self.unsupported(span, "indexing"),
+            ast::ExprKind::Index { base, index } => self.index(base, index, span),
         }
     }
 
@@ -672,6 +687,9 @@ impl<'a> ClauseChecker<'a> {
     fn ident(&mut self, name: &str, span: Span) -> Option<Expr> {
         if name == "cpid" {
             return self.target_pid(span);
+        }
+        if name == "curtask" || name == "curthread" {
+            return self.curtask(span);
         }
         if let Some(b) = builtins::builtin(name) {
             return Some(typed(ExprKind::Builtin(b), builtins::builtin_type(b), span));
@@ -827,6 +845,11 @@ impl<'a> ClauseChecker<'a> {
                 self.error(aggregate_outside_assignment(name, span));
                 None
             }
+            Function::Sizeof => self.size_of(&args[0], span),
+            Function::Offsetof => self.offset_of(args, span),
+            Function::Kptr | Function::Uptr => {
+                self.address_space(args, def.function == Function::Uptr, span)
+            }
             Function::Printf | Function::Exit => {
                 self.error(
                     Diagnostic::error(span, format!("{name}() has no value"))
@@ -843,6 +866,7 @@ impl<'a> ClauseChecker<'a> {
         base: &ast::Expr,
         field: &str,
         field_span: Span,
+        arrow: bool,
         span: Span,
     ) -> Option<Expr> {
         if !matches!(&base.kind, ast::ExprKind::Ident(n) if n == "args") {
@@ -851,7 +875,7 @@ impl<'a> ClauseChecker<'a> {
                     return self.unsupported(span, &format!("`{n}->` variables are"));
                 }
             }
-            return self.unsupported(span, "field access on kernel types");
+            return self.kernel_field(base, field, field_span, arrow, span);
         }
         match self.context.field(field, field_span, self.probe_kind) {
             Ok(r) => Some(typed(r.kind, r.ty, span)),
@@ -863,6 +887,9 @@ impl<'a> ClauseChecker<'a> {
     }
 
     fn unary(&mut self, op: UnOp, operand: &ast::Expr, span: Span) -> Option<Expr> {
+        if op == UnOp::Deref {
+            return self.deref(operand, span);
+        }
         let value = self.expr(operand)?;
         if !value.ty.is_scalar() || matches!(op, UnOp::Deref | UnOp::AddrOf) {
             if matches!(op, UnOp::Deref | UnOp::AddrOf) {
@@ -898,6 +925,9 @@ impl<'a> ClauseChecker<'a> {
         let (l, r) = (l?, r?);
         if l.ty.is_str() || r.ty.is_str() {
             return self.string_binary(op, l, r, span);
+        }
+        if op.is_comparison() {
+            self.check_address_spaces(&l, &r, span)?;
         }
         for side in [&l, &r] {
             if !side.ty.is_scalar() {
@@ -1001,6 +1031,9 @@ impl<'a> ClauseChecker<'a> {
     }
 
     fn cast(&mut self, ty: &ast::TypeName, expr: &ast::Expr, span: Span) -> Option<Expr> {
+        if ty.pointer_depth > 0 || int_type_named(&ty.name).is_none() {
+            return self.pointer_cast(ty, expr, span);
+        }
         let value = self.expr(expr)?;
         let Some(target) = int_type_named(&ty.name).filter(|_| ty.pointer_depth == 0) else {
             return self.unsupported(
@@ -1024,6 +1057,13 @@ impl<'a> ClauseChecker<'a> {
         }
         Some(typed(ExprKind::Cast(Box::new(value)), target, span))
     }
+}
+
+/// Struct and array values are read piecewise, never copied into variables or maps.
+fn not_storable(value: &Expr) -> Diagnostic {
+    Diagnostic::error(value.span, format!("a `{}` cannot be stored", value.ty))
+        .with_label("a whole struct or array")
+        .with_help("store one of its fields, or a pointer to it")
 }
 
 fn aggregate_outside_assignment(name: &str, span: Span) -> Diagnostic {
@@ -1067,6 +1107,7 @@ fn is_signed(ty: &Type) -> bool {
 /// The common type of two values, if they are compatible (strings widen to the longer one).
 fn unify(a: &Type, b: &Type) -> Option<Type> {
     match (a, b) {
+        (Type::Ptr { .. }, Type::Ptr { .. }) if a == b => Some(a.clone()),
         (Type::Int { signed: sa, .. }, Type::Int { signed: sb, .. }) => Some(Type::Int {
             bits: 64,
             signed: *sa && *sb,

@@ -5,6 +5,7 @@ pub mod builtins;
 mod check;
 pub mod format;
 pub mod ir;
+pub mod ktypes;
 pub mod probes;
 pub mod types;
 

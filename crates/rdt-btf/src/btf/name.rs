@@ -67,7 +67,13 @@ fn spell(btf: &Btf, id: TypeId, suffix: &mut String, depth: u32) -> String {
             let (params, ret) = btf.func_params(id).unwrap_or_default();
             let list: Vec<String> = params
                 .iter()
-                .map(|p| if p.ty == 0 { "...".into() } else { c_name(btf, p.ty) })
+                .map(|p| {
+                    if p.ty == 0 {
+                        "...".into()
+                    } else {
+                        c_name(btf, p.ty)
+                    }
+                })
                 .collect();
             format!("{} (*)({})", c_name(btf, ret), list.join(", "))
         }

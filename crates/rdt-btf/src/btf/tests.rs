@@ -137,7 +137,10 @@ fn enums_and_prototypes() {
     assert_eq!(btf.enum_name(4, 7), Ok(None));
     let (params, ret) = btf.func_params(10).unwrap();
     assert_eq!(ret, 1);
-    assert_eq!(params.iter().map(|p| p.name).collect::<Vec<_>>(), ["p", "n"]);
+    assert_eq!(
+        params.iter().map(|p| p.name).collect::<Vec<_>>(),
+        ["p", "n"]
+    );
     assert_eq!(btf.type_name(params[0].ty), "const pair_t *");
     assert_eq!(btf.type_name(8), "int[4]");
     assert_eq!(btf.type_name(9), "int (*)(const pair_t *, int)");
@@ -166,7 +169,9 @@ fn split_btf_continues_ids_and_strings() {
 fn damaged_blobs_are_errors_not_panics() {
     assert!(Btf::parse(vec![0; 8]).is_err());
     let mut bytes = base_bytes_with_bad_kind();
-    assert!(Btf::parse(bytes.clone()).map(|b| b.ty(1).is_err()).unwrap_or(true));
+    assert!(Btf::parse(bytes.clone())
+        .map(|b| b.ty(1).is_err())
+        .unwrap_or(true));
     bytes.truncate(30);
     assert!(Btf::parse(bytes).is_err());
 }

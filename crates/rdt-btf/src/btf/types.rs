@@ -213,11 +213,8 @@ impl<'a> BtfType<'a> {
         }
         let mut out = Vec::with_capacity(self.vlen as usize);
         for i in 0..self.vlen as usize {
-            let (name_off, ty, offset) = (
-                self.word(3 * i),
-                self.word(3 * i + 1),
-                self.word(3 * i + 2),
-            );
+            let (name_off, ty, offset) =
+                (self.word(3 * i), self.word(3 * i + 1), self.word(3 * i + 2));
             let (bit_offset, mut bitfield_size) = if self.kind_flag {
                 (offset & 0xff_ffff, offset >> 24)
             } else {
