@@ -2,7 +2,9 @@
 //!
 //! - [`tracefs`]: finding (and mounting) tracefs, tracepoint `format` files, listing events,
 //!   and x86-64 syscall numbers.
+//! - [`btf`]: a lazy reader of the kernel's BTF (vmlinux and modules' split BTF).
 
+pub mod btf;
 mod syscalls_x86_64;
 pub mod tracefs;
 

@@ -13,6 +13,7 @@ use rdt_syntax::ast::{BinOp, UnOp};
 use rdt_syntax::Span;
 
 mod lang;
+mod kmem;
 
 /// Facts about the whole object that lowering needs.
 pub struct Globals<'a> {
@@ -458,6 +459,7 @@ impl<'a> Lowerer<'a> {
                     self.zero(region + n as i32, size - n);
                 }
             }
+            ExprKind::Deref { addr, user } => self.read_str_at(addr, *user, region, size),
             ExprKind::ReadStr { ptr, len } => {
                 let src_size = e.ty.size().min(size);
                 self.zero(region, size);
@@ -595,6 +597,9 @@ impl<'a> Lowerer<'a> {
                     self.copy((Base::Scratch, region), (Base::Scratch, src), size);
                 }
             }
+            ExprKind::Deref { addr, user } if !e.ty.is_str() => {
+                self.read_bytes_at(addr, *user, region, size)
+            }
             _ => {
                 if e.ty.is_str() {
                     self.str_into(e, region, size);
@@ -724,6 +729,7 @@ impl<'a> Lowerer<'a> {
                 let v = self.scalar(inner);
                 self.extend(v, &e.ty)
             }
+            ExprKind::Deref { addr, user } => self.read_scalar_at(addr, *user, &e.ty),
             // Non-scalar kinds never reach here: sema types them as strings or tuples.
             ExprKind::Str(_) | ExprKind::Tuple(_) | ExprKind::ReadStr { .. } => self.imm(0),
             _ => self.lang_scalar(e),
@@ -775,6 +781,7 @@ impl<'a> Lowerer<'a> {
             Builtin::Rand => self.call(lang::GET_PRANDOM_U32, vec![]),
             Builtin::Jiffies => self.call(lang::JIFFIES64, vec![]),
             Builtin::Cgroup => self.call(lang::GET_CURRENT_CGROUP_ID, vec![]),
+            Builtin::Curtask => self.call(helper::GET_CURRENT_TASK, vec![]),
             // A string; only reachable through a wrongly typed IR.
             Builtin::Comm => self.imm(0),
         }

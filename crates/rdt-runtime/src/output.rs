@@ -124,7 +124,7 @@ pub fn compare_keys(ty: &Type, a: &[u8], b: &[u8]) -> Ordering {
                 .find(|o| o.is_ne())
                 .unwrap_or(Ordering::Equal)
         }
-        Type::Void => Ordering::Equal,
+        Type::Void | Type::Kernel(_) => Ordering::Equal,
     }
 }
 

@@ -24,7 +24,7 @@ pub const BUILTINS: &[(&str, Builtin)] = &[
 
 /// Names that are context-dependent rather than builtins (resolved by the probe kind).
 pub const CONTEXT_NAMES: &[&str] = &[
-    "cpid", "args", "retval", "arg0", "arg1", "arg2", "arg3", "arg4", "arg5",
+    "cpid", "curtask", "args", "retval", "arg0", "arg1", "arg2", "arg3", "arg4", "arg5",
 ];
 
 pub fn builtin(name: &str) -> Option<Builtin> {
@@ -38,6 +38,8 @@ pub fn builtin_type(b: Builtin) -> Type {
         Builtin::Nsecs | Builtin::Elapsed => Type::U64,
         Builtin::Rand => Type::U32,
         Builtin::Jiffies | Builtin::Cgroup => Type::U64,
+        // Typed `struct task_struct *` by sema when BTF has it (see check/ktypes.rs).
+        Builtin::Curtask => Type::U64,
     }
 }
 
@@ -49,6 +51,10 @@ pub enum Function {
     Str,
     Count,
     Sum,
+    Sizeof,
+    Offsetof,
+    Kptr,
+    Uptr,
 }
 
 pub struct FunctionDef {
@@ -95,6 +101,34 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 1,
         usage: "@map[key] = sum(value)",
+    },
+    FunctionDef {
+        name: "sizeof",
+        function: Function::Sizeof,
+        min_args: 1,
+        max_args: 1,
+        usage: "sizeof(type) or sizeof(expression)",
+    },
+    FunctionDef {
+        name: "offsetof",
+        function: Function::Offsetof,
+        min_args: 2,
+        max_args: 2,
+        usage: "offsetof(struct name, field)",
+    },
+    FunctionDef {
+        name: "kptr",
+        function: Function::Kptr,
+        min_args: 1,
+        max_args: 1,
+        usage: "kptr(pointer): read it from kernel memory",
+    },
+    FunctionDef {
+        name: "uptr",
+        function: Function::Uptr,
+        min_args: 1,
+        max_args: 1,
+        usage: "uptr(pointer): read it from user memory",
     },
     // D spellings.
     FunctionDef {

@@ -18,6 +18,7 @@ mod functions;
 mod locals;
 
 pub use control::LangState;
+mod ktypes;
 
 /// Inputs of a script that are not in its text.
 #[derive(Debug, Clone, Default)]
@@ -331,6 +332,10 @@ impl<'a> ClauseChecker<'a> {
                 if value.ty == Type::Void {
                     return None;
                 }
+                if let Type::Kernel(_) = value.ty {
+                    self.error(not_storable(&value));
+                    return None;
+                }
                 let var = self.declare_or_check_var(name, target.span, &value)?;
                 Some(StmtKind::VarStore { var, value })
             }
@@ -416,6 +421,10 @@ impl<'a> ClauseChecker<'a> {
             None => self.expr(value)?,
         };
         let key = key?;
+        if matches!(value.ty, Type::Kernel(_)) {
+            self.error(not_storable(&value));
+            return None;
+        }
         if value.ty == Type::Void || matches!(value.ty, Type::Tuple(_)) {
             self.error(
                 Diagnostic::error(
@@ -560,7 +569,12 @@ impl<'a> ClauseChecker<'a> {
             return None;
         }
         let id = self.vars.len();
-        self.vars.push(storable(&value.ty));
+        // A variable keeps a pointer's type, so `$t = curtask; $t->pid` works.
+        let ty = match &value.ty {
+            Type::Ptr { .. } => value.ty.clone(),
+            other => storable(other),
+        };
+        self.vars.push(ty);
         if let Some(scope) = self.scopes.last_mut() {
             scope.insert(name.to_string(), id);
         }
@@ -630,8 +644,8 @@ impl<'a> ClauseChecker<'a> {
                 base,
                 field,
                 field_span,
-                ..
-            } => self.field(base, field, *field_span, span),
+                arrow,
+            } => self.field(base, field, *field_span, *arrow, span),
             ast::ExprKind::Unary { op, operand } => self.unary(*op, operand, span),
             ast::ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, span),
             ast::ExprKind::Ternary { cond, then, els } => self.ternary(cond, then, els, span),
@@ -650,7 +664,7 @@ impl<'a> ClauseChecker<'a> {
                 );
                 None
             }
-            ast::ExprKind::Index { .. } => self.unsupported(span, "indexing"),
+            ast::ExprKind::Index { base, index } => self.index(base, index, span),
         }
     }
 
@@ -682,6 +696,9 @@ impl<'a> ClauseChecker<'a> {
     fn ident(&mut self, name: &str, span: Span) -> Option<Expr> {
         if name == "cpid" {
             return self.target_pid(span);
+        }
+        if name == "curtask" || name == "curthread" {
+            return self.curtask(span);
         }
         if let Some(b) = builtins::builtin(name) {
             return Some(typed(ExprKind::Builtin(b), builtins::builtin_type(b), span));
@@ -848,6 +865,11 @@ impl<'a> ClauseChecker<'a> {
                 self.error(aggregate_outside_assignment(name, span));
                 None
             }
+            Function::Sizeof => self.size_of(&args[0], span),
+            Function::Offsetof => self.offset_of(args, span),
+            Function::Kptr | Function::Uptr => {
+                self.address_space(args, def.function == Function::Uptr, span)
+            }
             Function::Printf | Function::Exit => {
                 self.error(
                     Diagnostic::error(span, format!("{name}() has no value"))
@@ -864,6 +886,7 @@ impl<'a> ClauseChecker<'a> {
         base: &ast::Expr,
         field: &str,
         field_span: Span,
+        arrow: bool,
         span: Span,
     ) -> Option<Expr> {
         if locals::is_local_base(base) {
@@ -873,7 +896,7 @@ impl<'a> ClauseChecker<'a> {
             return e;
         }
         if !matches!(&base.kind, ast::ExprKind::Ident(n) if n == "args") {
-            return self.unsupported(span, "field access on kernel types");
+            return self.kernel_field(base, field, field_span, arrow, span);
         }
         match self.context.field(field, field_span, self.probe_kind) {
             Ok(r) => Some(typed(r.kind, r.ty, span)),
@@ -885,6 +908,9 @@ impl<'a> ClauseChecker<'a> {
     }
 
     fn unary(&mut self, op: UnOp, operand: &ast::Expr, span: Span) -> Option<Expr> {
+        if op == UnOp::Deref {
+            return self.deref(operand, span);
+        }
         let value = self.expr(operand)?;
         if !value.ty.is_scalar() || matches!(op, UnOp::Deref | UnOp::AddrOf) {
             if matches!(op, UnOp::Deref | UnOp::AddrOf) {
@@ -920,6 +946,9 @@ impl<'a> ClauseChecker<'a> {
         let (l, r) = (l?, r?);
         if l.ty.is_str() || r.ty.is_str() {
             return self.string_binary(op, l, r, span);
+        }
+        if op.is_comparison() {
+            self.check_address_spaces(&l, &r, span)?;
         }
         for side in [&l, &r] {
             if !side.ty.is_scalar() {
@@ -1023,6 +1052,9 @@ impl<'a> ClauseChecker<'a> {
     }
 
     fn cast(&mut self, ty: &ast::TypeName, expr: &ast::Expr, span: Span) -> Option<Expr> {
+        if ty.pointer_depth > 0 || int_type_named(&ty.name).is_none() {
+            return self.pointer_cast(ty, expr, span);
+        }
         let value = self.expr(expr)?;
         let Some(target) = int_type_named(&ty.name).filter(|_| ty.pointer_depth == 0) else {
             return self.unsupported(
@@ -1046,6 +1078,13 @@ impl<'a> ClauseChecker<'a> {
         }
         Some(typed(ExprKind::Cast(Box::new(value)), target, span))
     }
+}
+
+/// Struct and array values are read piecewise, never copied into variables or maps.
+fn not_storable(value: &Expr) -> Diagnostic {
+    Diagnostic::error(value.span, format!("a `{}` cannot be stored", value.ty))
+        .with_label("a whole struct or array")
+        .with_help("store one of its fields, or a pointer to it")
 }
 
 fn aggregate_outside_assignment(name: &str, span: Span) -> Diagnostic {
@@ -1089,6 +1128,7 @@ fn is_signed(ty: &Type) -> bool {
 /// The common type of two values, if they are compatible (strings widen to the longer one).
 fn unify(a: &Type, b: &Type) -> Option<Type> {
     match (a, b) {
+        (Type::Ptr { .. }, Type::Ptr { .. }) if a == b => Some(a.clone()),
         (Type::Int { signed: sa, .. }, Type::Int { signed: sb, .. }) => Some(Type::Int {
             bits: 64,
             signed: *sa && *sb,

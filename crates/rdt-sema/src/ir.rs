@@ -290,6 +290,10 @@ pub enum ExprKind {
     },
     /// `strlen(s)`: bytes before the NUL.
     StrLen(Box<Expr>),
+    /// The value of the expression's type stored at address `addr` in kernel memory, or in user
+    /// memory when `user`; read with `bpf_probe_read_*`, a failed read counted. Struct and array
+    /// types are places: member access and indexing move `addr`, nothing is read for them.
+    Deref { addr: Box<Expr>, user: bool },
 }
 
 /// Values that come from the kernel's view of the current event.
@@ -309,4 +313,6 @@ pub enum Builtin {
     Jiffies,
     /// `cgroup`: the current task's cgroup v2 id.
     Cgroup,
+    /// The current `struct task_struct *` (bpf_get_current_task).
+    Curtask,
 }

@@ -6,6 +6,7 @@ mod check;
 pub mod format;
 pub mod ir;
 pub mod probe_names;
+pub mod ktypes;
 pub mod probes;
 pub mod stdlib;
 pub mod types;

@@ -1,5 +1,6 @@
 //! The types of rdt values, with the byte layout that BPF code and the user-space reader share.
 
+use crate::ktypes::KernelType;
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -14,6 +15,8 @@ pub enum Type {
     Ptr { to: Box<Type>, user: bool },
     /// No value (a statement-only call such as `printf`).
     Void,
+    /// A kernel struct, union or array, known from BTF (see [`crate::ktypes`]).
+    Kernel(KernelType),
 }
 
 impl Type {
@@ -56,6 +59,7 @@ impl Type {
             }
             Type::Ptr { .. } => 8,
             Type::Void => 0,
+            Type::Kernel(k) => k.size(),
         }
     }
 
@@ -65,6 +69,7 @@ impl Type {
             Type::Str { .. } => 1,
             Type::Tuple(_) | Type::Ptr { .. } => 8,
             Type::Void => 1,
+            Type::Kernel(k) => k.align(),
         }
     }
 
@@ -107,6 +112,7 @@ impl fmt::Display for Type {
             }
             Type::Ptr { to, .. } => write!(f, "{to} *"),
             Type::Void => write!(f, "void"),
+            Type::Kernel(k) => write!(f, "{k}"),
         }
     }
 }

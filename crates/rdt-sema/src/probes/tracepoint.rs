@@ -232,6 +232,10 @@ fn field_type(field: &Field, user_pointers: bool) -> Option<Type> {
     }
     let c = field.c_type.as_str();
     if c.contains('*') {
+        // `struct sockaddr * uservaddr`: typed through BTF, so `args.uservaddr->sa_family` works.
+        if let Some(ty) = crate::ktypes::pointer_from_c(c, user_pointers) {
+            return Some(ty);
+        }
         let to = Type::Int {
             bits: 8,
             signed: true,

@@ -1,0 +1,87 @@
+//! Reading kernel and user memory for typed expressions (`curtask->pid`, `args.addr->sa_family`):
+//! every read goes through `bpf_probe_read_{kernel,user}[_str]` and a failed read bumps the
+//! ReadFaults counter (the destination is then zero, as the helpers leave it).
+
+use super::{Lowerer, Region};
+use crate::artifact::Counter;
+use crate::insn::helper;
+use crate::lir::{Base, CallArg, Cond, Inst, Operand, VReg};
+use rdt_sema::ir::Expr;
+use rdt_sema::Type;
+
+impl Lowerer<'_> {
+    /// The integer or pointer of type `ty` at `addr`.
+    pub(super) fn read_scalar_at(&mut self, addr: &Expr, user: bool, ty: &Type) -> VReg {
+        let size = ty.size().clamp(1, 8);
+        let tmp = self.alloc(8);
+        let a = self.scalar(addr);
+        let read = if user {
+            helper::PROBE_READ_USER
+        } else {
+            helper::PROBE_READ_KERNEL
+        };
+        let r = self.call(
+            read,
+            vec![
+                CallArg::Scratch(tmp),
+                CallArg::Imm(i64::from(size)),
+                CallArg::Reg(a),
+            ],
+        );
+        self.count_fault(r);
+        let v = self.load(Base::Scratch, tmp, size);
+        self.extend(v, ty)
+    }
+
+    /// A `char[N]` member as a string: at most `size - 1` bytes up to its NUL, zero-padded.
+    pub(super) fn read_str_at(&mut self, addr: &Expr, user: bool, region: Region, size: u32) {
+        self.zero(region, size);
+        let a = self.scalar(addr);
+        let read = if user {
+            helper::PROBE_READ_USER_STR
+        } else {
+            helper::PROBE_READ_KERNEL_STR
+        };
+        let r = self.call(
+            read,
+            vec![
+                CallArg::Scratch(region),
+                CallArg::Imm(i64::from(size)),
+                CallArg::Reg(a),
+            ],
+        );
+        self.count_fault(r);
+    }
+
+    /// The raw bytes of a struct or array at `addr`.
+    pub(super) fn read_bytes_at(&mut self, addr: &Expr, user: bool, region: Region, size: u32) {
+        let a = self.scalar(addr);
+        let read = if user {
+            helper::PROBE_READ_USER
+        } else {
+            helper::PROBE_READ_KERNEL
+        };
+        let r = self.call(
+            read,
+            vec![
+                CallArg::Scratch(region),
+                CallArg::Imm(i64::from(size)),
+                CallArg::Reg(a),
+            ],
+        );
+        self.count_fault(r);
+    }
+
+    /// Counts a helper's negative return as a failed read.
+    fn count_fault(&mut self, ret: VReg) {
+        let ok = self.label();
+        self.emit(Inst::Branch {
+            cond: Cond::Sge,
+            lhs: ret,
+            rhs: Operand::Imm(0),
+            target: ok,
+        });
+        self.bump_counter(Counter::ReadFaults);
+        self.place(ok);
+    }
+}
