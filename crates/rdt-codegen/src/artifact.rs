@@ -85,6 +85,7 @@ impl EventMeta {
                 8 + Type::Tuple(args.iter().map(|(_, t)| t.clone()).collect()).size()
             }
             EventKind::Exit => 8,
+            EventKind::ProcessSeen => 16,
         }
     }
 }
@@ -98,6 +99,9 @@ pub enum EventKind {
     },
     /// `exit()`: stop tracing.
     Exit,
+    /// A process whose user addresses were captured for the first time (u64 pid after the id):
+    /// user space notes its memory mappings while it still runs, to symbolize them later.
+    ProcessSeen,
 }
 
 /// Slots of the counters map: problems counted in the kernel instead of being lost silently.
@@ -110,8 +114,16 @@ pub enum Counter {
     MapFull = 1,
     /// A `probe_read` failed (a bad pointer); the value read as zeros.
     ReadFaults = 2,
+    /// `bpf_get_stack` failed (no user stack in a kernel thread, a fault while walking); the
+    /// stack read as empty.
+    StackFaults = 3,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 3] = [Counter::LostEvents, Counter::MapFull, Counter::ReadFaults];
+    pub const ALL: [Counter; 4] = [
+        Counter::LostEvents,
+        Counter::MapFull,
+        Counter::ReadFaults,
+        Counter::StackFaults,
+    ];
 }

@@ -12,6 +12,8 @@ use rdt_sema::Type;
 use rdt_syntax::ast::{BinOp, UnOp};
 use rdt_syntax::Span;
 
+pub mod stacks;
+
 /// Facts about the whole object that lowering needs.
 pub struct Globals<'a> {
     pub program: &'a ir::Program,
@@ -25,6 +27,8 @@ pub struct Globals<'a> {
     pub start_ns: u64,
     /// Ring-buffer record layout of every event.
     pub events: &'a [EventMeta],
+    /// Processes whose user addresses were captured, and the event announcing a new one.
+    pub seen_processes: Option<stacks::SeenProcesses>,
 }
 
 /// Offsets in `struct pt_regs` (x86-64) of the first six function arguments and the return value.
@@ -424,6 +428,8 @@ impl<'a> Lowerer<'a> {
                     self.value_into(item, region + off as i32, fty);
                 }
             }
+            Type::Stack(stack) => self.stack_into(e, region, stack),
+            Type::Symbol { .. } => self.symbol_into(e, region),
             _ => {
                 let v = self.scalar(e);
                 self.store(
@@ -716,7 +722,11 @@ impl<'a> Lowerer<'a> {
                 self.extend(v, &e.ty)
             }
             // Non-scalar kinds never reach here: sema types them as strings or tuples.
-            ExprKind::Str(_) | ExprKind::Tuple(_) | ExprKind::ReadStr { .. } => self.imm(0),
+            ExprKind::Str(_)
+            | ExprKind::Tuple(_)
+            | ExprKind::ReadStr { .. }
+            | ExprKind::Stack
+            | ExprKind::Symbol { .. } => self.imm(0),
         }
     }
 

@@ -4,16 +4,18 @@
 mod attach;
 pub mod bpf_sys;
 mod error;
+mod flamegraph;
 mod load;
 pub mod maps;
 pub mod output;
 pub mod printf;
 mod session;
 mod signals;
+pub mod symbolize;
 mod target;
 
 pub use error::RuntimeError;
-pub use session::{run, RunOptions};
+pub use session::{run, RunOptions, StackOutput};
 pub use target::{split_command, PausedChild, Target};
 
 use std::sync::atomic::AtomicBool;

@@ -4,6 +4,7 @@ use std::io;
 use std::os::fd::BorrowedFd;
 
 use rdt_codegen::{Counter, MapMeta, ValueKind};
+use rdt_sema::types::StackType;
 use rdt_sema::Type;
 
 use crate::bpf_sys;
@@ -21,6 +22,14 @@ pub enum Value {
     Tuple(Vec<Value>),
     /// An address.
     Ptr(u64),
+    /// A captured call stack: its addresses, innermost first, and its process (user stacks).
+    Stack {
+        stack: StackType,
+        pid: u32,
+        addrs: Vec<u64>,
+    },
+    /// `ksym(addr)` / `usym(addr)`: an address printed as its symbol.
+    Symbol { user: bool, addr: u64, pid: u32 },
 }
 
 impl Value {
@@ -29,7 +38,7 @@ impl Value {
         match self {
             Value::Int(v) => Some(i128::from(*v)),
             Value::Uint(v) | Value::Ptr(v) => Some(i128::from(*v)),
-            Value::Str(_) | Value::Tuple(_) => None,
+            Value::Str(_) | Value::Tuple(_) | Value::Stack { .. } | Value::Symbol { .. } => None,
         }
     }
 }
@@ -79,7 +88,7 @@ fn per_cpu_slots(bytes: &[u8], slot: usize) -> std::slice::Chunks<'_, u8> {
 }
 
 /// Reads the per-CPU counters map (one u64 per [`Counter`] per CPU) and sums each over CPUs.
-pub fn read_counters(fd: BorrowedFd) -> io::Result<[u64; 3]> {
+pub fn read_counters(fd: BorrowedFd) -> io::Result<[u64; Counter::ALL.len()]> {
     let slot = 8;
     let mut value = vec![0u8; bpf_sys::per_cpu_value_size(slot as u32)?];
     let mut totals = [0u64; Counter::ALL.len()];
@@ -113,7 +122,27 @@ pub fn decode(ty: &Type, bytes: &[u8]) -> Value {
             )
         }
         Type::Ptr { .. } => Value::Ptr(read_u64(field(bytes, 0, 8))),
+        Type::Stack(stack) => decode_stack(stack, bytes),
+        Type::Symbol { user } => Value::Symbol {
+            user: *user,
+            addr: read_u64(field(bytes, 0, 8)),
+            pid: read_u64(field(bytes, 8, 8)) as u32,
+        },
         Type::Void => Value::Uint(0),
+    }
+}
+
+/// A stack's header is its pid; its addresses end at the first zero.
+fn decode_stack(stack: &StackType, bytes: &[u8]) -> Value {
+    let frames = field(bytes, StackType::HEADER, 8 * stack.limit);
+    Value::Stack {
+        stack: *stack,
+        pid: read_u64(field(bytes, 0, 8)) as u32,
+        addrs: frames
+            .chunks(8)
+            .map(read_u64)
+            .take_while(|&a| a != 0)
+            .collect(),
     }
 }
 

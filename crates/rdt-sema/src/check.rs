@@ -13,6 +13,8 @@ use rdt_syntax::ast::{self, BinOp, UnOp};
 use rdt_syntax::{did_you_mean, Diagnostic, Span};
 use std::collections::HashMap;
 
+mod stacks;
+
 /// Inputs of a script that are not in its text.
 #[derive(Debug, Clone, Default)]
 pub struct Params {
@@ -243,7 +245,7 @@ impl<'a> ClauseChecker<'a> {
         let mut typed_args = Vec::new();
         for (conversion, value) in conversions.iter().zip(values) {
             let value = value?;
-            if !value.ty.is_str() && !value.ty.is_scalar() {
+            if !value.ty.prints_as_text() && !value.ty.is_scalar() {
                 self.error(
                     Diagnostic::error(
                         value.span,
@@ -253,7 +255,7 @@ impl<'a> ClauseChecker<'a> {
                 );
                 return None;
             }
-            if value.ty.is_str() && conversion.kind != format::ConvKind::Str {
+            if value.ty.prints_as_text() && conversion.kind != format::ConvKind::Str {
                 let conv_span = format_span(fmt_expr.span, format, conversion.offset);
                 self.error(
                     Diagnostic::error(
@@ -435,7 +437,7 @@ impl<'a> ClauseChecker<'a> {
         let typed_keys: Option<Vec<Expr>> = typed_keys.into_iter().collect();
         let mut typed_keys = typed_keys?;
         for k in &typed_keys {
-            if !(k.ty.is_scalar() || k.ty.is_str()) {
+            if !(k.ty.is_scalar() || k.ty.prints_as_text()) {
                 self.error(
                     Diagnostic::error(k.span, format!("a map key cannot be of type `{}`", k.ty))
                         .with_label("not usable as a key"),
@@ -673,6 +675,9 @@ impl<'a> ClauseChecker<'a> {
         if name == "cpid" {
             return self.target_pid(span);
         }
+        if let Some(stack) = stacks::stack_builtin(name, span) {
+            return Some(stack);
+        }
         if let Some(b) = builtins::builtin(name) {
             return Some(typed(ExprKind::Builtin(b), builtins::builtin_type(b), span));
         }
@@ -823,6 +828,8 @@ impl<'a> ClauseChecker<'a> {
                     span,
                 ))
             }
+            Function::Stack { user } => self.stack_call(user, args, span),
+            Function::Symbol { user } => self.symbol_call(user, args, span),
             Function::Count | Function::Sum => {
                 self.error(aggregate_outside_assignment(name, span));
                 None
@@ -1079,6 +1086,8 @@ fn unify(a: &Type, b: &Type) -> Option<Type> {
             .collect::<Option<Vec<_>>>()
             .map(Type::Tuple),
         (Type::Ptr { .. } | Type::Int { .. }, Type::Ptr { .. } | Type::Int { .. }) => Some(U64),
+        (Type::Stack(x), Type::Stack(y)) if x == y => Some(a.clone()),
+        (Type::Symbol { user: x }, Type::Symbol { user: y }) if x == y => Some(a.clone()),
         _ => None,
     }
 }

@@ -237,6 +237,11 @@ pub enum ExprKind {
     },
     /// Integer conversion to the expression's type (truncate / sign-extend).
     Cast(Box<Expr>),
+    /// `kstack` / `ustack`: the current call stack, captured with `bpf_get_stack`; the
+    /// expression's type is a [`Type::Stack`](crate::Type::Stack) saying which and how.
+    Stack,
+    /// `ksym(addr)` / `usym(addr)`: an address that prints as its symbol.
+    Symbol { addr: Box<Expr>, user: bool },
 }
 
 /// Values that come from the kernel's view of the current event.
