@@ -15,12 +15,17 @@ use super::{Lowerer, Region};
 use crate::artifact::Counter;
 use crate::insn::helper;
 use crate::lir::{Base, CallArg, Cond, MapIndex, Operand, VReg};
-use rdt_sema::ir::{Builtin, Expr, ExprKind, MapValue, Program};
+use rdt_sema::ir::{Builtin, Expr, ExprKind, MapValue, ProgType, Program};
 use rdt_sema::types::StackType;
 use rdt_sema::Type;
 
 /// `bpf_get_stack` flag: walk the user stack instead of the kernel's.
 const BPF_F_USER_STACK: i64 = 1 << 8;
+/// Kernel frames a raw tracepoint program sees below the traced code: the program itself,
+/// `bpf_trace_runN` and the event's `__bpf_trace_*` stub. Skipping them makes a stack start where
+/// the event fired, as it does for a perf-event tracepoint (rdt runs syscall tracepoints as raw
+/// tracepoints, and their stacks should not differ).
+const RAW_TRACEPOINT_FRAMES: i64 = 3;
 /// `bpf_map_update_elem` flag: fail when the key exists.
 const BPF_NOEXIST: i64 = 1;
 
@@ -73,7 +78,11 @@ impl Lowerer<'_> {
             self.imm(0)
         };
         self.store(Base::Scratch, region, 8, Operand::Reg(header));
-        let flags = if stack.user { BPF_F_USER_STACK } else { 0 };
+        let flags = match (stack.user, self.prog_type) {
+            (true, _) => BPF_F_USER_STACK,
+            (false, ProgType::RawTracepoint) => RAW_TRACEPOINT_FRAMES,
+            (false, _) => 0,
+        };
         // On failure the helper zero-fills the buffer, so the stack reads as empty.
         let r = self.call(
             helper::GET_STACK,
