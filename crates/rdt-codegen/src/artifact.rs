@@ -88,6 +88,7 @@ impl EventMeta {
                 8 + Type::Tuple(args.iter().map(|(_, t)| t.clone()).collect()).size()
             }
             EventKind::Exit => 8,
+            EventKind::ProcessSeen => 16,
         }
     }
 }
@@ -106,6 +107,9 @@ pub enum EventKind {
         format: String,
         args: Vec<(u32, Type)>,
     },
+    /// A process whose user addresses were captured for the first time (u64 pid after the id):
+    /// user space notes its memory mappings while it still runs, to symbolize them later.
+    ProcessSeen,
 }
 
 /// Slots of the counters map: problems counted in the kernel instead of being lost silently.
@@ -120,13 +124,17 @@ pub enum Counter {
     ReadFaults = 2,
     /// A loop stopped after `LOOP_LIMIT` iterations.
     LoopLimit = 3,
+    /// `bpf_get_stack` failed (no user stack in a kernel thread, a fault while walking); the
+    /// stack read as empty.
+    StackFaults = 4,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 4] = [
+    pub const ALL: [Counter; 5] = [
         Counter::LostEvents,
         Counter::MapFull,
         Counter::ReadFaults,
         Counter::LoopLimit,
+        Counter::StackFaults,
     ];
 }

@@ -273,6 +273,7 @@ impl Emitter<'_> {
                 }
             }
             CallArg::Map(m) => self.load_map(reg, m),
+            CallArg::Ctx => self.push(insn::load(insn::DW, reg, FP, CTX_SLOT)),
         }
     }
 

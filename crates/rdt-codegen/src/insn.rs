@@ -106,6 +106,7 @@ pub mod helper {
     pub const PROBE_READ_KERNEL_STR: i32 = 115;
     pub const RINGBUF_OUTPUT: i32 = 130;
     pub const MAP_LOOKUP_PERCPU_ELEM: i32 = 195;
+    pub const GET_STACK: i32 = 67;
 
     pub fn name(id: i32) -> &'static str {
         match id {
@@ -124,6 +125,7 @@ pub mod helper {
             PROBE_READ_KERNEL_STR => "probe_read_kernel_str",
             RINGBUF_OUTPUT => "ringbuf_output",
             MAP_LOOKUP_PERCPU_ELEM => "map_lookup_percpu_elem",
+            GET_STACK => "get_stack",
             _ => "helper",
         }
     }

@@ -69,7 +69,17 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
         program.probes.len().max(1) as u32,
     );
 
-    let events = layout_events(&program.events);
+    let mut events = layout_events(&program.events);
+    let seen_processes = lower::stacks::uses_user_addresses(program).then(|| {
+        events.push(EventMeta {
+            kind: EventKind::ProcessSeen,
+            span: Span::default(),
+        });
+        lower::stacks::SeenProcesses {
+            map: push_map(&mut maps, "seen_procs", MAP_HASH, 8, 8, MAP_MAX_ENTRIES),
+            event: events.len() - 1,
+        }
+    });
     let globals = Globals {
         program,
         user_maps: &user_maps,
@@ -78,6 +88,7 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
         ncpus: options.ncpus.max(1),
         start_ns: options.start_ns,
         events: &events,
+        seen_processes,
     };
 
     let mut diags = Vec::new();

@@ -67,6 +67,8 @@ pub enum CallArg {
     /// The address `scratch + offset`.
     Scratch(i32),
     Map(MapIndex),
+    /// The program's context pointer (saved at entry), for helpers such as `get_stack`.
+    Ctx,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

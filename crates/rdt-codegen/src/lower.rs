@@ -14,6 +14,7 @@ use rdt_syntax::Span;
 
 mod lang;
 mod kmem;
+pub mod stacks;
 
 /// Facts about the whole object that lowering needs.
 pub struct Globals<'a> {
@@ -28,6 +29,8 @@ pub struct Globals<'a> {
     pub start_ns: u64,
     /// Ring-buffer record layout of every event.
     pub events: &'a [EventMeta],
+    /// Processes whose user addresses were captured, and the event announcing a new one.
+    pub seen_processes: Option<stacks::SeenProcesses>,
 }
 
 /// Offsets in `struct pt_regs` (x86-64) of the first six function arguments and the return value.
@@ -433,6 +436,8 @@ impl<'a> Lowerer<'a> {
                     self.value_into(item, region + off as i32, fty);
                 }
             }
+            Type::Stack(stack) => self.stack_into(e, region, stack),
+            Type::Symbol { .. } => self.symbol_into(e, region),
             _ => {
                 let v = self.scalar(e);
                 self.store(
@@ -731,7 +736,11 @@ impl<'a> Lowerer<'a> {
             }
             ExprKind::Deref { addr, user } => self.read_scalar_at(addr, *user, &e.ty),
             // Non-scalar kinds never reach here: sema types them as strings or tuples.
-            ExprKind::Str(_) | ExprKind::Tuple(_) | ExprKind::ReadStr { .. } => self.imm(0),
+            ExprKind::Str(_)
+            | ExprKind::Tuple(_)
+            | ExprKind::ReadStr { .. }
+            | ExprKind::Stack
+            | ExprKind::Symbol { .. } => self.imm(0),
             _ => self.lang_scalar(e),
         }
     }

@@ -4,6 +4,7 @@
 mod attach;
 pub mod bpf_sys;
 mod error;
+mod flamegraph;
 mod load;
 pub mod maps;
 pub mod output;
@@ -11,10 +12,11 @@ pub mod printf;
 mod session;
 mod signals;
 mod system;
+pub mod symbolize;
 mod target;
 
 pub use error::RuntimeError;
-pub use session::{run, RunOptions};
+pub use session::{run, RunOptions, StackOutput};
 pub use target::{split_command, PausedChild, Target};
 
 use std::sync::atomic::AtomicBool;

@@ -4,6 +4,7 @@ use std::io;
 use std::os::fd::BorrowedFd;
 
 use rdt_codegen::{Counter, MapMeta, ValueKind};
+use rdt_sema::types::StackType;
 use rdt_sema::Type;
 
 use crate::bpf_sys;
@@ -21,6 +22,14 @@ pub enum Value {
     Tuple(Vec<Value>),
     /// An address.
     Ptr(u64),
+    /// A captured call stack: its addresses, innermost first, and its process (user stacks).
+    Stack {
+        stack: StackType,
+        pid: u32,
+        addrs: Vec<u64>,
+    },
+    /// `ksym(addr)` / `usym(addr)`: an address printed as its symbol.
+    Symbol { user: bool, addr: u64, pid: u32 },
 }
 
 impl Value {
@@ -29,7 +38,7 @@ impl Value {
         match self {
             Value::Int(v) => Some(i128::from(*v)),
             Value::Uint(v) | Value::Ptr(v) => Some(i128::from(*v)),
-            Value::Str(_) | Value::Tuple(_) => None,
+            Value::Str(_) | Value::Tuple(_) | Value::Stack { .. } | Value::Symbol { .. } => None,
         }
     }
 }
@@ -115,6 +124,26 @@ pub fn decode(ty: &Type, bytes: &[u8]) -> Value {
         Type::Ptr { .. } => Value::Ptr(read_u64(field(bytes, 0, 8))),
         // Sema never lets a struct or array value into a map or a record.
         Type::Void | Type::Kernel(_) => Value::Uint(0),
+        Type::Stack(stack) => decode_stack(stack, bytes),
+        Type::Symbol { user } => Value::Symbol {
+            user: *user,
+            addr: read_u64(field(bytes, 0, 8)),
+            pid: read_u64(field(bytes, 8, 8)) as u32,
+        },
+    }
+}
+
+/// A stack's header is its pid; its addresses end at the first zero.
+fn decode_stack(stack: &StackType, bytes: &[u8]) -> Value {
+    let frames = field(bytes, StackType::HEADER, 8 * stack.limit);
+    Value::Stack {
+        stack: *stack,
+        pid: read_u64(field(bytes, 0, 8)) as u32,
+        addrs: frames
+            .chunks(8)
+            .map(read_u64)
+            .take_while(|&a| a != 0)
+            .collect(),
     }
 }
 

@@ -18,6 +18,8 @@ use rdt_sema::Type;
 
 use crate::maps::{self, Entry, Value};
 
+pub mod stack;
+
 /// Formats one map's entries as bpftrace prints them at exit.
 pub fn format_map(meta: &MapMeta, entries: &[Entry]) -> String {
     let mut sorted: Vec<&Entry> = entries.iter().collect();
@@ -60,6 +62,8 @@ pub fn format_value(value: &Value) -> String {
         Value::Str(s) => s.clone(),
         Value::Tuple(fields) => format!("({})", join_values(fields)),
         Value::Ptr(p) => format!("0x{p:x}"),
+        Value::Stack { stack, pid, addrs } => stack::format_stack(stack, *pid, addrs),
+        Value::Symbol { user, addr, pid } => stack::format_symbol(*user, *addr, *pid),
     }
 }
 
@@ -125,6 +129,10 @@ pub fn compare_keys(ty: &Type, a: &[u8], b: &[u8]) -> Ordering {
                 .unwrap_or(Ordering::Equal)
         }
         Type::Void | Type::Kernel(_) => Ordering::Equal,
+        Type::Stack(stack) => {
+            maps::field(a, 0, stack.size()).cmp(maps::field(b, 0, stack.size()))
+        }
+        Type::Symbol { .. } => maps::field(a, 0, 16).cmp(maps::field(b, 0, 16)),
     }
 }
 

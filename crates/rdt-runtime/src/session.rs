@@ -20,6 +20,17 @@ pub struct RunOptions {
     /// No "Attached N probes" line.
     pub quiet: bool,
     pub out: Box<dyn Write>,
+    /// How stack-keyed maps print at exit.
+    pub stacks: StackOutput,
+}
+
+/// `--folded` and `--flamegraph`.
+#[derive(Debug, Clone, Default)]
+pub struct StackOutput {
+    /// Print stack-keyed maps as folded stacks (`comm;caller;callee 12`).
+    pub folded: bool,
+    /// Write a flame graph of the stack-keyed maps to this SVG file.
+    pub flamegraph: Option<std::path::PathBuf>,
 }
 
 /// Runs the session to its end. Returns normally on exit(), a signal or the target's exit.
@@ -39,6 +50,7 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
         ring,
         out: opts.out.as_mut(),
         stop: false,
+        stacks: &opts.stacks,
     };
 
     session.run_special(&mut ebpf, Attach::Begin)?;
@@ -99,6 +111,7 @@ struct Session<'a> {
     out: &'a mut dyn Write,
     /// exit() was called.
     stop: bool,
+    stacks: &'a StackOutput,
 }
 
 impl Session<'_> {
@@ -195,6 +208,9 @@ impl Session<'_> {
                     crate::system::run(self.out, &command).map_err(output_error)?;
                 }
                 Some(EventKind::Exit) => self.stop = true,
+                Some(EventKind::ProcessSeen) => {
+                    crate::symbolize::remember_process(maps::read_u64(body) as u32)
+                }
                 None => {}
             }
         }
@@ -206,15 +222,38 @@ impl Session<'_> {
             return Ok(());
         }
         let mut text = String::from("\n\n");
+        let mut folded_all = String::new();
         for meta in &self.artifact.maps {
             let fd = map_fd(ebpf, &meta.kernel_name)?;
             let entries = maps::read_map(fd, meta)
                 .map_err(|e| RuntimeError::Other(format!("cannot read map {}: {e}", meta.name)))?;
-            text.push_str(&output::format_map(meta, &entries));
+            let folded = (self.stacks.folded || self.stacks.flamegraph.is_some())
+                .then(|| output::stack::folded_map(meta, &entries))
+                .flatten();
+            match &folded {
+                Some(lines) if self.stacks.folded => text.push_str(lines),
+                _ => text.push_str(&output::format_map(meta, &entries)),
+            }
+            folded_all.push_str(folded.as_deref().unwrap_or(""));
+        }
+        if let Some(path) = &self.stacks.flamegraph {
+            write_flamegraph(path, &folded_all)?;
         }
         self.out.write_all(text.as_bytes()).map_err(output_error)?;
         self.out.flush().map_err(output_error)
     }
+}
+
+fn write_flamegraph(path: &std::path::Path, folded: &str) -> Result<(), RuntimeError> {
+    if folded.is_empty() {
+        return Err(RuntimeError::Other(format!(
+            "no stacks to draw in {}: --flamegraph draws maps keyed by kstack or ustack, and none has entries",
+            path.display()
+        )));
+    }
+    crate::flamegraph::write_svg(path, folded, "rdt").map_err(|e| {
+        RuntimeError::Other(format!("cannot write the flame graph {}: {e}", path.display()))
+    })
 }
 
 fn output_error(e: io::Error) -> RuntimeError {
@@ -251,6 +290,9 @@ fn report_counters(ebpf: &Ebpf, artifact: &Artifact) {
             Counter::MapFull => "map updates failed because a map was full (4096 entries)",
             Counter::ReadFaults => "reads of kernel or user memory failed and gave empty values",
             Counter::LoopLimit => "loops stopped after 1024 iterations (the loop limit)",
+            Counter::StackFaults => {
+                "stacks could not be captured and are empty (no user stack in kernel threads, or a fault while walking it)"
+            }
         };
         eprintln!("WARNING: {n} {what}");
     }

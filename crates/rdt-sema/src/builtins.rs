@@ -24,7 +24,8 @@ pub const BUILTINS: &[(&str, Builtin)] = &[
 
 /// Names that are context-dependent rather than builtins (resolved by the probe kind).
 pub const CONTEXT_NAMES: &[&str] = &[
-    "cpid", "curtask", "args", "retval", "arg0", "arg1", "arg2", "arg3", "arg4", "arg5",
+    "kstack", "ustack", "cpid", "curtask", "args", "retval", "arg0", "arg1", "arg2", "arg3",
+    "arg4", "arg5",
 ];
 
 pub fn builtin(name: &str) -> Option<Builtin> {
@@ -55,6 +56,10 @@ pub enum Function {
     Offsetof,
     Kptr,
     Uptr,
+    /// `kstack(…)`, `ustack(…)`, D's `stack(…)`.
+    Stack { user: bool },
+    /// `ksym(addr)`, `usym(addr)`.
+    Symbol { user: bool },
 }
 
 pub struct FunctionDef {
@@ -130,7 +135,42 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         max_args: 1,
         usage: "uptr(pointer): read it from user memory",
     },
+    FunctionDef {
+        name: "kstack",
+        function: Function::Stack { user: false },
+        min_args: 0,
+        max_args: 2,
+        usage: "kstack([mode][, frames]) with mode bpftrace, perf or raw",
+    },
+    FunctionDef {
+        name: "ustack",
+        function: Function::Stack { user: true },
+        min_args: 0,
+        max_args: 2,
+        usage: "ustack([mode][, frames]) with mode bpftrace, perf or raw",
+    },
+    FunctionDef {
+        name: "ksym",
+        function: Function::Symbol { user: false },
+        min_args: 1,
+        max_args: 1,
+        usage: "ksym(kernel address)",
+    },
+    FunctionDef {
+        name: "usym",
+        function: Function::Symbol { user: true },
+        min_args: 1,
+        max_args: 1,
+        usage: "usym(user address)",
+    },
     // D spellings.
+    FunctionDef {
+        name: "stack",
+        function: Function::Stack { user: false },
+        min_args: 0,
+        max_args: 2,
+        usage: "stack([frames])",
+    },
     FunctionDef {
         name: "copyinstr",
         function: Function::Str,

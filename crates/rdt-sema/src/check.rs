@@ -19,6 +19,7 @@ mod locals;
 
 pub use control::LangState;
 mod ktypes;
+mod stacks;
 
 /// Inputs of a script that are not in its text.
 #[derive(Debug, Clone, Default)]
@@ -249,7 +250,7 @@ impl<'a> ClauseChecker<'a> {
         let mut typed_args = Vec::new();
         for (conversion, value) in conversions.iter().zip(values) {
             let value = value?;
-            if !value.ty.is_str() && !value.ty.is_scalar() {
+            if !value.ty.prints_as_text() && !value.ty.is_scalar() {
                 self.error(
                     Diagnostic::error(
                         value.span,
@@ -259,7 +260,7 @@ impl<'a> ClauseChecker<'a> {
                 );
                 return None;
             }
-            if value.ty.is_str() && conversion.kind != format::ConvKind::Str {
+            if value.ty.prints_as_text() && conversion.kind != format::ConvKind::Str {
                 let conv_span = format_span(fmt_expr.span, format, conversion.offset);
                 self.error(
                     Diagnostic::error(
@@ -454,7 +455,7 @@ impl<'a> ClauseChecker<'a> {
         let typed_keys: Option<Vec<Expr>> = typed_keys.into_iter().collect();
         let mut typed_keys = typed_keys?;
         for k in &typed_keys {
-            if !(k.ty.is_scalar() || k.ty.is_str()) {
+            if !(k.ty.is_scalar() || k.ty.prints_as_text()) {
                 self.error(
                     Diagnostic::error(k.span, format!("a map key cannot be of type `{}`", k.ty))
                         .with_label("not usable as a key"),
@@ -700,6 +701,9 @@ impl<'a> ClauseChecker<'a> {
         if name == "curtask" || name == "curthread" {
             return self.curtask(span);
         }
+        if let Some(stack) = stacks::stack_builtin(name, span) {
+            return Some(stack);
+        }
         if let Some(b) = builtins::builtin(name) {
             return Some(typed(ExprKind::Builtin(b), builtins::builtin_type(b), span));
         }
@@ -861,6 +865,8 @@ impl<'a> ClauseChecker<'a> {
                     span,
                 ))
             }
+            Function::Stack { user } => self.stack_call(user, args, span),
+            Function::Symbol { user } => self.symbol_call(user, args, span),
             Function::Count | Function::Sum => {
                 self.error(aggregate_outside_assignment(name, span));
                 None
@@ -1141,6 +1147,8 @@ fn unify(a: &Type, b: &Type) -> Option<Type> {
             .collect::<Option<Vec<_>>>()
             .map(Type::Tuple),
         (Type::Ptr { .. } | Type::Int { .. }, Type::Ptr { .. } | Type::Int { .. }) => Some(U64),
+        (Type::Stack(x), Type::Stack(y)) if x == y => Some(a.clone()),
+        (Type::Symbol { user: x }, Type::Symbol { user: y }) if x == y => Some(a.clone()),
         _ => None,
     }
 }

@@ -294,6 +294,11 @@ pub enum ExprKind {
     /// memory when `user`; read with `bpf_probe_read_*`, a failed read counted. Struct and array
     /// types are places: member access and indexing move `addr`, nothing is read for them.
     Deref { addr: Box<Expr>, user: bool },
+    /// `kstack` / `ustack`: the current call stack, captured with `bpf_get_stack`; the
+    /// expression's type is a [`Type::Stack`](crate::Type::Stack) saying which and how.
+    Stack,
+    /// `ksym(addr)` / `usym(addr)`: an address that prints as its symbol.
+    Symbol { addr: Box<Expr>, user: bool },
 }
 
 /// Values that come from the kernel's view of the current event.

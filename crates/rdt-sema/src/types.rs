@@ -3,6 +3,9 @@
 use crate::ktypes::KernelType;
 use std::fmt;
 
+mod stack;
+pub use stack::{StackMode, StackType};
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Type {
     /// An integer of 8, 16, 32 or 64 bits. Arithmetic happens in 64 bits.
@@ -13,6 +16,11 @@ pub enum Type {
     Tuple(Vec<Type>),
     /// A pointer; `user` is true for a user-space address (read with probe_read_user).
     Ptr { to: Box<Type>, user: bool },
+    /// A call stack captured in the kernel (`kstack`, `ustack`); layout in [`StackType`].
+    Stack(StackType),
+    /// An address printed as the symbol it falls in (`ksym`, `usym`): a u64 address, then a u64
+    /// process id (0 for kernel addresses) so user addresses can be resolved later.
+    Symbol { user: bool },
     /// No value (a statement-only call such as `printf`).
     Void,
     /// A kernel struct, union or array, known from BTF (see [`crate::ktypes`]).
@@ -41,6 +49,12 @@ impl Type {
         matches!(self, Type::Str { .. })
     }
 
+    /// Values that `printf` prints with `%s` and that user space turns into text: strings,
+    /// stacks and symbols.
+    pub fn prints_as_text(&self) -> bool {
+        matches!(self, Type::Str { .. } | Type::Stack(_) | Type::Symbol { .. })
+    }
+
     /// Integers and pointers both live in one register.
     pub fn is_scalar(&self) -> bool {
         matches!(self, Type::Int { .. } | Type::Ptr { .. })
@@ -58,6 +72,8 @@ impl Type {
                 round_up(end, 8)
             }
             Type::Ptr { .. } => 8,
+            Type::Stack(st) => st.size(),
+            Type::Symbol { .. } => 16,
             Type::Void => 0,
             Type::Kernel(k) => k.size(),
         }
@@ -67,7 +83,7 @@ impl Type {
         match self {
             Type::Int { bits, .. } => u32::from(*bits / 8),
             Type::Str { .. } => 1,
-            Type::Tuple(_) | Type::Ptr { .. } => 8,
+            Type::Tuple(_) | Type::Ptr { .. } | Type::Stack(_) | Type::Symbol { .. } => 8,
             Type::Void => 1,
             Type::Kernel(k) => k.align(),
         }
@@ -111,6 +127,9 @@ impl fmt::Display for Type {
                 write!(f, ")")
             }
             Type::Ptr { to, .. } => write!(f, "{to} *"),
+            Type::Stack(st) => write!(f, "{st}"),
+            Type::Symbol { user: false } => write!(f, "ksym"),
+            Type::Symbol { user: true } => write!(f, "usym"),
             Type::Void => write!(f, "void"),
             Type::Kernel(k) => write!(f, "{k}"),
         }

@@ -50,6 +50,12 @@ struct Cli {
     /// Write the output to FILE instead of standard output.
     #[arg(short = 'o', value_name = "FILE")]
     output: Option<String>,
+    /// Print maps keyed by stacks as folded stacks (`comm;caller;callee COUNT`), for flame graphs.
+    #[arg(long)]
+    folded: bool,
+    /// Write a flame graph (SVG) of the maps keyed by stacks to FILE.
+    #[arg(long, value_name = "FILE.svg")]
+    flamegraph: Option<std::path::PathBuf>,
     /// The script file (without -e), then its positional parameters $1, $2, …
     #[arg(
         value_name = "FILE | ARGS",
@@ -156,6 +162,10 @@ fn run(cli: Cli) -> Result<(), ()> {
         dry_run: cli.dry_run,
         quiet,
         out,
+        stacks: rdt_runtime::StackOutput {
+            folded: cli.folded,
+            flamegraph: cli.flamegraph.clone(),
+        },
     };
     rdt_runtime::run(&artifact, opts).map_err(|e| match e {
         RuntimeError::Located(d) => report(&[*d]),

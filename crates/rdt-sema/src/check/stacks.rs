@@ -1,0 +1,123 @@
+//! `kstack` / `ustack` (and D's `stack()`), with bpftrace's optional mode and frame count, and
+//! `ksym(addr)` / `usym(addr)`.
+
+use super::{typed, ClauseChecker};
+use crate::ir::{Expr, ExprKind};
+use crate::types::{StackMode, StackType};
+use crate::Type;
+use rdt_syntax::ast;
+use rdt_syntax::{did_you_mean, Diagnostic, Span};
+
+/// `kstack` / `ustack` written without parentheses: the default mode and frame count.
+pub(super) fn stack_builtin(name: &str, span: Span) -> Option<Expr> {
+    let user = match name {
+        "kstack" => false,
+        "ustack" => true,
+        _ => return None,
+    };
+    Some(stack_expr(StackType::new(user), span))
+}
+
+fn stack_expr(stack: StackType, span: Span) -> Expr {
+    typed(ExprKind::Stack, Type::Stack(stack), span)
+}
+
+impl ClauseChecker<'_> {
+    /// `kstack()`, `kstack(N)`, `kstack(mode)`, `kstack(mode, N)` (and the same for `ustack`).
+    pub(super) fn stack_call(
+        &mut self,
+        user: bool,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> Option<Expr> {
+        let mut stack = StackType::new(user);
+        let (mode, limit) = match args {
+            [] => (None, None),
+            [one] if matches!(one.kind, ast::ExprKind::Ident(_)) => (Some(one), None),
+            [one] => (None, Some(one)),
+            [mode, limit, ..] => (Some(mode), Some(limit)),
+        };
+        if let Some(mode) = mode {
+            stack.mode = self.stack_mode(mode)?;
+        }
+        if let Some(limit) = limit {
+            stack.limit = self.stack_limit(limit)?;
+        }
+        Some(stack_expr(stack, span))
+    }
+
+    fn stack_mode(&mut self, arg: &ast::Expr) -> Option<StackMode> {
+        let names = StackMode::NAMES.iter().map(|(n, _)| *n);
+        let modes = "bpftrace, perf or raw";
+        let ast::ExprKind::Ident(name) = &arg.kind else {
+            self.error(
+                Diagnostic::error(arg.span, "a stack mode must be a name")
+                    .with_label("not a stack mode")
+                    .with_help(format!("write one of {modes}, e.g. `kstack(perf)`")),
+            );
+            return None;
+        };
+        if let Some(mode) = StackMode::named(name) {
+            return Some(mode);
+        }
+        let help = match did_you_mean(name, names) {
+            Some(near) => format!("did you mean `{near}`? (modes: {modes})"),
+            None => format!("the modes are {modes}"),
+        };
+        self.error(
+            Diagnostic::error(arg.span, format!("unknown stack mode `{name}`"))
+                .with_label("not a stack mode")
+                .with_help(help),
+        );
+        None
+    }
+
+    fn stack_limit(&mut self, arg: &ast::Expr) -> Option<u32> {
+        let max = StackType::MAX_LIMIT;
+        match arg.kind {
+            ast::ExprKind::Int(n) if (1..=u64::from(max)).contains(&n) => Some(n as u32),
+            _ => {
+                self.error(
+                    Diagnostic::error(
+                        arg.span,
+                        format!("the number of stack frames must be a constant from 1 to {max}"),
+                    )
+                    .with_label("not a frame count")
+                    .with_help(format!(
+                        "the kernel walks at most {max} frames (`perf_event_max_stack`)"
+                    )),
+                );
+                None
+            }
+        }
+    }
+
+    /// `ksym(addr)` / `usym(addr)`: the address, printed later as its symbol.
+    pub(super) fn symbol_call(
+        &mut self,
+        user: bool,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> Option<Expr> {
+        let addr = self.expr(args.first()?)?;
+        if !addr.ty.is_scalar() {
+            let name = if user { "usym" } else { "ksym" };
+            self.error(
+                Diagnostic::error(
+                    addr.span,
+                    format!("{name}() needs an address, not `{}`", addr.ty),
+                )
+                .with_label("not an address"),
+            );
+            return None;
+        }
+        Some(typed(
+            ExprKind::Symbol {
+                addr: Box::new(addr),
+                user,
+            },
+            Type::Symbol { user },
+            span,
+        ))
+    }
+}
