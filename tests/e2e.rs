@@ -61,9 +61,17 @@ enum Outcome {
     Skip(String),
 }
 
+#[allow(dead_code)] // the kernel VM lane (tests/vm.rs) includes this file and calls run_cases
 fn main() -> ExitCode {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/cases");
+    run_cases(&root, filter)
+}
+
+/// Runs every case under `root` whose name contains `filter`; prints one line per case and a
+/// summary.
+pub fn run_cases(root: &Path, filter: Option<String>) -> ExitCode {
+    let root = root.to_path_buf();
     let mut files = Vec::new();
     collect(&root, &mut files);
     files.sort();
