@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Installs what the kernel VM lane needs (as root, on Debian): qemu, cpio, a static busybox, and
+# Installs what the kernel VM lane needs (as root, on Debian): qemu, a static busybox, and
 # Debian's stock cloud kernel, unpacked (never installed) into the cache directory.
 # Idempotent: apt-get runs only when something is missing.
 #
 # Cache: $RDT_VM_DIR, default <repo>/target/vm. It ends up holding
 #   vmlinuz   the kernel image the lane boots
-#   modules/  its unpacked modules tree (unused today: the cloud kernel has what we need built in)
+#   config    its build configuration
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 cache="${RDT_VM_DIR:-$repo/target/vm}"
@@ -14,7 +14,6 @@ export DEBIAN_FRONTEND=noninteractive
 
 need=()
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
-command -v cpio >/dev/null || need+=(cpio)
 [[ -x /bin/busybox ]] || need+=(busybox-static)
 if ((${#need[@]})); then
   apt-get update

@@ -2,7 +2,9 @@
 //!
 //! - [`tracefs`]: finding (and mounting) tracefs, tracepoint `format` files, listing events,
 //!   and x86-64 syscall numbers.
+//! - [`kfuncs`]: the kernel functions kprobes can attach to.
 
+pub mod kfuncs;
 mod syscalls_x86_64;
 pub mod tracefs;
 
