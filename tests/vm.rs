@@ -152,7 +152,10 @@ fn boot(qemu: &Path, kernel: &Path, initrd: &Path) -> Result<String, String> {
             if let Some(mut e) = child.stderr.take() {
                 let _ = e.read_to_string(&mut err);
             }
-            Err(format!("qemu exited with {s}: {err}\nconsole:\n{}", tail(&console)))
+            Err(format!(
+                "qemu exited with {s}: {err}\nconsole:\n{}",
+                tail(&console)
+            ))
         }
         Some(_) => Ok(console),
     }
@@ -233,7 +236,9 @@ poweroff -f
 /// The initramfs as a newc cpio archive, built in memory.
 fn build_initramfs(busybox: &Path, filter: Option<&str>) -> Result<Vec<u8>, String> {
     let mut cpio = Cpio::default();
-    for dir in ["bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "etc", "root"] {
+    for dir in [
+        "bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "etc", "root",
+    ] {
         cpio.dir(dir);
     }
     cpio.file("bin/busybox", &read(busybox)?, 0o755);

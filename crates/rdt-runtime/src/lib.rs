@@ -4,6 +4,7 @@
 mod attach;
 pub mod bpf_sys;
 mod error;
+pub mod features;
 mod load;
 pub mod maps;
 pub mod output;

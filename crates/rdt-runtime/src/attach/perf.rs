@@ -73,7 +73,12 @@ pub fn open_on(
     let scopes: Vec<(PerfEventScope, String)> = match scope {
         Scope::AllCpus => online_cpus()
             .into_iter()
-            .map(|cpu| (PerfEventScope::AllProcessesOneCpu { cpu }, format!(" on CPU {cpu}")))
+            .map(|cpu| {
+                (
+                    PerfEventScope::AllProcessesOneCpu { cpu },
+                    format!(" on CPU {cpu}"),
+                )
+            })
             .collect(),
         Scope::OneCpu => vec![(PerfEventScope::AllProcessesOneCpu { cpu: 0 }, String::new())],
         Scope::Process(pid) => vec![(
@@ -113,9 +118,4 @@ fn no_hardware_pmu(meta: &ProgramMeta, event: &str) -> RuntimeError {
 pub fn online_cpus() -> Vec<u32> {
     let text = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
     crate::bpf_sys::cpu_ids(&text).unwrap_or_else(|| vec![0])
-}
-
-/// Whether this machine has a hardware PMU (for `--info`).
-pub fn hardware_pmu() -> bool {
-    Path::new(CPU_PMU).exists()
 }

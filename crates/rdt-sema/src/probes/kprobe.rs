@@ -97,3 +97,14 @@ fn parse_offset(text: &str, span: Span) -> Result<u64, Diagnostic> {
             .with_label("expected a number after `+`")
     })
 }
+
+/// `rdt -l 'kprobe:GLOB'`: the kernel functions kprobes can attach to.
+pub fn list(glob: &str, _verbose: bool) -> Result<Vec<super::list::Listed>, String> {
+    Ok(rdt_btf::kfuncs::matching(glob)?
+        .into_iter()
+        .map(|f| super::list::Listed {
+            name: format!("kprobe:{f}"),
+            args: Vec::new(),
+        })
+        .collect())
+}

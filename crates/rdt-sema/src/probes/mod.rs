@@ -4,6 +4,7 @@
 //! follows the [`Attach`] value chosen here.
 
 mod kprobe;
+pub mod list;
 pub mod perf;
 mod rawtracepoint;
 mod special;

@@ -38,8 +38,16 @@ pub const HARDWARE: &[EventDef] = &[
     ev(&["branch-instructions", "branches"], 4, 100_000),
     ev(&["branch-misses"], 5, 100_000),
     ev(&["bus-cycles"], 6, 100_000),
-    ev(&["stalled-cycles-frontend", "idle-cycles-frontend"], 7, 1_000_000),
-    ev(&["stalled-cycles-backend", "idle-cycles-backend"], 8, 1_000_000),
+    ev(
+        &["stalled-cycles-frontend", "idle-cycles-frontend"],
+        7,
+        1_000_000,
+    ),
+    ev(
+        &["stalled-cycles-backend", "idle-cycles-backend"],
+        8,
+        1_000_000,
+    ),
     ev(&["ref-cycles"], 9, 1_000_000),
 ];
 
@@ -94,15 +102,29 @@ pub fn expand(kind: &str, rest: &str, span: Span) -> Result<Vec<Instance>, Diagn
     }])
 }
 
-/// Every `kind:name` this module knows, for `rdt -l`.
-pub fn list() -> Vec<String> {
-    let sw = SOFTWARE
+/// `rdt -l 'software:GLOB'`: the software events, aliases included.
+pub fn list_software(glob: &str, _verbose: bool) -> Result<Vec<super::list::Listed>, String> {
+    Ok(listed("software", SOFTWARE, glob))
+}
+
+/// `rdt -l 'hardware:GLOB'`: the generic hardware events (whether the CPU counts them is
+/// known only when attaching).
+pub fn list_hardware(glob: &str, _verbose: bool) -> Result<Vec<super::list::Listed>, String> {
+    Ok(listed("hardware", HARDWARE, glob))
+}
+
+fn listed(kind: &str, table: &[EventDef], glob: &str) -> Vec<super::list::Listed> {
+    // bpftrace prints `software:cs:` (the trailing colon is where the period goes).
+    let glob = glob.trim_end_matches(':');
+    table
         .iter()
-        .flat_map(|d| d.names.iter().map(|n| format!("software:{n}:")));
-    let hw = HARDWARE
-        .iter()
-        .flat_map(|d| d.names.iter().map(|n| format!("hardware:{n}:")));
-    sw.chain(hw).collect()
+        .flat_map(|d| d.names.iter())
+        .filter(|n| rdt_btf::glob_match(glob, n))
+        .map(|n| super::list::Listed {
+            name: format!("{kind}:{n}:"),
+            args: Vec::new(),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -28,6 +28,26 @@ pub fn expand(rest: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
     }])
 }
 
+/// `rdt -l 'rawtracepoint:GLOB'`: the kernel's tracepoints by bare name (a raw tracepoint is
+/// the tracepoint itself, before tracefs formats a record). The `syscalls` and `ftrace`
+/// categories are tracefs-only events, not raw tracepoints.
+pub fn list(glob: &str, _verbose: bool) -> Result<Vec<super::list::Listed>, String> {
+    let events = rdt_btf::tracefs::list_events("*:*").map_err(|e| e.to_string())?;
+    let names: std::collections::BTreeSet<String> = events
+        .into_iter()
+        .filter(|(category, _)| category != "syscalls" && category != "ftrace")
+        .map(|(_, name)| name)
+        .filter(|name| rdt_btf::glob_match(glob, name))
+        .collect();
+    Ok(names
+        .into_iter()
+        .map(|n| super::list::Listed {
+            name: format!("rawtracepoint:{n}"),
+            args: Vec::new(),
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
