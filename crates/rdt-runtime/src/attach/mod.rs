@@ -2,6 +2,7 @@
 //! a link detaches it.
 
 mod kprobe;
+mod kprobe_events;
 pub(crate) mod perf;
 mod timer;
 
