@@ -268,6 +268,12 @@ fn build_initramfs(busybox: &Path, filter: Option<&str>) -> Result<Vec<u8>, Stri
     for lib in shared_libraries(&[rdt, &runner])? {
         cpio.file_at(&lib, &read(&lib)?, 0o755);
     }
+    // Cases name example scripts as `{root}/examples/…`, with {root} spelled through
+    // crates/rdt/../.. as on the host.
+    let root = repo().display().to_string();
+    let root = root.trim_start_matches('/');
+    cpio.dir(&format!("{root}/crates/rdt"));
+    add_tree(&mut cpio, &repo().join("examples"), &format!("{root}/examples"))?;
     let cases = repo().join("tests/vm/cases");
     add_tree(&mut cpio, &cases, GUEST_CASES.trim_start_matches('/'))?;
     Ok(cpio.finish())
