@@ -23,9 +23,10 @@ pub fn attach(
     let p: &mut KProbe = program.try_into().map_err(|_| wrong_type(meta))?;
     match (pmu && !kprobe_events::forced(), events) {
         (true, _) => {
-            let id = p
-                .attach(function, offset)
-                .map_err(|e| failed(meta.probe_span, &format!("{kind} {function}"), &e))?;
+            let id = p.attach(function, offset).map_err(|e| {
+                unknown_function(meta, function, kind)
+                    .unwrap_or_else(|| failed(meta.probe_span, &format!("{kind} {function}"), &e))
+            })?;
             Ok(Box::new(
                 p.take_link(id)
                     .map_err(|e| failed(meta.probe_span, kind, &e))?,
@@ -37,13 +38,15 @@ pub fn attach(
                 .map_err(|e| failed(meta.probe_span, &format!("{kind} {function}"), &e))?;
             let probe =
                 kprobe_events::attach(fd, &tracefs, function, offset, ret).map_err(|why| {
-                    RuntimeError::located(
-                        Diagnostic::error(
-                            meta.probe_span,
-                            format!("cannot attach {kind} {function}"),
+                    unknown_function(meta, function, kind).unwrap_or_else(|| {
+                        RuntimeError::located(
+                            Diagnostic::error(
+                                meta.probe_span,
+                                format!("cannot attach {kind} {function}"),
+                            )
+                            .with_label(why),
                         )
-                        .with_label(why),
-                    )
+                    })
                 })?;
             Ok(Box::new(probe))
         }
@@ -56,6 +59,27 @@ const KPROBE_PMU: &str = "/sys/bus/event_source/devices/kprobe/type";
 /// Why kprobes cannot work here.
 fn kprobes_missing() -> String {
     "this kernel has no kprobe PMU (/sys/bus/event_source/devices/kprobe) and no `kprobe_events` in tracefs: it was built without CONFIG_KPROBES".to_string()
+}
+
+/// When an attach failed because the kernel has no function of that name: a diagnostic with
+/// the closest names it does have. `None` when the functions cannot be listed or it exists.
+fn unknown_function(meta: &ProgramMeta, function: &str, kind: &str) -> Option<RuntimeError> {
+    let all = rdt_btf::kfuncs::matching("*").ok()?;
+    if all.iter().any(|f| f == function) {
+        return None;
+    }
+    let mut d = Diagnostic::error(
+        meta.probe_span,
+        format!("the kernel has no function `{function}` to {kind}"),
+    )
+    .with_label("not in available_filter_functions");
+    d = match rdt_syntax::did_you_mean(function, all.iter().map(String::as_str)) {
+        Some(near) => d.with_help(format!("did you mean `{near}`?")),
+        None => d.with_help(format!(
+            "`rdt -l 'kprobe:*{function}*'` lists the functions with similar names"
+        )),
+    };
+    Some(RuntimeError::located(d))
 }
 
 fn unavailable(meta: &ProgramMeta, function: &str, kind: &str, why: &str) -> RuntimeError {
