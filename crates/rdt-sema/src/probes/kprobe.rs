@@ -70,7 +70,9 @@ fn wildcard_functions(glob: &str, span: Span) -> Result<Vec<String>, Diagnostic>
         return Err(
             Diagnostic::error(span, format!("no kernel function matches `{glob}`"))
                 .with_label("matches nothing")
-                .with_help(format!("`rdt -l 'kprobe:{glob}'` lists the functions kprobes can attach to")),
+                .with_help(format!(
+                    "`rdt -l 'kprobe:{glob}'` lists the functions kprobes can attach to"
+                )),
         );
     }
     Ok(found)

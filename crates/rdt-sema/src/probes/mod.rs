@@ -102,10 +102,7 @@ fn unknown_kind(text: &str, kind: &str, span: Span) -> Diagnostic {
         .with_label("not a probe type");
     if let Some(near) = rdt_syntax::did_you_mean(kind, KINDS.iter().copied()) {
         d = d.with_help(format!("did you mean `{near}`?"));
-    } else if matches!(
-        kind,
-        "uprobe" | "uretprobe" | "usdt" | "fentry" | "fexit"
-    ) {
+    } else if matches!(kind, "uprobe" | "uretprobe" | "usdt" | "fentry" | "fexit") {
         d = d.with_help(format!(
             "`{kind}` probes are not supported by this version of rdt yet"
         ));
