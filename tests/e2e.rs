@@ -18,6 +18,7 @@
 //! --- exit            expected exit status (default 0)
 //! --- needs           `root` (the default) or `none`
 //! --- sigint-after-ms send SIGINT after N ms (also `sigterm-after-ms`)
+//! --- env             environment variables for rdt, `NAME=value`, one per line
 //!
 //! In args, `{sleeper}` is the pid of a `sleep 0.5` started for the case (for `-p`).
 //! In args and script, `{targets}` is the directory holding the test target programs: every
@@ -53,6 +54,8 @@ struct Case {
     needs_root: bool,
     /// Send SIGINT (or SIGTERM) this many milliseconds after start.
     signal_after: Option<(i32, u64)>,
+    /// `NAME=value` pairs set for rdt.
+    env: Vec<(String, String)>,
 }
 
 enum Outcome {
@@ -61,9 +64,17 @@ enum Outcome {
     Skip(String),
 }
 
+#[allow(dead_code)] // the kernel VM lane (tests/vm.rs) includes this file and calls run_cases
 fn main() -> ExitCode {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/cases");
+    run_cases(&root, filter)
+}
+
+/// Runs every case under `root` whose name contains `filter`; prints one line per case and a
+/// summary.
+pub fn run_cases(root: &Path, filter: Option<String>) -> ExitCode {
+    let root = root.to_path_buf();
     let mut files = Vec::new();
     collect(&root, &mut files);
     files.sort();
@@ -200,6 +211,14 @@ fn parse_case(name: &str, path: &Path) -> Result<Case, String> {
                         .map_err(|_| format!("bad exit status `{}`", text.trim()))?
                 }
                 Some("needs") => case.needs_root = text.trim() != "none",
+                Some("env") => {
+                    for line in lines() {
+                        let (k, v) = line
+                            .split_once('=')
+                            .ok_or_else(|| format!("bad env line `{line}`"))?;
+                        case.env.push((k.to_string(), v.to_string()));
+                    }
+                }
                 Some("sigint-after-ms") => {
                     case.signal_after = Some((
                         libc::SIGINT,
@@ -295,7 +314,9 @@ fn run_case(case: &Case, is_root: bool, targets: &Path) -> Outcome {
             .replace("{targets}", &targets.display().to_string())
     };
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rdt"));
-    cmd.current_dir(&dir).args(case.args.iter().map(substitute));
+    cmd.current_dir(&dir)
+        .args(case.args.iter().map(substitute))
+        .envs(case.env.iter().map(|(k, v)| (k, v)));
     if let Some(script) = &case.script {
         let file = format!("{}.d", case.name.rsplit('/').next().unwrap_or("case"));
         if let Err(e) = std::fs::write(dir.join(&file), substitute(script)) {

@@ -3,8 +3,10 @@
 //! - [`tracefs`]: finding (and mounting) tracefs, tracepoint `format` files, listing events,
 //!   and x86-64 syscall numbers.
 //! - [`btf`]: a lazy reader of the kernel's BTF (vmlinux and modules' split BTF).
+//! - [`kfuncs`]: the kernel functions kprobes can attach to.
 
 pub mod btf;
+pub mod kfuncs;
 mod syscalls_x86_64;
 pub mod tracefs;
 

@@ -2,7 +2,7 @@
 //! and to decode what they write (map keys and values, ring-buffer records).
 
 use crate::insn::Insn;
-pub use rdt_sema::ir::{Attach, ProgType, TimerPeriod};
+pub use rdt_sema::ir::{Attach, PerfCounter, ProgType, TimerPeriod};
 use rdt_sema::Type;
 use rdt_syntax::Span;
 

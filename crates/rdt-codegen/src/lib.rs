@@ -14,8 +14,8 @@ mod lower;
 mod regalloc;
 
 pub use artifact::{
-    Artifact, Attach, Counter, EventKind, EventMeta, MapMeta, ProgType, ProgramMeta, TimerPeriod,
-    ValueKind,
+    Artifact, Attach, Counter, EventKind, EventMeta, MapMeta, PerfCounter, ProgType, ProgramMeta,
+    TimerPeriod, ValueKind,
 };
 
 use elf::{ElfProgram, MapDef};
@@ -126,7 +126,7 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
     let sections: Vec<String> = program
         .probes
         .iter()
-        .map(|p| format!("{}/{}", p.prog_type.section_prefix(), p.name))
+        .map(|p| format!("{}/{}", section_prefix(p), p.name))
         .collect();
     let elf_programs: Vec<ElfProgram> = program
         .probes
@@ -288,4 +288,18 @@ fn layout_events(events: &[Event]) -> Vec<EventMeta> {
             },
         })
         .collect()
+}
+
+/// The ELF section prefix, which tells loaders the program type; aya also takes a kprobe's
+/// direction (entry or return) from it.
+fn section_prefix(p: &rdt_sema::ir::Probe) -> &'static str {
+    let kretprobe = p
+        .attach
+        .iter()
+        .any(|a| matches!(a, Attach::Kprobe { ret: true, .. }));
+    if kretprobe {
+        "kretprobe"
+    } else {
+        p.prog_type.section_prefix()
+    }
 }

@@ -502,11 +502,12 @@ impl<'a> Lowerer<'a> {
                     }
                     None => CallArg::Imm(i64::from(src_size)),
                 };
-                let user = matches!(&ptr.ty, Type::Ptr { user: true, .. });
-                let h = if user {
-                    helper::PROBE_READ_USER_STR
-                } else {
-                    helper::PROBE_READ_KERNEL_STR
+                // An untyped integer (a kprobe's arg1) may point to user or kernel memory:
+                // bpf_probe_read_str reads either on x86.
+                let h = match &ptr.ty {
+                    Type::Ptr { user: true, .. } => helper::PROBE_READ_USER_STR,
+                    Type::Ptr { .. } => helper::PROBE_READ_KERNEL_STR,
+                    _ => helper::PROBE_READ_STR,
                 };
                 let r = self.call(h, vec![CallArg::Scratch(region), n, CallArg::Reg(p)]);
                 let ok = self.label();

@@ -5,6 +5,7 @@ mod attach;
 pub mod bpf_sys;
 mod error;
 mod flamegraph;
+pub mod features;
 mod load;
 pub mod maps;
 pub mod output;

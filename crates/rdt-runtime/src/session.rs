@@ -57,7 +57,7 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
     let mut links: Vec<Link> = Vec::new();
     if !session.stop {
         for p in artifact.programs.iter().filter(|p| !is_special(p)) {
-            links.extend(attach::attach(&mut ebpf, p)?);
+            links.extend(attach::attach(&mut ebpf, p, opts.target.pid())?);
         }
         if !opts.quiet {
             let specials = artifact.programs.iter().filter(|p| is_special(p)).count();

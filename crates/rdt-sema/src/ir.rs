@@ -96,6 +96,18 @@ pub enum Attach {
     /// A software cpu-clock perf event: every `period_ns`, or `freq_hz` times a second, on every
     /// CPU (`all_cpus`, profile) or on one (interval).
     Timer { period: TimerPeriod, all_cpus: bool },
+    /// A software or hardware perf counter on every CPU, firing every `period` events.
+    PerfCounter(PerfCounter),
+}
+
+/// `software:`/`hardware:` probes: `PERF_TYPE_SOFTWARE`/`PERF_TYPE_HARDWARE` with `config`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PerfCounter {
+    pub hardware: bool,
+    pub config: u64,
+    pub period: u64,
+    /// The event's perf name, for messages.
+    pub event: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -88,7 +88,7 @@ fn group_instances(
     let mut groups: Vec<Group> = Vec::new();
     for instance in instances {
         let shared = groups.iter_mut().find(|g| {
-            !per_instance
+            (!per_instance || instance.context.uniform_args())
                 && g.instances[0].prog_type == instance.prog_type
                 && same_program(&g.instances[0], &instance)
         });
@@ -108,6 +108,8 @@ fn group_instances(
 fn same_program(a: &Instance, b: &Instance) -> bool {
     match (&a.attach, &b.attach) {
         (ir::Attach::RawTracepoint { name: x }, ir::Attach::RawTracepoint { name: y }) => x == y,
+        // Entry and return probes are different program sections.
+        (ir::Attach::Kprobe { ret: x, .. }, ir::Attach::Kprobe { ret: y, .. }) => x == y,
         (x, y) => std::mem::discriminant(x) == std::mem::discriminant(y),
     }
 }

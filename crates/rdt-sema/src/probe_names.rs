@@ -42,7 +42,25 @@ impl ProbeNames {
                 function: name.clone(),
                 name: name.clone(),
             },
-            Attach::RawTracepoint { .. } => syscall_names(label),
+            // Syscall probes ride on raw tracepoints `sys_enter`/`sys_exit` under their own label.
+            Attach::RawTracepoint { name } if name != label => syscall_names(label),
+            Attach::RawTracepoint { name } => ProbeNames {
+                probe: format!("rawtracepoint:{name}"),
+                provider: "rawtracepoint".into(),
+                function: name.clone(),
+                name: name.clone(),
+                ..Default::default()
+            },
+            Attach::PerfCounter(counter) => {
+                let kind = if counter.hardware { "hardware" } else { "software" };
+                ProbeNames {
+                    probe: format!("{kind}:{}:{}", counter.event, counter.period),
+                    provider: kind.into(),
+                    function: counter.event.clone(),
+                    name: counter.event.clone(),
+                    ..Default::default()
+                }
+            }
             Attach::Kprobe { function, ret, .. } => ProbeNames {
                 probe: format!("{}:{function}", if *ret { "kretprobe" } else { "kprobe" }),
                 provider: "fbt".into(),

@@ -1,6 +1,8 @@
 //! The `rdt` command line: options as bpftrace spells them, the D aliases, and the pipeline
 //! syntax → sema → codegen → runtime.
 
+mod info;
+
 use clap::{ArgAction, Parser, ValueEnum};
 use rdt_runtime::{RunOptions, RuntimeError, Target};
 use rdt_syntax::Diagnostic;
@@ -56,6 +58,13 @@ struct Cli {
     /// Write a flame graph (SVG) of the maps keyed by stacks to FILE.
     #[arg(long, value_name = "FILE.svg")]
     flamegraph: Option<std::path::PathBuf>,
+    /// List probes matching the glob given as the argument (all without one); with -v, their
+    /// arguments.
+    #[arg(short = 'l')]
+    list: bool,
+    /// Report what this kernel offers a tracer (BTF, ring buffer, kprobes, fentry, …).
+    #[arg(long)]
+    info: bool,
     /// The script file (without -e), then its positional parameters $1, $2, …
     #[arg(
         value_name = "FILE | ARGS",
@@ -99,6 +108,12 @@ fn script(cli: &Cli) -> Result<(String, String, Vec<String>), String> {
 }
 
 fn run(cli: Cli) -> Result<(), ()> {
+    if cli.list {
+        return info::list(cli.positional.first().map(String::as_str), cli.verbose > 0);
+    }
+    if cli.info {
+        return info::info();
+    }
     let (source, name, positional) = script(&cli).map_err(|e| eprintln!("error: {e}"))?;
     let report = |diags: &[Diagnostic]| eprint!("{}", rdt_syntax::render(&name, &source, diags));
 

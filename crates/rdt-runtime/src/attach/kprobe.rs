@@ -1,7 +1,7 @@
 //! kprobes and kretprobes through aya (the kprobe PMU, else tracefs `kprobe_events`). On a kernel
 //! without either, the error says so and points at the tracepoints that can stand in.
 
-use super::{failed, wrong_type, Link};
+use super::{failed, kprobe_events, wrong_type, Link};
 use crate::error::RuntimeError;
 use aya::programs::{KProbe, Program};
 use rdt_codegen::ProgramMeta;
@@ -16,29 +16,70 @@ pub fn attach(
     ret: bool,
 ) -> Result<Link, RuntimeError> {
     let kind = if ret { "kretprobe" } else { "kprobe" };
-    if let Some(missing) = kprobes_missing() {
-        return Err(unavailable(meta, function, kind, &missing));
-    }
+    let pmu = Path::new(KPROBE_PMU).exists();
+    let events = rdt_btf::tracefs::root()
+        .ok()
+        .filter(|r| r.join("kprobe_events").exists());
     let p: &mut KProbe = program.try_into().map_err(|_| wrong_type(meta))?;
-    let id = p
-        .attach(function, offset)
-        .map_err(|e| failed(meta.probe_span, &format!("{kind} {function}"), &e))?;
-    Ok(Box::new(
-        p.take_link(id)
-            .map_err(|e| failed(meta.probe_span, kind, &e))?,
-    ))
+    match (pmu && !kprobe_events::forced(), events) {
+        (true, _) => {
+            let id = p.attach(function, offset).map_err(|e| {
+                unknown_function(meta, function, kind)
+                    .unwrap_or_else(|| failed(meta.probe_span, &format!("{kind} {function}"), &e))
+            })?;
+            Ok(Box::new(
+                p.take_link(id)
+                    .map_err(|e| failed(meta.probe_span, kind, &e))?,
+            ))
+        }
+        (false, Some(tracefs)) => {
+            let fd = p
+                .fd()
+                .map_err(|e| failed(meta.probe_span, &format!("{kind} {function}"), &e))?;
+            let probe =
+                kprobe_events::attach(fd, &tracefs, function, offset, ret).map_err(|why| {
+                    unknown_function(meta, function, kind).unwrap_or_else(|| {
+                        RuntimeError::located(
+                            Diagnostic::error(
+                                meta.probe_span,
+                                format!("cannot attach {kind} {function}"),
+                            )
+                            .with_label(why),
+                        )
+                    })
+                })?;
+            Ok(Box::new(probe))
+        }
+        (false, None) => Err(unavailable(meta, function, kind, &kprobes_missing())),
+    }
 }
 
-/// Why kprobes cannot work here, or `None` when the kernel offers a way to create them.
-fn kprobes_missing() -> Option<String> {
-    let pmu = Path::new("/sys/bus/event_source/devices/kprobe/type").exists();
-    let events = rdt_btf::tracefs::root()
-        .map(|r| r.join("kprobe_events").exists())
-        .unwrap_or(false);
-    if pmu || events {
+const KPROBE_PMU: &str = "/sys/bus/event_source/devices/kprobe/type";
+
+/// Why kprobes cannot work here.
+fn kprobes_missing() -> String {
+    "this kernel has no kprobe PMU (/sys/bus/event_source/devices/kprobe) and no `kprobe_events` in tracefs: it was built without CONFIG_KPROBES".to_string()
+}
+
+/// When an attach failed because the kernel has no function of that name: a diagnostic with
+/// the closest names it does have. `None` when the functions cannot be listed or it exists.
+fn unknown_function(meta: &ProgramMeta, function: &str, kind: &str) -> Option<RuntimeError> {
+    let all = rdt_btf::kfuncs::matching("*").ok()?;
+    if all.iter().any(|f| f == function) {
         return None;
     }
-    Some("this kernel has no kprobe PMU (/sys/bus/event_source/devices/kprobe) and no `kprobe_events` in tracefs: it was built without CONFIG_KPROBES".to_string())
+    let mut d = Diagnostic::error(
+        meta.probe_span,
+        format!("the kernel has no function `{function}` to {kind}"),
+    )
+    .with_label("not in available_filter_functions");
+    d = match rdt_syntax::did_you_mean(function, all.iter().map(String::as_str)) {
+        Some(near) => d.with_help(format!("did you mean `{near}`?")),
+        None => d.with_help(format!(
+            "`rdt -l 'kprobe:*{function}*'` lists the functions with similar names"
+        )),
+    };
+    Some(RuntimeError::located(d))
 }
 
 fn unavailable(meta: &ProgramMeta, function: &str, kind: &str, why: &str) -> RuntimeError {

@@ -2,6 +2,8 @@
 //! a link detaches it.
 
 mod kprobe;
+mod kprobe_events;
+pub(crate) mod perf;
 mod timer;
 
 use crate::error::RuntimeError;
@@ -15,7 +17,13 @@ use std::any::Any;
 pub type Link = Box<dyn Any>;
 
 /// Attaches `meta`'s program at every one of its attach points. BEGIN and END attach nowhere.
-pub fn attach(ebpf: &mut Ebpf, meta: &ProgramMeta) -> Result<Vec<Link>, RuntimeError> {
+/// `target_pid` (`-p`/`-c`) narrows the probes that can watch one process (profile, perf
+/// counters).
+pub fn attach(
+    ebpf: &mut Ebpf,
+    meta: &ProgramMeta,
+    target_pid: Option<u32>,
+) -> Result<Vec<Link>, RuntimeError> {
     let mut links = Vec::new();
     for point in &meta.attach {
         let program = ebpf.program_mut(&meta.name).ok_or_else(|| {
@@ -55,7 +63,12 @@ pub fn attach(ebpf: &mut Ebpf, meta: &ProgramMeta) -> Result<Vec<Link>, RuntimeE
                 links.push(kprobe::attach(program, meta, function, *offset, *ret)?);
             }
             Attach::Timer { period, all_cpus } => {
-                links.extend(timer::attach(program, meta, *period, *all_cpus)?);
+                links.extend(timer::attach(
+                    program, meta, *period, *all_cpus, target_pid,
+                )?);
+            }
+            Attach::PerfCounter(counter) => {
+                links.extend(perf::attach(program, meta, counter, target_pid)?);
             }
         }
     }

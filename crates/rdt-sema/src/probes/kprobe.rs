@@ -16,32 +16,66 @@ pub fn expand(kind: &str, rest: &str, span: Span) -> Result<Vec<Instance>, Diagn
         Some((f, off)) => (f, parse_offset(off, span)?),
         None => (function, 0),
     };
+    let wildcard = function.contains(['*', '?']);
     if function.is_empty()
         || !function
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '*' | '?'))
     {
         return Err(
             Diagnostic::error(span, format!("invalid kernel function name `{function}`"))
-                .with_label("expected `kprobe:function` or `kprobe:function+offset`")
-                .with_help("wildcards in kprobes are not supported by this version of rdt yet"),
+                .with_label("expected `kprobe:function`, `kprobe:function+offset` or a wildcard")
+                .with_help("for example `kprobe:vfs_read` or `kprobe:vfs_*`"),
         );
     }
     if ret && offset != 0 {
         return Err(Diagnostic::error(span, "a kretprobe cannot have an offset")
             .with_label("remove `+offset`"));
     }
-    Ok(vec![Instance {
-        prog_type: ProgType::Kprobe,
-        attach: Attach::Kprobe {
-            function: function.to_string(),
-            offset,
-            ret,
-        },
-        context: Context::Kprobe { ret },
-        guard: None,
-        label: function.to_string(),
-    }])
+    if wildcard && offset != 0 {
+        return Err(
+            Diagnostic::error(span, "a wildcard kprobe cannot have an offset")
+                .with_label("an offset is only meaningful in one function"),
+        );
+    }
+    let functions = if wildcard {
+        wildcard_functions(function, span)?
+    } else {
+        vec![function.to_string()]
+    };
+    Ok(functions
+        .into_iter()
+        .map(|function| Instance {
+            prog_type: ProgType::Kprobe,
+            label: function.clone(),
+            attach: Attach::Kprobe {
+                function,
+                offset,
+                ret,
+            },
+            context: Context::Kprobe { ret },
+            guard: None,
+        })
+        .collect())
+}
+
+/// The kernel functions a wildcard names, from tracefs `available_filter_functions`.
+fn wildcard_functions(glob: &str, span: Span) -> Result<Vec<String>, Diagnostic> {
+    let found = rdt_btf::kfuncs::matching(glob).map_err(|why| {
+        Diagnostic::error(span, format!("cannot expand the wildcard `{glob}`"))
+            .with_label("the kernel's functions cannot be listed")
+            .with_help(why)
+    })?;
+    if found.is_empty() {
+        return Err(
+            Diagnostic::error(span, format!("no kernel function matches `{glob}`"))
+                .with_label("matches nothing")
+                .with_help(format!(
+                    "`rdt -l 'kprobe:{glob}'` lists the functions kprobes can attach to"
+                )),
+        );
+    }
+    Ok(found)
 }
 
 /// `fbt::vfs_read:entry` → (`vfs_read`, false); the module part is ignored.
@@ -64,4 +98,15 @@ fn parse_offset(text: &str, span: Span) -> Result<u64, Diagnostic> {
         Diagnostic::error(span, format!("invalid offset `{text}`"))
             .with_label("expected a number after `+`")
     })
+}
+
+/// `rdt -l 'kprobe:GLOB'`: the kernel functions kprobes can attach to.
+pub fn list(glob: &str, _verbose: bool) -> Result<Vec<super::list::Listed>, String> {
+    Ok(rdt_btf::kfuncs::matching(glob)?
+        .into_iter()
+        .map(|f| super::list::Listed {
+            name: format!("kprobe:{f}"),
+            args: Vec::new(),
+        })
+        .collect())
 }

@@ -4,6 +4,9 @@
 //! follows the [`Attach`] value chosen here.
 
 mod kprobe;
+pub mod list;
+pub mod perf;
+mod rawtracepoint;
 mod special;
 mod timer;
 mod tracepoint;
@@ -33,6 +36,8 @@ pub enum Context {
     Kprobe {
         ret: bool,
     },
+    /// A raw tracepoint's `u64 args[]`: `arg0…`.
+    RawArgs,
 }
 
 /// A context value a probe resolved for a name used in the script.
@@ -55,6 +60,8 @@ pub fn expand(text: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
         "kprobe" | "k" | "kretprobe" | "kr" | "fbt" => {
             kprobe::expand(kind, rest.unwrap_or(""), span)
         }
+        "rawtracepoint" | "rt" => rawtracepoint::expand(rest.unwrap_or(""), span),
+        "software" | "s" | "hardware" | "h" => perf::expand(kind, rest.unwrap_or(""), span),
         _ => Err(unknown_kind(text, kind, span)),
     }
 }
@@ -95,23 +102,13 @@ fn unknown_kind(text: &str, kind: &str, span: Span) -> Diagnostic {
         .with_label("not a probe type");
     if let Some(near) = rdt_syntax::did_you_mean(kind, KINDS.iter().copied()) {
         d = d.with_help(format!("did you mean `{near}`?"));
-    } else if matches!(
-        kind,
-        "uprobe"
-            | "uretprobe"
-            | "usdt"
-            | "rawtracepoint"
-            | "fentry"
-            | "fexit"
-            | "software"
-            | "hardware"
-    ) {
+    } else if matches!(kind, "uprobe" | "uretprobe" | "usdt" | "fentry" | "fexit") {
         d = d.with_help(format!(
             "`{kind}` probes are not supported by this version of rdt yet"
         ));
     } else {
         d = d
-            .with_help("probe types: BEGIN, END, tracepoint, interval, profile, kprobe, kretprobe");
+            .with_help("probe types: BEGIN, END, tracepoint, rawtracepoint, interval, profile, software, hardware, kprobe, kretprobe");
     }
     d
 }
@@ -123,6 +120,12 @@ pub(crate) fn no_args(what: &str, span: Span, probe: &str) -> Diagnostic {
 }
 
 impl Context {
+    /// Whether every instance of this kind reads its arguments the same way (registers or a raw
+    /// `u64` array), so one program serves a whole wildcard even when the clause reads args.
+    pub fn uniform_args(&self) -> bool {
+        matches!(self, Context::Kprobe { .. } | Context::RawArgs)
+    }
+
     /// Resolves `args.field` / `args->field`.
     pub fn field(&self, field: &str, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
         match self {
@@ -133,6 +136,12 @@ impl Context {
             )
             .with_label("not supported yet")
             .with_help("use `arg0`, `arg1`, … for the raw arguments")),
+            Context::RawArgs => Err(Diagnostic::error(
+                span,
+                "raw tracepoint `args` need kernel BTF (btf_trace_* types)",
+            )
+            .with_label("not supported yet")
+            .with_help("use `arg0`, `arg1`, … for the raw arguments")),
             Context::None => Err(no_args("args", span, probe)),
         }
     }
@@ -140,7 +149,7 @@ impl Context {
     /// Resolves `arg0`…`arg5`.
     pub fn arg(&self, index: u8, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
         match self {
-            Context::Kprobe { .. } => Ok(Resolved {
+            Context::Kprobe { .. } | Context::RawArgs => Ok(Resolved {
                 kind: ExprKind::Arg { index },
                 ty: Type::U64,
             }),

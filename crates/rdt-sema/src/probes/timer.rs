@@ -7,18 +7,23 @@ use rdt_syntax::{Diagnostic, Span};
 
 pub fn expand(kind: &str, rest: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
     let all_cpus = matches!(kind, "profile" | "p");
-    let (unit, count) = match rest.split_once(':') {
-        Some((unit, count)) => (unit, count),
-        // bpftrace also accepts `interval:100` meaning hertz? It means seconds-less: treat as hz.
-        None => ("hz", rest),
+    let period = match rest.split_once(':') {
+        Some((unit, count)) => period(unit, count, span)?,
+        // `interval:1s`, `profile:99hz`, `profile:997` (a bare number is hertz).
+        None => suffixed_period(rest, span)?,
     };
-    let period = period(unit, count, span)?;
     Ok(vec![instance(kind, period, all_cpus)])
 }
 
 pub fn expand_d(kind: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
     let (name, spec) = kind.split_once('-').unwrap_or((kind, ""));
     let all_cpus = name == "profile";
+    let period = suffixed_period(spec, span)?;
+    Ok(vec![instance(name, period, all_cpus)])
+}
+
+/// `997`, `10ms`, `1sec`, `2h`: a count with DTrace's optional unit suffix (hertz without one).
+fn suffixed_period(spec: &str, span: Span) -> Result<TimerPeriod, Diagnostic> {
     let digits = spec
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(spec.len());
@@ -30,10 +35,11 @@ pub fn expand_d(kind: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
         "ms" | "msec" => "ms",
         "s" | "sec" => "s",
         "m" | "min" => "m",
+        "h" | "hour" => "h",
+        "d" | "day" => "d",
         other => other,
     };
-    let period = period(unit, count, span)?;
-    Ok(vec![instance(name, period, all_cpus)])
+    period(unit, count, span)
 }
 
 fn instance(kind: &str, period: TimerPeriod, all_cpus: bool) -> Instance {
@@ -63,11 +69,13 @@ fn period(unit: &str, count: &str, span: Span) -> Result<TimerPeriod, Diagnostic
         "ms" => 1_000_000,
         "s" => 1_000_000_000,
         "m" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        "d" => 86_400_000_000_000,
         _ => {
             return Err(
                 Diagnostic::error(span, format!("invalid timer unit `{unit}`"))
                     .with_label("unknown unit")
-                    .with_help("units: hz, s, ms, us, ns"),
+                    .with_help("units: hz, s, ms, us, ns, m, h, d"),
             )
         }
     };
@@ -111,6 +119,30 @@ mod tests {
             Attach::Timer {
                 period: TimerPeriod::Hz(997),
                 all_cpus: true
+            }
+        );
+        let i = &expand("interval", "250ms", s).unwrap()[0];
+        assert_eq!(
+            i.attach,
+            Attach::Timer {
+                period: TimerPeriod::Nanos(250_000_000),
+                all_cpus: false
+            }
+        );
+        let p = &expand("profile", "997", s).unwrap()[0];
+        assert_eq!(
+            p.attach,
+            Attach::Timer {
+                period: TimerPeriod::Hz(997),
+                all_cpus: true
+            }
+        );
+        let h = &expand_d("tick-1hour", s).unwrap()[0];
+        assert_eq!(
+            h.attach,
+            Attach::Timer {
+                period: TimerPeriod::Nanos(3_600_000_000_000),
+                all_cpus: false
             }
         );
         assert!(expand("interval", "ms:0", s).is_err());

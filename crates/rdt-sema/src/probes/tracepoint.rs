@@ -318,3 +318,38 @@ fn missing_event(e: tracefs::TracefsError, category: &str, name: &str, span: Spa
         "`rdt -l 'tracepoint:{category}:*'` lists what exists"
     ))
 }
+
+/// `rdt -l 'tracepoint:GLOB'`: tracepoints from tracefs; with `verbose`, their record fields
+/// as C declarations (what `args.x` reaches).
+pub fn list(glob: &str, verbose: bool) -> Result<Vec<super::list::Listed>, String> {
+    let events = tracefs::list_events(glob).map_err(|e| e.to_string())?;
+    Ok(events
+        .into_iter()
+        .map(|(category, name)| {
+            let args = if verbose {
+                tracefs::event_format(&category, &name)
+                    .map(|f| f.args().map(field_declaration).collect())
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            super::list::Listed {
+                name: format!("tracepoint:{category}:{name}"),
+                args,
+            }
+        })
+        .collect())
+}
+
+/// `const char * filename`, `char comm[16]`, `__data_loc char[] name`.
+fn field_declaration(f: &Field) -> String {
+    if f.is_dynamic() {
+        let loc = if f.rel_loc { "__rel_loc" } else { "__data_loc" };
+        return format!("    {loc} {} {}", f.c_type, f.name);
+    }
+    match f.array_len {
+        Some(0) => format!("    {} {}[]", f.elem_type(), f.name),
+        Some(n) => format!("    {} {}[{n}]", f.elem_type(), f.name),
+        None => format!("    {} {}", f.c_type, f.name),
+    }
+}

@@ -1,0 +1,65 @@
+//! Kernel functions a kprobe can attach to: tracefs `available_filter_functions` (minus the
+//! kprobe blacklist in debugfs when it can be read). Read only when a script or `-l` names a
+//! wildcard: the file is large (tens of thousands of lines).
+
+use crate::tracefs::{self, glob_match};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+/// Where the kernel lists the functions kprobes refuse (`kprobes/blacklist` in debugfs).
+const BLACKLIST: &str = "/sys/kernel/debug/kprobes/blacklist";
+
+/// The path of `available_filter_functions`, if tracefs can be found.
+pub fn available_functions_path() -> Option<PathBuf> {
+    tracefs::root()
+        .ok()
+        .map(|r| r.join("available_filter_functions"))
+}
+
+/// The probeable kernel functions whose names match `glob`, sorted and without duplicates.
+/// The error says why they cannot be listed.
+pub fn matching(glob: &str) -> Result<Vec<String>, String> {
+    let path = match tracefs::root() {
+        Ok(root) => root.join("available_filter_functions"),
+        Err(e) => return Err(e.to_string()),
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "cannot read {}: {e} (the kernel lists no functions to probe)",
+            path.display()
+        )
+    })?;
+    let blacklist = std::fs::read_to_string(BLACKLIST).unwrap_or_default();
+    Ok(matching_in(&text, &blacklist, glob))
+}
+
+/// [`matching`] over the text of `available_filter_functions` and the kprobe blacklist.
+pub fn matching_in(available: &str, blacklist: &str, glob: &str) -> Vec<String> {
+    // Blacklist lines are `0xstart-0xend\tname`.
+    let refused: BTreeSet<&str> = blacklist
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    let names: BTreeSet<&str> = available
+        .lines()
+        // `name`, or `name [module]` for module functions.
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| glob_match(glob, name) && !refused.contains(name))
+        .collect();
+    names.into_iter().map(str::to_string).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_names_skips_modules_suffix_duplicates_and_blacklist() {
+        let available = "vfs_read\nvfs_write\nvfs_read\nksys_read\nvfs_foo [ext4]\nvfs_bad\n";
+        let blacklist = "0xffffffff81000000-0xffffffff81000010\tvfs_bad\n";
+        assert_eq!(
+            matching_in(available, blacklist, "vfs_*"),
+            vec!["vfs_foo", "vfs_read", "vfs_write"]
+        );
+    }
+}

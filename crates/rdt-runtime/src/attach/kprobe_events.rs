@@ -1,0 +1,138 @@
+//! kprobes through tracefs `kprobe_events`, for kernels that have kprobes but no kprobe PMU
+//! (aya only falls back to it on kernels older than 4.17): the probe is written to
+//! `kprobe_events` as `p:rdt_<pid>/<name> fn+off` (or `r:` for a return probe), opened as a
+//! tracepoint perf event, and the program attached with PERF_EVENT_IOC_SET_BPF. Dropping the
+//! link closes the event and removes the probe from `kprobe_events` again.
+//!
+//! `RDT_KPROBE_EVENTS=1` picks this path even when the PMU exists (how the VM lane tests it).
+
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+const PERF_TYPE_TRACEPOINT: u32 = 2;
+const PERF_ATTR_SIZE: usize = 112;
+const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 8;
+const PERF_EVENT_IOC_ENABLE: libc::c_ulong = 0x2400;
+const PERF_EVENT_IOC_SET_BPF: libc::c_ulong = 0x4004_2408;
+
+/// Whether the user asked for `kprobe_events` even where the PMU exists.
+pub fn forced() -> bool {
+    std::env::var_os("RDT_KPROBE_EVENTS").is_some_and(|v| v == "1")
+}
+
+/// A kprobe created in `kprobe_events` with a program attached; removed when dropped.
+pub struct TracefsKprobe {
+    perf: Option<OwnedFd>,
+    events_file: PathBuf,
+    /// `rdt_<pid>/<name>`.
+    event: String,
+}
+
+impl Drop for TracefsKprobe {
+    fn drop(&mut self) {
+        // The perf event holds the probe busy: close it first.
+        self.perf = None;
+        let _ = append(&self.events_file, &format!("-:{}\n", self.event));
+    }
+}
+
+/// Creates the probe and attaches `prog` to it. The error is a sentence for the user.
+pub fn attach(
+    prog: impl AsFd,
+    tracefs: &Path,
+    function: &str,
+    offset: u64,
+    ret: bool,
+) -> Result<TracefsKprobe, String> {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let group = format!("rdt_{}", std::process::id());
+    let clean: String = function
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let name = format!(
+        "{}_{clean}_{}",
+        if ret { 'r' } else { 'p' },
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let event = format!("{group}/{name}");
+    let target = if ret || offset == 0 {
+        function.to_string()
+    } else {
+        format!("{function}+{offset}")
+    };
+    let events_file = tracefs.join("kprobe_events");
+    let definition = format!("{}:{event} {target}\n", if ret { 'r' } else { 'p' });
+    append(&events_file, &definition).map_err(|e| {
+        format!(
+            "{} refused `{}`: {e}",
+            events_file.display(),
+            definition.trim()
+        )
+    })?;
+    // From here on, dropping `probe` removes the definition again.
+    let mut probe = TracefsKprobe {
+        perf: None,
+        events_file,
+        event,
+    };
+    let id_file = tracefs.join("events").join(&group).join(&name).join("id");
+    let id: u64 = std::fs::read_to_string(&id_file)
+        .map_err(|e| format!("{}: {e}", id_file.display()))?
+        .trim()
+        .parse()
+        .map_err(|_| format!("{}: not a number", id_file.display()))?;
+    let perf = open_tracepoint(id).map_err(|e| format!("perf_event_open: {e}"))?;
+    set_bpf(&perf, prog.as_fd().as_raw_fd()).map_err(|e| format!("PERF_EVENT_IOC_SET_BPF: {e}"))?;
+    probe.perf = Some(perf);
+    Ok(probe)
+}
+
+fn append(file: &Path, text: &str) -> io::Result<()> {
+    OpenOptions::new()
+        .append(true)
+        .open(file)?
+        .write_all(text.as_bytes())
+}
+
+fn open_tracepoint(id: u64) -> io::Result<OwnedFd> {
+    let mut attr = [0u8; PERF_ATTR_SIZE];
+    attr[0..4].copy_from_slice(&PERF_TYPE_TRACEPOINT.to_ne_bytes());
+    attr[4..8].copy_from_slice(&(PERF_ATTR_SIZE as u32).to_ne_bytes());
+    attr[8..16].copy_from_slice(&id.to_ne_bytes());
+    attr[16..24].copy_from_slice(&1u64.to_ne_bytes()); // sample_period
+    attr[48..52].copy_from_slice(&1u32.to_ne_bytes()); // wakeup_events
+                                                       // A tracepoint's BPF program runs on every CPU; one event (on CPU 0, any process) is enough.
+                                                       // SAFETY: attr is a zero-filled perf_event_attr of the size it declares.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_perf_event_open,
+            attr.as_ptr(),
+            -1 as libc::pid_t,
+            0 as libc::c_int,
+            -1 as libc::c_int,
+            PERF_FLAG_FD_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: perf_event_open returned a new fd that we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+fn set_bpf(perf: &OwnedFd, prog_fd: i32) -> io::Result<()> {
+    // SAFETY: ioctls on a perf event fd we own, with an fd or 0 as the argument.
+    unsafe {
+        if libc::ioctl(perf.as_raw_fd(), PERF_EVENT_IOC_SET_BPF as _, prog_fd) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if libc::ioctl(perf.as_raw_fd(), PERF_EVENT_IOC_ENABLE as _, 0) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}

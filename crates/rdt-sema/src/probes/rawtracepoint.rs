@@ -1,0 +1,75 @@
+//! `rawtracepoint:name` (`rt:name`): a raw tracepoint (`BPF_RAW_TRACEPOINT_OPEN`), cheaper to
+//! attach and to run than a tracefs tracepoint. The program sees the tracepoint's arguments as
+//! a `u64` array: `arg0`, `arg1`, … (the `TP_PROTO` arguments, untyped). A `module:` prefix,
+//! which bpftrace accepts, is ignored.
+
+use super::{Context, Instance};
+use crate::ir::{Attach, ProgType};
+use rdt_syntax::{Diagnostic, Span};
+
+pub fn expand(rest: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
+    // `rawtracepoint:module:name` names the module first; the tracepoint name is last.
+    let name = rest.rsplit(':').next().unwrap_or("");
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(
+            Diagnostic::error(span, format!("invalid raw tracepoint `{rest}`"))
+                .with_label("expected `rawtracepoint:name`")
+                .with_help("for example `rawtracepoint:sched_switch` or `rawtracepoint:sys_enter`"),
+        );
+    }
+    Ok(vec![Instance {
+        prog_type: ProgType::RawTracepoint,
+        attach: Attach::RawTracepoint {
+            name: name.to_string(),
+        },
+        context: Context::RawArgs,
+        guard: None,
+        label: name.to_string(),
+    }])
+}
+
+/// `rdt -l 'rawtracepoint:GLOB'`: the kernel's tracepoints by bare name (a raw tracepoint is
+/// the tracepoint itself, before tracefs formats a record). The `syscalls` and `ftrace`
+/// categories are tracefs-only events, not raw tracepoints.
+pub fn list(glob: &str, _verbose: bool) -> Result<Vec<super::list::Listed>, String> {
+    let events = rdt_btf::tracefs::list_events("*:*").map_err(|e| e.to_string())?;
+    let names: std::collections::BTreeSet<String> = events
+        .into_iter()
+        .filter(|(category, _)| category != "syscalls" && category != "ftrace")
+        .map(|(_, name)| name)
+        .filter(|name| rdt_btf::glob_match(glob, name))
+        .collect();
+    Ok(names
+        .into_iter()
+        .map(|n| super::list::Listed {
+            name: format!("rawtracepoint:{n}"),
+            args: Vec::new(),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_module_prefix() {
+        let s = Span::default();
+        let i = &expand("sched_switch", s).unwrap()[0];
+        assert_eq!(
+            i.attach,
+            Attach::RawTracepoint {
+                name: "sched_switch".into()
+            }
+        );
+        let m = &expand("vmlinux:sys_enter", s).unwrap()[0];
+        assert_eq!(
+            m.attach,
+            Attach::RawTracepoint {
+                name: "sys_enter".into()
+            }
+        );
+        assert!(expand("", s).is_err());
+        assert!(expand("sched-switch", s).is_err());
+    }
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what the kernel VM lane needs (as root, on Debian): qemu, a static busybox, and
+# Debian's stock cloud kernel, unpacked (never installed) into the cache directory.
+# Idempotent: apt-get runs only when something is missing.
+#
+# Cache: $RDT_VM_DIR, default <repo>/target/vm. It ends up holding
+#   vmlinuz   the kernel image the lane boots
+#   config    its build configuration
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+cache="${RDT_VM_DIR:-$repo/target/vm}"
+mkdir -p "$cache"
+export DEBIAN_FRONTEND=noninteractive
+
+need=()
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+[[ -x /bin/busybox ]] || need+=(busybox-static)
+if ((${#need[@]})); then
+  apt-get update
+  apt-get install -y --no-install-recommends "${need[@]}"
+fi
+
+if [[ ! -s "$cache/vmlinuz" ]]; then
+  # The versioned kernel package the cloud metapackage points at today.
+  pkg="$(apt-cache depends linux-image-cloud-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1/p' | head -n1)"
+  if [[ -z "$pkg" ]]; then
+    apt-get update
+    pkg="$(apt-cache depends linux-image-cloud-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1/p' | head -n1)"
+  fi
+  [[ -n "$pkg" ]] || { echo "tests/vm/setup.sh: cannot find the kernel package" >&2; exit 1; }
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+  (cd "$work" && apt-get download "$pkg")
+  dpkg -x "$work"/*.deb "$work/root"
+  cp "$work"/root/boot/vmlinuz-* "$cache/vmlinuz.tmp"
+  cp "$work"/root/boot/config-* "$cache/config" 2>/dev/null || true
+  echo "$pkg" > "$cache/kernel-package"
+  mv "$cache/vmlinuz.tmp" "$cache/vmlinuz"
+fi
+echo "kernel VM lane ready: $(cat "$cache/kernel-package" 2>/dev/null) in $cache"
