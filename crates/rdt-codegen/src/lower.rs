@@ -491,10 +491,13 @@ impl<'a> Lowerer<'a> {
                     None => CallArg::Imm(i64::from(src_size)),
                 };
                 let user = matches!(&ptr.ty, Type::Ptr { user: true, .. });
+                // A pointer not known to be user space may still be one: a kernel function's
+                // `const char *filename` is a user address on kernels whose BTF has no `user`
+                // tags. The compat helper reads either (x86-64 splits the address space).
                 let h = if user {
                     helper::PROBE_READ_USER_STR
                 } else {
-                    helper::PROBE_READ_KERNEL_STR
+                    helper::PROBE_READ_STR
                 };
                 let r = self.call(h, vec![CallArg::Scratch(region), n, CallArg::Reg(p)]);
                 let ok = self.label();

@@ -96,6 +96,8 @@ pub fn from_btf(r: TypeRef, user: bool) -> Type {
         Kind::Enum | Kind::Enum64 => int_type(t.size_or_type, t.enum_signed()),
         Kind::Float => int_type(t.size_or_type, false),
         Kind::Ptr => {
+            // Kernels built with clang tag user pointers: `const char __attribute__((btf_type_tag("user"))) *`.
+            let user = user || tagged_user(btf, t.size_or_type);
             let pointee = btf.ty(t.size_or_type).map(|p| p.kind);
             let to = match pointee {
                 Ok(Kind::FuncProto) => Type::Void,
@@ -137,6 +139,19 @@ pub fn from_btf(r: TypeRef, user: bool) -> Type {
         }
         _ => Type::Void,
     }
+}
+
+/// Whether a pointee carries the `user` BTF type tag (before any other qualifier).
+fn tagged_user(btf: &Btf, mut id: btf::TypeId) -> bool {
+    for _ in 0..8 {
+        let Ok(t) = btf.ty(id) else { return false };
+        match t.kind {
+            Kind::TypeTag if t.name == "user" => return true,
+            Kind::TypeTag | Kind::Const | Kind::Volatile | Kind::Restrict => id = t.size_or_type,
+            _ => return false,
+        }
+    }
+    false
 }
 
 fn int_type(size: u32, signed: bool) -> Type {

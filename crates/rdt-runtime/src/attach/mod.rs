@@ -1,6 +1,7 @@
 //! Attaching loaded programs, one module per mechanism. Each returns the links it made; dropping
 //! a link detaches it.
 
+pub(crate) mod fentry;
 mod kprobe;
 mod timer;
 
@@ -53,6 +54,9 @@ pub fn attach(ebpf: &mut Ebpf, meta: &ProgramMeta) -> Result<Vec<Link>, RuntimeE
                 ret,
             } => {
                 links.push(kprobe::attach(program, meta, function, *offset, *ret)?);
+            }
+            Attach::Fentry { function } => {
+                links.push(fentry::attach(program, meta, function)?);
             }
             Attach::Timer { period, all_cpus } => {
                 links.extend(timer::attach(program, meta, *period, *all_cpus)?);

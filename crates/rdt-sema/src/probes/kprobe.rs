@@ -2,7 +2,8 @@
 //! BPF_PROG_TYPE_KPROBE over `struct pt_regs`; whether the kernel can attach it is the runtime's
 //! question (it explains kernels without kprobes).
 
-use super::{Context, Instance};
+use super::btf_args::{BtfContext, Source};
+use super::Instance;
 use crate::ir::{Attach, ProgType};
 use rdt_syntax::{Diagnostic, Span};
 
@@ -38,7 +39,12 @@ pub fn expand(kind: &str, rest: &str, span: Span) -> Result<Vec<Instance>, Diagn
             offset,
             ret,
         },
-        context: Context::Kprobe { ret },
+        context: BtfContext {
+            source: Source::Kprobe,
+            name: function.to_string(),
+            ret,
+        }
+        .into_context(),
         guard: None,
         label: function.to_string(),
     }])

@@ -3,6 +3,8 @@
 //! clause may read (`args.field`, `arg0`, `retval`). Attaching happens in rdt-runtime, which
 //! follows the [`Attach`] value chosen here.
 
+pub mod btf_args;
+mod fentry;
 mod kprobe;
 mod special;
 mod timer;
@@ -33,6 +35,8 @@ pub enum Context {
     Kprobe {
         ret: bool,
     },
+    /// Kernel functions and raw tracepoints whose arguments are typed from BTF.
+    Btf(btf_args::BtfContext),
 }
 
 /// A context value a probe resolved for a name used in the script.
@@ -54,6 +58,9 @@ pub fn expand(text: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
         }
         "kprobe" | "k" | "kretprobe" | "kr" | "fbt" => {
             kprobe::expand(kind, rest.unwrap_or(""), span)
+        }
+        "fentry" | "f" | "kfunc" | "fexit" | "fr" | "kretfunc" => {
+            fentry::expand(kind, rest.unwrap_or(""), span)
         }
         _ => Err(unknown_kind(text, kind, span)),
     }
@@ -101,8 +108,6 @@ fn unknown_kind(text: &str, kind: &str, span: Span) -> Diagnostic {
             | "uretprobe"
             | "usdt"
             | "rawtracepoint"
-            | "fentry"
-            | "fexit"
             | "software"
             | "hardware"
     ) {
@@ -127,6 +132,7 @@ impl Context {
     pub fn field(&self, field: &str, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
         match self {
             Context::Tracepoint(tp) => tp.field(field, span),
+            Context::Btf(b) => b.field(field, span),
             Context::Kprobe { .. } => Err(Diagnostic::error(
                 span,
                 "kprobe `args` need kernel BTF function prototypes",
@@ -144,6 +150,7 @@ impl Context {
                 kind: ExprKind::Arg { index },
                 ty: Type::U64,
             }),
+            Context::Btf(b) => b.arg(index, span),
             Context::Tracepoint(_) => Err(no_args(&format!("arg{index}"), span, probe).with_help(
                 "tracepoint arguments are named: use `args.<field>` (rdt -lv lists them)",
             )),
@@ -159,6 +166,7 @@ impl Context {
                 ty: Type::I64,
             }),
             Context::Tracepoint(tp) if tp.is_syscall_exit() => tp.field("ret", span),
+            Context::Btf(b) => b.retval(span),
             _ => Err(Diagnostic::error(
                 span,
                 format!("`retval` is not available in {probe} probes"),
