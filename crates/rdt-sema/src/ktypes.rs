@@ -59,7 +59,15 @@ pub fn named(spelling: &str) -> Result<Option<Type>, String> {
     } else if let Some(n) = spelling.strip_prefix("enum ") {
         (NameKind::Enum, n)
     } else {
-        return Ok(None);
+        // A typedef or base type of the kernel: `size_t`, `pid_t`, `bool`.
+        vmlinux()?;
+        let found = TypeRef::find(NameKind::Typedef, spelling)
+            .and_then(|t| match t {
+                Some(t) => Ok(Some(t)),
+                None => TypeRef::find(NameKind::Int, spelling),
+            })
+            .map_err(|e| e.to_string())?;
+        return Ok(found.map(|r| from_btf(r, false)));
     };
     vmlinux()?;
     let found = TypeRef::find(kind, name.trim()).map_err(|e: BtfError| e.to_string())?;

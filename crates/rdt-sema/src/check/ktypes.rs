@@ -330,6 +330,20 @@ impl ClauseChecker<'_> {
         let value = self.expr(expr);
         let target = self.named_type(&ty.name, ty.pointer_depth, ty.span);
         let (value, mut target) = (value?, target?);
+        if ty.pointer_depth == 0 && target.is_int() && value.ty.is_scalar() {
+            // A kernel typedef of an integer: `(pid_t)x`, `(size_t)x`.
+            return Some(typed(ExprKind::Cast(Box::new(value)), target, span));
+        }
+        if ty.pointer_depth == 0 && target.is_int() {
+            self.error(
+                Diagnostic::error(
+                    value.span,
+                    format!("cannot cast `{}` to `{}`", value.ty, ty.name),
+                )
+                .with_label("not a number"),
+            );
+            return None;
+        }
         if ty.pointer_depth == 0 {
             self.error(
                 Diagnostic::error(ty.span, format!("cannot cast a value to `{}`", ty.name))
@@ -397,6 +411,13 @@ impl ClauseChecker<'_> {
             ast::ExprKind::Ident(name) if is_type_spelling(name) => {
                 let (base, depth) = split_stars(name);
                 self.named_type(base, depth, arg.span)?.size()
+            }
+            // A kernel typedef the lexer does not know as a type word: `sizeof(pid_t)`.
+            ast::ExprKind::Ident(name) if !is_builtin_name(name) => {
+                match ktypes::named(name) {
+                    Ok(Some(t)) => t.size(),
+                    _ => self.expr(arg)?.ty.size(),
+                }
             }
             _ => self.expr(arg)?.ty.size(),
         };
@@ -480,6 +501,12 @@ impl ClauseChecker<'_> {
         }
         Some(())
     }
+}
+
+fn is_builtin_name(name: &str) -> bool {
+    crate::builtins::builtin(name).is_some()
+        || crate::builtins::CONTEXT_NAMES.contains(&name)
+        || name.starts_with("arg")
 }
 
 fn is_record(t: &Type) -> bool {
