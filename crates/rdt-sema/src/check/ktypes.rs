@@ -413,12 +413,10 @@ impl ClauseChecker<'_> {
                 self.named_type(base, depth, arg.span)?.size()
             }
             // A kernel typedef the lexer does not know as a type word: `sizeof(pid_t)`.
-            ast::ExprKind::Ident(name) if !is_builtin_name(name) => {
-                match ktypes::named(name) {
-                    Ok(Some(t)) => t.size(),
-                    _ => self.expr(arg)?.ty.size(),
-                }
-            }
+            ast::ExprKind::Ident(name) if !is_builtin_name(name) => match ktypes::named(name) {
+                Ok(Some(t)) => t.size(),
+                _ => self.expr(arg)?.ty.size(),
+            },
             _ => self.expr(arg)?.ty.size(),
         };
         Some(typed(ExprKind::Int(i64::from(size)), U64, span))

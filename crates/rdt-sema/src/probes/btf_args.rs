@@ -63,8 +63,20 @@ pub fn function_args(function: &str) -> Result<TypedArgs, String> {
     typed_params(proto, 0)
 }
 
-/// The typed arguments of raw tracepoint `name`, from the `btf_trace_<name>` typedef.
+/// The typed arguments of raw tracepoint `name`: from `__bpf_trace_<name>`, the kernel function
+/// that calls the programs (its prototype names the parameters), else from the `btf_trace_<name>`
+/// typedef (whose parameters are unnamed: `arg0`, `arg1`, …). Both start with the tracepoint's
+/// private data, which is not an argument.
 pub fn raw_tracepoint_args(name: &str) -> Result<TypedArgs, String> {
+    if let Some(func) = find(NameKind::Func, &format!("__bpf_trace_{name}"))? {
+        let proto = func.with_id(
+            func.btf
+                .ty(func.id)
+                .map_err(|e| e.to_string())?
+                .size_or_type,
+        );
+        return typed_params(proto, 1);
+    }
     let typedef = format!("btf_trace_{name}");
     let t = find(NameKind::Typedef, &typedef)?.ok_or_else(|| {
         format!("the kernel's BTF has no `{typedef}`: no raw tracepoint `{name}`")
@@ -206,13 +218,11 @@ impl BtfContext {
             .with_label("only return probes have a return value"));
         }
         match self.source {
-            Source::Kprobe => {
-                let ty = self.args().map(|a| a.ret).unwrap_or(Type::I64);
-                Ok(Resolved {
-                    kind: ExprKind::Retval,
-                    ty: if ty == Type::Void { Type::I64 } else { ty },
-                })
-            }
+            // Like bpftrace, a kretprobe's `retval` is the raw register; only fexit's is typed.
+            Source::Kprobe => Ok(Resolved {
+                kind: ExprKind::Retval,
+                ty: Type::I64,
+            }),
             _ => {
                 let typed = self.args().map_err(|why| {
                     Diagnostic::error(span, "the return value's slot is not known")
@@ -238,4 +248,68 @@ impl BtfContext {
 
 fn slot_count(ty: &Type) -> u32 {
     ty.size().div_ceil(8).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn have_btf() -> bool {
+        let ok = rdt_btf::btf::vmlinux().is_ok();
+        if !ok {
+            eprintln!("skipped: no kernel BTF");
+        }
+        ok
+    }
+
+    #[test]
+    fn function_args_are_typed_and_numbered() {
+        if !have_btf() {
+            return;
+        }
+        let typed = function_args("do_sys_openat2").expect("do_sys_openat2 in BTF");
+        let names: Vec<(&str, u8)> = typed
+            .args
+            .iter()
+            .map(|a| (a.name.as_str(), a.slot))
+            .collect();
+        assert_eq!(names, [("dfd", 0), ("filename", 1), ("how", 2)]);
+        assert_eq!(
+            typed.args[0].ty,
+            Type::Int {
+                bits: 32,
+                signed: true
+            }
+        );
+        assert_eq!(typed.args[2].ty.to_string(), "struct open_how *");
+        assert!(function_args("no_such_function_at_all").is_err());
+    }
+
+    #[test]
+    fn raw_tracepoint_args_skip_the_private_data() {
+        if !have_btf() {
+            return;
+        }
+        let typed = raw_tracepoint_args("sched_switch").expect("btf_trace_sched_switch");
+        let names: Vec<&str> = typed.args.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names[0], "preempt");
+        assert!(names.contains(&"prev") && names.contains(&"next"));
+        let prev = typed.args.iter().find(|a| a.name == "prev").unwrap();
+        assert_eq!(prev.ty.to_string(), "struct task_struct *");
+    }
+
+    #[test]
+    fn fexit_retval_is_the_slot_after_the_arguments() {
+        if !have_btf() {
+            return;
+        }
+        let ctx = BtfContext {
+            source: Source::Fentry,
+            name: "do_sys_openat2".into(),
+            ret: true,
+        };
+        let r = ctx.retval(Span::default()).unwrap();
+        assert!(matches!(r.kind, ExprKind::Arg { index: 3 }));
+        assert!(r.ty.is_int());
+    }
 }
