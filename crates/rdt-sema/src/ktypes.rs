@@ -92,6 +92,16 @@ pub fn similar_names(spelling: &str) -> Vec<String> {
 
 /// The rdt type of a BTF type. Pointers found in user memory point to user memory (`user`).
 pub fn from_btf(r: TypeRef, user: bool) -> Type {
+    from_btf_at(r, user, 0)
+}
+
+/// Damaged BTF could chain pointers or arrays in a cycle; no real type nests this deep.
+const MAX_DEPTH: u32 = 32;
+
+fn from_btf_at(r: TypeRef, user: bool, depth: u32) -> Type {
+    if depth > MAX_DEPTH {
+        return Type::Void;
+    }
     let btf = r.btf;
     let Ok(id) = btf.resolve(r.id) else {
         return Type::Void;
@@ -109,7 +119,7 @@ pub fn from_btf(r: TypeRef, user: bool) -> Type {
             let pointee = btf.ty(t.size_or_type).map(|p| p.kind);
             let to = match pointee {
                 Ok(Kind::FuncProto) => Type::Void,
-                _ => from_btf(r.with_id(t.size_or_type), user),
+                _ => from_btf_at(r.with_id(t.size_or_type), user, depth + 1),
             };
             Type::Ptr {
                 to: Box::new(to),
@@ -124,7 +134,7 @@ pub fn from_btf(r: TypeRef, user: bool) -> Type {
                 return Type::Str { size: a.len };
             }
             Type::Kernel(KernelType::Array {
-                elem: Box::new(from_btf(r.with_id(a.elem), user)),
+                elem: Box::new(from_btf_at(r.with_id(a.elem), user, depth + 1)),
                 len: a.len,
             })
         }
@@ -141,7 +151,7 @@ pub fn from_btf(r: TypeRef, user: bool) -> Type {
                 NameKind::Struct
             };
             match TypeRef::find(kind, t.name) {
-                Ok(Some(full)) if full != r => from_btf(full, user),
+                Ok(Some(full)) if full != r => from_btf_at(full, user, depth + 1),
                 _ => Type::Void,
             }
         }

@@ -240,7 +240,7 @@ impl ClauseChecker<'_> {
                     );
                     return None;
                 }
-                offset_by(start, i * size)
+                offset_by(start, i.wrapping_mul(size))
             }
             _ => {
                 let scaled = typed(
@@ -572,7 +572,7 @@ fn offset_by(addr: Expr, offset: i64) -> Expr {
     } = &addr.kind
     {
         if let ExprKind::Int(k) = rhs.kind {
-            return offset_by((**lhs).clone(), k + offset);
+            return offset_by((**lhs).clone(), k.wrapping_add(offset));
         }
     }
     typed(
@@ -618,7 +618,8 @@ fn bitfield(addr: Expr, m: &Member, ty: &Type, user: bool, span: Span) -> Expr {
     };
     // Move the field to the top of the register, then shift it down: arithmetically for signed
     // fields, which sign-extends them.
-    let up = op(BinOp::Shl, word, int(64 - shift - bits), U64);
+    // (A field wider than the 8 bytes read — never seen in a kernel — keeps its low bits.)
+    let up = op(BinOp::Shl, word, int((64 - shift - bits).max(0)), U64);
     let result_ty = Type::Int { bits: 64, signed };
     let down = op(BinOp::Shr, up, int(64 - bits), result_ty.clone());
     typed(ExprKind::Cast(Box::new(down)), ty_or(ty, result_ty), span)
