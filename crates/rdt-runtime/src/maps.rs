@@ -4,6 +4,7 @@ use std::io;
 use std::os::fd::BorrowedFd;
 
 use rdt_codegen::{Counter, MapMeta, ValueKind};
+use rdt_sema::ktypes::KernelType;
 use rdt_sema::Type;
 
 use crate::bpf_sys;
@@ -113,6 +114,14 @@ pub fn decode(ty: &Type, bytes: &[u8]) -> Value {
             )
         }
         Type::Ptr { .. } => Value::Ptr(read_u64(field(bytes, 0, 8))),
+        // An enum printed with `%s`: its name, or its number when it has none.
+        Type::Kernel(k @ KernelType::Enum { .. }) => {
+            let v = read_u64(field(bytes, 0, 8)) as i64;
+            match k.enum_name(v) {
+                Some(name) => Value::Str(name.to_string()),
+                None => Value::Int(v),
+            }
+        }
         // Sema never lets a struct or array value into a map or a record.
         Type::Void | Type::Kernel(_) => Value::Uint(0),
     }

@@ -243,8 +243,14 @@ impl<'a> ClauseChecker<'a> {
             return None;
         }
         let mut typed_args = Vec::new();
-        for (conversion, value) in conversions.iter().zip(values) {
+        let mut record_types = Vec::new();
+        for ((conversion, value), arg) in conversions.iter().zip(values).zip(rest) {
             let value = value?;
+            // `%s` of an enum value prints its name (bpftrace does the same).
+            let symbolic = (conversion.kind == format::ConvKind::Str && value.ty.is_int())
+                .then(|| self.enum_type_of(arg))
+                .flatten();
+            record_types.push(symbolic.unwrap_or_else(|| value.ty.clone()));
             if !value.ty.is_str() && !value.ty.is_scalar() {
                 self.error(
                     Diagnostic::error(
@@ -273,7 +279,7 @@ impl<'a> ClauseChecker<'a> {
         let event = self.events.len();
         self.events.push(Event::Printf {
             format: format.clone(),
-            args: typed_args.iter().map(|a| a.ty.clone()).collect(),
+            args: record_types,
             span,
         });
         Some(StmtKind::Printf {

@@ -16,6 +16,9 @@ pub enum KernelType {
     Record { r: TypeRef, name: String, size: u32 },
     /// A fixed-size array of something other than `char` (those are strings).
     Array { elem: Box<Type>, len: u32 },
+    /// An enum value printed with `%s`: a 64-bit integer in the record, shown by its name.
+    /// Only printf records use it; in expressions an enum is an integer.
+    Enum { r: TypeRef, name: String },
 }
 
 impl KernelType {
@@ -23,15 +26,38 @@ impl KernelType {
         match self {
             KernelType::Record { size, .. } => *size,
             KernelType::Array { elem, len } => elem.size().saturating_mul(*len),
+            KernelType::Enum { .. } => 8,
         }
     }
 
     pub fn align(&self) -> u32 {
         match self {
-            KernelType::Record { .. } => 8,
+            KernelType::Record { .. } | KernelType::Enum { .. } => 8,
             KernelType::Array { elem, .. } => elem.align(),
         }
     }
+}
+
+impl KernelType {
+    /// The name of an enum value, if the enum has one for it.
+    pub fn enum_name(&self, value: i64) -> Option<&'static str> {
+        match self {
+            KernelType::Enum { r, .. } => r.btf.enum_name(r.id, value).ok().flatten(),
+            _ => None,
+        }
+    }
+}
+
+/// The enum a BTF type is (through typedefs and qualifiers), for `%s`.
+pub fn as_enum(r: TypeRef) -> Option<Type> {
+    let id = r.btf.resolve(r.id).ok()?;
+    let t = r.btf.ty(id).ok()?;
+    matches!(t.kind, Kind::Enum | Kind::Enum64).then(|| {
+        Type::Kernel(KernelType::Enum {
+            r: r.with_id(id),
+            name: r.btf.type_name(id),
+        })
+    })
 }
 
 impl fmt::Display for KernelType {
@@ -39,6 +65,7 @@ impl fmt::Display for KernelType {
         match self {
             KernelType::Record { name, .. } => write!(f, "{name}"),
             KernelType::Array { elem, len } => write!(f, "{elem}[{len}]"),
+            KernelType::Enum { name, .. } => write!(f, "{name}"),
         }
     }
 }

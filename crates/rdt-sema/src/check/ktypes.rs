@@ -9,7 +9,7 @@ use super::{int_type_named, typed, ClauseChecker, U64};
 use crate::ir::{Builtin, Expr, ExprKind};
 use crate::ktypes::{self, KernelType};
 use crate::Type;
-use rdt_btf::btf::Member;
+use rdt_btf::btf::{Member, NameKind, TypeRef};
 use rdt_syntax::ast::{self, BinOp};
 use rdt_syntax::{did_you_mean, Diagnostic, Span};
 
@@ -474,6 +474,40 @@ impl ClauseChecker<'_> {
             }
         }
         Some(typed(ExprKind::Int(i64::from(offset)), U64, span))
+    }
+
+    /// The enum type of an expression whose value a `%s` should name: a kernel struct member,
+    /// a typed probe argument, or a cast to `enum x`. `None` for everything else.
+    pub(super) fn enum_type_of(&mut self, e: &ast::Expr) -> Option<Type> {
+        match &e.kind {
+            ast::ExprKind::Cast { ty, .. } if ty.pointer_depth == 0 => {
+                let name = ty.name.strip_prefix("enum ")?;
+                let r = TypeRef::find(NameKind::Enum, name).ok()??;
+                ktypes::as_enum(r)
+            }
+            ast::ExprKind::Field { base, field, .. } => {
+                if matches!(&base.kind, ast::ExprKind::Ident(n) if n == "args") {
+                    let r = self.context.arg_btf_type(field)?;
+                    return ktypes::as_enum(r);
+                }
+                // The base was checked already: typing it again reports nothing new.
+                let mut quiet = Vec::new();
+                std::mem::swap(self.diags, &mut quiet);
+                let base = self.expr(base);
+                std::mem::swap(self.diags, &mut quiet);
+                let record = match base?.ty {
+                    Type::Kernel(KernelType::Record { r, .. }) => r,
+                    Type::Ptr { to, .. } => match *to {
+                        Type::Kernel(KernelType::Record { r, .. }) => r,
+                        _ => return None,
+                    },
+                    _ => return None,
+                };
+                let member = record.btf.member(record.id, field).ok()??;
+                ktypes::as_enum(record.with_id(member.ty))
+            }
+            _ => None,
+        }
     }
 
     /// Comparing a user-space pointer with a kernel pointer is always false: report it.

@@ -51,16 +51,19 @@ pub struct BtfContext {
 
 /// The typed arguments of kernel function `function`.
 pub fn function_args(function: &str) -> Result<TypedArgs, String> {
+    typed_params(function_proto(function)?, 0)
+}
+
+fn function_proto(function: &str) -> Result<TypeRef, String> {
     let func = find(NameKind::Func, function)?.ok_or_else(|| {
         format!("the kernel's BTF has no function `{function}` (it may be inlined, static or not traceable)")
     })?;
-    let proto = func.with_id(
-        func.btf
-            .ty(func.id)
-            .map_err(|e| e.to_string())?
-            .size_or_type,
-    );
-    typed_params(proto, 0)
+    let proto = func
+        .btf
+        .ty(func.id)
+        .map_err(|e| e.to_string())?
+        .size_or_type;
+    Ok(func.with_id(proto))
 }
 
 /// The typed arguments of raw tracepoint `name`: from `__bpf_trace_<name>`, the kernel function
@@ -190,6 +193,17 @@ impl BtfContext {
             kind: ExprKind::Arg { index: arg.slot },
             ty: arg.ty.clone(),
         })
+    }
+
+    /// The BTF type of argument `field` of a kernel function.
+    pub fn arg_btf_type(&self, field: &str) -> Option<TypeRef> {
+        if self.source == Source::RawTracepoint {
+            return None;
+        }
+        let proto = function_proto(&self.name).ok()?;
+        let (params, _) = proto.btf.func_params(proto.id).ok()?;
+        let p = params.iter().find(|p| p.name == field)?;
+        Some(proto.with_id(p.ty))
     }
 
     /// `argN`: the raw N-th argument slot.

@@ -143,6 +143,15 @@ impl Context {
         }
     }
 
+    /// The BTF type of `args.<field>`, when the probe knows it (for printing enums by name).
+    pub fn arg_btf_type(&self, field: &str) -> Option<rdt_btf::btf::TypeRef> {
+        match self {
+            Context::Btf(b) => b.arg_btf_type(field),
+            Context::Tracepoint(tp) => tp.field_btf_type(field),
+            _ => None,
+        }
+    }
+
     /// Resolves `arg0`…`arg5`.
     pub fn arg(&self, index: u8, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
         match self {
