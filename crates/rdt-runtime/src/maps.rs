@@ -122,8 +122,12 @@ pub fn decode(ty: &Type, bytes: &[u8]) -> Value {
                 None => Value::Int(v),
             }
         }
-        // Sema never lets a struct or array value into a map or a record.
-        Type::Void | Type::Kernel(_) => Value::Uint(0),
+        // A struct printed whole with print().
+        Type::Kernel(KernelType::Record { r, .. }) => {
+            Value::Str(crate::output::kstruct::format(*r, bytes))
+        }
+        // Sema never lets an array value into a map or a record.
+        Type::Void | Type::Kernel(KernelType::Array { .. }) => Value::Uint(0),
     }
 }
 

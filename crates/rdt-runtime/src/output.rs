@@ -18,6 +18,8 @@ use rdt_sema::Type;
 
 use crate::maps::{self, Entry, Value};
 
+pub mod kstruct;
+
 /// Formats one map's entries as bpftrace prints them at exit.
 pub fn format_map(meta: &MapMeta, entries: &[Entry]) -> String {
     let mut sorted: Vec<&Entry> = entries.iter().collect();

@@ -159,6 +159,11 @@ impl<'a> ClauseChecker<'a> {
     }
 
     fn expr_stmt(&mut self, e: &ast::Expr) -> Option<StmtKind> {
+        if let ast::ExprKind::Call { name, args, .. } = &e.kind {
+            if let Some(stmt) = self.print_kernel_value(name, args, e.span) {
+                return stmt;
+            }
+        }
         match &e.kind {
             ast::ExprKind::Call {
                 name,

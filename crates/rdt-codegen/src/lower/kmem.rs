@@ -6,7 +6,7 @@ use super::{Lowerer, Region};
 use crate::artifact::Counter;
 use crate::insn::helper;
 use crate::lir::{Base, CallArg, Cond, Inst, Operand, VReg};
-use rdt_sema::ir::Expr;
+use rdt_sema::ir::{Expr, ExprKind};
 use rdt_sema::Type;
 
 impl Lowerer<'_> {
@@ -70,6 +70,14 @@ impl Lowerer<'_> {
             ],
         );
         self.count_fault(r);
+    }
+
+    /// A whole struct or array (`print(*p)`): its bytes, or zeros when it is not in memory.
+    pub(super) fn kernel_value_into(&mut self, e: &Expr, region: Region, size: u32) {
+        match &e.kind {
+            ExprKind::Deref { addr, user } => self.read_bytes_at(addr, *user, region, size),
+            _ => self.zero(region, size),
+        }
     }
 
     /// Counts a helper's negative return as a failed read.

@@ -476,6 +476,55 @@ impl ClauseChecker<'_> {
         Some(typed(ExprKind::Int(i64::from(offset)), U64, span))
     }
 
+    /// `print(*p)`, `print(p->struct_member)`: the whole struct, copied into the event
+    /// record and laid out in user space from BTF as bpftrace does (`{ .a = 1, .b = { … } }`).
+    /// `None` when the argument is not a kernel struct (other `print` uses are not
+    /// handled here).
+    pub(super) fn print_kernel_value(
+        &mut self,
+        name: &str,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> Option<Option<crate::ir::StmtKind>> {
+        let [arg] = args else { return None };
+        if name != "print" {
+            return None;
+        }
+        let mut quiet = Vec::new();
+        std::mem::swap(self.diags, &mut quiet);
+        let probe = self.expr(arg);
+        std::mem::swap(self.diags, &mut quiet);
+        if !matches!(probe?.ty, Type::Kernel(KernelType::Record { .. })) {
+            return None;
+        }
+        let value = self.expr(arg)?;
+        if value.ty.size() > MAX_PRINTED_BYTES {
+            self.error(
+                Diagnostic::error(
+                    value.span,
+                    format!(
+                        "`{}` is {} bytes, too large to print whole",
+                        value.ty,
+                        value.ty.size()
+                    ),
+                )
+                .with_label(format!("print() copies at most {MAX_PRINTED_BYTES} bytes"))
+                .with_help("print the members you need"),
+            );
+            return Some(None);
+        }
+        let event = self.events.len();
+        self.events.push(crate::ir::Event::Printf {
+            format: "%s\n".to_string(),
+            args: vec![value.ty.clone()],
+            span,
+        });
+        Some(Some(crate::ir::StmtKind::Printf {
+            event,
+            args: vec![value],
+        }))
+    }
+
     /// The enum type of an expression whose value a `%s` should name: a kernel struct member,
     /// a typed probe argument, or a cast to `enum x`. `None` for everything else.
     pub(super) fn enum_type_of(&mut self, e: &ast::Expr) -> Option<Type> {
@@ -534,6 +583,10 @@ impl ClauseChecker<'_> {
         Some(())
     }
 }
+
+/// The largest struct `print()` copies into an event record (the record is assembled in the
+/// per-CPU scratch value).
+const MAX_PRINTED_BYTES: u32 = 8192;
 
 fn is_builtin_name(name: &str) -> bool {
     crate::builtins::builtin(name).is_some()
