@@ -415,7 +415,7 @@ impl<'a> Lowerer<'a> {
     fn value_into(&mut self, e: &Expr, region: Region, ty: &Type) {
         match ty {
             Type::Str { size } => self.str_into(e, region, *size),
-            Type::Kernel(_) => self.kernel_value_into(e, region, ty.size()),
+            Type::Kernel(_) => self.kernel_value_into(e, region, ty),
             Type::Tuple(fields) => {
                 let ExprKind::Tuple(items) = &e.kind else {
                     let src = self.materialize(e);

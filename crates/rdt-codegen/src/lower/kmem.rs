@@ -7,6 +7,7 @@ use crate::artifact::Counter;
 use crate::insn::helper;
 use crate::lir::{Base, CallArg, Cond, Inst, Operand, VReg};
 use rdt_sema::ir::{Expr, ExprKind};
+use rdt_sema::ktypes::KernelType;
 use rdt_sema::Type;
 
 impl Lowerer<'_> {
@@ -72,11 +73,17 @@ impl Lowerer<'_> {
         self.count_fault(r);
     }
 
-    /// A whole struct or array (`print(*p)`): its bytes, or zeros when it is not in memory.
-    pub(super) fn kernel_value_into(&mut self, e: &Expr, region: Region, size: u32) {
+    /// A whole struct or array (`print(*p)`): its bytes, or zeros when it is not in memory. An
+    /// enum printed by name is an integer in the record.
+    pub(super) fn kernel_value_into(&mut self, e: &Expr, region: Region, ty: &Type) {
+        if let Type::Kernel(KernelType::Enum { .. }) = ty {
+            let v = self.scalar(e);
+            self.store(Base::Scratch, region, 8, Operand::Reg(v));
+            return;
+        }
         match &e.kind {
-            ExprKind::Deref { addr, user } => self.read_bytes_at(addr, *user, region, size),
-            _ => self.zero(region, size),
+            ExprKind::Deref { addr, user } => self.read_bytes_at(addr, *user, region, ty.size()),
+            _ => self.zero(region, ty.size()),
         }
     }
 
