@@ -425,6 +425,7 @@ impl<'a> Lowerer<'a> {
     fn value_into(&mut self, e: &Expr, region: Region, ty: &Type) {
         match ty {
             Type::Str { size } => self.str_into(e, region, *size),
+            Type::Kernel(_) => self.kernel_value_into(e, region, ty),
             Type::Tuple(fields) => {
                 let ExprKind::Tuple(items) = &e.kind else {
                     let src = self.materialize(e);
@@ -502,12 +503,14 @@ impl<'a> Lowerer<'a> {
                     }
                     None => CallArg::Imm(i64::from(src_size)),
                 };
-                // An untyped integer (a kprobe's arg1) may point to user or kernel memory:
-                // bpf_probe_read_str reads either on x86.
-                let h = match &ptr.ty {
-                    Type::Ptr { user: true, .. } => helper::PROBE_READ_USER_STR,
-                    Type::Ptr { .. } => helper::PROBE_READ_KERNEL_STR,
-                    _ => helper::PROBE_READ_STR,
+                let user = matches!(&ptr.ty, Type::Ptr { user: true, .. });
+                // A pointer not known to be user space may still be one: a kernel function's
+                // `const char *filename` is a user address on kernels whose BTF has no `user`
+                // tags. The compat helper reads either (x86-64 splits the address space).
+                let h = if user {
+                    helper::PROBE_READ_USER_STR
+                } else {
+                    helper::PROBE_READ_STR
                 };
                 let r = self.call(h, vec![CallArg::Scratch(region), n, CallArg::Reg(p)]);
                 let ok = self.label();

@@ -39,6 +39,7 @@ pub fn load_program(ebpf: &mut Ebpf, meta: &ProgramMeta) -> Result<(), RuntimeEr
         }
         ProgType::PerfEvent => as_type::<PerfEvent>(program, meta)
             .and_then(|p| p.load().map_err(|e| rejected(e, meta))),
+        ProgType::Fentry | ProgType::Fexit => crate::attach::fentry::load(program, meta),
     }
 }
 
@@ -55,6 +56,11 @@ where
             meta.name
         ))
     })
+}
+
+/// A load failure of a program loaded elsewhere (fentry), explained like any other.
+pub(crate) fn rejected_program(e: ProgramError, meta: &ProgramMeta) -> RuntimeError {
+    rejected(e, meta)
 }
 
 /// A verifier rejection, located at the instruction the verifier stopped on.

@@ -5,6 +5,7 @@ use std::os::fd::BorrowedFd;
 
 use rdt_codegen::{Counter, MapMeta, ValueKind};
 use rdt_sema::types::StackType;
+use rdt_sema::ktypes::KernelType;
 use rdt_sema::Type;
 
 use crate::bpf_sys;
@@ -122,14 +123,26 @@ pub fn decode(ty: &Type, bytes: &[u8]) -> Value {
             )
         }
         Type::Ptr { .. } => Value::Ptr(read_u64(field(bytes, 0, 8))),
-        // Sema never lets a struct or array value into a map or a record.
-        Type::Void | Type::Kernel(_) => Value::Uint(0),
         Type::Stack(stack) => decode_stack(stack, bytes),
         Type::Symbol { user } => Value::Symbol {
             user: *user,
             addr: read_u64(field(bytes, 0, 8)),
             pid: read_u64(field(bytes, 8, 8)) as u32,
         },
+        // An enum printed with `%s`: its name, or its number when it has none.
+        Type::Kernel(k @ KernelType::Enum { .. }) => {
+            let v = read_u64(field(bytes, 0, 8)) as i64;
+            match k.enum_name(v) {
+                Some(name) => Value::Str(name.to_string()),
+                None => Value::Int(v),
+            }
+        }
+        // A struct printed whole with print().
+        Type::Kernel(KernelType::Record { r, .. }) => {
+            Value::Str(crate::output::kstruct::format(*r, bytes))
+        }
+        // Sema never lets an array value into a map or a record.
+        Type::Void | Type::Kernel(KernelType::Array { .. }) => Value::Uint(0),
     }
 }
 

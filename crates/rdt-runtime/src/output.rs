@@ -19,6 +19,7 @@ use rdt_sema::Type;
 use crate::maps::{self, Entry, Value};
 
 pub mod stack;
+pub mod kstruct;
 
 /// Formats one map's entries as bpftrace prints them at exit.
 pub fn format_map(meta: &MapMeta, entries: &[Entry]) -> String {

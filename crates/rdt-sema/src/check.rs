@@ -164,6 +164,11 @@ impl<'a> ClauseChecker<'a> {
         if let Some(kind) = self.lang_stmt_call(e) {
             return kind;
         }
+        if let ast::ExprKind::Call { name, args, .. } = &e.kind {
+            if let Some(stmt) = self.print_kernel_value(name, args, e.span) {
+                return stmt;
+            }
+        }
         match &e.kind {
             ast::ExprKind::Call {
                 name,
@@ -248,8 +253,14 @@ impl<'a> ClauseChecker<'a> {
             return None;
         }
         let mut typed_args = Vec::new();
-        for (conversion, value) in conversions.iter().zip(values) {
+        let mut record_types = Vec::new();
+        for ((conversion, value), arg) in conversions.iter().zip(values).zip(rest) {
             let value = value?;
+            // `%s` of an enum value prints its name (bpftrace does the same).
+            let symbolic = (conversion.kind == format::ConvKind::Str && value.ty.is_int())
+                .then(|| self.enum_type_of(arg))
+                .flatten();
+            record_types.push(symbolic.unwrap_or_else(|| value.ty.clone()));
             if !value.ty.prints_as_text() && !value.ty.is_scalar() {
                 self.error(
                     Diagnostic::error(
@@ -278,7 +289,7 @@ impl<'a> ClauseChecker<'a> {
         let event = self.events.len();
         self.events.push(Event::Printf {
             format: format.clone(),
-            args: typed_args.iter().map(|a| a.ty.clone()).collect(),
+            args: record_types,
             span,
         });
         Some(StmtKind::Printf {

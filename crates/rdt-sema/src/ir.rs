@@ -62,6 +62,9 @@ pub enum ProgType {
     Kprobe,
     /// `struct bpf_perf_event_data` (profile, interval, software, hardware).
     PerfEvent,
+    /// BPF trampoline on a function's entry / exit: `u64` argument slots (BPF_PROG_TYPE_TRACING).
+    Fentry,
+    Fexit,
 }
 
 impl ProgType {
@@ -72,6 +75,8 @@ impl ProgType {
             ProgType::RawTracepoint => "raw_tracepoint",
             ProgType::Kprobe => "kprobe",
             ProgType::PerfEvent => "perf_event",
+            ProgType::Fentry => "fentry",
+            ProgType::Fexit => "fexit",
         }
     }
 }
@@ -93,6 +98,8 @@ pub enum Attach {
         offset: u64,
         ret: bool,
     },
+    /// A BPF trampoline (fentry/fexit, by the program type) on a kernel function.
+    Fentry { function: String },
     /// A software cpu-clock perf event: every `period_ns`, or `freq_hz` times a second, on every
     /// CPU (`all_cpus`, profile) or on one (interval).
     Timer { period: TimerPeriod, all_cpus: bool },

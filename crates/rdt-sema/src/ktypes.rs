@@ -16,6 +16,9 @@ pub enum KernelType {
     Record { r: TypeRef, name: String, size: u32 },
     /// A fixed-size array of something other than `char` (those are strings).
     Array { elem: Box<Type>, len: u32 },
+    /// An enum value printed with `%s`: a 64-bit integer in the record, shown by its name.
+    /// Only printf records use it; in expressions an enum is an integer.
+    Enum { r: TypeRef, name: String },
 }
 
 impl KernelType {
@@ -23,15 +26,38 @@ impl KernelType {
         match self {
             KernelType::Record { size, .. } => *size,
             KernelType::Array { elem, len } => elem.size().saturating_mul(*len),
+            KernelType::Enum { .. } => 8,
         }
     }
 
     pub fn align(&self) -> u32 {
         match self {
-            KernelType::Record { .. } => 8,
+            KernelType::Record { .. } | KernelType::Enum { .. } => 8,
             KernelType::Array { elem, .. } => elem.align(),
         }
     }
+}
+
+impl KernelType {
+    /// The name of an enum value, if the enum has one for it.
+    pub fn enum_name(&self, value: i64) -> Option<&'static str> {
+        match self {
+            KernelType::Enum { r, .. } => r.btf.enum_name(r.id, value).ok().flatten(),
+            _ => None,
+        }
+    }
+}
+
+/// The enum a BTF type is (through typedefs and qualifiers), for `%s`.
+pub fn as_enum(r: TypeRef) -> Option<Type> {
+    let id = r.btf.resolve(r.id).ok()?;
+    let t = r.btf.ty(id).ok()?;
+    matches!(t.kind, Kind::Enum | Kind::Enum64).then(|| {
+        Type::Kernel(KernelType::Enum {
+            r: r.with_id(id),
+            name: r.btf.type_name(id),
+        })
+    })
 }
 
 impl fmt::Display for KernelType {
@@ -39,6 +65,7 @@ impl fmt::Display for KernelType {
         match self {
             KernelType::Record { name, .. } => write!(f, "{name}"),
             KernelType::Array { elem, len } => write!(f, "{elem}[{len}]"),
+            KernelType::Enum { name, .. } => write!(f, "{name}"),
         }
     }
 }
@@ -59,7 +86,15 @@ pub fn named(spelling: &str) -> Result<Option<Type>, String> {
     } else if let Some(n) = spelling.strip_prefix("enum ") {
         (NameKind::Enum, n)
     } else {
-        return Ok(None);
+        // A typedef or base type of the kernel: `size_t`, `pid_t`, `bool`.
+        vmlinux()?;
+        let found = TypeRef::find(NameKind::Typedef, spelling)
+            .and_then(|t| match t {
+                Some(t) => Ok(Some(t)),
+                None => TypeRef::find(NameKind::Int, spelling),
+            })
+            .map_err(|e| e.to_string())?;
+        return Ok(found.map(|r| from_btf(r, false)));
     };
     vmlinux()?;
     let found = TypeRef::find(kind, name.trim()).map_err(|e: BtfError| e.to_string())?;
@@ -84,6 +119,16 @@ pub fn similar_names(spelling: &str) -> Vec<String> {
 
 /// The rdt type of a BTF type. Pointers found in user memory point to user memory (`user`).
 pub fn from_btf(r: TypeRef, user: bool) -> Type {
+    from_btf_at(r, user, 0)
+}
+
+/// Damaged BTF could chain pointers or arrays in a cycle; no real type nests this deep.
+const MAX_DEPTH: u32 = 32;
+
+fn from_btf_at(r: TypeRef, user: bool, depth: u32) -> Type {
+    if depth > MAX_DEPTH {
+        return Type::Void;
+    }
     let btf = r.btf;
     let Ok(id) = btf.resolve(r.id) else {
         return Type::Void;
@@ -96,10 +141,12 @@ pub fn from_btf(r: TypeRef, user: bool) -> Type {
         Kind::Enum | Kind::Enum64 => int_type(t.size_or_type, t.enum_signed()),
         Kind::Float => int_type(t.size_or_type, false),
         Kind::Ptr => {
+            // Kernels built with clang tag user pointers: `const char __attribute__((btf_type_tag("user"))) *`.
+            let user = user || tagged_user(btf, t.size_or_type);
             let pointee = btf.ty(t.size_or_type).map(|p| p.kind);
             let to = match pointee {
                 Ok(Kind::FuncProto) => Type::Void,
-                _ => from_btf(r.with_id(t.size_or_type), user),
+                _ => from_btf_at(r.with_id(t.size_or_type), user, depth + 1),
             };
             Type::Ptr {
                 to: Box::new(to),
@@ -114,7 +161,7 @@ pub fn from_btf(r: TypeRef, user: bool) -> Type {
                 return Type::Str { size: a.len };
             }
             Type::Kernel(KernelType::Array {
-                elem: Box::new(from_btf(r.with_id(a.elem), user)),
+                elem: Box::new(from_btf_at(r.with_id(a.elem), user, depth + 1)),
                 len: a.len,
             })
         }
@@ -131,12 +178,25 @@ pub fn from_btf(r: TypeRef, user: bool) -> Type {
                 NameKind::Struct
             };
             match TypeRef::find(kind, t.name) {
-                Ok(Some(full)) if full != r => from_btf(full, user),
+                Ok(Some(full)) if full != r => from_btf_at(full, user, depth + 1),
                 _ => Type::Void,
             }
         }
         _ => Type::Void,
     }
+}
+
+/// Whether a pointee carries the `user` BTF type tag (before any other qualifier).
+fn tagged_user(btf: &Btf, mut id: btf::TypeId) -> bool {
+    for _ in 0..8 {
+        let Ok(t) = btf.ty(id) else { return false };
+        match t.kind {
+            Kind::TypeTag if t.name == "user" => return true,
+            Kind::TypeTag | Kind::Const | Kind::Volatile | Kind::Restrict => id = t.size_or_type,
+            _ => return false,
+        }
+    }
+    false
 }
 
 fn int_type(size: u32, signed: bool) -> Type {

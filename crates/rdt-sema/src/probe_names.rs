@@ -68,6 +68,16 @@ impl ProbeNames {
                 function: function.clone(),
                 name: if *ret { "return" } else { "entry" }.into(),
             },
+            Attach::Fentry { function } => {
+                let exit = instance.prog_type == crate::ir::ProgType::Fexit;
+                ProbeNames {
+                    probe: format!("{}:{function}", if exit { "fexit" } else { "fentry" }),
+                    provider: "fbt".into(),
+                    module: "kernel".into(),
+                    function: function.clone(),
+                    name: if exit { "return" } else { "entry" }.into(),
+                }
+            }
             Attach::Timer { period, all_cpus } => {
                 let kind = if *all_cpus { "profile" } else { "interval" };
                 let spec = match period {

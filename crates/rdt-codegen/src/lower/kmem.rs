@@ -6,7 +6,8 @@ use super::{Lowerer, Region};
 use crate::artifact::Counter;
 use crate::insn::helper;
 use crate::lir::{Base, CallArg, Cond, Inst, Operand, VReg};
-use rdt_sema::ir::Expr;
+use rdt_sema::ir::{Expr, ExprKind};
+use rdt_sema::ktypes::KernelType;
 use rdt_sema::Type;
 
 impl Lowerer<'_> {
@@ -70,6 +71,20 @@ impl Lowerer<'_> {
             ],
         );
         self.count_fault(r);
+    }
+
+    /// A whole struct or array (`print(*p)`): its bytes, or zeros when it is not in memory. An
+    /// enum printed by name is an integer in the record.
+    pub(super) fn kernel_value_into(&mut self, e: &Expr, region: Region, ty: &Type) {
+        if let Type::Kernel(KernelType::Enum { .. }) = ty {
+            let v = self.scalar(e);
+            self.store(Base::Scratch, region, 8, Operand::Reg(v));
+            return;
+        }
+        match &e.kind {
+            ExprKind::Deref { addr, user } => self.read_bytes_at(addr, *user, region, ty.size()),
+            _ => self.zero(region, ty.size()),
+        }
     }
 
     /// Counts a helper's negative return as a failed read.

@@ -1,6 +1,7 @@
 //! Attaching loaded programs, one module per mechanism. Each returns the links it made; dropping
 //! a link detaches it.
 
+pub(crate) mod fentry;
 mod kprobe;
 mod kprobe_events;
 pub(crate) mod perf;
@@ -61,6 +62,9 @@ pub fn attach(
                 ret,
             } => {
                 links.push(kprobe::attach(program, meta, function, *offset, *ret)?);
+            }
+            Attach::Fentry { function } => {
+                links.push(fentry::attach(program, meta, function)?);
             }
             Attach::Timer { period, all_cpus } => {
                 links.extend(timer::attach(

@@ -9,7 +9,7 @@ use super::{int_type_named, typed, ClauseChecker, U64};
 use crate::ir::{Builtin, Expr, ExprKind};
 use crate::ktypes::{self, KernelType};
 use crate::Type;
-use rdt_btf::btf::Member;
+use rdt_btf::btf::{Member, NameKind, TypeRef};
 use rdt_syntax::ast::{self, BinOp};
 use rdt_syntax::{did_you_mean, Diagnostic, Span};
 
@@ -240,7 +240,7 @@ impl ClauseChecker<'_> {
                     );
                     return None;
                 }
-                offset_by(start, i * size)
+                offset_by(start, i.wrapping_mul(size))
             }
             _ => {
                 let scaled = typed(
@@ -330,6 +330,20 @@ impl ClauseChecker<'_> {
         let value = self.expr(expr);
         let target = self.named_type(&ty.name, ty.pointer_depth, ty.span);
         let (value, mut target) = (value?, target?);
+        if ty.pointer_depth == 0 && target.is_int() && value.ty.is_scalar() {
+            // A kernel typedef of an integer: `(pid_t)x`, `(size_t)x`.
+            return Some(typed(ExprKind::Cast(Box::new(value)), target, span));
+        }
+        if ty.pointer_depth == 0 && target.is_int() {
+            self.error(
+                Diagnostic::error(
+                    value.span,
+                    format!("cannot cast `{}` to `{}`", value.ty, ty.name),
+                )
+                .with_label("not a number"),
+            );
+            return None;
+        }
         if ty.pointer_depth == 0 {
             self.error(
                 Diagnostic::error(ty.span, format!("cannot cast a value to `{}`", ty.name))
@@ -398,6 +412,11 @@ impl ClauseChecker<'_> {
                 let (base, depth) = split_stars(name);
                 self.named_type(base, depth, arg.span)?.size()
             }
+            // A kernel typedef the lexer does not know as a type word: `sizeof(pid_t)`.
+            ast::ExprKind::Ident(name) if !is_builtin_name(name) => match ktypes::named(name) {
+                Ok(Some(t)) => t.size(),
+                _ => self.expr(arg)?.ty.size(),
+            },
             _ => self.expr(arg)?.ty.size(),
         };
         Some(typed(ExprKind::Int(i64::from(size)), U64, span))
@@ -457,6 +476,89 @@ impl ClauseChecker<'_> {
         Some(typed(ExprKind::Int(i64::from(offset)), U64, span))
     }
 
+    /// `print(*p)`, `print(p->struct_member)`: the whole struct, copied into the event
+    /// record and laid out in user space from BTF as bpftrace does (`{ .a = 1, .b = { … } }`).
+    /// `None` when the argument is not a kernel struct (other `print` uses are not
+    /// handled here).
+    pub(super) fn print_kernel_value(
+        &mut self,
+        name: &str,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> Option<Option<crate::ir::StmtKind>> {
+        let [arg] = args else { return None };
+        if name != "print" {
+            return None;
+        }
+        let mut quiet = Vec::new();
+        std::mem::swap(self.diags, &mut quiet);
+        let probe = self.expr(arg);
+        std::mem::swap(self.diags, &mut quiet);
+        if !matches!(probe?.ty, Type::Kernel(KernelType::Record { .. })) {
+            return None;
+        }
+        let value = self.expr(arg)?;
+        if value.ty.size() > MAX_PRINTED_BYTES {
+            self.error(
+                Diagnostic::error(
+                    value.span,
+                    format!(
+                        "`{}` is {} bytes, too large to print whole",
+                        value.ty,
+                        value.ty.size()
+                    ),
+                )
+                .with_label(format!("print() copies at most {MAX_PRINTED_BYTES} bytes"))
+                .with_help("print the members you need"),
+            );
+            return Some(None);
+        }
+        let event = self.events.len();
+        self.events.push(crate::ir::Event::Printf {
+            format: "%s\n".to_string(),
+            args: vec![value.ty.clone()],
+            span,
+        });
+        Some(Some(crate::ir::StmtKind::Printf {
+            event,
+            args: vec![value],
+        }))
+    }
+
+    /// The enum type of an expression whose value a `%s` should name: a kernel struct member,
+    /// a typed probe argument, or a cast to `enum x`. `None` for everything else.
+    pub(super) fn enum_type_of(&mut self, e: &ast::Expr) -> Option<Type> {
+        match &e.kind {
+            ast::ExprKind::Cast { ty, .. } if ty.pointer_depth == 0 => {
+                let name = ty.name.strip_prefix("enum ")?;
+                let r = TypeRef::find(NameKind::Enum, name).ok()??;
+                ktypes::as_enum(r)
+            }
+            ast::ExprKind::Field { base, field, .. } => {
+                if matches!(&base.kind, ast::ExprKind::Ident(n) if n == "args") {
+                    let r = self.context.arg_btf_type(field)?;
+                    return ktypes::as_enum(r);
+                }
+                // The base was checked already: typing it again reports nothing new.
+                let mut quiet = Vec::new();
+                std::mem::swap(self.diags, &mut quiet);
+                let base = self.expr(base);
+                std::mem::swap(self.diags, &mut quiet);
+                let record = match base?.ty {
+                    Type::Kernel(KernelType::Record { r, .. }) => r,
+                    Type::Ptr { to, .. } => match *to {
+                        Type::Kernel(KernelType::Record { r, .. }) => r,
+                        _ => return None,
+                    },
+                    _ => return None,
+                };
+                let member = record.btf.member(record.id, field).ok()??;
+                ktypes::as_enum(record.with_id(member.ty))
+            }
+            _ => None,
+        }
+    }
+
     /// Comparing a user-space pointer with a kernel pointer is always false: report it.
     pub(super) fn check_address_spaces(&mut self, l: &Expr, r: &Expr, span: Span) -> Option<()> {
         if let (Type::Ptr { user: lu, .. }, Type::Ptr { user: ru, .. }) = (&l.ty, &r.ty) {
@@ -480,6 +582,16 @@ impl ClauseChecker<'_> {
         }
         Some(())
     }
+}
+
+/// The largest struct `print()` copies into an event record (the record is assembled in the
+/// per-CPU scratch value).
+const MAX_PRINTED_BYTES: u32 = 8192;
+
+fn is_builtin_name(name: &str) -> bool {
+    crate::builtins::builtin(name).is_some()
+        || crate::builtins::CONTEXT_NAMES.contains(&name)
+        || name.starts_with("arg")
 }
 
 fn is_record(t: &Type) -> bool {
@@ -547,7 +659,7 @@ fn offset_by(addr: Expr, offset: i64) -> Expr {
     } = &addr.kind
     {
         if let ExprKind::Int(k) = rhs.kind {
-            return offset_by((**lhs).clone(), k + offset);
+            return offset_by((**lhs).clone(), k.wrapping_add(offset));
         }
     }
     typed(
@@ -593,7 +705,8 @@ fn bitfield(addr: Expr, m: &Member, ty: &Type, user: bool, span: Span) -> Expr {
     };
     // Move the field to the top of the register, then shift it down: arithmetically for signed
     // fields, which sign-extends them.
-    let up = op(BinOp::Shl, word, int(64 - shift - bits), U64);
+    // (A field wider than the 8 bytes read — never seen in a kernel — keeps its low bits.)
+    let up = op(BinOp::Shl, word, int((64 - shift - bits).max(0)), U64);
     let result_ty = Type::Int { bits: 64, signed };
     let down = op(BinOp::Shr, up, int(64 - bits), result_ty.clone());
     typed(ExprKind::Cast(Box::new(down)), ty_or(ty, result_ty), span)

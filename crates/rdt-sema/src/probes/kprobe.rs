@@ -2,7 +2,8 @@
 //! BPF_PROG_TYPE_KPROBE over `struct pt_regs`; whether the kernel can attach it is the runtime's
 //! question (it explains kernels without kprobes).
 
-use super::{Context, Instance};
+use super::btf_args::{BtfContext, Source};
+use super::Instance;
 use crate::ir::{Attach, ProgType};
 use rdt_syntax::{Diagnostic, Span};
 
@@ -48,12 +49,17 @@ pub fn expand(kind: &str, rest: &str, span: Span) -> Result<Vec<Instance>, Diagn
         .map(|function| Instance {
             prog_type: ProgType::Kprobe,
             label: function.clone(),
+            context: BtfContext {
+                source: Source::Kprobe,
+                name: function.clone(),
+                ret,
+            }
+            .into_context(),
             attach: Attach::Kprobe {
                 function,
                 offset,
                 ret,
             },
-            context: Context::Kprobe { ret },
             guard: None,
         })
         .collect())

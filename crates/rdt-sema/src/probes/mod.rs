@@ -3,6 +3,8 @@
 //! clause may read (`args.field`, `arg0`, `retval`). Attaching happens in rdt-runtime, which
 //! follows the [`Attach`] value chosen here.
 
+pub mod btf_args;
+mod fentry;
 mod kprobe;
 pub mod list;
 pub mod perf;
@@ -38,6 +40,8 @@ pub enum Context {
     },
     /// A raw tracepoint's `u64 args[]`: `arg0…`.
     RawArgs,
+    /// Kernel functions and raw tracepoints whose arguments are typed from BTF.
+    Btf(btf_args::BtfContext),
 }
 
 /// A context value a probe resolved for a name used in the script.
@@ -62,6 +66,9 @@ pub fn expand(text: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
         }
         "rawtracepoint" | "rt" => rawtracepoint::expand(rest.unwrap_or(""), span),
         "software" | "s" | "hardware" | "h" => perf::expand(kind, rest.unwrap_or(""), span),
+        "fentry" | "f" | "kfunc" | "fexit" | "fr" | "kretfunc" => {
+            fentry::expand(kind, rest.unwrap_or(""), span)
+        }
         _ => Err(unknown_kind(text, kind, span)),
     }
 }
@@ -102,7 +109,7 @@ fn unknown_kind(text: &str, kind: &str, span: Span) -> Diagnostic {
         .with_label("not a probe type");
     if let Some(near) = rdt_syntax::did_you_mean(kind, KINDS.iter().copied()) {
         d = d.with_help(format!("did you mean `{near}`?"));
-    } else if matches!(kind, "uprobe" | "uretprobe" | "usdt" | "fentry" | "fexit") {
+    } else if matches!(kind, "uprobe" | "uretprobe" | "usdt") {
         d = d.with_help(format!(
             "`{kind}` probes are not supported by this version of rdt yet"
         ));
@@ -130,6 +137,7 @@ impl Context {
     pub fn field(&self, field: &str, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
         match self {
             Context::Tracepoint(tp) => tp.field(field, span),
+            Context::Btf(b) => b.field(field, span),
             Context::Kprobe { .. } => Err(Diagnostic::error(
                 span,
                 "kprobe `args` need kernel BTF function prototypes",
@@ -146,6 +154,15 @@ impl Context {
         }
     }
 
+    /// The BTF type of `args.<field>`, when the probe knows it (for printing enums by name).
+    pub fn arg_btf_type(&self, field: &str) -> Option<rdt_btf::btf::TypeRef> {
+        match self {
+            Context::Btf(b) => b.arg_btf_type(field),
+            Context::Tracepoint(tp) => tp.field_btf_type(field),
+            _ => None,
+        }
+    }
+
     /// Resolves `arg0`…`arg5`.
     pub fn arg(&self, index: u8, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
         match self {
@@ -153,6 +170,7 @@ impl Context {
                 kind: ExprKind::Arg { index },
                 ty: Type::U64,
             }),
+            Context::Btf(b) => b.arg(index, span),
             Context::Tracepoint(_) => Err(no_args(&format!("arg{index}"), span, probe).with_help(
                 "tracepoint arguments are named: use `args.<field>` (rdt -lv lists them)",
             )),
@@ -168,6 +186,7 @@ impl Context {
                 ty: Type::I64,
             }),
             Context::Tracepoint(tp) if tp.is_syscall_exit() => tp.field("ret", span),
+            Context::Btf(b) => b.retval(span),
             _ => Err(Diagnostic::error(
                 span,
                 format!("`retval` is not available in {probe} probes"),

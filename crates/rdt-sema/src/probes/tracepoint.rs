@@ -189,6 +189,16 @@ impl TracepointContext {
         Ok(Resolved { kind, ty })
     }
 
+    /// The BTF type a field's C type names (`enum skb_drop_reason reason`), if any.
+    pub fn field_btf_type(&self, name: &str) -> Option<rdt_btf::btf::TypeRef> {
+        let field = self.format.fields.iter().find(|f| f.name == name)?;
+        let c = field.c_type.trim_start_matches("const ").trim();
+        let spelled = c.strip_prefix("enum ")?;
+        rdt_btf::btf::TypeRef::find(rdt_btf::btf::NameKind::Enum, spelled.trim())
+            .ok()
+            .flatten()
+    }
+
     fn unknown_field(&self, name: &str, span: Span) -> Diagnostic {
         let names = self
             .format
