@@ -271,6 +271,19 @@ fn layout_events(events: &[Event]) -> Vec<EventMeta> {
                     span: *span,
                 }
             }
+            Event::Join {
+                sep,
+                max_args,
+                arg_size,
+                span,
+            } => EventMeta {
+                kind: EventKind::Join {
+                    sep: sep.clone(),
+                    max_args: *max_args,
+                    arg_size: *arg_size,
+                },
+                span: *span,
+            },
             Event::Exit { span } => EventMeta {
                 kind: EventKind::Exit,
                 span: *span,

@@ -131,6 +131,14 @@ pub enum Event {
     Exit {
         span: Span,
     },
+    /// `join(argv[, sep])`: up to `max_args` user strings of `arg_size` bytes read from a
+    /// NULL-terminated array of pointers; user space prints them joined by `sep`.
+    Join {
+        sep: String,
+        max_args: u32,
+        arg_size: u32,
+        span: Span,
+    },
     /// `system(format, args…)`: user space runs the formatted command (with `--unsafe`).
     System {
         format: String,
@@ -201,6 +209,8 @@ pub enum StmtKind {
     },
     /// `signal(sig)`: bpf_send_signal to the current process.
     Signal(Expr),
+    /// `join(argv[, sep])`: emit the [`Event::Join`] record `event`, reading from `array`.
+    Join { event: usize, array: Expr },
 }
 
 /// Iterations after which a `while` loop (or a `for` loop with a bound computed at run time)

@@ -13,6 +13,7 @@ use rdt_sema::ir::{Expr, ExprKind, Stmt, StmtKind, LOOP_LIMIT};
 use rdt_sema::Type;
 
 const MAP_DELETE_ELEM: i32 = 3;
+const PROBE_READ_USER: i32 = 112;
 const SEND_SIGNAL: i32 = 109;
 pub(super) const GET_PRANDOM_U32: i32 = 7;
 pub(super) const JIFFIES64: i32 = 118;
@@ -54,6 +55,7 @@ impl Lowerer<'_> {
                 value,
                 free_on_zero,
             } => self.local_store(*map, key, value, *free_on_zero),
+            StmtKind::Join { event, array } => self.join(*event, array),
             StmtKind::Signal(sig) => {
                 let v = self.scalar(sig);
                 self.call(SEND_SIGNAL, vec![CallArg::Reg(v)]);
@@ -172,6 +174,73 @@ impl Lowerer<'_> {
             self.place(next);
         }
         self.place(done);
+    }
+
+    /// `join(array)`: reads up to `max_args` pointers from the user array, and the string each
+    /// points to, into one record; a NULL pointer ends the list.
+    fn join(&mut self, event: usize, array: &Expr) {
+        let crate::artifact::EventKind::Join {
+            max_args, arg_size, ..
+        } = self.g.events[event].kind
+        else {
+            return;
+        };
+        let size = self.g.events[event].record_size();
+        let rec = self.alloc(size);
+        self.store(Base::Scratch, rec, 8, Operand::Imm(event as i64));
+        self.store(Base::Scratch, rec + 8, 8, Operand::Imm(0));
+        let base = self.scalar(array);
+        let slot = self.alloc(8);
+        let done = self.label();
+        for i in 0..max_args as i32 {
+            let at = self.alu(AluOp::Add, base, Operand::Imm(i64::from(i) * 8));
+            let r = self.call(
+                PROBE_READ_USER,
+                vec![CallArg::Scratch(slot), CallArg::Imm(8), CallArg::Reg(at)],
+            );
+            self.emit(Inst::Branch {
+                cond: Cond::Ne,
+                lhs: r,
+                rhs: Operand::Imm(0),
+                target: done,
+            });
+            let p = self.load(Base::Scratch, slot, 8);
+            self.emit(Inst::Branch {
+                cond: Cond::Eq,
+                lhs: p,
+                rhs: Operand::Imm(0),
+                target: done,
+            });
+            let dst = rec + 16 + i * arg_size as i32;
+            self.call(
+                crate::insn::helper::PROBE_READ_USER_STR,
+                vec![
+                    CallArg::Scratch(dst),
+                    CallArg::Imm(i64::from(arg_size)),
+                    CallArg::Reg(p),
+                ],
+            );
+            self.store(Base::Scratch, rec + 8, 8, Operand::Imm(i64::from(i + 1)));
+        }
+        self.place(done);
+        let r = self.call(
+            crate::insn::helper::RINGBUF_OUTPUT,
+            vec![
+                CallArg::Map(self.g.ringbuf),
+                CallArg::Scratch(rec),
+                CallArg::Imm(i64::from(size)),
+                CallArg::Imm(0),
+            ],
+        );
+        let ok = self.label();
+        self.emit(Inst::Branch {
+            cond: Cond::Eq,
+            lhs: r,
+            rhs: Operand::Imm(0),
+            target: ok,
+        });
+        self.bump_counter(Counter::LostEvents);
+        self.place(ok);
     }
 
     fn local_store(&mut self, map: usize, key: &Expr, value: &Expr, free_on_zero: bool) {

@@ -15,6 +15,7 @@ pub enum LangFunction {
     Strlen,
     Signal,
     System,
+    Join,
 }
 
 pub struct LangFunctionDef {
@@ -68,6 +69,14 @@ pub const LANG_FUNCTIONS: &[LangFunctionDef] = &[
         usage: "system(\"format\", args…)",
         unsafe_only: true,
     },
+    LangFunctionDef {
+        name: "join",
+        function: LangFunction::Join,
+        min_args: 1,
+        max_args: 2,
+        usage: "join(args.argv[, \"separator\"])",
+        unsafe_only: false,
+    },
     // D spelling.
     LangFunctionDef {
         name: "raise",
@@ -90,6 +99,9 @@ pub const LANG_IDENTS: &[&str] = &[
     "probefunc",
     "probename",
 ];
+
+/// Arguments `join()` reads at most (bpftrace's default).
+const JOIN_MAX_ARGS: u32 = 16;
 
 pub fn lang_function(name: &str) -> Option<&'static LangFunctionDef> {
     LANG_FUNCTIONS.iter().find(|f| f.name == name)
@@ -149,7 +161,7 @@ impl ClauseChecker<'_> {
                 }
             }
             LangFunction::Strlen => ExprKind::StrLen(Box::new(self.string_arg(&args[0])?)),
-            LangFunction::Signal | LangFunction::System => {
+            LangFunction::Signal | LangFunction::System | LangFunction::Join => {
                 self.error(
                     Diagnostic::error(span, format!("{name}() has no value"))
                         .with_label("used as a value")
@@ -171,8 +183,9 @@ impl ClauseChecker<'_> {
         else {
             return None;
         };
-        let def = lang_function(name).filter(|d| d.unsafe_only)?;
-        if !self.params.unsafe_ok {
+        let def = lang_function(name)
+            .filter(|d| d.unsafe_only || d.function == LangFunction::Join)?;
+        if def.unsafe_only && !self.params.unsafe_ok {
             self.error(
                 Diagnostic::error(*name_span, format!("{name}() is an unsafe function"))
                     .with_label("needs --unsafe")
@@ -187,8 +200,44 @@ impl ClauseChecker<'_> {
         }
         Some(match def.function {
             LangFunction::Signal => self.signal_arg(&args[0]).map(StmtKind::Signal),
+            LangFunction::Join => self.join(args, e.span),
             _ => self.system(args, e.span),
         })
+    }
+
+    fn join(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
+        let array = self.expr(&args[0]);
+        let sep = match args.get(1).map(|a| &a.kind) {
+            None => " ".to_string(),
+            Some(ast::ExprKind::Str(s)) => s.clone(),
+            Some(_) => {
+                self.error(
+                    Diagnostic::error(args[1].span, "the separator of join() must be a string literal")
+                        .with_label("not a string literal"),
+                );
+                return None;
+            }
+        };
+        let array = array?;
+        if !array.ty.is_scalar() {
+            self.error(
+                Diagnostic::error(
+                    array.span,
+                    format!("join() needs an array of string pointers, not `{}`", array.ty),
+                )
+                .with_label("not a pointer")
+                .with_help("for example `join(args.argv)` in `syscall::execve:entry`"),
+            );
+            return None;
+        }
+        let event = self.events.len();
+        self.events.push(Event::Join {
+            sep,
+            max_args: JOIN_MAX_ARGS,
+            arg_size: self.strsize,
+            span,
+        });
+        Some(StmtKind::Join { event, array })
     }
 
     fn system(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
