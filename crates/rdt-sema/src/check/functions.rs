@@ -129,6 +129,18 @@ impl ClauseChecker<'_> {
                 span,
             ))),
             "walltimestamp" => Some(Some(walltimestamp(span))),
+            "ppid" | "username" => {
+                self.error(
+                    Diagnostic::error(span, format!("`{name}` is not supported by this version of rdt yet"))
+                        .with_label("needs kernel BTF type information")
+                        .with_help(if name == "ppid" {
+                            "trace `tracepoint:sched:sched_process_fork` to learn parents (`args.parent_pid`)"
+                        } else {
+                            "print `uid` and look the name up with `getent passwd UID`"
+                        }),
+                );
+                Some(None)
+            }
             _ => stdlib::constant(name).map(|v| Some(typed(ExprKind::Int(v), Type::I64, span))),
         }
     }
