@@ -141,6 +141,8 @@ impl ClauseChecker<'_> {
                 );
                 Some(None)
             }
+            // Context names (`args`, `arg0`, `retval`) are resolved by the probe, not here.
+            _ if crate::builtins::CONTEXT_NAMES.contains(&name) => None,
             _ => stdlib::constant(name).map(|v| Some(typed(ExprKind::Int(v), Type::I64, span))),
         }
     }
