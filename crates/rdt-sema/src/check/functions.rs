@@ -100,6 +100,9 @@ pub const LANG_IDENTS: &[&str] = &[
     "probename",
 ];
 
+/// Largest haystack × needle size for `strcontains` with a needle that is not a literal.
+const MAX_SEARCH_PAIRS: u32 = 128 * 128;
+
 /// Arguments `join()` reads at most (bpftrace's default).
 const JOIN_MAX_ARGS: u32 = 16;
 
@@ -169,9 +172,11 @@ impl ClauseChecker<'_> {
             }
             LangFunction::Strcontains => {
                 let (h, n) = (self.string_arg(&args[0]), self.string_arg(&args[1]));
+                let (h, n) = (h?, n?);
+                self.check_search_size(&h, &n)?;
                 ExprKind::StrContains {
-                    haystack: Box::new(h?),
-                    needle: Box::new(n?),
+                    haystack: Box::new(h),
+                    needle: Box::new(n),
                 }
             }
             LangFunction::Strlen => ExprKind::StrLen(Box::new(self.string_arg(&args[0])?)),
@@ -306,6 +311,30 @@ impl ClauseChecker<'_> {
             return None;
         }
         Some(value)
+    }
+
+    /// `strcontains` compares every start position with every needle byte, unrolled; a needle
+    /// that is not a literal must keep that product small enough for one BPF program.
+    fn check_search_size(&mut self, haystack: &Expr, needle: &Expr) -> Option<()> {
+        let pairs = haystack.ty.size() * needle.ty.size();
+        if matches!(needle.kind, ExprKind::Str(_)) || pairs <= MAX_SEARCH_PAIRS {
+            return Some(());
+        }
+        self.error(
+            Diagnostic::error(
+                needle.span,
+                format!(
+                    "strcontains() on a {}-byte string with a {}-byte needle is too large for one BPF program",
+                    haystack.ty.size(),
+                    needle.ty.size()
+                ),
+            )
+            .with_label("a needle that is not a literal")
+            .with_help(format!(
+                "use a string literal as the needle, or lower strsize (the two sizes multiplied may be at most {MAX_SEARCH_PAIRS})"
+            )),
+        );
+        None
     }
 
     fn lang_arity(
