@@ -67,6 +67,8 @@ pub enum CallArg {
     /// The address `scratch + offset`.
     Scratch(i32),
     Map(MapIndex),
+    /// The address of callback function N of this program (bpf_for_each_map_elem).
+    Callback(usize),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -191,6 +191,13 @@ pub enum StmtKind {
         end: Expr,
         body: Vec<Stmt>,
     },
+    /// `for ($kv : @map)`: the body runs once per entry (bpf_for_each_map_elem) with `var`
+    /// holding the tuple `(key, value)`.
+    ForMap {
+        map: MapId,
+        var: VarId,
+        body: Vec<Stmt>,
+    },
     /// `while (cond)`: bounded by [`LOOP_LIMIT`] iterations.
     While { cond: Expr, body: Vec<Stmt> },
     /// `unroll(count)`: the body repeated `count` times.

@@ -117,7 +117,7 @@ fn uses_args(clause: &ast::Clause) -> bool {
     clause.predicate.as_ref().is_some_and(expr_uses_args) || block_uses_args(&clause.body)
 }
 
-fn block_uses_args(block: &ast::Block) -> bool {
+pub(crate) fn block_uses_args(block: &ast::Block) -> bool {
     block.stmts.iter().any(|s| match &s.kind {
         ast::StmtKind::Expr(e) => expr_uses_args(e),
         ast::StmtKind::Assign { target, value, .. } => {

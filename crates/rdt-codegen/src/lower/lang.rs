@@ -37,6 +37,7 @@ impl Lowerer<'_> {
                 body,
             } => self.for_range(*var, start, end, body),
             StmtKind::While { cond, body } => self.while_loop(cond, body),
+            StmtKind::ForMap { map, var, body } => self.for_map(*map, *var, body),
             StmtKind::Unroll { count, body } => self.unroll(*count, body),
             StmtKind::Break | StmtKind::Continue => {
                 if let Some(l) = self.loops.last().copied() {
@@ -65,18 +66,12 @@ impl Lowerer<'_> {
     }
 
     fn set_var(&mut self, var: usize, value: VReg) {
-        if let super::VarLoc::Reg(r) = self.vars[var] {
-            self.emit(Inst::Mov {
+        match self.vars[var] {
+            super::VarLoc::Reg(r) => self.emit(Inst::Mov {
                 dst: r,
                 src: Operand::Reg(value),
-            });
-        }
-    }
-
-    fn var_reg(&mut self, var: usize) -> VReg {
-        match self.vars[var] {
-            super::VarLoc::Reg(r) => r,
-            super::VarLoc::Mem(region) => self.load(Base::Scratch, region, 8),
+            }),
+            super::VarLoc::Mem(region) => self.store(Base::Scratch, region, 8, Operand::Reg(value)),
         }
     }
 
@@ -104,7 +99,6 @@ impl Lowerer<'_> {
     fn for_range(&mut self, var: usize, start: &Expr, end: &Expr, body: &[Stmt]) {
         let constant = matches!(start.kind, ExprKind::Int(_)) && matches!(end.kind, ExprKind::Int(_));
         let s = self.scalar(start);
-        self.set_var(var, s);
         let e = self.scalar(end);
         let end_v = self.vreg();
         self.emit(Inst::Mov {
@@ -112,15 +106,22 @@ impl Lowerer<'_> {
             src: Operand::Reg(e),
         });
         let iter = self.imm(0);
+        // The counter stays in a register the verifier tracks exactly (a variable in scratch
+        // memory would read back as unknown and make even a constant loop unprovable).
+        let i = self.vreg();
+        self.emit(Inst::Mov {
+            dst: i,
+            src: Operand::Reg(s),
+        });
         let (top, next, limit, done) = (self.label(), self.label(), self.label(), self.label());
         self.place(top);
-        let i = self.var_reg(var);
         self.emit(Inst::Branch {
             cond: Cond::Sge,
             lhs: i,
             rhs: Operand::Reg(end_v),
             target: done,
         });
+        self.set_var(var, i);
         if !constant {
             self.count_iteration(iter, limit);
         }
@@ -132,9 +133,11 @@ impl Lowerer<'_> {
             },
         );
         self.place(next);
-        let i = self.var_reg(var);
-        let i = self.alu(AluOp::Add, i, Operand::Imm(1));
-        self.set_var(var, i);
+        let after = self.alu(AluOp::Add, i, Operand::Imm(1));
+        self.emit(Inst::Mov {
+            dst: i,
+            src: Operand::Reg(after),
+        });
         self.emit(Inst::Jump { target: top });
         self.place(limit);
         self.bump_counter(Counter::LoopLimit);

@@ -14,6 +14,8 @@ const MAX_UNROLL: i64 = 100;
 pub struct LangState {
     /// Loops around the statement being checked (`unroll` counts too).
     pub loop_depth: u32,
+    /// Inside the body of a `for` over a map.
+    pub in_map_loop: bool,
     /// The probe firing this clause: `probe`, `probefunc`, … (see `probe_names`).
     pub probe: crate::probe_names::ProbeNames,
 }
@@ -40,14 +42,13 @@ impl ClauseChecker<'_> {
                 let body = self.loop_body(body);
                 StmtKind::Unroll { count, body }
             }
-            ast::StmtKind::ForMap { map_span, .. } => {
-                self.error(
-                    Diagnostic::error(*map_span, "`for` over a map is not supported by this version of rdt yet")
-                        .with_label("iterating a map")
-                        .with_help("print the map with `print(@map)`, or keep the values you need in `$variables`"),
-                );
-                return None;
-            }
+            ast::StmtKind::ForMap {
+                var,
+                var_span,
+                map,
+                map_span,
+                body,
+            } => self.for_map(var, *var_span, map, *map_span, body)?,
             ast::StmtKind::Break | ast::StmtKind::Continue => {
                 if self.lang.loop_depth == 0 {
                     let word = if matches!(stmt.kind, ast::StmtKind::Break) {
@@ -108,6 +109,76 @@ impl ClauseChecker<'_> {
             var: id?,
             start,
             end,
+            body,
+        })
+    }
+
+    fn for_map(
+        &mut self,
+        var: &str,
+        var_span: Span,
+        map: &str,
+        map_span: Span,
+        body: &ast::Block,
+    ) -> Option<StmtKind> {
+        if self.lang.in_map_loop {
+            self.error(
+                Diagnostic::error(map_span, "`for` over a map cannot be nested in another")
+                    .with_label("inside a `for` over a map")
+                    .with_help("iterate the outer map only, and look the inner values up by key"),
+            );
+            return None;
+        }
+        if crate::block_uses_args(body) {
+            self.error(
+                Diagnostic::error(
+                    map_span,
+                    "the body of a `for` over a map cannot read the probe's arguments",
+                )
+                .with_label("the body runs in a callback without the probe's context")
+                .with_help("copy what you need into `$variables` before the loop"),
+            );
+            return None;
+        }
+        let name = format!("@{map}");
+        let Some(id) = self.maps.id(&name) else {
+            let names = self.maps.decls.iter().map(|d| d.name.as_str());
+            let mut d = Diagnostic::error(map_span, format!("map `{name}` is iterated but never assigned"))
+                .with_label("no value was ever stored in it");
+            if let Some(near) = rdt_syntax::did_you_mean(&name, names) {
+                d = d.with_help(format!("did you mean `{near}`?"));
+            }
+            self.error(d);
+            return None;
+        };
+        let decl = &self.maps.decls[id];
+        let Some(key) = decl.key.clone() else {
+            self.error(
+                Diagnostic::error(map_span, format!("map `{name}` has no keys to iterate"))
+                    .with_label("a map without keys")
+                    .with_help(format!("read its one value as `{name}`")),
+            );
+            return None;
+        };
+        let value = match &decl.value {
+            crate::ir::MapValue::Count => Type::U64,
+            crate::ir::MapValue::Sum => Type::I64,
+            crate::ir::MapValue::Plain(t) => t.clone(),
+        };
+        self.scopes.push(Default::default());
+        let pair = typed(
+            crate::ir::ExprKind::Int(0),
+            Type::Tuple(vec![key, value]),
+            var_span,
+        );
+        let var = self.declare_or_check_var(var, var_span, &pair);
+        self.lang.in_map_loop = true;
+        let body = self.loop_body(body);
+        self.lang.in_map_loop = false;
+        self.scopes.pop();
+        Some(StmtKind::ForMap {
+            map: id,
+            var: var?,
             body,
         })
     }

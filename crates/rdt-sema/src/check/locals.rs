@@ -138,10 +138,13 @@ impl ClauseChecker<'_> {
         span: Span,
     ) -> Option<Option<Expr>> {
         let index: usize = field.parse().ok()?;
-        if !matches!(
-            base.kind,
-            ast::ExprKind::Var(_) | ast::ExprKind::Map { .. } | ast::ExprKind::Tuple(_)
-        ) {
+        let tuple_like = match &base.kind {
+            ast::ExprKind::Var(_) | ast::ExprKind::Map { .. } | ast::ExprKind::Tuple(_) => true,
+            // `$kv.0.1`: a field of a tuple field.
+            ast::ExprKind::Field { field, .. } => field.parse::<usize>().is_ok(),
+            _ => false,
+        };
+        if !tuple_like {
             return None;
         }
         let tuple = self.expr(base);
