@@ -16,6 +16,9 @@ pub struct LangState {
     pub loop_depth: u32,
     /// Inside the body of a `for` over a map.
     pub in_map_loop: bool,
+    /// Loops around the statement that only the loop limit bounds (`while`, `for` with bounds
+    /// computed at run time): the verifier walks their body up to 1024 times.
+    pub unbounded_loops: u32,
     /// The probe firing this clause: `probe`, `probefunc`, … (see `probe_names`).
     pub probe: crate::probe_names::ProbeNames,
 }
@@ -34,7 +37,9 @@ impl ClauseChecker<'_> {
             } => self.for_range(var, *var_span, start, end, body)?,
             ast::StmtKind::While { cond, body } => {
                 let cond = self.condition(cond);
+                self.lang.unbounded_loops += 1;
                 let body = self.loop_body(body);
+                self.lang.unbounded_loops -= 1;
                 StmtKind::While { cond: cond?, body }
             }
             ast::StmtKind::Unroll { count, body } => {
@@ -103,7 +108,11 @@ impl ClauseChecker<'_> {
         self.scopes.push(Default::default());
         let counter = typed(crate::ir::ExprKind::Int(0), Type::I64, var_span);
         let id = self.declare_or_check_var(var, var_span, &counter);
+        let bounded = matches!(start.kind, crate::ir::ExprKind::Int(_))
+            && matches!(end.kind, crate::ir::ExprKind::Int(_));
+        self.lang.unbounded_loops += u32::from(!bounded);
         let body = self.loop_body(body);
+        self.lang.unbounded_loops -= u32::from(!bounded);
         self.scopes.pop();
         Some(StmtKind::ForRange {
             var: id?,
@@ -126,6 +135,17 @@ impl ClauseChecker<'_> {
                 Diagnostic::error(map_span, "`for` over a map cannot be nested in another")
                     .with_label("inside a `for` over a map")
                     .with_help("iterate the outer map only, and look the inner values up by key"),
+            );
+            return None;
+        }
+        if self.lang.unbounded_loops > 0 {
+            self.error(
+                Diagnostic::error(
+                    map_span,
+                    "a `for` over a map cannot be inside a `while` loop or a `for` loop with computed bounds",
+                )
+                .with_label("inside a loop the verifier cannot bound")
+                .with_help("use a `for ($i : 0..N)` loop with constant bounds around it, or move it out"),
             );
             return None;
         }
