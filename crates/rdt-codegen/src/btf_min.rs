@@ -66,7 +66,13 @@ fn btf(types: &[u8], strings: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&MAGIC.to_le_bytes());
     out.push(1); // version
     out.push(0); // flags
-    for v in [24, 0, types.len() as u32, types.len() as u32, strings.len() as u32] {
+    for v in [
+        24,
+        0,
+        types.len() as u32,
+        types.len() as u32,
+        strings.len() as u32,
+    ] {
         push_u32(&mut out, v);
     }
     out.extend_from_slice(types);

@@ -97,7 +97,8 @@ impl Lowerer<'_> {
     }
 
     fn for_range(&mut self, var: usize, start: &Expr, end: &Expr, body: &[Stmt]) {
-        let constant = matches!(start.kind, ExprKind::Int(_)) && matches!(end.kind, ExprKind::Int(_));
+        let constant =
+            matches!(start.kind, ExprKind::Int(_)) && matches!(end.kind, ExprKind::Int(_));
         let s = self.scalar(start);
         let e = self.scalar(end);
         let end_v = self.vreg();

@@ -127,7 +127,11 @@ impl Lowerer<'_> {
             rhs: Operand::Imm(0),
             target: done,
         });
-        self.copy((Base::Scratch, value_at), (Base::Reg(slot), 0), value_ty.size());
+        self.copy(
+            (Base::Scratch, value_at),
+            (Base::Reg(slot), 0),
+            value_ty.size(),
+        );
         self.place(done);
     }
 

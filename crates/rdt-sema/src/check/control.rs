@@ -163,8 +163,11 @@ impl ClauseChecker<'_> {
         let name = format!("@{map}");
         let Some(id) = self.maps.id(&name) else {
             let names = self.maps.decls.iter().map(|d| d.name.as_str());
-            let mut d = Diagnostic::error(map_span, format!("map `{name}` is iterated but never assigned"))
-                .with_label("no value was ever stored in it");
+            let mut d = Diagnostic::error(
+                map_span,
+                format!("map `{name}` is iterated but never assigned"),
+            )
+            .with_label("no value was ever stored in it");
             if let Some(near) = rdt_syntax::did_you_mean(&name, names) {
                 d = d.with_help(format!("did you mean `{near}`?"));
             }
@@ -216,12 +219,9 @@ impl ClauseChecker<'_> {
             crate::ir::ExprKind::Int(n) if (1..=MAX_UNROLL).contains(&n) => Some(n as u32),
             _ => {
                 self.error(
-                    Diagnostic::error(
-                        value.span,
-                        "unroll() needs a constant from 1 to 100",
-                    )
-                    .with_label("not a constant in 1..=100")
-                    .with_help("use a `for ($i : 0..N)` loop for longer or variable counts"),
+                    Diagnostic::error(value.span, "unroll() needs a constant from 1 to 100")
+                        .with_label("not a constant in 1..=100")
+                        .with_help("use a `for ($i : 0..N)` loop for longer or variable counts"),
                 );
                 None
             }

@@ -202,8 +202,8 @@ impl ClauseChecker<'_> {
         else {
             return None;
         };
-        let def = lang_function(name)
-            .filter(|d| d.unsafe_only || d.function == LangFunction::Join)?;
+        let def =
+            lang_function(name).filter(|d| d.unsafe_only || d.function == LangFunction::Join)?;
         if def.unsafe_only && !self.params.unsafe_ok {
             self.error(
                 Diagnostic::error(*name_span, format!("{name}() is an unsafe function"))
@@ -231,8 +231,11 @@ impl ClauseChecker<'_> {
             Some(ast::ExprKind::Str(s)) => s.clone(),
             Some(_) => {
                 self.error(
-                    Diagnostic::error(args[1].span, "the separator of join() must be a string literal")
-                        .with_label("not a string literal"),
+                    Diagnostic::error(
+                        args[1].span,
+                        "the separator of join() must be a string literal",
+                    )
+                    .with_label("not a string literal"),
                 );
                 return None;
             }
@@ -242,7 +245,10 @@ impl ClauseChecker<'_> {
             self.error(
                 Diagnostic::error(
                     array.span,
-                    format!("join() needs an array of string pointers, not `{}`", array.ty),
+                    format!(
+                        "join() needs an array of string pointers, not `{}`",
+                        array.ty
+                    ),
                 )
                 .with_label("not a pointer")
                 .with_help("for example `join(args.argv)` in `syscall::execve:entry`"),
@@ -355,7 +361,10 @@ impl ClauseChecker<'_> {
         self.error(
             Diagnostic::error(
                 span,
-                format!("{name}() takes {expected} argument(s), {} given", args.len()),
+                format!(
+                    "{name}() takes {expected} argument(s), {} given",
+                    args.len()
+                ),
             )
             .with_label("wrong number of arguments")
             .with_help(format!("usage: {}", def.usage)),

@@ -18,7 +18,11 @@ fn is_thread_local(base: &ast::Expr) -> bool {
 
 /// The hidden map's name: `self->x`, `this->x`. It has no `@`, so it is never printed.
 fn local_name(base: &ast::Expr, field: &str) -> String {
-    let owner = if is_thread_local(base) { "self" } else { "this" };
+    let owner = if is_thread_local(base) {
+        "self"
+    } else {
+        "this"
+    };
     format!("{owner}->{field}")
 }
 
@@ -154,8 +158,11 @@ impl ClauseChecker<'_> {
         };
         let Type::Tuple(fields) = &tuple.ty else {
             self.error(
-                Diagnostic::error(span, format!("`.{field}` needs a tuple, not `{}`", tuple.ty))
-                    .with_label("not a tuple"),
+                Diagnostic::error(
+                    span,
+                    format!("`.{field}` needs a tuple, not `{}`", tuple.ty),
+                )
+                .with_label("not a tuple"),
             );
             return Some(None);
         };
@@ -163,7 +170,10 @@ impl ClauseChecker<'_> {
             self.error(
                 Diagnostic::error(
                     span,
-                    format!("the tuple has {} fields; `.{index}` is past its end", fields.len()),
+                    format!(
+                        "the tuple has {} fields; `.{index}` is past its end",
+                        fields.len()
+                    ),
                 )
                 .with_label("no such field")
                 .with_help(format!("fields are numbered 0 to {}", fields.len() - 1)),
