@@ -307,6 +307,9 @@ pub enum ExprKind {
     },
     /// `strlen(s)`: bytes before the NUL.
     StrLen(Box<Expr>),
+    /// A value reached from the current task by kernel reads: start at `current`, then for each
+    /// `(offset, size)` read `size` bytes at `value + offset` (`ppid`: real_parent, then tgid).
+    TaskField { path: Vec<(u32, u32)> },
 }
 
 /// Values that come from the kernel's view of the current event.

@@ -132,21 +132,39 @@ impl ClauseChecker<'_> {
                 span,
             ))),
             "walltimestamp" => Some(Some(walltimestamp(span))),
-            "ppid" | "username" => {
+            "ppid" => Some(self.ppid(span)),
+            "username" => {
                 self.error(
                     Diagnostic::error(span, format!("`{name}` is not supported by this version of rdt yet"))
                         .with_label("needs kernel BTF type information")
-                        .with_help(if name == "ppid" {
-                            "trace `tracepoint:sched:sched_process_fork` to learn parents (`args.parent_pid`)"
-                        } else {
-                            "print `uid` and look the name up with `getent passwd UID`"
-                        }),
+                        .with_help("print `uid` and look the name up with `getent passwd UID`"),
                 );
                 Some(None)
             }
             // Context names (`args`, `arg0`, `retval`) are resolved by the probe, not here.
             _ if crate::builtins::CONTEXT_NAMES.contains(&name) => None,
             _ => stdlib::constant(name).map(|v| Some(typed(ExprKind::Int(v), Type::I64, span))),
+        }
+    }
+
+    /// `ppid`: `current->real_parent->tgid`, at offsets from the kernel's BTF.
+    fn ppid(&mut self, span: Span) -> Option<Expr> {
+        match rdt_btf::struct_members::member_offsets("task_struct", &["real_parent", "tgid"]) {
+            Ok(offsets) => Some(typed(
+                ExprKind::TaskField {
+                    path: vec![(offsets[0], 8), (offsets[1], 4)],
+                },
+                Type::U32,
+                span,
+            )),
+            Err(e) => {
+                self.error(
+                    Diagnostic::error(span, "`ppid` needs the kernel's BTF type information")
+                        .with_label(e.to_string())
+                        .with_help("trace `tracepoint:sched:sched_process_fork` to learn parents (`args.parent_pid`)"),
+                );
+                None
+            }
         }
     }
 
