@@ -85,7 +85,10 @@ fn group_instances(
     per_instance: bool,
 ) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
-    for instance in instances {
+    for mut instance in instances {
+        if per_instance && instance.guard.is_none() {
+            instance.guard = probes::exact_syscall_guard(&instance);
+        }
         let shared = groups.iter_mut().find(|g| {
             !per_instance
                 && g.instances[0].prog_type == instance.prog_type

@@ -314,3 +314,13 @@ fn missing_event(e: tracefs::TracefsError, category: &str, name: &str, span: Spa
         "`rdt -l 'tracepoint:{category}:*'` lists what exists"
     ))
 }
+
+/// The syscall-number check of a `syscalls:*` instance on `raw_syscalls`, even when [`expand`]
+/// dropped it because the wildcard covered every syscall: a clause compiled once per instance
+/// (it reads `probefunc`, `args`, …) needs it back.
+pub fn exact_syscall_guard(instance: &Instance) -> Option<(ExprKind, Type)> {
+    if !matches!(instance.attach, Attach::RawTracepoint { .. }) {
+        return None;
+    }
+    syscall_of("syscalls", &instance.label).map(syscall_guard)
+}
