@@ -7,6 +7,7 @@
 
 pub mod btf;
 pub mod kfuncs;
+pub mod struct_members;
 mod syscalls_x86_64;
 pub mod tracefs;
 

@@ -84,6 +84,9 @@ impl EventMeta {
             EventKind::Printf { args, .. } => {
                 8 + Type::Tuple(args.iter().map(|(_, t)| t.clone()).collect()).size()
             }
+            EventKind::Join {
+                max_args, arg_size, ..
+            } => 16 + max_args * arg_size,
             EventKind::System { args, .. } => {
                 8 + Type::Tuple(args.iter().map(|(_, t)| t.clone()).collect()).size()
             }
@@ -102,6 +105,12 @@ pub enum EventKind {
     },
     /// `exit()`: stop tracing.
     Exit,
+    /// `join(argv)`: after the id, a u64 count, then `max_args` strings of `arg_size` bytes.
+    Join {
+        sep: String,
+        max_args: u32,
+        arg_size: u32,
+    },
     /// `system(format, args…)`: laid out like printf; user space runs the formatted command.
     System {
         format: String,

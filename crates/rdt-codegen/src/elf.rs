@@ -27,15 +27,30 @@ pub struct ElfProgram<'a> {
     pub section: &'a str,
     pub name: &'a str,
     pub code: &'a Encoded,
+    /// Index in the callback list of each callback this program refers to.
+    pub callbacks: &'a [usize],
 }
 
-pub fn write(programs: &[ElfProgram], maps: &[MapDef]) -> Result<Vec<u8>, object::write::Error> {
+/// A bpf_for_each_map_elem callback, written to `.text` as a static function.
+pub struct ElfCallback {
+    pub name: String,
+    pub code: Encoded,
+}
+
+/// Writes the object; `btf` is `(.BTF, .BTF.ext)`, present when there are callbacks.
+pub fn write(
+    programs: &[ElfProgram],
+    callbacks: &[ElfCallback],
+    btf: Option<(Vec<u8>, Vec<u8>)>,
+    maps: &[MapDef],
+) -> Result<Vec<u8>, object::write::Error> {
     let mut obj = Object::new(BinaryFormat::Elf, Architecture::Bpf, Endianness::Little);
     let map_symbols = if maps.is_empty() {
         Vec::new()
     } else {
         write_maps(&mut obj, maps)
     };
+    let callback_symbols = write_callbacks(&mut obj, callbacks, &map_symbols)?;
     for p in programs {
         let section = obj.add_section(Vec::new(), p.section.as_bytes().to_vec(), SectionKind::Text);
         let bytes: Vec<u8> = p.code.insns.iter().flat_map(|i| i.to_bytes()).collect();
@@ -64,10 +79,85 @@ pub fn write(programs: &[ElfProgram], maps: &[MapDef]) -> Result<Vec<u8>, object
                 },
             )?;
         }
+        relocate_callbacks(&mut obj, section, offset, p, &callback_symbols)?;
+    }
+    if let Some((types, ext)) = btf {
+        let section = obj.add_section(Vec::new(), b".BTF".to_vec(), SectionKind::Metadata);
+        obj.append_section_data(section, &types, 4);
+        let section = obj.add_section(Vec::new(), b".BTF.ext".to_vec(), SectionKind::Metadata);
+        obj.append_section_data(section, &ext, 4);
     }
     let license = obj.add_section(Vec::new(), b"license".to_vec(), SectionKind::Data);
     obj.append_section_data(license, b"GPL\0", 1);
     obj.write()
+}
+
+/// `.text` holding every callback, each a sized local FUNC symbol with its map relocations.
+fn write_callbacks(
+    obj: &mut Object,
+    callbacks: &[ElfCallback],
+    map_symbols: &[object::write::SymbolId],
+) -> Result<Vec<object::write::SymbolId>, object::write::Error> {
+    if callbacks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let section = obj.add_section(Vec::new(), b".text".to_vec(), SectionKind::Text);
+    let mut symbols = Vec::new();
+    for cb in callbacks {
+        let bytes: Vec<u8> = cb.code.insns.iter().flat_map(|i| i.to_bytes()).collect();
+        let offset = obj.append_section_data(section, &bytes, 8);
+        symbols.push(obj.add_symbol(Symbol {
+            name: cb.name.as_bytes().to_vec(),
+            value: offset,
+            size: bytes.len() as u64,
+            kind: SymbolKind::Text,
+            scope: SymbolScope::Compilation,
+            weak: false,
+            section: SymbolSection::Section(section),
+            flags: SymbolFlags::None,
+        }));
+        for &(insn, map) in &cb.code.map_relocs {
+            obj.add_relocation(
+                section,
+                Relocation {
+                    offset: offset + insn as u64 * 8,
+                    symbol: map_symbols[map],
+                    addend: 0,
+                    flags: RelocationFlags::Elf {
+                        r_type: R_BPF_64_64,
+                    },
+                },
+            )?;
+        }
+    }
+    Ok(symbols)
+}
+
+/// `R_BPF_64_64` from each callback-address load of a program to the callback's symbol.
+fn relocate_callbacks(
+    obj: &mut Object,
+    section: object::write::SectionId,
+    offset: u64,
+    p: &ElfProgram,
+    callback_symbols: &[object::write::SymbolId],
+) -> Result<(), object::write::Error> {
+    for &(insn, local) in &p.code.func_relocs {
+        let Some(&symbol) = p.callbacks.get(local).and_then(|g| callback_symbols.get(*g)) else {
+            continue;
+        };
+        obj.add_relocation(
+            section,
+            Relocation {
+                offset: offset + insn as u64 * 8,
+                symbol,
+                addend: 0,
+                flags: RelocationFlags::Elf {
+                    r_type: R_BPF_64_64,
+                },
+            },
+        )?;
+    }
+    Ok(())
 }
 
 fn write_maps(obj: &mut Object, maps: &[MapDef]) -> Vec<object::write::SymbolId> {

@@ -21,6 +21,8 @@ pub struct Encoded {
     pub spans: Vec<Span>,
     /// `(instruction index of the ld_imm64, map index)`.
     pub map_relocs: Vec<(usize, usize)>,
+    /// `(instruction index of the ld_imm64, callback index)`: a callback's address.
+    pub func_relocs: Vec<(usize, usize)>,
 }
 
 #[derive(Debug)]
@@ -45,6 +47,27 @@ pub fn emit(
     scratch_key: u32,
     prologue_span: Span,
 ) -> Result<Encoded, TooManySpills> {
+    emit_function(f, scratch_map, scratch_key, prologue_span, R1)
+}
+
+/// Emits a bpf_for_each_map_elem callback: it is called with (map, key, value, ctx), and its
+/// "context" (what [`Inst::LoadCtx`] reads) is the entry's key.
+pub fn emit_callback(
+    f: &Function,
+    scratch_map: usize,
+    scratch_key: u32,
+    prologue_span: Span,
+) -> Result<Encoded, TooManySpills> {
+    emit_function(f, scratch_map, scratch_key, prologue_span, R2)
+}
+
+fn emit_function(
+    f: &Function,
+    scratch_map: usize,
+    scratch_key: u32,
+    prologue_span: Span,
+    ctx_reg: u8,
+) -> Result<Encoded, TooManySpills> {
     let alloc = regalloc::allocate(f, FIRST_SPILL_SLOT);
     let frame = (-FIRST_SPILL_SLOT) as u32 - 8 + alloc.stack_bytes;
     if frame > STACK_LIMIT {
@@ -57,7 +80,7 @@ pub fn emit(
         fixups: Vec::new(),
         span: prologue_span,
     };
-    e.push(insn::store_reg(insn::DW, FP, CTX_SLOT, R1));
+    e.push(insn::store_reg(insn::DW, FP, CTX_SLOT, ctx_reg));
     for (inst, span) in &f.insts {
         e.span = *span;
         match inst {
@@ -274,6 +297,13 @@ impl Emitter<'_> {
             }
             CallArg::Map(m) => self.load_map(reg, m),
             CallArg::Ctx => self.push(insn::load(insn::DW, reg, FP, CTX_SLOT)),
+            CallArg::Callback(index) => {
+                // The loader links the callback in and marks this a BPF_PSEUDO_FUNC load.
+                self.out.func_relocs.push((self.out.insns.len(), index));
+                for i in insn::ld_imm64(reg, 0, 0) {
+                    self.push(i);
+                }
+            }
         }
     }
 

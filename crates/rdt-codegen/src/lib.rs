@@ -5,6 +5,7 @@
 //! spilling), [`emit`] (LIR → instructions with source spans), [`elf`] (the object file).
 
 pub mod artifact;
+mod btf_min;
 mod disasm;
 mod elf;
 mod emit;
@@ -18,7 +19,7 @@ pub use artifact::{
     TimerPeriod, ValueKind,
 };
 
-use elf::{ElfProgram, MapDef};
+use elf::{ElfCallback, ElfProgram, MapDef};
 use lower::{Globals, Lowerer};
 use rdt_sema::ir::{self, Event, MapValue};
 use rdt_sema::Type;
@@ -93,9 +94,26 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
 
     let mut diags = Vec::new();
     let mut encoded = Vec::new();
+    let mut callbacks: Vec<ElfCallback> = Vec::new();
+    let mut probe_callbacks: Vec<Vec<usize>> = Vec::new();
     let mut scratch_size = 8;
     for (index, probe) in program.probes.iter().enumerate() {
-        let (function, scratch_bytes) = Lowerer::new(&globals, probe.prog_type).lower_probe(probe);
+        let (function, scratch_bytes, bodies) =
+            Lowerer::new(&globals, probe.prog_type).lower_probe(probe);
+        let mut mine = Vec::new();
+        for body in &bodies {
+            match emit::emit_callback(body, scratch, index as u32, probe.span) {
+                Ok(code) => {
+                    mine.push(callbacks.len());
+                    callbacks.push(ElfCallback {
+                        name: format!("cb{index}_{}", mine.len() - 1),
+                        code,
+                    });
+                }
+                Err(e) => diags.push(too_much_stack(probe.span, e.bytes)),
+            }
+        }
+        probe_callbacks.push(mine);
         if scratch_bytes > SCRATCH_LIMIT {
             diags.push(Diagnostic::error(probe.span, format!("this probe needs {scratch_bytes} bytes of scratch memory, more than the {SCRATCH_LIMIT} the kernel allows"))
                 .with_label("too many strings or keys in one clause")
@@ -105,17 +123,7 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
         scratch_size = scratch_size.max(scratch_bytes);
         match emit::emit(&function, scratch, index as u32, probe.span) {
             Ok(code) => encoded.push(code),
-            Err(e) => diags.push(
-                Diagnostic::error(
-                    probe.span,
-                    format!(
-                        "this clause needs {} bytes of BPF stack, more than the 512 allowed",
-                        e.bytes
-                    ),
-                )
-                .with_label("expressions too deeply nested")
-                .with_help("break long expressions into `$variables`"),
-            ),
+            Err(e) => diags.push(too_much_stack(probe.span, e.bytes)),
         }
     }
     if !diags.is_empty() {
@@ -133,13 +141,16 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
         .iter()
         .zip(&encoded)
         .zip(&sections)
-        .map(|((p, code), section)| ElfProgram {
+        .zip(&probe_callbacks)
+        .map(|(((p, code), section), callbacks)| ElfProgram {
             section,
             name: &p.name,
             code,
+            callbacks,
         })
         .collect();
-    let elf = elf::write(&elf_programs, &maps).map_err(|e| {
+    let btf = (!callbacks.is_empty()).then(|| btf_for(&elf_programs, &callbacks));
+    let elf = elf::write(&elf_programs, &callbacks, btf, &maps).map_err(|e| {
         vec![Diagnostic::error(
             Span::default(),
             format!("internal error writing the BPF object: {e}"),
@@ -183,6 +194,39 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
         ringbuf_map: maps[ringbuf].name.clone(),
         counters_map: maps[counters].name.clone(),
     })
+}
+
+fn too_much_stack(span: Span, bytes: u32) -> Diagnostic {
+    Diagnostic::error(
+        span,
+        format!("this clause needs {bytes} bytes of BPF stack, more than the 512 allowed"),
+    )
+    .with_label("expressions too deeply nested")
+    .with_help("break long expressions into `$variables`")
+}
+
+/// BTF naming every program and callback (the kernel requires it for callbacks).
+fn btf_for(programs: &[ElfProgram], callbacks: &[ElfCallback]) -> (Vec<u8>, Vec<u8>) {
+    let mut functions: Vec<btf_min::BtfFunction> = programs
+        .iter()
+        .map(|p| btf_min::BtfFunction {
+            section: p.section,
+            name: p.name,
+            byte_offset: 0,
+            callback: false,
+        })
+        .collect();
+    let mut offset = 0;
+    for cb in callbacks {
+        functions.push(btf_min::BtfFunction {
+            section: ".text",
+            name: &cb.name,
+            byte_offset: offset,
+            callback: true,
+        });
+        offset += cb.code.insns.len() as u32 * 8;
+    }
+    btf_min::encode(&functions)
 }
 
 /// `-d bpf`: every program's instructions, annotated with the script lines they came from.
@@ -282,6 +326,19 @@ fn layout_events(events: &[Event]) -> Vec<EventMeta> {
                     span: *span,
                 }
             }
+            Event::Join {
+                sep,
+                max_args,
+                arg_size,
+                span,
+            } => EventMeta {
+                kind: EventKind::Join {
+                    sep: sep.clone(),
+                    max_args: *max_args,
+                    arg_size: *arg_size,
+                },
+                span: *span,
+            },
             Event::Exit { span } => EventMeta {
                 kind: EventKind::Exit,
                 span: *span,

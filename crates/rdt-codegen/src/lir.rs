@@ -69,6 +69,8 @@ pub enum CallArg {
     Map(MapIndex),
     /// The program's context pointer (saved at entry), for helpers such as `get_stack`.
     Ctx,
+    /// The address of callback function N of this program (bpf_for_each_map_elem).
+    Callback(usize),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,6 +15,7 @@ use rdt_syntax::Span;
 mod lang;
 mod kmem;
 pub mod stacks;
+mod map_loop;
 
 /// Facts about the whole object that lowering needs.
 pub struct Globals<'a> {
@@ -49,6 +50,10 @@ pub struct Lowerer<'a> {
     vars: Vec<VarLoc>,
     /// Enclosing loops, innermost last (lower/lang.rs).
     loops: Vec<lang::LoopLabels>,
+    /// Every variable lives in scratch memory (a `for` over a map's callback reads them).
+    memory_vars: bool,
+    /// Bodies of `for` loops over maps, compiled as callbacks (lower/map_loop.rs).
+    callbacks: Vec<Function>,
 }
 
 #[derive(Clone, Copy)]
@@ -75,11 +80,15 @@ impl<'a> Lowerer<'a> {
             exit: 0,
             vars: Vec::new(),
             loops: Vec::new(),
+            memory_vars: false,
+            callbacks: Vec::new(),
         }
     }
 
-    /// Lowers one probe; returns the function and the scratch bytes it needs.
-    pub fn lower_probe(mut self, probe: &ir::Probe) -> (Function, u32) {
+    /// Lowers one probe; returns the function, the scratch bytes it needs, and the callbacks it
+    /// passes to bpf_for_each_map_elem (`CallArg::Callback` indexes them).
+    pub fn lower_probe(mut self, probe: &ir::Probe) -> (Function, u32, Vec<Function>) {
+        self.memory_vars = map_loop::has_map_loop(&probe.body);
         self.span = probe.span;
         let exit = self.label();
         self.exit = exit;
@@ -103,7 +112,7 @@ impl<'a> Lowerer<'a> {
         self.stmts(&probe.body);
         self.place(exit);
         remove_unreachable(&mut self.f);
-        (self.f, align8(self.scratch_top.max(8)))
+        (self.f, align8(self.scratch_top.max(8)), self.callbacks)
     }
 
     // ---- building blocks ----
@@ -220,7 +229,7 @@ impl<'a> Lowerer<'a> {
 
     fn declare_vars(&mut self, types: &[Type]) {
         for ty in types {
-            let loc = if ty.is_scalar() {
+            let loc = if ty.is_scalar() && !self.memory_vars {
                 VarLoc::Reg(self.imm(0))
             } else {
                 let region = self.alloc(ty.size());
@@ -251,6 +260,10 @@ impl<'a> Lowerer<'a> {
                         dst: r,
                         src: Operand::Reg(v),
                     });
+                }
+                VarLoc::Mem(region) if value.ty.is_scalar() => {
+                    let v = self.scalar(value);
+                    self.store(Base::Scratch, region, 8, Operand::Reg(v));
                 }
                 VarLoc::Mem(region) => self.value_into(value, region, &value.ty.clone()),
             },

@@ -207,6 +207,14 @@ impl Session<'_> {
                     let command = printf::format_printf(format, args, body);
                     crate::system::run(self.out, &command).map_err(output_error)?;
                 }
+                Some(EventKind::Join {
+                    sep,
+                    max_args,
+                    arg_size,
+                }) => {
+                    let text = crate::system::format_join(body, sep, *max_args, *arg_size);
+                    self.out.write_all(text.as_bytes()).map_err(output_error)?;
+                }
                 Some(EventKind::Exit) => self.stop = true,
                 Some(EventKind::ProcessSeen) => {
                     crate::symbolize::remember_process(maps::read_u64(body) as u32)

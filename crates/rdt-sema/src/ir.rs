@@ -150,6 +150,14 @@ pub enum Event {
     Exit {
         span: Span,
     },
+    /// `join(argv[, sep])`: up to `max_args` user strings of `arg_size` bytes read from a
+    /// NULL-terminated array of pointers; user space prints them joined by `sep`.
+    Join {
+        sep: String,
+        max_args: u32,
+        arg_size: u32,
+        span: Span,
+    },
     /// `system(format, args…)`: user space runs the formatted command (with `--unsafe`).
     System {
         format: String,
@@ -202,6 +210,13 @@ pub enum StmtKind {
         end: Expr,
         body: Vec<Stmt>,
     },
+    /// `for ($kv : @map)`: the body runs once per entry (bpf_for_each_map_elem) with `var`
+    /// holding the tuple `(key, value)`.
+    ForMap {
+        map: MapId,
+        var: VarId,
+        body: Vec<Stmt>,
+    },
     /// `while (cond)`: bounded by [`LOOP_LIMIT`] iterations.
     While { cond: Expr, body: Vec<Stmt> },
     /// `unroll(count)`: the body repeated `count` times.
@@ -220,6 +235,8 @@ pub enum StmtKind {
     },
     /// `signal(sig)`: bpf_send_signal to the current process.
     Signal(Expr),
+    /// `join(argv[, sep])`: emit the [`Event::Join`] record `event`, reading from `array`.
+    Join { event: usize, array: Expr },
 }
 
 /// Iterations after which a `while` loop (or a `for` loop with a bound computed at run time)
@@ -318,6 +335,9 @@ pub enum ExprKind {
     Stack,
     /// `ksym(addr)` / `usym(addr)`: an address that prints as its symbol.
     Symbol { addr: Box<Expr>, user: bool },
+    /// A value reached from the current task by kernel reads: start at `current`, then for each
+    /// `(offset, size)` read `size` bytes at `value + offset` (`ppid`: real_parent, then tgid).
+    TaskField { path: Vec<(u32, u32)> },
 }
 
 /// Values that come from the kernel's view of the current event.

@@ -86,7 +86,10 @@ fn group_instances(
     per_instance: bool,
 ) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
-    for instance in instances {
+    for mut instance in instances {
+        if per_instance && instance.guard.is_none() {
+            instance.guard = probes::exact_syscall_guard(&instance);
+        }
         let shared = groups.iter_mut().find(|g| {
             (!per_instance || instance.context.uniform_args())
                 && g.instances[0].prog_type == instance.prog_type
@@ -120,7 +123,7 @@ fn uses_args(clause: &ast::Clause) -> bool {
     clause.predicate.as_ref().is_some_and(expr_uses_args) || block_uses_args(&clause.body)
 }
 
-fn block_uses_args(block: &ast::Block) -> bool {
+pub(crate) fn block_uses_args(block: &ast::Block) -> bool {
     block.stmts.iter().any(|s| match &s.kind {
         ast::StmtKind::Expr(e) => expr_uses_args(e),
         ast::StmtKind::Assign { target, value, .. } => {

@@ -112,7 +112,7 @@ fn syscall_names(label: &str) -> ProbeNames {
 
 fn timer_spec(ns: u64) -> String {
     for (unit, scale) in [("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)] {
-        if ns % scale == 0 {
+        if ns.is_multiple_of(scale) {
             return format!("{unit}:{}", ns / scale);
         }
     }

@@ -13,15 +13,19 @@ pub const FILES: &[(&str, &str)] = &[
     ("sched.d", include_str!("../../../stdlib/sched.d")),
 ];
 
-/// The value of the stdlib constant `name`.
+/// The value of the stdlib constant `name`: a substring search for its declaration (no line
+/// is parsed but the one that matches).
 pub fn constant(name: &str) -> Option<i64> {
-    FILES
-        .iter()
-        .flat_map(|(_, text)| text.lines())
-        .find_map(|line| match declaration(line) {
+    let needle = format!("inline int {name} =");
+    FILES.iter().find_map(|(_, text)| {
+        let at = text.find(&needle)?;
+        let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+        match declaration(&text[line_start..line_end]) {
             Some((n, v)) if n == name => Some(v),
             _ => None,
-        })
+        }
+    })
 }
 
 /// Every constant's name (for "did you mean" suggestions, so only on an error path).

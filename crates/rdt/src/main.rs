@@ -93,7 +93,11 @@ fn main() -> ExitCode {
 /// The script text, its name for diagnostics, and its positional parameters.
 fn script(cli: &Cli) -> Result<(String, String, Vec<String>), String> {
     if let Some(p) = &cli.program {
-        return Ok((p.clone(), "<program>".to_string(), cli.positional.clone()));
+        return Ok((
+            with_default_action(p),
+            "<program>".to_string(),
+            cli.positional.clone(),
+        ));
     }
     if let Some(file) = &cli.script_file {
         let text =
@@ -186,6 +190,16 @@ fn run(cli: Cli) -> Result<(), ()> {
         RuntimeError::Located(d) => report(&[*d]),
         RuntimeError::Other(m) => eprintln!("error: {m}"),
     })
+}
+
+/// D's `-n 'syscall::openat:entry'` names probes without an action: DTrace then prints the CPU
+/// and the probe for every firing, and so does rdt.
+fn with_default_action(program: &str) -> String {
+    let has_action = program.contains('{') || program.trim_end().ends_with('>');
+    if has_action {
+        return program.to_string();
+    }
+    format!("{program} {{ printf(\"%3d %s:%s\\n\", cpu, probefunc, probename); }}")
 }
 
 /// `-x name=value` (or `-x name`) as if the script had `#pragma D option name=value`.

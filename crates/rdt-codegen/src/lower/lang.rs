@@ -13,6 +13,8 @@ use rdt_sema::ir::{Expr, ExprKind, Stmt, StmtKind, LOOP_LIMIT};
 use rdt_sema::Type;
 
 const MAP_DELETE_ELEM: i32 = 3;
+const PROBE_READ_USER: i32 = 112;
+const GET_CURRENT_TASK: i32 = 35;
 const SEND_SIGNAL: i32 = 109;
 pub(super) const GET_PRANDOM_U32: i32 = 7;
 pub(super) const JIFFIES64: i32 = 118;
@@ -36,6 +38,7 @@ impl Lowerer<'_> {
                 body,
             } => self.for_range(*var, start, end, body),
             StmtKind::While { cond, body } => self.while_loop(cond, body),
+            StmtKind::ForMap { map, var, body } => self.for_map(*map, *var, body),
             StmtKind::Unroll { count, body } => self.unroll(*count, body),
             StmtKind::Break | StmtKind::Continue => {
                 if let Some(l) = self.loops.last().copied() {
@@ -54,6 +57,7 @@ impl Lowerer<'_> {
                 value,
                 free_on_zero,
             } => self.local_store(*map, key, value, *free_on_zero),
+            StmtKind::Join { event, array } => self.join(*event, array),
             StmtKind::Signal(sig) => {
                 let v = self.scalar(sig);
                 self.call(SEND_SIGNAL, vec![CallArg::Reg(v)]);
@@ -63,18 +67,12 @@ impl Lowerer<'_> {
     }
 
     fn set_var(&mut self, var: usize, value: VReg) {
-        if let super::VarLoc::Reg(r) = self.vars[var] {
-            self.emit(Inst::Mov {
+        match self.vars[var] {
+            super::VarLoc::Reg(r) => self.emit(Inst::Mov {
                 dst: r,
                 src: Operand::Reg(value),
-            });
-        }
-    }
-
-    fn var_reg(&mut self, var: usize) -> VReg {
-        match self.vars[var] {
-            super::VarLoc::Reg(r) => r,
-            super::VarLoc::Mem(region) => self.load(Base::Scratch, region, 8),
+            }),
+            super::VarLoc::Mem(region) => self.store(Base::Scratch, region, 8, Operand::Reg(value)),
         }
     }
 
@@ -100,9 +98,9 @@ impl Lowerer<'_> {
     }
 
     fn for_range(&mut self, var: usize, start: &Expr, end: &Expr, body: &[Stmt]) {
-        let constant = matches!(start.kind, ExprKind::Int(_)) && matches!(end.kind, ExprKind::Int(_));
+        let constant =
+            matches!(start.kind, ExprKind::Int(_)) && matches!(end.kind, ExprKind::Int(_));
         let s = self.scalar(start);
-        self.set_var(var, s);
         let e = self.scalar(end);
         let end_v = self.vreg();
         self.emit(Inst::Mov {
@@ -110,15 +108,22 @@ impl Lowerer<'_> {
             src: Operand::Reg(e),
         });
         let iter = self.imm(0);
+        // The counter stays in a register the verifier tracks exactly (a variable in scratch
+        // memory would read back as unknown and make even a constant loop unprovable).
+        let i = self.vreg();
+        self.emit(Inst::Mov {
+            dst: i,
+            src: Operand::Reg(s),
+        });
         let (top, next, limit, done) = (self.label(), self.label(), self.label(), self.label());
         self.place(top);
-        let i = self.var_reg(var);
         self.emit(Inst::Branch {
             cond: Cond::Sge,
             lhs: i,
             rhs: Operand::Reg(end_v),
             target: done,
         });
+        self.set_var(var, i);
         if !constant {
             self.count_iteration(iter, limit);
         }
@@ -130,9 +135,11 @@ impl Lowerer<'_> {
             },
         );
         self.place(next);
-        let i = self.var_reg(var);
-        let i = self.alu(AluOp::Add, i, Operand::Imm(1));
-        self.set_var(var, i);
+        let after = self.alu(AluOp::Add, i, Operand::Imm(1));
+        self.emit(Inst::Mov {
+            dst: i,
+            src: Operand::Reg(after),
+        });
         self.emit(Inst::Jump { target: top });
         self.place(limit);
         self.bump_counter(Counter::LoopLimit);
@@ -172,6 +179,73 @@ impl Lowerer<'_> {
             self.place(next);
         }
         self.place(done);
+    }
+
+    /// `join(array)`: reads up to `max_args` pointers from the user array, and the string each
+    /// points to, into one record; a NULL pointer ends the list.
+    fn join(&mut self, event: usize, array: &Expr) {
+        let crate::artifact::EventKind::Join {
+            max_args, arg_size, ..
+        } = self.g.events[event].kind
+        else {
+            return;
+        };
+        let size = self.g.events[event].record_size();
+        let rec = self.alloc(size);
+        self.store(Base::Scratch, rec, 8, Operand::Imm(event as i64));
+        self.store(Base::Scratch, rec + 8, 8, Operand::Imm(0));
+        let base = self.scalar(array);
+        let slot = self.alloc(8);
+        let done = self.label();
+        for i in 0..max_args as i32 {
+            let at = self.alu(AluOp::Add, base, Operand::Imm(i64::from(i) * 8));
+            let r = self.call(
+                PROBE_READ_USER,
+                vec![CallArg::Scratch(slot), CallArg::Imm(8), CallArg::Reg(at)],
+            );
+            self.emit(Inst::Branch {
+                cond: Cond::Ne,
+                lhs: r,
+                rhs: Operand::Imm(0),
+                target: done,
+            });
+            let p = self.load(Base::Scratch, slot, 8);
+            self.emit(Inst::Branch {
+                cond: Cond::Eq,
+                lhs: p,
+                rhs: Operand::Imm(0),
+                target: done,
+            });
+            let dst = rec + 16 + i * arg_size as i32;
+            self.call(
+                crate::insn::helper::PROBE_READ_USER_STR,
+                vec![
+                    CallArg::Scratch(dst),
+                    CallArg::Imm(i64::from(arg_size)),
+                    CallArg::Reg(p),
+                ],
+            );
+            self.store(Base::Scratch, rec + 8, 8, Operand::Imm(i64::from(i + 1)));
+        }
+        self.place(done);
+        let r = self.call(
+            crate::insn::helper::RINGBUF_OUTPUT,
+            vec![
+                CallArg::Map(self.g.ringbuf),
+                CallArg::Scratch(rec),
+                CallArg::Imm(i64::from(size)),
+                CallArg::Imm(0),
+            ],
+        );
+        let ok = self.label();
+        self.emit(Inst::Branch {
+            cond: Cond::Eq,
+            lhs: r,
+            rhs: Operand::Imm(0),
+            target: ok,
+        });
+        self.bump_counter(Counter::LostEvents);
+        self.place(ok);
     }
 
     fn local_store(&mut self, map: usize, key: &Expr, value: &Expr, free_on_zero: bool) {
@@ -226,10 +300,41 @@ impl Lowerer<'_> {
                 self.extend(v, &e.ty)
             }
             ExprKind::StrLen(s) => self.str_len(s),
+            ExprKind::TaskField { path } => self.task_field(path),
             ExprKind::StrNcmp { lhs, rhs, n } => self.str_ncmp(lhs, rhs, *n),
             ExprKind::StrContains { haystack, needle } => self.str_contains(haystack, needle),
             _ => self.imm(0),
         }
+    }
+
+    /// Follows `path` from the current task with kernel reads; a failed read gives 0 and is
+    /// counted.
+    fn task_field(&mut self, path: &[(u32, u32)]) -> VReg {
+        let mut v = self.call(GET_CURRENT_TASK, vec![]);
+        let tmp = self.alloc(8);
+        for &(offset, size) in path {
+            self.store(Base::Scratch, tmp, 8, Operand::Imm(0));
+            let addr = self.alu(AluOp::Add, v, Operand::Imm(i64::from(offset)));
+            let r = self.call(
+                crate::insn::helper::PROBE_READ_KERNEL,
+                vec![
+                    CallArg::Scratch(tmp),
+                    CallArg::Imm(i64::from(size)),
+                    CallArg::Reg(addr),
+                ],
+            );
+            let ok = self.label();
+            self.emit(Inst::Branch {
+                cond: Cond::Eq,
+                lhs: r,
+                rhs: Operand::Imm(0),
+                target: ok,
+            });
+            self.bump_counter(Counter::ReadFaults);
+            self.place(ok);
+            v = self.load(Base::Scratch, tmp, size.clamp(1, 8));
+        }
+        v
     }
 
     /// Where a tuple field's bytes are.

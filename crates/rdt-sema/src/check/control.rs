@@ -14,6 +14,11 @@ const MAX_UNROLL: i64 = 100;
 pub struct LangState {
     /// Loops around the statement being checked (`unroll` counts too).
     pub loop_depth: u32,
+    /// Inside the body of a `for` over a map.
+    pub in_map_loop: bool,
+    /// Loops around the statement that only the loop limit bounds (`while`, `for` with bounds
+    /// computed at run time): the verifier walks their body up to 1024 times.
+    pub unbounded_loops: u32,
     /// The probe firing this clause: `probe`, `probefunc`, … (see `probe_names`).
     pub probe: crate::probe_names::ProbeNames,
 }
@@ -32,7 +37,9 @@ impl ClauseChecker<'_> {
             } => self.for_range(var, *var_span, start, end, body)?,
             ast::StmtKind::While { cond, body } => {
                 let cond = self.condition(cond);
+                self.lang.unbounded_loops += 1;
                 let body = self.loop_body(body);
+                self.lang.unbounded_loops -= 1;
                 StmtKind::While { cond: cond?, body }
             }
             ast::StmtKind::Unroll { count, body } => {
@@ -40,14 +47,13 @@ impl ClauseChecker<'_> {
                 let body = self.loop_body(body);
                 StmtKind::Unroll { count, body }
             }
-            ast::StmtKind::ForMap { map_span, .. } => {
-                self.error(
-                    Diagnostic::error(*map_span, "`for` over a map is not supported by this version of rdt yet")
-                        .with_label("iterating a map")
-                        .with_help("print the map with `print(@map)`, or keep the values you need in `$variables`"),
-                );
-                return None;
-            }
+            ast::StmtKind::ForMap {
+                var,
+                var_span,
+                map,
+                map_span,
+                body,
+            } => self.for_map(var, *var_span, map, *map_span, body)?,
             ast::StmtKind::Break | ast::StmtKind::Continue => {
                 if self.lang.loop_depth == 0 {
                     let word = if matches!(stmt.kind, ast::StmtKind::Break) {
@@ -102,12 +108,100 @@ impl ClauseChecker<'_> {
         self.scopes.push(Default::default());
         let counter = typed(crate::ir::ExprKind::Int(0), Type::I64, var_span);
         let id = self.declare_or_check_var(var, var_span, &counter);
+        let bounded = matches!(start.kind, crate::ir::ExprKind::Int(_))
+            && matches!(end.kind, crate::ir::ExprKind::Int(_));
+        self.lang.unbounded_loops += u32::from(!bounded);
         let body = self.loop_body(body);
+        self.lang.unbounded_loops -= u32::from(!bounded);
         self.scopes.pop();
         Some(StmtKind::ForRange {
             var: id?,
             start,
             end,
+            body,
+        })
+    }
+
+    fn for_map(
+        &mut self,
+        var: &str,
+        var_span: Span,
+        map: &str,
+        map_span: Span,
+        body: &ast::Block,
+    ) -> Option<StmtKind> {
+        if self.lang.in_map_loop {
+            self.error(
+                Diagnostic::error(map_span, "`for` over a map cannot be nested in another")
+                    .with_label("inside a `for` over a map")
+                    .with_help("iterate the outer map only, and look the inner values up by key"),
+            );
+            return None;
+        }
+        if self.lang.unbounded_loops > 0 {
+            self.error(
+                Diagnostic::error(
+                    map_span,
+                    "a `for` over a map cannot be inside a `while` loop or a `for` loop with computed bounds",
+                )
+                .with_label("inside a loop the verifier cannot bound")
+                .with_help("use a `for ($i : 0..N)` loop with constant bounds around it, or move it out"),
+            );
+            return None;
+        }
+        if crate::block_uses_args(body) {
+            self.error(
+                Diagnostic::error(
+                    map_span,
+                    "the body of a `for` over a map cannot read the probe's arguments",
+                )
+                .with_label("the body runs in a callback without the probe's context")
+                .with_help("copy what you need into `$variables` before the loop"),
+            );
+            return None;
+        }
+        let name = format!("@{map}");
+        let Some(id) = self.maps.id(&name) else {
+            let names = self.maps.decls.iter().map(|d| d.name.as_str());
+            let mut d = Diagnostic::error(
+                map_span,
+                format!("map `{name}` is iterated but never assigned"),
+            )
+            .with_label("no value was ever stored in it");
+            if let Some(near) = rdt_syntax::did_you_mean(&name, names) {
+                d = d.with_help(format!("did you mean `{near}`?"));
+            }
+            self.error(d);
+            return None;
+        };
+        let decl = &self.maps.decls[id];
+        let Some(key) = decl.key.clone() else {
+            self.error(
+                Diagnostic::error(map_span, format!("map `{name}` has no keys to iterate"))
+                    .with_label("a map without keys")
+                    .with_help(format!("read its one value as `{name}`")),
+            );
+            return None;
+        };
+        let value = match &decl.value {
+            crate::ir::MapValue::Count => Type::U64,
+            crate::ir::MapValue::Sum => Type::I64,
+            crate::ir::MapValue::Plain(t) => t.clone(),
+        };
+        self.scopes.push(Default::default());
+        let pair = typed(
+            crate::ir::ExprKind::Int(0),
+            Type::Tuple(vec![key, value]),
+            var_span,
+        );
+        let var = self.declare_or_check_var(var, var_span, &pair);
+        self.lang.in_map_loop = true;
+        let body = self.loop_body(body);
+        self.lang.in_map_loop = false;
+        self.scopes.pop();
+        Some(StmtKind::ForMap {
+            map: id,
+            var: var?,
             body,
         })
     }
@@ -125,12 +219,9 @@ impl ClauseChecker<'_> {
             crate::ir::ExprKind::Int(n) if (1..=MAX_UNROLL).contains(&n) => Some(n as u32),
             _ => {
                 self.error(
-                    Diagnostic::error(
-                        value.span,
-                        "unroll() needs a constant from 1 to 100",
-                    )
-                    .with_label("not a constant in 1..=100")
-                    .with_help("use a `for ($i : 0..N)` loop for longer or variable counts"),
+                    Diagnostic::error(value.span, "unroll() needs a constant from 1 to 100")
+                        .with_label("not a constant in 1..=100")
+                        .with_help("use a `for ($i : 0..N)` loop for longer or variable counts"),
                 );
                 None
             }

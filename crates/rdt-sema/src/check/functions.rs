@@ -15,6 +15,7 @@ pub enum LangFunction {
     Strlen,
     Signal,
     System,
+    Join,
 }
 
 pub struct LangFunctionDef {
@@ -68,6 +69,14 @@ pub const LANG_FUNCTIONS: &[LangFunctionDef] = &[
         usage: "system(\"format\", args…)",
         unsafe_only: true,
     },
+    LangFunctionDef {
+        name: "join",
+        function: LangFunction::Join,
+        min_args: 1,
+        max_args: 2,
+        usage: "join(args.argv[, \"separator\"])",
+        unsafe_only: false,
+    },
     // D spelling.
     LangFunctionDef {
         name: "raise",
@@ -90,6 +99,12 @@ pub const LANG_IDENTS: &[&str] = &[
     "probefunc",
     "probename",
 ];
+
+/// Largest haystack × needle size for `strcontains` with a needle that is not a literal.
+const MAX_SEARCH_PAIRS: u32 = 128 * 128;
+
+/// Arguments `join()` reads at most (bpftrace's default).
+const JOIN_MAX_ARGS: u32 = 16;
 
 pub fn lang_function(name: &str) -> Option<&'static LangFunctionDef> {
     LANG_FUNCTIONS.iter().find(|f| f.name == name)
@@ -117,7 +132,39 @@ impl ClauseChecker<'_> {
                 span,
             ))),
             "walltimestamp" => Some(Some(walltimestamp(span))),
+            "ppid" => Some(self.ppid(span)),
+            "username" => {
+                self.error(
+                    Diagnostic::error(span, format!("`{name}` is not supported by this version of rdt yet"))
+                        .with_label("needs kernel BTF type information")
+                        .with_help("print `uid` and look the name up with `getent passwd UID`"),
+                );
+                Some(None)
+            }
+            // Context names (`args`, `arg0`, `retval`) are resolved by the probe, not here.
+            _ if crate::builtins::CONTEXT_NAMES.contains(&name) => None,
             _ => stdlib::constant(name).map(|v| Some(typed(ExprKind::Int(v), Type::I64, span))),
+        }
+    }
+
+    /// `ppid`: `current->real_parent->tgid`, at offsets from the kernel's BTF.
+    fn ppid(&mut self, span: Span) -> Option<Expr> {
+        match rdt_btf::struct_members::member_offsets("task_struct", &["real_parent", "tgid"]) {
+            Ok(offsets) => Some(typed(
+                ExprKind::TaskField {
+                    path: vec![(offsets[0], 8), (offsets[1], 4)],
+                },
+                Type::U32,
+                span,
+            )),
+            Err(e) => {
+                self.error(
+                    Diagnostic::error(span, "`ppid` needs the kernel's BTF type information")
+                        .with_label(e.to_string())
+                        .with_help("trace `tracepoint:sched:sched_process_fork` to learn parents (`args.parent_pid`)"),
+                );
+                None
+            }
         }
     }
 
@@ -143,13 +190,15 @@ impl ClauseChecker<'_> {
             }
             LangFunction::Strcontains => {
                 let (h, n) = (self.string_arg(&args[0]), self.string_arg(&args[1]));
+                let (h, n) = (h?, n?);
+                self.check_search_size(&h, &n)?;
                 ExprKind::StrContains {
-                    haystack: Box::new(h?),
-                    needle: Box::new(n?),
+                    haystack: Box::new(h),
+                    needle: Box::new(n),
                 }
             }
             LangFunction::Strlen => ExprKind::StrLen(Box::new(self.string_arg(&args[0])?)),
-            LangFunction::Signal | LangFunction::System => {
+            LangFunction::Signal | LangFunction::System | LangFunction::Join => {
                 self.error(
                     Diagnostic::error(span, format!("{name}() has no value"))
                         .with_label("used as a value")
@@ -171,8 +220,9 @@ impl ClauseChecker<'_> {
         else {
             return None;
         };
-        let def = lang_function(name).filter(|d| d.unsafe_only)?;
-        if !self.params.unsafe_ok {
+        let def =
+            lang_function(name).filter(|d| d.unsafe_only || d.function == LangFunction::Join)?;
+        if def.unsafe_only && !self.params.unsafe_ok {
             self.error(
                 Diagnostic::error(*name_span, format!("{name}() is an unsafe function"))
                     .with_label("needs --unsafe")
@@ -187,8 +237,50 @@ impl ClauseChecker<'_> {
         }
         Some(match def.function {
             LangFunction::Signal => self.signal_arg(&args[0]).map(StmtKind::Signal),
+            LangFunction::Join => self.join(args, e.span),
             _ => self.system(args, e.span),
         })
+    }
+
+    fn join(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
+        let array = self.expr(&args[0]);
+        let sep = match args.get(1).map(|a| &a.kind) {
+            None => " ".to_string(),
+            Some(ast::ExprKind::Str(s)) => s.clone(),
+            Some(_) => {
+                self.error(
+                    Diagnostic::error(
+                        args[1].span,
+                        "the separator of join() must be a string literal",
+                    )
+                    .with_label("not a string literal"),
+                );
+                return None;
+            }
+        };
+        let array = array?;
+        if !array.ty.is_scalar() {
+            self.error(
+                Diagnostic::error(
+                    array.span,
+                    format!(
+                        "join() needs an array of string pointers, not `{}`",
+                        array.ty
+                    ),
+                )
+                .with_label("not a pointer")
+                .with_help("for example `join(args.argv)` in `syscall::execve:entry`"),
+            );
+            return None;
+        }
+        let event = self.events.len();
+        self.events.push(Event::Join {
+            sep,
+            max_args: JOIN_MAX_ARGS,
+            arg_size: self.strsize,
+            span,
+        });
+        Some(StmtKind::Join { event, array })
     }
 
     fn system(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
@@ -245,6 +337,30 @@ impl ClauseChecker<'_> {
         Some(value)
     }
 
+    /// `strcontains` compares every start position with every needle byte, unrolled; a needle
+    /// that is not a literal must keep that product small enough for one BPF program.
+    fn check_search_size(&mut self, haystack: &Expr, needle: &Expr) -> Option<()> {
+        let pairs = haystack.ty.size() * needle.ty.size();
+        if matches!(needle.kind, ExprKind::Str(_)) || pairs <= MAX_SEARCH_PAIRS {
+            return Some(());
+        }
+        self.error(
+            Diagnostic::error(
+                needle.span,
+                format!(
+                    "strcontains() on a {}-byte string with a {}-byte needle is too large for one BPF program",
+                    haystack.ty.size(),
+                    needle.ty.size()
+                ),
+            )
+            .with_label("a needle that is not a literal")
+            .with_help(format!(
+                "use a string literal as the needle, or lower strsize (the two sizes multiplied may be at most {MAX_SEARCH_PAIRS})"
+            )),
+        );
+        None
+    }
+
     fn lang_arity(
         &mut self,
         def: &LangFunctionDef,
@@ -263,7 +379,10 @@ impl ClauseChecker<'_> {
         self.error(
             Diagnostic::error(
                 span,
-                format!("{name}() takes {expected} argument(s), {} given", args.len()),
+                format!(
+                    "{name}() takes {expected} argument(s), {} given",
+                    args.len()
+                ),
             )
             .with_label("wrong number of arguments")
             .with_help(format!("usage: {}", def.usage)),

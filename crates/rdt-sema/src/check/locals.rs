@@ -18,7 +18,11 @@ fn is_thread_local(base: &ast::Expr) -> bool {
 
 /// The hidden map's name: `self->x`, `this->x`. It has no `@`, so it is never printed.
 fn local_name(base: &ast::Expr, field: &str) -> String {
-    let owner = if is_thread_local(base) { "self" } else { "this" };
+    let owner = if is_thread_local(base) {
+        "self"
+    } else {
+        "this"
+    };
     format!("{owner}->{field}")
 }
 
@@ -138,10 +142,13 @@ impl ClauseChecker<'_> {
         span: Span,
     ) -> Option<Option<Expr>> {
         let index: usize = field.parse().ok()?;
-        if !matches!(
-            base.kind,
-            ast::ExprKind::Var(_) | ast::ExprKind::Map { .. } | ast::ExprKind::Tuple(_)
-        ) {
+        let tuple_like = match &base.kind {
+            ast::ExprKind::Var(_) | ast::ExprKind::Map { .. } | ast::ExprKind::Tuple(_) => true,
+            // `$kv.0.1`: a field of a tuple field.
+            ast::ExprKind::Field { field, .. } => field.parse::<usize>().is_ok(),
+            _ => false,
+        };
+        if !tuple_like {
             return None;
         }
         let tuple = self.expr(base);
@@ -151,8 +158,11 @@ impl ClauseChecker<'_> {
         };
         let Type::Tuple(fields) = &tuple.ty else {
             self.error(
-                Diagnostic::error(span, format!("`.{field}` needs a tuple, not `{}`", tuple.ty))
-                    .with_label("not a tuple"),
+                Diagnostic::error(
+                    span,
+                    format!("`.{field}` needs a tuple, not `{}`", tuple.ty),
+                )
+                .with_label("not a tuple"),
             );
             return Some(None);
         };
@@ -160,7 +170,10 @@ impl ClauseChecker<'_> {
             self.error(
                 Diagnostic::error(
                     span,
-                    format!("the tuple has {} fields; `.{index}` is past its end", fields.len()),
+                    format!(
+                        "the tuple has {} fields; `.{index}` is past its end",
+                        fields.len()
+                    ),
                 )
                 .with_label("no such field")
                 .with_help(format!("fields are numbered 0 to {}", fields.len() - 1)),

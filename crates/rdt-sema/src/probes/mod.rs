@@ -50,6 +50,8 @@ pub struct Resolved {
     pub ty: Type,
 }
 
+pub use tracepoint::exact_syscall_guard;
+
 /// Parses and expands one probe description into its instances.
 pub fn expand(text: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
     let (kind, rest) = split_kind(text);

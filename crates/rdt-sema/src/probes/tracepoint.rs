@@ -363,3 +363,13 @@ fn field_declaration(f: &Field) -> String {
         None => format!("    {} {}", f.c_type, f.name),
     }
 }
+
+/// The syscall-number check of a `syscalls:*` instance on `raw_syscalls`, even when [`expand`]
+/// dropped it because the wildcard covered every syscall: a clause compiled once per instance
+/// (it reads `probefunc`, `args`, …) needs it back.
+pub fn exact_syscall_guard(instance: &Instance) -> Option<(ExprKind, Type)> {
+    if !matches!(instance.attach, Attach::RawTracepoint { .. }) {
+        return None;
+    }
+    syscall_of("syscalls", &instance.label).map(syscall_guard)
+}

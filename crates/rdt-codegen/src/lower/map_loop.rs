@@ -1,0 +1,174 @@
+//! `for ($kv : @map)`: the body becomes a callback that bpf_for_each_map_elem calls once per
+//! entry. The callback has its own stack frame, so every variable of the clause lives in the
+//! per-CPU scratch area, which both functions find by the same key. A word in scratch tells the
+//! loop's caller how the body ended: 0 ran to the end, 1 `break`, 2 `return` or `exit()`
+//! (after a `break`, the remaining calls return at once).
+
+use super::{remove_unreachable, Lowerer, Region, VarLoc};
+use crate::insn::helper;
+use crate::lir::{AluOp, Base, CallArg, Cond, Function, Inst, Operand};
+use rdt_sema::ir::{MapValue, Stmt, StmtKind};
+use rdt_sema::Type;
+
+const FOR_EACH_MAP_ELEM: i32 = 164;
+const STOP_BREAK: i64 = 1;
+const STOP_RETURN: i64 = 2;
+
+/// Whether any statement (at any depth) is a `for` over a map.
+pub(super) fn has_map_loop(stmts: &[Stmt]) -> bool {
+    stmts.iter().any(|s| match &s.kind {
+        StmtKind::ForMap { .. } => true,
+        StmtKind::If { then, els, .. } => has_map_loop(then) || has_map_loop(els),
+        StmtKind::ForRange { body, .. }
+        | StmtKind::While { body, .. }
+        | StmtKind::Unroll { body, .. } => has_map_loop(body),
+        _ => false,
+    })
+}
+
+impl Lowerer<'_> {
+    pub(super) fn for_map(&mut self, map: usize, var: usize, body: &[Stmt]) {
+        let VarLoc::Mem(kv) = self.vars[var] else {
+            return;
+        };
+        let stop = self.alloc(8);
+        self.store(Base::Scratch, stop, 8, Operand::Imm(0));
+        let mut cb = Lowerer::new(self.g, self.prog_type);
+        cb.vars = self.vars.clone();
+        cb.memory_vars = true;
+        cb.scratch_top = self.scratch_top;
+        cb.span = self.span;
+        let (callback, cb_top) = cb.lower_callback(map, kv, stop, body);
+        self.scratch_top = self.scratch_top.max(cb_top);
+        let index = self.callbacks.len();
+        self.callbacks.push(callback);
+        let m = self.g.user_maps[map];
+        self.call(
+            FOR_EACH_MAP_ELEM,
+            vec![
+                CallArg::Map(m),
+                CallArg::Callback(index),
+                CallArg::Imm(0),
+                CallArg::Imm(0),
+            ],
+        );
+        let how = self.load(Base::Scratch, stop, 8);
+        self.emit(Inst::Branch {
+            cond: Cond::Eq,
+            lhs: how,
+            rhs: Operand::Imm(STOP_RETURN),
+            target: self.exit,
+        });
+    }
+
+    /// The callback function and the scratch bytes in use after it.
+    fn lower_callback(
+        mut self,
+        map: usize,
+        kv: Region,
+        stop: Region,
+        body: &[Stmt],
+    ) -> (Function, u32) {
+        let (end, broke, returned) = (self.label(), self.label(), self.label());
+        self.exit = returned;
+        self.emit(Inst::InitScratch);
+        let how = self.load(Base::Scratch, stop, 8);
+        self.emit(Inst::Branch {
+            cond: Cond::Ne,
+            lhs: how,
+            rhs: Operand::Imm(0),
+            target: end,
+        });
+        self.load_entry(map, kv);
+        self.loops.push(super::lang::LoopLabels {
+            continue_to: end,
+            break_to: broke,
+        });
+        self.stmts(body);
+        self.loops.pop();
+        self.emit(Inst::Jump { target: end });
+        self.place(broke);
+        self.store(Base::Scratch, stop, 8, Operand::Imm(STOP_BREAK));
+        self.emit(Inst::Jump { target: end });
+        self.place(returned);
+        self.store(Base::Scratch, stop, 8, Operand::Imm(STOP_RETURN));
+        self.place(end);
+        remove_unreachable(&mut self.f);
+        (self.f, self.scratch_top)
+    }
+
+    /// Copies the entry's key (the callback's context) and its value into `$kv`.
+    fn load_entry(&mut self, map: usize, kv: Region) {
+        let decl = &self.g.program.maps[map];
+        let key_ty = decl.key.clone().unwrap_or(Type::U64);
+        let (value_ty, per_cpu) = match &decl.value {
+            MapValue::Plain(t) => (t.clone(), false),
+            MapValue::Count => (Type::U64, true),
+            MapValue::Sum => (Type::I64, true),
+        };
+        let fields = [key_ty.clone(), value_ty.clone()];
+        let value_at = kv + Type::tuple_offsets(&fields)[1] as i32;
+        self.copy_from_ctx(kv, 0, key_ty.size());
+        let m = self.g.user_maps[map];
+        if per_cpu {
+            let total = self.sum_slots(m, kv);
+            self.store(Base::Scratch, value_at, 8, Operand::Reg(total));
+            return;
+        }
+        self.zero(value_at, value_ty.size());
+        let slot = self.call(
+            helper::MAP_LOOKUP_ELEM,
+            vec![CallArg::Map(m), CallArg::Scratch(kv)],
+        );
+        let done = self.label();
+        self.emit(Inst::Branch {
+            cond: Cond::Eq,
+            lhs: slot,
+            rhs: Operand::Imm(0),
+            target: done,
+        });
+        self.copy(
+            (Base::Scratch, value_at),
+            (Base::Reg(slot), 0),
+            value_ty.size(),
+        );
+        self.place(done);
+    }
+
+    /// The sum over every CPU of a per-CPU map's slot for the key at `key`.
+    fn sum_slots(&mut self, m: usize, key: Region) -> crate::lir::VReg {
+        let acc = self.imm(0);
+        let cpu = self.imm(0);
+        let (top, skip) = (self.label(), self.label());
+        self.place(top);
+        let slot = self.call(
+            helper::MAP_LOOKUP_PERCPU_ELEM,
+            vec![CallArg::Map(m), CallArg::Scratch(key), CallArg::Reg(cpu)],
+        );
+        self.emit(Inst::Branch {
+            cond: Cond::Eq,
+            lhs: slot,
+            rhs: Operand::Imm(0),
+            target: skip,
+        });
+        let v = self.load(Base::Reg(slot), 0, 8);
+        let sum = self.alu(AluOp::Add, acc, Operand::Reg(v));
+        self.emit(Inst::Mov {
+            dst: acc,
+            src: Operand::Reg(sum),
+        });
+        self.place(skip);
+        let next = self.alu(AluOp::Add, cpu, Operand::Imm(1));
+        self.emit(Inst::Mov {
+            dst: cpu,
+            src: Operand::Reg(next),
+        });
+        self.emit(Inst::Branch {
+            cond: Cond::Lt,
+            lhs: cpu,
+            rhs: Operand::Imm(i64::from(self.g.ncpus)),
+            target: top,
+        });
+        acc
+    }
+}
