@@ -255,7 +255,15 @@ impl<'a> ClauseChecker<'a> {
                 );
                 return None;
             }
-            if value.ty.prints_as_text() && conversion.kind != format::ConvKind::Str {
+            if !value.ty.is_str()
+                && value.ty.prints_as_text()
+                && conversion.kind != format::ConvKind::Str
+            {
+                let conv_span = format_span(fmt_expr.span, format, conversion.offset);
+                self.error(stacks::printed_as_number(&value, conv_span));
+                return None;
+            }
+            if value.ty.is_str() && conversion.kind != format::ConvKind::Str {
                 let conv_span = format_span(fmt_expr.span, format, conversion.offset);
                 self.error(
                     Diagnostic::error(

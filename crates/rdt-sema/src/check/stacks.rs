@@ -22,6 +22,20 @@ fn stack_expr(stack: StackType, span: Span) -> Expr {
     typed(ExprKind::Stack, Type::Stack(stack), span)
 }
 
+/// `printf("%d", kstack)`: stacks and symbols only print as text.
+pub(super) fn printed_as_number(value: &Expr, conversion: Span) -> Diagnostic {
+    Diagnostic::error(
+        value.span,
+        format!(
+            "printf() argument is a `{}`, which prints as text, but its conversion expects a number",
+            value.ty
+        ),
+    )
+    .with_label("printed as text")
+    .with_secondary(conversion, "this conversion")
+    .with_help("use `%s` for stacks and symbols")
+}
+
 impl ClauseChecker<'_> {
     /// `kstack()`, `kstack(N)`, `kstack(mode)`, `kstack(mode, N)` (and the same for `ustack`).
     pub(super) fn stack_call(
@@ -107,7 +121,11 @@ impl ClauseChecker<'_> {
                     addr.span,
                     format!("{name}() needs an address, not `{}`", addr.ty),
                 )
-                .with_label("not an address"),
+                .with_label("not an address")
+                .with_help(format!(
+                    "{name}() takes an integer or pointer holding a {} address",
+                    if user { "user-space" } else { "kernel" }
+                )),
             );
             return None;
         }
