@@ -21,10 +21,11 @@ use rdt_sema::Type;
 
 /// `bpf_get_stack` flag: walk the user stack instead of the kernel's.
 const BPF_F_USER_STACK: i64 = 1 << 8;
-/// Kernel frames a raw tracepoint program sees below the traced code: the program itself,
-/// `bpf_trace_runN` and the event's `__bpf_trace_*` stub. Skipping them makes a stack start where
-/// the event fired, as it does for a perf-event tracepoint (rdt runs syscall tracepoints as raw
-/// tracepoints, and their stacks should not differ).
+/// Kernel frames a raw tracepoint program always sees below the traced code: the program
+/// itself, `bpf_trace_runN` and the event's `__bpf_trace_*` stub. Skipping them makes a stack
+/// start where the event fired, as it does for a perf-event tracepoint (rdt runs syscall
+/// tracepoints as raw tracepoints, and their stacks should not differ). When several programs
+/// share the tracepoint, a `__traceiter_*` frame follows; the printer drops that one.
 const RAW_TRACEPOINT_FRAMES: i64 = 3;
 /// `bpf_map_update_elem` flag: fail when the key exists.
 const BPF_NOEXIST: i64 = 1;
@@ -89,7 +90,7 @@ impl Lowerer<'_> {
             vec![
                 CallArg::Ctx,
                 CallArg::Scratch(region + StackType::HEADER as i32),
-                CallArg::Imm(i64::from(8 * stack.limit)),
+                CallArg::Imm(i64::from(8 * stack.captured_frames())),
                 CallArg::Imm(flags),
             ],
         );
