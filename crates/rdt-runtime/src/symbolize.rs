@@ -86,10 +86,12 @@ pub fn kernel_frames(addrs: &[u64]) -> Vec<Frame> {
             .filter(|a| !s.kernel.contains_key(a))
             .collect();
         if !missing.is_empty() {
-            let mut kernel = Kernel::default();
             // kallsyms only: looking for a vmlinux image and its DWARF costs seconds.
-            kernel.vmlinux = MaybeDefault::None;
-            kernel.debug_syms = false;
+            let kernel = Kernel {
+                vmlinux: MaybeDefault::None,
+                debug_syms: false,
+                ..Kernel::default()
+            };
             let resolved = resolve(s.symbolizer(), &Source::Kernel(kernel), &missing);
             s.kernel.extend(missing.iter().copied().zip(resolved));
         }
@@ -123,7 +125,12 @@ pub fn user_frames(pid: u32, addrs: &[u64]) -> Vec<Frame> {
         }
         addrs
             .iter()
-            .map(|a| s.user.get(&(pid, *a)).cloned().unwrap_or_else(|| unknown(*a)))
+            .map(|a| {
+                s.user
+                    .get(&(pid, *a))
+                    .cloned()
+                    .unwrap_or_else(|| unknown(*a))
+            })
             .collect()
     })
 }
@@ -139,9 +146,7 @@ fn resolve(symbolizer: &Symbolizer, source: &Source, addrs: &[u64]) -> Vec<Frame
             Symbolized::Sym(sym) => Frame {
                 addr,
                 symbol: Some((sym.name.into_owned(), sym.offset as u64)),
-                module: sym
-                    .module
-                    .map(|m| m.to_string_lossy().into_owned()),
+                module: sym.module.map(|m| m.to_string_lossy().into_owned()),
             },
             Symbolized::Unknown(_) => unknown(addr),
         })

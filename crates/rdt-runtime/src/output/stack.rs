@@ -121,10 +121,7 @@ pub fn folded_line(key: &Value) -> String {
             Value::Stack { stack, pid, addrs } => {
                 let mut shown = frames(stack.user, *pid, addrs);
                 shown.truncate(stack.limit as usize);
-                let names = shown
-                    .into_iter()
-                    .rev()
-                    .map(|f| folded_name(&f));
+                let names = shown.into_iter().rev().map(|f| folded_name(&f));
                 if stack.user {
                     user.extend(names);
                 } else {
@@ -152,7 +149,13 @@ fn folded_name(frame: &Frame) -> String {
 fn folded_name_text(text: &str) -> String {
     let cleaned: String = text
         .chars()
-        .map(|c| if c == ';' || c.is_whitespace() { '_' } else { c })
+        .map(|c| {
+            if c == ';' || c.is_whitespace() {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
     if cleaned.is_empty() {
         "[unknown]".to_string()
