@@ -3,6 +3,7 @@
 //! - [`tracefs`]: finding (and mounting) tracefs, tracepoint `format` files, listing events,
 //!   and x86-64 syscall numbers.
 
+pub mod kallsyms;
 mod syscalls_x86_64;
 pub mod tracefs;
 

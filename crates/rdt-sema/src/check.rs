@@ -838,6 +838,7 @@ impl<'a> ClauseChecker<'a> {
             }
             Function::Stack { user } => self.stack_call(user, args, span),
             Function::Symbol { user } => self.symbol_call(user, args, span),
+            Function::Kaddr => self.kaddr_call(args, span),
             Function::Count | Function::Sum => {
                 self.error(aggregate_outside_assignment(name, span));
                 None

@@ -5,6 +5,7 @@ use super::{typed, ClauseChecker};
 use crate::ir::{Expr, ExprKind};
 use crate::types::{StackMode, StackType};
 use crate::Type;
+use rdt_btf::kallsyms::{self, KallsymsError};
 use rdt_syntax::ast;
 use rdt_syntax::{did_you_mean, Diagnostic, Span};
 
@@ -20,6 +21,25 @@ pub(super) fn stack_builtin(name: &str, span: Span) -> Option<Expr> {
 
 fn stack_expr(stack: StackType, span: Span) -> Expr {
     typed(ExprKind::Stack, Type::Stack(stack), span)
+}
+
+fn kaddr_error(name: &str, span: Span, e: KallsymsError) -> Diagnostic {
+    match e {
+        KallsymsError::NotFound { suggestion } => {
+            let d = Diagnostic::error(span, format!("the kernel has no symbol `{name}`"))
+                .with_label("not in /proc/kallsyms");
+            match suggestion {
+                Some(near) => d.with_help(format!("did you mean `{near}`?")),
+                None => d.with_help("`grep NAME /proc/kallsyms` lists the kernel's symbols"),
+            }
+        }
+        KallsymsError::Hidden => Diagnostic::error(span, "the kernel hides its symbol addresses")
+            .with_label("every address in /proc/kallsyms reads 0")
+            .with_help("run as root, or lower `kernel.kptr_restrict`"),
+        KallsymsError::Unreadable(why) => Diagnostic::error(span, why)
+            .with_label("cannot look up this symbol")
+            .with_help("kaddr() reads /proc/kallsyms"),
+    }
 }
 
 /// `printf("%d", kstack)`: stacks and symbols only print as text.
@@ -101,6 +121,29 @@ impl ClauseChecker<'_> {
                         "the kernel walks at most {max} frames (`perf_event_max_stack`)"
                     )),
                 );
+                None
+            }
+        }
+    }
+
+    /// `kaddr("name")`: the symbol's address from `/proc/kallsyms`, a constant in the program.
+    pub(super) fn kaddr_call(&mut self, args: &[ast::Expr], span: Span) -> Option<Expr> {
+        let arg = args.first()?;
+        let ast::ExprKind::Str(name) = &arg.kind else {
+            self.error(
+                Diagnostic::error(
+                    arg.span,
+                    "kaddr() needs the symbol's name as a string literal",
+                )
+                .with_label("not a string literal")
+                .with_help("for example `kaddr(\"jiffies\")`"),
+            );
+            return None;
+        };
+        match kallsyms::kernel_symbol_address(name) {
+            Ok(addr) => Some(typed(ExprKind::Int(addr as i64), Type::U64, span)),
+            Err(e) => {
+                self.error(kaddr_error(name, arg.span, e));
                 None
             }
         }
