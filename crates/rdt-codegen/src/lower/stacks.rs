@@ -9,7 +9,9 @@
 //! User addresses are symbolized in user space against the process's mappings, which are gone
 //! once it exits. So the first time a process's user addresses are captured, the program
 //! announces the pid on the ring buffer (once per process, through a `seen` hash map updated
-//! with `BPF_NOEXIST`), and user space notes its mappings while it still runs.
+//! with `BPF_NOEXIST`), and user space notes its mappings while it still runs. The `seen` key
+//! is the pid and the command name: an `exec` changes the name (and the mappings), so the
+//! process is announced again (a `-c` command is first seen as a copy of rdt before its exec).
 
 use super::{Lowerer, Region};
 use crate::artifact::Counter;
@@ -27,6 +29,8 @@ const BPF_F_USER_STACK: i64 = 1 << 8;
 /// tracepoints as raw tracepoints, and their stacks should not differ). When several programs
 /// share the tracepoint, a `__traceiter_*` frame follows; the printer drops that one.
 const RAW_TRACEPOINT_FRAMES: i64 = 3;
+/// The `seen` map's key: the pid (u64) and the command name (16 bytes).
+pub const SEEN_KEY_SIZE: u32 = 24;
 /// `bpf_map_update_elem` flag: fail when the key exists.
 const BPF_NOEXIST: i64 = 1;
 
@@ -133,8 +137,12 @@ impl Lowerer<'_> {
         let Some(seen) = self.g.seen_processes else {
             return;
         };
-        let key = self.alloc(8);
+        let key = self.alloc(SEEN_KEY_SIZE);
         self.store(Base::Scratch, key, 8, Operand::Reg(pid));
+        self.call(
+            helper::GET_CURRENT_COMM,
+            vec![CallArg::Scratch(key + 8), CallArg::Imm(16)],
+        );
         let value = self.alloc(8);
         self.store(Base::Scratch, value, 8, Operand::Imm(0));
         let r = self.call(
