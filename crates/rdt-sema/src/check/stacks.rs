@@ -57,7 +57,9 @@ pub(super) fn printed_as_number(value: &Expr, conversion: Span) -> Diagnostic {
 }
 
 impl ClauseChecker<'_> {
-    /// `kstack()`, `kstack(N)`, `kstack(mode)`, `kstack(mode, N)` (and the same for `ustack`).
+    /// `kstack()`, `kstack(N)`, `kstack(mode)`, `kstack(mode, N)` (and the same for `ustack`),
+    /// and D's `ustack(N, strsize)`, whose string size has no use here (symbols are resolved in
+    /// user space, at any length).
     pub(super) fn stack_call(
         &mut self,
         user: bool,
@@ -69,6 +71,10 @@ impl ClauseChecker<'_> {
             [] => (None, None),
             [one] if matches!(one.kind, ast::ExprKind::Ident(_)) => (Some(one), None),
             [one] => (None, Some(one)),
+            [limit, strsize] if matches!(limit.kind, ast::ExprKind::Int(_)) => {
+                self.expr(strsize)?;
+                (None, Some(limit))
+            }
             [mode, limit, ..] => (Some(mode), Some(limit)),
         };
         if let Some(mode) = mode {
