@@ -4,10 +4,12 @@
 //!   and x86-64 syscall numbers.
 //! - [`btf`]: a lazy reader of the kernel's BTF (vmlinux and modules' split BTF).
 //! - [`kfuncs`]: the kernel functions kprobes can attach to.
+//! - [`kallsyms`]: kernel symbol addresses from /proc/kallsyms.
 
 pub mod btf;
 pub mod kfuncs;
 pub mod struct_members;
+pub mod kallsyms;
 mod syscalls_x86_64;
 pub mod tracefs;
 

@@ -77,7 +77,14 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
             span: Span::default(),
         });
         lower::stacks::SeenProcesses {
-            map: push_map(&mut maps, "seen_procs", MAP_HASH, 8, 8, MAP_MAX_ENTRIES),
+            map: push_map(
+                &mut maps,
+                "seen_procs",
+                MAP_HASH,
+                lower::stacks::SEEN_KEY_SIZE,
+                8,
+                MAP_MAX_ENTRIES,
+            ),
             event: events.len() - 1,
         }
     });

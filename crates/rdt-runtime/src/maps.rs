@@ -148,7 +148,7 @@ pub fn decode(ty: &Type, bytes: &[u8]) -> Value {
 
 /// A stack's header is its pid; its addresses end at the first zero.
 fn decode_stack(stack: &StackType, bytes: &[u8]) -> Value {
-    let frames = field(bytes, StackType::HEADER, 8 * stack.limit);
+    let frames = field(bytes, StackType::HEADER, 8 * stack.captured_frames());
     Value::Stack {
         stack: *stack,
         pid: read_u64(field(bytes, 0, 8)) as u32,

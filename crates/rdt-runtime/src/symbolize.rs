@@ -51,6 +51,8 @@ struct State {
     symbolizer: Option<Symbolizer>,
     kernel: HashMap<u64, Frame>,
     user: HashMap<(u32, u64), Frame>,
+    /// Processes whose mappings were refreshed for printing.
+    refreshed: std::collections::HashSet<u32>,
 }
 
 impl State {
@@ -69,12 +71,15 @@ pub fn remember_process(pid: u32) {
     if pid == 0 {
         return;
     }
-    STATE.with_borrow_mut(|s| {
-        let mut request = cache::Process::new(Pid::from(pid));
-        request.cache_perf_map = false;
-        // A process that is already gone is symbolized as well as it can be at print time.
-        let _ = s.symbolizer().cache(&Cache::Process(request));
-    });
+    STATE.with_borrow_mut(|s| cache_mappings(s, pid));
+}
+
+/// Caches the current mappings of `pid`. When the process is gone this fails and blazesym
+/// keeps what it noted earlier, which is what the addresses are then resolved against.
+fn cache_mappings(s: &mut State, pid: u32) {
+    let mut request = cache::Process::new(Pid::from(pid));
+    request.cache_perf_map = false;
+    let _ = s.symbolizer().cache(&Cache::Process(request));
 }
 
 /// Resolves kernel addresses.
@@ -86,10 +91,12 @@ pub fn kernel_frames(addrs: &[u64]) -> Vec<Frame> {
             .filter(|a| !s.kernel.contains_key(a))
             .collect();
         if !missing.is_empty() {
-            let mut kernel = Kernel::default();
             // kallsyms only: looking for a vmlinux image and its DWARF costs seconds.
-            kernel.vmlinux = MaybeDefault::None;
-            kernel.debug_syms = false;
+            let kernel = Kernel {
+                vmlinux: MaybeDefault::None,
+                debug_syms: false,
+                ..Kernel::default()
+            };
             let resolved = resolve(s.symbolizer(), &Source::Kernel(kernel), &missing);
             s.kernel.extend(missing.iter().copied().zip(resolved));
         }
@@ -113,6 +120,10 @@ pub fn user_frames(pid: u32, addrs: &[u64]) -> Vec<Frame> {
             .filter(|a| !s.user.contains_key(&(pid, *a)))
             .collect();
         if !missing.is_empty() {
+            // A live process may have loaded libraries since it was first seen.
+            if s.refreshed.insert(pid) {
+                cache_mappings(s, pid);
+            }
             let mut process = Process::new(Pid::from(pid));
             // Paths as listed in the maps, which outlive the process (map_files do not).
             process.map_files = false;
@@ -123,7 +134,12 @@ pub fn user_frames(pid: u32, addrs: &[u64]) -> Vec<Frame> {
         }
         addrs
             .iter()
-            .map(|a| s.user.get(&(pid, *a)).cloned().unwrap_or_else(|| unknown(*a)))
+            .map(|a| {
+                s.user
+                    .get(&(pid, *a))
+                    .cloned()
+                    .unwrap_or_else(|| unknown(*a))
+            })
             .collect()
     })
 }
@@ -139,9 +155,7 @@ fn resolve(symbolizer: &Symbolizer, source: &Source, addrs: &[u64]) -> Vec<Frame
             Symbolized::Sym(sym) => Frame {
                 addr,
                 symbol: Some((sym.name.into_owned(), sym.offset as u64)),
-                module: sym
-                    .module
-                    .map(|m| m.to_string_lossy().into_owned()),
+                module: sym.module.map(|m| m.to_string_lossy().into_owned()),
             },
             Symbolized::Unknown(_) => unknown(addr),
         })

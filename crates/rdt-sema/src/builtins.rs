@@ -60,6 +60,8 @@ pub enum Function {
     Stack { user: bool },
     /// `ksym(addr)`, `usym(addr)`.
     Symbol { user: bool },
+    /// `kaddr("symbol")`: a kernel symbol's address, found when compiling.
+    Kaddr,
 }
 
 pub struct FunctionDef {
@@ -162,6 +164,13 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 1,
         usage: "usym(user address)",
+    },
+    FunctionDef {
+        name: "kaddr",
+        function: Function::Kaddr,
+        min_args: 1,
+        max_args: 1,
+        usage: "kaddr(\"kernel symbol\")",
     },
     // D spellings.
     FunctionDef {

@@ -271,7 +271,15 @@ impl<'a> ClauseChecker<'a> {
                 );
                 return None;
             }
-            if value.ty.prints_as_text() && conversion.kind != format::ConvKind::Str {
+            if !value.ty.is_str()
+                && value.ty.prints_as_text()
+                && conversion.kind != format::ConvKind::Str
+            {
+                let conv_span = format_span(fmt_expr.span, format, conversion.offset);
+                self.error(stacks::printed_as_number(&value, conv_span));
+                return None;
+            }
+            if value.ty.is_str() && conversion.kind != format::ConvKind::Str {
                 let conv_span = format_span(fmt_expr.span, format, conversion.offset);
                 self.error(
                     Diagnostic::error(
@@ -878,6 +886,7 @@ impl<'a> ClauseChecker<'a> {
             }
             Function::Stack { user } => self.stack_call(user, args, span),
             Function::Symbol { user } => self.symbol_call(user, args, span),
+            Function::Kaddr => self.kaddr_call(args, span),
             Function::Count | Function::Sum => {
                 self.error(aggregate_outside_assignment(name, span));
                 None

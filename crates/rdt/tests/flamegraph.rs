@@ -6,8 +6,9 @@ use quick_xml::Reader;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn scratch_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rdt-flamegraph-{}", std::process::id()));
+/// A directory of the test's own: the tests of this file run in parallel.
+fn scratch_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rdt-flamegraph-{}-{test}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("cannot create a temporary directory");
     dir
 }
@@ -52,7 +53,7 @@ fn flamegraph_svg_has_the_traced_call_chain() {
         eprintln!("skipped: loading BPF programs needs root");
         return;
     }
-    let dir = scratch_dir();
+    let dir = scratch_dir("chain");
     let target = build_stack_chain(&dir);
     let svg_path = dir.join("stacks.svg");
     let output = Command::new(env!("CARGO_BIN_EXE_rdt"))
@@ -86,8 +87,7 @@ fn flamegraph_without_stacks_is_an_error() {
         eprintln!("skipped: loading BPF programs needs root");
         return;
     }
-    let dir = scratch_dir().join("empty");
-    let _ = std::fs::create_dir_all(&dir);
+    let dir = scratch_dir("empty");
     let svg_path = dir.join("none.svg");
     let output = Command::new(env!("CARGO_BIN_EXE_rdt"))
         .arg("--flamegraph")

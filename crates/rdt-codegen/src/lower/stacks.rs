@@ -9,7 +9,9 @@
 //! User addresses are symbolized in user space against the process's mappings, which are gone
 //! once it exits. So the first time a process's user addresses are captured, the program
 //! announces the pid on the ring buffer (once per process, through a `seen` hash map updated
-//! with `BPF_NOEXIST`), and user space notes its mappings while it still runs.
+//! with `BPF_NOEXIST`), and user space notes its mappings while it still runs. The `seen` key
+//! is the pid and the command name: an `exec` changes the name (and the mappings), so the
+//! process is announced again (a `-c` command is first seen as a copy of rdt before its exec).
 
 use super::{Lowerer, Region};
 use crate::artifact::Counter;
@@ -21,11 +23,14 @@ use rdt_sema::Type;
 
 /// `bpf_get_stack` flag: walk the user stack instead of the kernel's.
 const BPF_F_USER_STACK: i64 = 1 << 8;
-/// Kernel frames a raw tracepoint program sees below the traced code: the program itself,
-/// `bpf_trace_runN` and the event's `__bpf_trace_*` stub. Skipping them makes a stack start where
-/// the event fired, as it does for a perf-event tracepoint (rdt runs syscall tracepoints as raw
-/// tracepoints, and their stacks should not differ).
+/// Kernel frames a raw tracepoint program always sees below the traced code: the program
+/// itself, `bpf_trace_runN` and the event's `__bpf_trace_*` stub. Skipping them makes a stack
+/// start where the event fired, as it does for a perf-event tracepoint (rdt runs syscall
+/// tracepoints as raw tracepoints, and their stacks should not differ). When several programs
+/// share the tracepoint, a `__traceiter_*` frame follows; the printer drops that one.
 const RAW_TRACEPOINT_FRAMES: i64 = 3;
+/// The `seen` map's key: the pid (u64) and the command name (16 bytes).
+pub const SEEN_KEY_SIZE: u32 = 24;
 /// `bpf_map_update_elem` flag: fail when the key exists.
 const BPF_NOEXIST: i64 = 1;
 
@@ -89,7 +94,7 @@ impl Lowerer<'_> {
             vec![
                 CallArg::Ctx,
                 CallArg::Scratch(region + StackType::HEADER as i32),
-                CallArg::Imm(i64::from(8 * stack.limit)),
+                CallArg::Imm(i64::from(8 * stack.captured_frames())),
                 CallArg::Imm(flags),
             ],
         );
@@ -132,8 +137,12 @@ impl Lowerer<'_> {
         let Some(seen) = self.g.seen_processes else {
             return;
         };
-        let key = self.alloc(8);
+        let key = self.alloc(SEEN_KEY_SIZE);
         self.store(Base::Scratch, key, 8, Operand::Reg(pid));
+        self.call(
+            helper::GET_CURRENT_COMM,
+            vec![CallArg::Scratch(key + 8), CallArg::Imm(16)],
+        );
         let value = self.alloc(8);
         self.store(Base::Scratch, value, 8, Operand::Imm(0));
         let r = self.call(

@@ -20,12 +20,15 @@ const INDENT: &str = "        ";
 pub fn format_stack(stack: &StackType, pid: u32, addrs: &[u64]) -> String {
     let mut out = String::from("\n");
     if stack.mode == StackMode::Raw {
-        for a in addrs {
+        for a in addrs.iter().take(stack.limit as usize) {
             out.push_str(&format!("{a:x}\n"));
         }
         return out;
     }
-    for frame in frames(stack.user, pid, addrs) {
+    for frame in frames(stack.user, pid, addrs)
+        .into_iter()
+        .take(stack.limit as usize)
+    {
         match stack.mode {
             StackMode::Perf if stack.user => {
                 let module = frame.module.as_deref().unwrap_or("[unknown]");
@@ -56,10 +59,25 @@ pub fn format_symbol(user: bool, addr: u64, pid: u32) -> String {
 
 fn frames(user: bool, pid: u32, addrs: &[u64]) -> Vec<Frame> {
     if user {
-        symbolize::user_frames(pid, addrs)
-    } else {
-        symbolize::kernel_frames(addrs)
+        return symbolize::user_frames(pid, addrs);
     }
+    let mut frames = symbolize::kernel_frames(addrs);
+    let machinery = frames
+        .iter()
+        .take_while(|f| is_tracepoint_iterator(f))
+        .count();
+    frames.drain(..machinery);
+    frames
+}
+
+/// The kernel's loop over a tracepoint's attached programs, which sits between a raw tracepoint
+/// program and the traced code only while several programs share the tracepoint (the program's
+/// own frames are skipped when capturing). A stack never starts there otherwise.
+fn is_tracepoint_iterator(frame: &Frame) -> bool {
+    frame
+        .symbol
+        .as_ref()
+        .is_some_and(|(name, _)| name.starts_with("__traceiter_"))
 }
 
 /// Whether a key type holds a stack, which makes its map printable as folded stacks.
@@ -101,10 +119,9 @@ pub fn folded_line(key: &Value) -> String {
     for field in fields {
         match field {
             Value::Stack { stack, pid, addrs } => {
-                let names = frames(stack.user, *pid, addrs)
-                    .into_iter()
-                    .rev()
-                    .map(|f| folded_name(&f));
+                let mut shown = frames(stack.user, *pid, addrs);
+                shown.truncate(stack.limit as usize);
+                let names = shown.into_iter().rev().map(|f| folded_name(&f));
                 if stack.user {
                     user.extend(names);
                 } else {
@@ -132,7 +149,13 @@ fn folded_name(frame: &Frame) -> String {
 fn folded_name_text(text: &str) -> String {
     let cleaned: String = text
         .chars()
-        .map(|c| if c == ';' || c.is_whitespace() { '_' } else { c })
+        .map(|c| {
+            if c == ';' || c.is_whitespace() {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
     if cleaned.is_empty() {
         "[unknown]".to_string()

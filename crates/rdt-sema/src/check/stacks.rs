@@ -5,6 +5,7 @@ use super::{typed, ClauseChecker};
 use crate::ir::{Expr, ExprKind};
 use crate::types::{StackMode, StackType};
 use crate::Type;
+use rdt_btf::kallsyms::{self, KallsymsError};
 use rdt_syntax::ast;
 use rdt_syntax::{did_you_mean, Diagnostic, Span};
 
@@ -22,8 +23,43 @@ fn stack_expr(stack: StackType, span: Span) -> Expr {
     typed(ExprKind::Stack, Type::Stack(stack), span)
 }
 
+fn kaddr_error(name: &str, span: Span, e: KallsymsError) -> Diagnostic {
+    match e {
+        KallsymsError::NotFound { suggestion } => {
+            let d = Diagnostic::error(span, format!("the kernel has no symbol `{name}`"))
+                .with_label("not in /proc/kallsyms");
+            match suggestion {
+                Some(near) => d.with_help(format!("did you mean `{near}`?")),
+                None => d.with_help("`grep NAME /proc/kallsyms` lists the kernel's symbols"),
+            }
+        }
+        KallsymsError::Hidden => Diagnostic::error(span, "the kernel hides its symbol addresses")
+            .with_label("every address in /proc/kallsyms reads 0")
+            .with_help("run as root, or lower `kernel.kptr_restrict`"),
+        KallsymsError::Unreadable(why) => Diagnostic::error(span, why)
+            .with_label("cannot look up this symbol")
+            .with_help("kaddr() reads /proc/kallsyms"),
+    }
+}
+
+/// `printf("%d", kstack)`: stacks and symbols only print as text.
+pub(super) fn printed_as_number(value: &Expr, conversion: Span) -> Diagnostic {
+    Diagnostic::error(
+        value.span,
+        format!(
+            "printf() argument is a `{}`, which prints as text, but its conversion expects a number",
+            value.ty
+        ),
+    )
+    .with_label("printed as text")
+    .with_secondary(conversion, "this conversion")
+    .with_help("use `%s` for stacks and symbols")
+}
+
 impl ClauseChecker<'_> {
-    /// `kstack()`, `kstack(N)`, `kstack(mode)`, `kstack(mode, N)` (and the same for `ustack`).
+    /// `kstack()`, `kstack(N)`, `kstack(mode)`, `kstack(mode, N)` (and the same for `ustack`),
+    /// and D's `ustack(N, strsize)`, whose string size has no use here (symbols are resolved in
+    /// user space, at any length).
     pub(super) fn stack_call(
         &mut self,
         user: bool,
@@ -35,6 +71,10 @@ impl ClauseChecker<'_> {
             [] => (None, None),
             [one] if matches!(one.kind, ast::ExprKind::Ident(_)) => (Some(one), None),
             [one] => (None, Some(one)),
+            [limit, strsize] if matches!(limit.kind, ast::ExprKind::Int(_)) => {
+                self.expr(strsize)?;
+                (None, Some(limit))
+            }
             [mode, limit, ..] => (Some(mode), Some(limit)),
         };
         if let Some(mode) = mode {
@@ -92,6 +132,29 @@ impl ClauseChecker<'_> {
         }
     }
 
+    /// `kaddr("name")`: the symbol's address from `/proc/kallsyms`, a constant in the program.
+    pub(super) fn kaddr_call(&mut self, args: &[ast::Expr], span: Span) -> Option<Expr> {
+        let arg = args.first()?;
+        let ast::ExprKind::Str(name) = &arg.kind else {
+            self.error(
+                Diagnostic::error(
+                    arg.span,
+                    "kaddr() needs the symbol's name as a string literal",
+                )
+                .with_label("not a string literal")
+                .with_help("for example `kaddr(\"jiffies\")`"),
+            );
+            return None;
+        };
+        match kallsyms::kernel_symbol_address(name) {
+            Ok(addr) => Some(typed(ExprKind::Int(addr as i64), Type::U64, span)),
+            Err(e) => {
+                self.error(kaddr_error(name, arg.span, e));
+                None
+            }
+        }
+    }
+
     /// `ksym(addr)` / `usym(addr)`: the address, printed later as its symbol.
     pub(super) fn symbol_call(
         &mut self,
@@ -107,7 +170,11 @@ impl ClauseChecker<'_> {
                     addr.span,
                     format!("{name}() needs an address, not `{}`", addr.ty),
                 )
-                .with_label("not an address"),
+                .with_label("not an address")
+                .with_help(format!(
+                    "{name}() takes an integer or pointer holding a {} address",
+                    if user { "user-space" } else { "kernel" }
+                )),
             );
             return None;
         }

@@ -1,7 +1,7 @@
 //! The stack type of `kstack` / `ustack`: which stack, how it prints, how many frames it keeps.
 //!
-//! Layout shared by the BPF code and the user-space reader: a u64 header, then `limit` u64
-//! return addresses, innermost first, zero after the last frame (`bpf_get_stack` zero-fills
+//! Layout shared by the BPF code and the user-space reader: a u64 header, then
+//! [`StackType::captured_frames`] u64 return addresses, innermost first, zero after the last frame (`bpf_get_stack` zero-fills
 //! what it does not write). The header holds the process id of a user stack, so its addresses
 //! can be symbolized against that process's mappings; it is 0 for kernel stacks, so the same
 //! kernel path taken by different processes is one key.
@@ -71,7 +71,17 @@ impl StackType {
     pub const HEADER: u32 = 8;
 
     pub fn size(&self) -> u32 {
-        StackType::HEADER + 8 * self.limit
+        StackType::HEADER + 8 * self.captured_frames()
+    }
+
+    /// Frames captured for `limit` shown: a kernel stack keeps one more, because a frame of the
+    /// kernel's tracepoint machinery (`__traceiter_*`) may come first and is not shown.
+    pub fn captured_frames(&self) -> u32 {
+        if self.user {
+            self.limit
+        } else {
+            self.limit + 1
+        }
     }
 
     pub fn builtin_name(&self) -> &'static str {
