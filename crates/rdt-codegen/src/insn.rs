@@ -99,6 +99,7 @@ pub mod helper {
     pub const GET_CURRENT_PID_TGID: i32 = 14;
     pub const GET_CURRENT_UID_GID: i32 = 15;
     pub const GET_CURRENT_COMM: i32 = 16;
+    pub const PROBE_READ_USER: i32 = 112;
     pub const PROBE_READ_USER_STR: i32 = 114;
     pub const PROBE_READ_KERNEL: i32 = 113;
     pub const PROBE_READ_KERNEL_STR: i32 = 115;
@@ -115,6 +116,7 @@ pub mod helper {
             GET_CURRENT_PID_TGID => "get_current_pid_tgid",
             GET_CURRENT_UID_GID => "get_current_uid_gid",
             GET_CURRENT_COMM => "get_current_comm",
+            PROBE_READ_USER => "probe_read_user",
             PROBE_READ_USER_STR => "probe_read_user_str",
             PROBE_READ_KERNEL => "probe_read_kernel",
             PROBE_READ_KERNEL_STR => "probe_read_kernel_str",

@@ -12,6 +12,8 @@ use rdt_sema::Type;
 use rdt_syntax::ast::{BinOp, UnOp};
 use rdt_syntax::Span;
 
+mod user;
+
 /// Facts about the whole object that lowering needs.
 pub struct Globals<'a> {
     pub program: &'a ir::Program,
@@ -715,6 +717,7 @@ impl<'a> Lowerer<'a> {
                 let v = self.scalar(inner);
                 self.extend(v, &e.ty)
             }
+            ExprKind::ReadUser { addr } => self.read_user(addr, &e.ty),
             // Non-scalar kinds never reach here: sema types them as strings or tuples.
             ExprKind::Str(_) | ExprKind::Tuple(_) | ExprKind::ReadStr { .. } => self.imm(0),
         }

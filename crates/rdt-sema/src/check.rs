@@ -13,6 +13,8 @@ use rdt_syntax::ast::{self, BinOp, UnOp};
 use rdt_syntax::{did_you_mean, Diagnostic, Span};
 use std::collections::HashMap;
 
+mod user;
+
 /// Inputs of a script that are not in its text.
 #[derive(Debug, Clone, Default)]
 pub struct Params {
@@ -20,6 +22,9 @@ pub struct Params {
     pub positional: Vec<String>,
     /// The `-c` child or `-p` process: `cpid`, D's `$target`.
     pub target_pid: Option<u32>,
+    /// The `-c` command's program as typed (its first word): the binary D's `pid$target` probes
+    /// and `uprobe` targets without a path refer to before the child has run `exec`.
+    pub target_program: Option<String>,
 }
 
 /// Everything the checker learns about maps, shared by all clauses.
@@ -801,6 +806,7 @@ impl<'a> ClauseChecker<'a> {
                     );
                     return None;
                 }
+                let ptr = self.user_address(ptr);
                 let (len, size) = match args.get(1) {
                     None => (None, self.strsize),
                     Some(a) => {

@@ -94,6 +94,21 @@ pub enum Attach {
     /// A software cpu-clock perf event: every `period_ns`, or `freq_hz` times a second, on every
     /// CPU (`all_cpus`, profile) or on one (interval).
     Timer { period: TimerPeriod, all_cpus: bool },
+    /// A uprobe or uretprobe `offset` bytes into the file `path`; only in process `pid` when set.
+    Uprobe {
+        path: String,
+        offset: u64,
+        ret: bool,
+        pid: Option<u32>,
+    },
+    /// A USDT probe site: a uprobe at file offset `offset` that, while attached, has the kernel
+    /// increment the semaphore at file offset `semaphore` (0: the probe has none).
+    Usdt {
+        path: String,
+        offset: u64,
+        semaphore: u64,
+        pid: Option<u32>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,6 +252,9 @@ pub enum ExprKind {
     },
     /// Integer conversion to the expression's type (truncate / sign-extend).
     Cast(Box<Expr>),
+    /// An integer of the expression's type read from user memory at `addr` (a USDT argument in
+    /// memory); a failed read counts a fault and gives 0.
+    ReadUser { addr: Box<Expr> },
 }
 
 /// Values that come from the kernel's view of the current event.

@@ -21,7 +21,7 @@ use rdt_syntax::{Diagnostic, Span};
 pub fn analyze(program: &ast::Program, params: &Params) -> Result<ir::Program, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let options = options(&program.options, &mut diags);
-    let clauses = expand_clauses(program, &mut diags);
+    let clauses = expand_clauses(program, params, &mut diags);
     if program.clauses.is_empty() {
         diags.push(
             Diagnostic::error(Span::default(), "the program has no probes")
@@ -59,13 +59,14 @@ struct Group {
 
 fn expand_clauses<'a>(
     program: &'a ast::Program,
+    params: &Params,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<ExpandedClause<'a>> {
     let mut out = Vec::new();
     for clause in &program.clauses {
         let mut groups = Vec::new();
         for spec in &clause.probes {
-            match probes::expand(&spec.text, spec.span) {
+            match probes::expand(&spec.text, spec.span, params) {
                 Ok(instances) => groups.extend(group_instances(spec, instances, uses_args(clause))),
                 Err(d) => diags.push(d),
             }
@@ -84,7 +85,7 @@ fn group_instances(
     let mut groups: Vec<Group> = Vec::new();
     for instance in instances {
         let shared = groups.iter_mut().find(|g| {
-            !per_instance
+            (!per_instance || instance.context.same_args_everywhere())
                 && g.instances[0].prog_type == instance.prog_type
                 && same_program(&g.instances[0], &instance)
         });

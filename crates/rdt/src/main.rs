@@ -7,6 +7,8 @@ use rdt_syntax::Diagnostic;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+mod list;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "rdt",
@@ -41,6 +43,9 @@ struct Cli {
     /// Write the output to FILE instead of standard output.
     #[arg(short = 'o', value_name = "FILE")]
     output: Option<String>,
+    /// List the probes matching the pattern given as the first argument.
+    #[arg(short = 'l')]
+    list: bool,
     /// The script file (without -e), then its positional parameters $1, $2, …
     #[arg(
         value_name = "FILE | ARGS",
@@ -79,6 +84,9 @@ fn script(cli: &Cli) -> Result<(String, String, Vec<String>), String> {
 }
 
 fn run(cli: Cli) -> Result<(), ()> {
+    if cli.list {
+        return list::list(cli.positional.first().map(String::as_str), cli.pid);
+    }
     let (source, name, positional) = script(&cli).map_err(|e| eprintln!("error: {e}"))?;
     let report = |diags: &[Diagnostic]| eprint!("{}", rdt_syntax::render(&name, &source, diags));
 
@@ -101,6 +109,11 @@ fn run(cli: Cli) -> Result<(), ()> {
     let params = rdt_sema::Params {
         positional,
         target_pid: target.pid(),
+        target_program: cli.command.as_deref().and_then(|c| {
+            rdt_runtime::split_command(c)
+                .ok()
+                .and_then(|w| w.into_iter().next())
+        }),
     };
     let ir = rdt_sema::analyze(&ast, &params).map_err(|d| report(&d))?;
     if cli.debug == Some(Stage::Ir) {

@@ -3,6 +3,8 @@
 
 mod kprobe;
 mod timer;
+mod uprobe;
+mod usdt;
 
 use crate::error::RuntimeError;
 use aya::programs::{RawTracePoint, TracePoint};
@@ -56,6 +58,29 @@ pub fn attach(ebpf: &mut Ebpf, meta: &ProgramMeta) -> Result<Vec<Link>, RuntimeE
             }
             Attach::Timer { period, all_cpus } => {
                 links.extend(timer::attach(program, meta, *period, *all_cpus)?);
+            }
+            Attach::Uprobe {
+                path,
+                offset,
+                ret,
+                pid,
+            } => {
+                let at = uprobe::Placement {
+                    path,
+                    offset: *offset,
+                    ret: *ret,
+                    ref_ctr_offset: 0,
+                    pid: *pid,
+                };
+                links.push(uprobe::attach(program, meta, &at)?);
+            }
+            Attach::Usdt {
+                path,
+                offset,
+                semaphore,
+                pid,
+            } => {
+                links.push(usdt::attach(program, meta, path, *offset, *semaphore, *pid)?);
             }
         }
     }

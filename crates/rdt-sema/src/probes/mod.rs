@@ -7,9 +7,11 @@ mod kprobe;
 mod special;
 mod timer;
 mod tracepoint;
+pub mod uprobe;
+pub mod usdt;
 
 use crate::ir::{Attach, ExprKind, ProgType};
-use crate::Type;
+use crate::{Params, Type};
 use rdt_syntax::{Diagnostic, Span};
 
 /// One attachable instance of a probe description, e.g. one tracepoint of a wildcard.
@@ -33,6 +35,12 @@ pub enum Context {
     Kprobe {
         ret: bool,
     },
+    /// uprobe / uretprobe: `arg0…` from the x86-64 calling convention, `retval`.
+    Uprobe {
+        ret: bool,
+    },
+    /// One USDT probe site: its arguments as the note describes them at that site.
+    Usdt(usdt::UsdtContext),
 }
 
 /// A context value a probe resolved for a name used in the script.
@@ -42,7 +50,7 @@ pub struct Resolved {
 }
 
 /// Parses and expands one probe description into its instances.
-pub fn expand(text: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
+pub fn expand(text: &str, span: Span, params: &Params) -> Result<Vec<Instance>, Diagnostic> {
     let (kind, rest) = split_kind(text);
     match kind {
         "BEGIN" | "END" | "ERROR" if rest.is_none() => special::expand(kind, span),
@@ -55,6 +63,9 @@ pub fn expand(text: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
         "kprobe" | "k" | "kretprobe" | "kr" | "fbt" => {
             kprobe::expand(kind, rest.unwrap_or(""), span)
         }
+        "uprobe" | "u" | "uretprobe" | "ur" => uprobe::expand(kind, rest.unwrap_or(""), span, params),
+        _ if uprobe::is_d_pid_provider(kind) => uprobe::expand(kind, rest.unwrap_or(""), span, params),
+        "usdt" | "U" => usdt::expand(rest.unwrap_or(""), span, params),
         _ => Err(unknown_kind(text, kind, span)),
     }
 }
@@ -97,10 +108,7 @@ fn unknown_kind(text: &str, kind: &str, span: Span) -> Diagnostic {
         d = d.with_help(format!("did you mean `{near}`?"));
     } else if matches!(
         kind,
-        "uprobe"
-            | "uretprobe"
-            | "usdt"
-            | "rawtracepoint"
+        "rawtracepoint"
             | "fentry"
             | "fexit"
             | "software"
@@ -114,6 +122,15 @@ fn unknown_kind(text: &str, kind: &str, span: Span) -> Diagnostic {
             .with_help("probe types: BEGIN, END, tracepoint, interval, profile, kprobe, kretprobe");
     }
     d
+}
+
+/// `rdt -l PATTERN` for the user-space probe kinds; `None` for other kinds.
+pub fn list_user_probes(pattern: &str, pid: Option<u32>) -> Option<Result<Vec<String>, String>> {
+    match pattern.split(':').next().unwrap_or("") {
+        "uprobe" | "u" | "uretprobe" | "ur" => Some(uprobe::list(pattern, pid)),
+        "usdt" | "U" => Some(usdt::list(pattern, pid)),
+        _ => None,
+    }
 }
 
 /// Error for a reference to `args` or `argN` in a probe that has none.
@@ -133,17 +150,35 @@ impl Context {
             )
             .with_label("not supported yet")
             .with_help("use `arg0`, `arg1`, … for the raw arguments")),
+            Context::Uprobe { .. } | Context::Usdt(_) => Err(Diagnostic::error(
+                span,
+                format!("{probe} probes have no named `args`"),
+            )
+            .with_label("no debug information is read for user-space functions")
+            .with_help("use `arg0`, `arg1`, … for the raw arguments")),
             Context::None => Err(no_args("args", span, probe)),
         }
+    }
+
+    /// Whether the clause runs in user-space context, where pointers are user addresses.
+    pub fn user_space(&self) -> bool {
+        matches!(self, Context::Uprobe { .. } | Context::Usdt(_))
+    }
+
+    /// Whether every instance of this context's probe kind finds its arguments in the same
+    /// place, so one program can serve a whole wildcard even when it reads them.
+    pub fn same_args_everywhere(&self) -> bool {
+        matches!(self, Context::Uprobe { .. })
     }
 
     /// Resolves `arg0`…`arg5`.
     pub fn arg(&self, index: u8, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
         match self {
-            Context::Kprobe { .. } => Ok(Resolved {
+            Context::Kprobe { .. } | Context::Uprobe { .. } => Ok(Resolved {
                 kind: ExprKind::Arg { index },
                 ty: Type::U64,
             }),
+            Context::Usdt(site) => site.arg(index, span),
             Context::Tracepoint(_) => Err(no_args(&format!("arg{index}"), span, probe).with_help(
                 "tracepoint arguments are named: use `args.<field>` (rdt -lv lists them)",
             )),
@@ -154,7 +189,7 @@ impl Context {
     /// Resolves `retval`.
     pub fn retval(&self, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
         match self {
-            Context::Kprobe { ret: true } => Ok(Resolved {
+            Context::Kprobe { ret: true } | Context::Uprobe { ret: true } => Ok(Resolved {
                 kind: ExprKind::Retval,
                 ty: Type::I64,
             }),
