@@ -292,7 +292,11 @@ fn run_case(case: &Case, is_root: bool, targets: &Path) -> Outcome {
         let line = line.replace("{targets}", &targets.display().to_string());
         let mut words = line.split_whitespace();
         let Some(program) = words.next() else { continue };
-        match Command::new(program).args(words).spawn() {
+        match Command::new(program)
+            .args(words)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+        {
             Ok(child) => background.push(child),
             Err(e) => return Outcome::Fail(format!("cannot start `{line}`: {e}")),
         }

@@ -1,23 +1,25 @@
 /*
  * Target for USDT tests (<sys/sdt.h> from Debian's systemtap-sdt-dev).
  *
- *   usdt_target [ROUNDS]
+ *   usdt_target [ROUNDS [DELAY_MS]]
  *
- * Probes, provider `rdt_test`, each hit ROUNDS times (default 3) with i = 0, 1, 2, …:
- *   simple(i, -5)          register arguments
- *   constant(42, i)        an immediate argument (`$42`)
- *   memory(&counter-read, table[i % 4], global)
- *                          arguments gcc keeps in memory: a stack slot, an indexed table, a
- *                          global (`sym(%rip)`)
+ * waits DELAY_MS (so `rdt -p` can attach first), then fires these probes of provider
+ * `rdt_test`, each ROUNDS times (default 3) with i = 0, 1, 2, …:
+ *   simple(i, -5)          register arguments (`-4@%ebx -4@$-5`)
+ *   constant(42, i)        an immediate argument (`-4@$42`)
+ *   memory(7000 + i, table[i % 4], global_value)
+ *                          arguments gcc keeps in memory: a stack slot (`-8@-56(%rbp)`), an
+ *                          indexed table (`-8@(%r15,%rax,8)`), a global (`-8@global_value(%rip)`)
  *   gated(i)               guarded by a semaphore: fires (and counts `gated_calls`) only while
  *                          a tracer has set the semaphore
- *   multi(site)            written at two places (sites 1 and 2), with arguments of different
- *                          widths and places
+ *   multi(site, value)     written at two places: site 1 passes (1, 1000 + i) as a 16-bit
+ *                          `%di`, site 2 passes (2, i * 1000000000) as a 64-bit `%rdi`
  * At the end it prints how often the gated path ran, so a test can show rdt set the semaphore.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/sdt.h>
+#include <unistd.h>
 
 static int gated(int i);
 
@@ -38,7 +40,11 @@ __attribute__((noinline)) static void site_two(long i)
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 3;
+	int delay_ms = argc > 2 ? atoi(argv[2]) : 0;
 	int gated_calls = 0;
+
+	if (delay_ms > 0)
+		usleep(delay_ms * 1000);
 
 	for (int i = 0; i < n; i++) {
 		volatile long on_stack = 7000 + i;
