@@ -291,7 +291,9 @@ fn run_case(case: &Case, is_root: bool, targets: &Path) -> Outcome {
     for line in &case.background {
         let line = line.replace("{targets}", &targets.display().to_string());
         let mut words = line.split_whitespace();
-        let Some(program) = words.next() else { continue };
+        let Some(program) = words.next() else {
+            continue;
+        };
         match Command::new(program)
             .args(words)
             .stdout(std::process::Stdio::null())

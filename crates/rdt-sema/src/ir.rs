@@ -254,7 +254,9 @@ pub enum ExprKind {
     Cast(Box<Expr>),
     /// An integer of the expression's type read from user memory at `addr` (a USDT argument in
     /// memory); a failed read counts a fault and gives 0.
-    ReadUser { addr: Box<Expr> },
+    ReadUser {
+        addr: Box<Expr>,
+    },
 }
 
 /// Values that come from the kernel's view of the current event.

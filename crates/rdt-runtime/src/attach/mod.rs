@@ -80,7 +80,9 @@ pub fn attach(ebpf: &mut Ebpf, meta: &ProgramMeta) -> Result<Vec<Link>, RuntimeE
                 semaphore,
                 pid,
             } => {
-                links.push(usdt::attach(program, meta, path, *offset, *semaphore, *pid)?);
+                links.push(usdt::attach(
+                    program, meta, path, *offset, *semaphore, *pid,
+                )?);
             }
         }
     }

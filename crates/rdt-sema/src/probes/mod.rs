@@ -63,8 +63,12 @@ pub fn expand(text: &str, span: Span, params: &Params) -> Result<Vec<Instance>, 
         "kprobe" | "k" | "kretprobe" | "kr" | "fbt" => {
             kprobe::expand(kind, rest.unwrap_or(""), span)
         }
-        "uprobe" | "u" | "uretprobe" | "ur" => uprobe::expand(kind, rest.unwrap_or(""), span, params),
-        _ if uprobe::is_d_pid_provider(kind) => uprobe::expand(kind, rest.unwrap_or(""), span, params),
+        "uprobe" | "u" | "uretprobe" | "ur" => {
+            uprobe::expand(kind, rest.unwrap_or(""), span, params)
+        }
+        _ if uprobe::is_d_pid_provider(kind) => {
+            uprobe::expand(kind, rest.unwrap_or(""), span, params)
+        }
         "usdt" | "U" => usdt::expand(rest.unwrap_or(""), span, params),
         _ => Err(unknown_kind(text, kind, span)),
     }
@@ -108,11 +112,7 @@ fn unknown_kind(text: &str, kind: &str, span: Span) -> Diagnostic {
         d = d.with_help(format!("did you mean `{near}`?"));
     } else if matches!(
         kind,
-        "rawtracepoint"
-            | "fentry"
-            | "fexit"
-            | "software"
-            | "hardware"
+        "rawtracepoint" | "fentry" | "fexit" | "software" | "hardware"
     ) {
         d = d.with_help(format!(
             "`{kind}` probes are not supported by this version of rdt yet"
