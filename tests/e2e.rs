@@ -20,6 +20,7 @@
 //! --- sigint-after-ms send SIGINT after N ms (also `sigterm-after-ms`)
 //!
 //! In args, `{sleeper}` is the pid of a `sleep 0.5` started for the case (for `-p`).
+//! `--- stdin` is given to rdt (and so to a `-c` command) as its standard input.
 //! `--- background` lists command lines (one per line, `{targets}` substituted) started before
 //! rdt; `{bg0}`, `{bg1}`, … in args and script are their pids (for `-p` on a chosen program).
 //! In args and script, `{targets}` is the directory holding the test target programs: every
@@ -57,6 +58,8 @@ struct Case {
     signal_after: Option<(i32, u64)>,
     /// Commands started before rdt; their pids are `{bg0}`, `{bg1}`, …
     background: Vec<String>,
+    /// Standard input for rdt.
+    stdin: Option<String>,
 }
 
 enum Outcome {
@@ -205,6 +208,7 @@ fn parse_case(name: &str, path: &Path) -> Result<Case, String> {
                 }
                 Some("needs") => case.needs_root = text.trim() != "none",
                 Some("background") => case.background = lines(),
+                Some("stdin") => case.stdin = Some(text),
                 Some("sigint-after-ms") => {
                     case.signal_after = Some((
                         libc::SIGINT,
@@ -331,6 +335,15 @@ fn run_case(case: &Case, is_root: bool, targets: &Path) -> Outcome {
             return Outcome::Fail(format!("cannot write the script: {e}"));
         }
         cmd.arg(file);
+    }
+    if let Some(input) = &case.stdin {
+        let path = dir.join("stdin");
+        match std::fs::write(&path, input).and_then(|()| std::fs::File::open(&path)) {
+            Ok(file) => {
+                cmd.stdin(file);
+            }
+            Err(e) => return Outcome::Fail(format!("cannot write the case's stdin: {e}")),
+        }
     }
     let output = run_with_timeout(cmd, Duration::from_secs(30), case.signal_after);
     if let Some(mut s) = sleeper {
