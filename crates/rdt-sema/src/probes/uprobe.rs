@@ -14,7 +14,7 @@ use crate::Params;
 use rdt_btf::tracefs::glob_match;
 use rdt_elf::{ElfError, ElfObject, Symbol};
 use rdt_syntax::{did_you_mean, Diagnostic, Span};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// What a probe description asks for, before the object is read.
 struct UprobeSpec<'a> {
@@ -243,12 +243,15 @@ fn instances_in(
     }
     let functions = object.functions().map_err(elf_error)?;
     if spec.function.contains(['*', '?']) {
-        let mut out = Vec::new();
+        // Aliases (`malloc`, `__libc_malloc`) share an address: probe it once, or every call
+        // would count twice.
+        let mut out: Vec<Instance> = Vec::new();
+        let mut offsets = std::collections::HashSet::new();
         for f in functions.iter().filter(|f| matches_glob(f, spec.function)) {
-            out.push(instance(
-                file_offset(object, f.address, span)?,
-                f.display_name(),
-            ));
+            let offset = file_offset(object, f.address, span)?;
+            if offsets.insert(offset) {
+                out.push(instance(offset, f.display_name()));
+            }
         }
         return Ok(out);
     }
@@ -350,7 +353,7 @@ pub fn list(pattern: &str, pid: Option<u32>) -> Result<Vec<String>, String> {
     }
     let path = rdt_elf::resolve(target, pid).map_err(|e| e.to_string())?;
     let object = ElfObject::open(&path).map_err(|e| e.to_string())?;
-    let shown = display_path(&path);
+    let shown = path.display();
     Ok(object
         .functions()
         .map_err(|e| e.to_string())?
@@ -358,10 +361,6 @@ pub fn list(pattern: &str, pid: Option<u32>) -> Result<Vec<String>, String> {
         .filter(|f| matches_glob(f, glob))
         .map(|f| format!("{}:{shown}:{}", long_kind(kind), f.display_name()))
         .collect())
-}
-
-fn display_path(path: &Path) -> String {
-    path.to_string_lossy().into_owned()
 }
 
 #[cfg(test)]

@@ -253,8 +253,17 @@ impl UsdtContext {
             ArgLoc::Mem { base, index, disp } => ExprKind::ReadUser {
                 addr: Box::new(address(*base, *index, *disp, span)),
             },
-            // Decoding turned every `%rip`-relative operand into memory relative to `ip`.
-            ArgLoc::RipRel { .. } => ExprKind::Int(0),
+            // decode_args turns every `%rip`-relative operand into memory relative to `ip`.
+            ArgLoc::RipRel { symbol, .. } => {
+                return Err(Diagnostic::error(
+                    span,
+                    format!(
+                        "cannot read arg{index} of `{}:{}`",
+                        self.provider, self.name
+                    ),
+                )
+                .with_label(format!("`{symbol}(%rip)` was not resolved")))
+            }
         };
         Ok(Resolved { kind, ty })
     }
