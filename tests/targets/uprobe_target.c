@@ -11,6 +11,7 @@
  *   greet("world")        returns "hello"
  *   six(1, 2, 3, 4, 5, 6) returns 21
  *   stepper(i - 1)        returns 1 for a positive argument, else 0 (see below)
+ *   ns::add(i, 1)         a function under the C++ name `_ZN2ns3addEii`, returns i - 1
  * With `fork`, a forked child makes the same calls too, so a pid-scoped probe can be told from
  * a system-wide one.
  *
@@ -53,6 +54,14 @@ __attribute__((noinline)) int six(int a, int b, int c, int d, int e, int f)
 	return a + b + c + d + e + f;
 }
 
+/* C names the symbol as C++ would mangle `int ns::add(int, int)`, to test demangling. */
+int ns_add(int a, int b) __asm__("_ZN2ns3addEii");
+__attribute__((noinline)) int ns_add(int a, int b)
+{
+	__asm__ volatile("");
+	return a - b;
+}
+
 __asm__(".pushsection rdt_fixed, \"ax\", @progbits\n"
 	".globl stepper\n"
 	".type stepper, @function\n"
@@ -77,6 +86,7 @@ static void rounds(int n)
 		greet(name);
 		six(1, 2, 3, 4, 5, 6);
 		stepper(i - 1);
+		ns_add(i, 1);
 	}
 }
 
