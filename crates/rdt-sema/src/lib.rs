@@ -85,7 +85,7 @@ fn group_instances(
     let mut groups: Vec<Group> = Vec::new();
     for instance in instances {
         let shared = groups.iter_mut().find(|g| {
-            (!per_instance || instance.context.same_args_everywhere())
+            (!per_instance || g.instances[0].context.same_args_as(&instance.context))
                 && g.instances[0].prog_type == instance.prog_type
                 && same_program(&g.instances[0], &instance)
         });

@@ -165,10 +165,14 @@ impl Context {
         matches!(self, Context::Uprobe { .. } | Context::Usdt(_))
     }
 
-    /// Whether every instance of this context's probe kind finds its arguments in the same
-    /// place, so one program can serve a whole wildcard even when it reads them.
-    pub fn same_args_everywhere(&self) -> bool {
-        matches!(self, Context::Uprobe { .. })
+    /// Whether two instances of a probe find their arguments in the same places, so one program
+    /// can serve both even when it reads them (every uprobe; USDT sites with the same specs).
+    pub fn same_args_as(&self, other: &Context) -> bool {
+        match (self, other) {
+            (Context::Uprobe { ret: a }, Context::Uprobe { ret: b }) => a == b,
+            (Context::Usdt(a), Context::Usdt(b)) => a.same_args_as(b),
+            _ => false,
+        }
     }
 
     /// Resolves `arg0`…`arg5`.

@@ -218,6 +218,12 @@ fn no_probe(
 }
 
 impl UsdtContext {
+    /// Same argument locations (not necessarily the same probe: a clause over a wildcard may
+    /// share a program between probes whose arguments sit in the same places).
+    pub fn same_args_as(&self, other: &UsdtContext) -> bool {
+        self.args == other.args
+    }
+
     /// `argN` at this site: a register, a constant or a memory read, of the spec's size.
     pub fn arg(&self, index: u8, span: Span) -> Result<Resolved, Diagnostic> {
         let Some(arg) = self.args.get(index as usize) else {
