@@ -10,6 +10,7 @@
  *   scale(i, -3)          returns i * -3
  *   greet("world")        returns "hello"
  *   six(1, 2, 3, 4, 5, 6) returns 21
+ *   eight(1, …, 8)        returns 36 (its 7th and 8th arguments are on the stack)
  *   stepper(i - 1)        returns 1 for a positive argument, else 0 (see below)
  *   ns::add(i, 1)         a function under the C++ name `_ZN2ns3addEii`, returns i - 1
  * With `fork`, a forked child makes the same calls too, so a pid-scoped probe can be told from
@@ -76,6 +77,13 @@ __asm__(".pushsection rdt_fixed, \"ax\", @progbits\n"
 	".popsection\n");
 int stepper(int x);
 
+__attribute__((noinline)) long eight(long a, long b, long c, long d, long e, long f, long g,
+				     long h)
+{
+	__asm__ volatile("");
+	return a + b + c + d + e + f + g + h;
+}
+
 static void rounds(int n)
 {
 	for (int i = 0; i < n; i++) {
@@ -85,6 +93,7 @@ static void rounds(int n)
 		strcpy(name, "world");
 		greet(name);
 		six(1, 2, 3, 4, 5, 6);
+		eight(1, 2, 3, 4, 5, 6, 7, 8);
 		stepper(i - 1);
 		ns_add(i, 1);
 	}

@@ -178,10 +178,11 @@ impl Context {
     /// Resolves `arg0`…`arg5`.
     pub fn arg(&self, index: u8, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
         match self {
-            Context::Kprobe { .. } | Context::Uprobe { .. } => Ok(Resolved {
+            Context::Kprobe { .. } => Ok(Resolved {
                 kind: ExprKind::Arg { index },
                 ty: Type::U64,
             }),
+            Context::Uprobe { ret } => uprobe::arg(index, *ret, span, probe),
             Context::Usdt(site) => site.arg(index, span),
             Context::Tracepoint(_) => Err(no_args(&format!("arg{index}"), span, probe).with_help(
                 "tracepoint arguments are named: use `args.<field>` (rdt -lv lists them)",

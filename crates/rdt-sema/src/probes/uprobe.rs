@@ -8,11 +8,12 @@
 //! through the uprobe PMU at the function's file offset; with `-p PID` or `-c CMD` only that
 //! process fires it.
 
-use super::{Context, Instance};
-use crate::ir::{Attach, ProgType};
-use crate::Params;
+use super::{Context, Instance, Resolved};
+use crate::ir::{Attach, Expr, ExprKind, ProgType};
+use crate::{Params, Type};
 use rdt_btf::tracefs::glob_match;
 use rdt_elf::{ElfError, ElfObject, Symbol};
+use rdt_syntax::ast::BinOp;
 use rdt_syntax::{did_you_mean, Diagnostic, Span};
 use std::path::PathBuf;
 
@@ -340,6 +341,47 @@ fn unknown_function(path: &str, name: &str, functions: &[Symbol], span: Span) ->
         d = d.with_help(format!("did you mean `{near}`?"));
     }
     d.with_help(format!("`rdt -l 'uprobe:{path}:*'` lists its functions"))
+}
+
+/// Offset of `sp` in x86-64 `struct pt_regs`.
+const PT_REGS_SP: u32 = 152;
+/// Arguments passed in registers (rdi, rsi, rdx, rcx, r8, r9).
+const REGISTER_ARGS: u8 = 6;
+
+/// `argN`: the first six from their registers; later ones from the caller's stack, where they
+/// sit above the return address when the function is entered.
+pub(super) fn arg(index: u8, ret: bool, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
+    if index < REGISTER_ARGS {
+        return Ok(Resolved {
+            kind: ExprKind::Arg { index },
+            ty: Type::U64,
+        });
+    }
+    if ret {
+        return Err(Diagnostic::error(
+            span,
+            format!("arg{index} is not available in {probe} probes"),
+        )
+        .with_label("stack arguments are gone when the function returns")
+        .with_help("read it in a uprobe on the function's entry"));
+    }
+    let u64_expr = |kind| Expr {
+        kind,
+        ty: Type::U64,
+        span,
+    };
+    let slot = 8 * i64::from(index - REGISTER_ARGS + 1);
+    let addr = u64_expr(ExprKind::Binary {
+        op: BinOp::Add,
+        lhs: Box::new(u64_expr(ExprKind::CtxField { offset: PT_REGS_SP })),
+        rhs: Box::new(u64_expr(ExprKind::Int(slot))),
+    });
+    Ok(Resolved {
+        kind: ExprKind::ReadUser {
+            addr: Box::new(addr),
+        },
+        ty: Type::U64,
+    })
 }
 
 /// `rdt -l 'uprobe:TARGET[:GLOB]'`: the functions of TARGET matching GLOB.
