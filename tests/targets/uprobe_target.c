@@ -11,6 +11,7 @@
  *   greet("world")        returns "hello"
  *   six(1, 2, 3, 4, 5, 6) returns 21
  *   eight(1, …, 8)        returns 36 (its 7th and 8th arguments are on the stack)
+ *   pick(i)               an IFUNC whose resolver picks __pick_generic (returns i)
  *   stepper(i - 1)        returns 1 for a positive argument, else 0 (see below)
  *   ns::add(i, 1)         a function under the C++ name `_ZN2ns3addEii`, returns i - 1
  * With `fork`, a forked child makes the same calls too, so a pid-scoped probe can be told from
@@ -84,6 +85,26 @@ __attribute__((noinline)) long eight(long a, long b, long c, long d, long e, lon
 	return a + b + c + d + e + f + g + h;
 }
 
+/* An indirect function, like libc's strlen: the dynamic linker calls the resolver once. */
+__attribute__((noinline)) int __pick_generic(int x)
+{
+	__asm__ volatile("");
+	return x;
+}
+
+__attribute__((noinline)) int __pick_fast(int x)
+{
+	__asm__ volatile("");
+	return x + 1000;
+}
+
+static int (*resolve_pick(void))(int)
+{
+	return __pick_generic;
+}
+
+int pick(int x) __attribute__((ifunc("resolve_pick")));
+
 static void rounds(int n)
 {
 	for (int i = 0; i < n; i++) {
@@ -94,6 +115,7 @@ static void rounds(int n)
 		greet(name);
 		six(1, 2, 3, 4, 5, 6);
 		eight(1, 2, 3, 4, 5, 6, 7, 8);
+		pick(i);
 		stepper(i - 1);
 		ns_add(i, 1);
 	}

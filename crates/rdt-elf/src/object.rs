@@ -4,7 +4,7 @@
 
 use crate::stapsdt::{self, UsdtProbe};
 use crate::ElfError;
-use object::elf::{PF_X, PT_LOAD};
+use object::elf::{PF_X, PT_LOAD, STT_GNU_IFUNC};
 use object::read::elf::{ElfFile64, ProgramHeader};
 use object::{Endianness, Object, ObjectSymbol, SymbolKind};
 use std::path::{Path, PathBuf};
@@ -19,6 +19,9 @@ pub struct Symbol {
     /// Link-time virtual address.
     pub address: u64,
     pub size: u64,
+    /// A GNU indirect function: the symbol is the resolver the dynamic linker calls once to
+    /// pick an implementation (`strlen` → `__strlen_avx2`), not the code callers run.
+    pub ifunc: bool,
 }
 
 impl Symbol {
@@ -83,6 +86,7 @@ impl ElfObject {
                 demangled: crate::demangle::demangle(name),
                 address: sym.address(),
                 size: sym.size(),
+                ifunc: sym.elf_symbol().st_type() == STT_GNU_IFUNC,
             });
         }
         out.sort_by(|a, b| a.display_name().cmp(b.display_name()));

@@ -248,7 +248,12 @@ fn instances_in(
         // would count twice.
         let mut out: Vec<Instance> = Vec::new();
         let mut offsets = std::collections::HashSet::new();
-        for f in functions.iter().filter(|f| matches_glob(f, spec.function)) {
+        // An IFUNC symbol is a resolver that runs once at load time; its implementations match
+        // the wildcard under their own names.
+        let matching = functions
+            .iter()
+            .filter(|f| !f.ifunc && matches_glob(f, spec.function));
+        for f in matching {
             let offset = file_offset(object, f.address, span)?;
             if offsets.insert(offset) {
                 out.push(instance(offset, f.display_name()));
@@ -260,6 +265,9 @@ fn instances_in(
     let Some(symbol) = functions.iter().find(|f| names(f, name)) else {
         return Err(unknown_function(&path, name, &functions, span));
     };
+    if symbol.ifunc {
+        return Err(indirect_function(&path, symbol, &functions, span));
+    }
     if offset != 0 {
         if spec.ret {
             return Err(Diagnostic::error(span, "a uretprobe cannot have an offset")
@@ -331,6 +339,32 @@ fn parse_number(text: &str) -> Option<u64> {
         Some(hex) => u64::from_str_radix(hex, 16).ok(),
         None if text.bytes().all(|b| b.is_ascii_digit()) => text.parse().ok(),
         None => None,
+    }
+}
+
+/// `strlen` in libc is an IFUNC: probing it would probe the resolver, which never runs again.
+fn indirect_function(path: &str, f: &Symbol, functions: &[Symbol], span: Span) -> Diagnostic {
+    let name = f.display_name();
+    let variants: Vec<&str> = functions
+        .iter()
+        .map(Symbol::display_name)
+        .filter(|n| n.starts_with(&format!("__{name}_")))
+        .collect();
+    let d = Diagnostic::error(span, format!("`{name}` in {path} is an indirect function"))
+        .with_label("this symbol is the IFUNC resolver, which runs once when the library loads")
+        .with_help(
+            "the dynamic linker picks an implementation for this CPU; probe the implementations",
+        );
+    if variants.is_empty() {
+        d.with_help(
+            "they are local symbols, and this object has no symbol table for them (it is \
+             stripped): probe the callers, or an implementation by address (`0xADDR`)",
+        )
+    } else {
+        d.with_help(format!(
+            "its implementations here: {} (`uprobe:{path}:__{name}_*` probes them all)",
+            variants.join(", ")
+        ))
     }
 }
 
@@ -433,6 +467,7 @@ mod tests {
             demangled: Some("ns::add(int, int)".into()),
             address: 0x1000,
             size: 8,
+            ifunc: false,
         };
         assert!(names(&f, "ns::add"));
         assert!(names(&f, "_ZN2ns3addEii"));
