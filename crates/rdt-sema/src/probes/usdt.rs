@@ -378,3 +378,72 @@ pub fn list(pattern: &str, pid: Option<u32>) -> Result<Vec<String>, String> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(rest: &str) -> (String, Option<String>, String) {
+        let s = parse(rest, Span::new(0, 1)).unwrap_or_else(|d| panic!("{}", d.message));
+        (
+            s.target.to_string(),
+            s.provider.map(str::to_string),
+            s.name.to_string(),
+        )
+    }
+
+    #[test]
+    fn probe_descriptions() {
+        assert_eq!(
+            spec("/bin/app:prov:start"),
+            ("/bin/app".into(), Some("prov".into()), "start".into())
+        );
+        assert_eq!(
+            spec("/bin/app:start"),
+            ("/bin/app".into(), None, "start".into())
+        );
+        assert_eq!(
+            spec(":prov:start"),
+            ("".into(), Some("prov".into()), "start".into())
+        );
+        assert_eq!(
+            spec("/bin/app::start"),
+            ("/bin/app".into(), None, "start".into())
+        );
+        assert!(parse("/bin/app", Span::new(0, 1)).is_err());
+        assert!(parse("/bin/app:p:", Span::new(0, 1)).is_err());
+        assert!(parse("a:b:c:d", Span::new(0, 1)).is_err());
+    }
+
+    #[test]
+    fn register_operands_read_the_full_register_then_narrow() {
+        let reg = rdt_elf::argspec::register("di").unwrap();
+        let e = register_value(reg, Span::new(0, 1));
+        assert_eq!(
+            e.ty,
+            Type::Int {
+                bits: 16,
+                signed: false
+            }
+        );
+        let ExprKind::Cast(inner) = e.kind else {
+            panic!("expected a cast")
+        };
+        assert!(matches!(inner.kind, ExprKind::CtxField { offset: 112 }));
+    }
+
+    #[test]
+    fn sites_with_the_same_specs_share_a_program() {
+        let site = |args: &str| UsdtContext {
+            provider: "p".into(),
+            name: "n".into(),
+            args: args
+                .split_whitespace()
+                .map(|a| rdt_elf::argspec::parse_arg(a).map_err(|e| e.to_string()))
+                .collect(),
+        };
+        assert!(site("-4@%edi 8@-8(%rbp)").same_args_as(&site("-4@%edi 8@-8(%rbp)")));
+        assert!(!site("-4@%edi").same_args_as(&site("-4@%esi")));
+        assert!(!site("-4@%edi").same_args_as(&site("4@%edi")));
+    }
+}
