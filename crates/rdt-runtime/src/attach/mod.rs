@@ -4,6 +4,7 @@
 mod kprobe;
 mod timer;
 mod uprobe;
+mod uprobe_multi;
 mod usdt;
 
 use crate::error::RuntimeError;
@@ -18,6 +19,9 @@ pub type Link = Box<dyn Any>;
 
 /// Attaches `meta`'s program at every one of its attach points. BEGIN and END attach nowhere.
 pub fn attach(ebpf: &mut Ebpf, meta: &ProgramMeta) -> Result<Vec<Link>, RuntimeError> {
+    if let Some(links) = uprobe_multi::try_attach(ebpf, meta) {
+        return Ok(links);
+    }
     let mut links = Vec::new();
     for point in &meta.attach {
         let program = ebpf.program_mut(&meta.name).ok_or_else(|| {
