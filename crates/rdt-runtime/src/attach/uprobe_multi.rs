@@ -240,9 +240,22 @@ fn used_maps(ebpf: &Ebpf, meta: &ProgramMeta) -> io::Result<Vec<(String, MapData
         .into_iter()
         .zip(ids)
         .map(|(name, id)| {
-            MapData::from_id(id)
-                .map(|m| (name.to_string(), m))
-                .map_err(io::Error::other)
+            let map = MapData::from_id(id).map_err(io::Error::other)?;
+            check_name(&map, name)?;
+            Ok((name.to_string(), map))
         })
         .collect()
+}
+
+/// The kernel keeps the first 15 bytes of a map's name: they must agree with the name the
+/// instructions use, or the order assumed above does not hold.
+fn check_name(map: &MapData, expected: &str) -> io::Result<()> {
+    let info = map.info().map_err(io::Error::other)?;
+    let actual = info.name_as_str().unwrap_or("");
+    if actual.is_empty() || !expected.starts_with(actual) {
+        return Err(io::Error::other(format!(
+            "map {expected} came back as `{actual}`"
+        )));
+    }
+    Ok(())
 }
