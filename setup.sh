@@ -7,6 +7,8 @@ cd "$(dirname "$0")"
 need=()
 command -v cc >/dev/null || need+=(gcc libc6-dev)
 command -v readelf >/dev/null || need+=(binutils)
+# <sys/sdt.h>, for the USDT test target (tests/targets/usdt_target.c).
+echo '#include <sys/sdt.h>' | cc -E -x c - >/dev/null 2>&1 || need+=(systemtap-sdt-dev)
 if ((${#need[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update

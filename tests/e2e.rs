@@ -21,6 +21,9 @@
 //! --- env             environment variables for rdt, `NAME=value`, one per line
 //!
 //! In args, `{sleeper}` is the pid of a `sleep 0.5` started for the case (for `-p`).
+//! `--- stdin` is given to rdt (and so to a `-c` command) as its standard input.
+//! `--- background` lists command lines (one per line, `{targets}` substituted) started before
+//! rdt; `{bg0}`, `{bg1}`, … in args and script are their pids (for `-p` on a chosen program).
 //! In args and script, `{targets}` is the directory holding the test target programs: every
 //! `tests/targets/<name>.c` is compiled once per run into `{targets}/<name>` with
 //! `gcc -g -O1 -fno-omit-frame-pointer` plus the flags of an optional first line
@@ -56,6 +59,10 @@ struct Case {
     signal_after: Option<(i32, u64)>,
     /// `NAME=value` pairs set for rdt.
     env: Vec<(String, String)>,
+    /// Commands started before rdt; their pids are `{bg0}`, `{bg1}`, …
+    background: Vec<String>,
+    /// Standard input for rdt.
+    stdin: Option<String>,
 }
 
 enum Outcome {
@@ -219,6 +226,8 @@ fn parse_case(name: &str, path: &Path) -> Result<Case, String> {
                         case.env.push((k.to_string(), v.to_string()));
                     }
                 }
+                Some("background") => case.background = lines(),
+                Some("stdin") => case.stdin = Some(text),
                 Some("sigint-after-ms") => {
                     case.signal_after = Some((
                         libc::SIGINT,
@@ -301,6 +310,29 @@ fn run_case(case: &Case, is_root: bool, targets: &Path) -> Outcome {
             Err(e) => return Outcome::Fail(format!("cannot start sleep: {e}")),
         }
     }
+    let mut background = Vec::new();
+    for line in &case.background {
+        let line = line.replace("{targets}", &targets.display().to_string());
+        let mut words = line.split_whitespace();
+        let Some(program) = words.next() else {
+            continue;
+        };
+        match Command::new(program)
+            .args(words)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+        {
+            Ok(child) => background.push(child),
+            Err(e) => return Outcome::Fail(format!("cannot start `{line}`: {e}")),
+        }
+    }
+    let background_pids: Vec<String> = background.iter().map(|c| c.id().to_string()).collect();
+    let with_background = |mut text: String| {
+        for (i, pid) in background_pids.iter().enumerate() {
+            text = text.replace(&format!("{{bg{i}}}"), pid);
+        }
+        text
+    };
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let repo = repo.canonicalize().unwrap_or(repo);
     let sleeper_pid = sleeper
@@ -308,7 +340,8 @@ fn run_case(case: &Case, is_root: bool, targets: &Path) -> Outcome {
         .map(|c| c.id().to_string())
         .unwrap_or_default();
     let substitute = |a: &String| {
-        a.replace("{tmp}", &dir.display().to_string())
+        with_background(a.clone())
+            .replace("{tmp}", &dir.display().to_string())
             .replace("{root}", &repo.display().to_string())
             .replace("{sleeper}", &sleeper_pid)
             .replace("{targets}", &targets.display().to_string())
@@ -324,9 +357,22 @@ fn run_case(case: &Case, is_root: bool, targets: &Path) -> Outcome {
         }
         cmd.arg(file);
     }
+    if let Some(input) = &case.stdin {
+        let path = dir.join("stdin");
+        match std::fs::write(&path, input).and_then(|()| std::fs::File::open(&path)) {
+            Ok(file) => {
+                cmd.stdin(file);
+            }
+            Err(e) => return Outcome::Fail(format!("cannot write the case's stdin: {e}")),
+        }
+    }
     let output = run_with_timeout(cmd, Duration::from_secs(30), case.signal_after);
     if let Some(mut s) = sleeper {
         let _ = s.wait();
+    }
+    for mut child in background {
+        let _ = child.kill();
+        let _ = child.wait();
     }
     let output = match output {
         Ok(o) => o,

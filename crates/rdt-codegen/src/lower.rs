@@ -16,6 +16,7 @@ mod lang;
 mod kmem;
 pub mod stacks;
 mod map_loop;
+mod user;
 
 /// Facts about the whole object that lowering needs.
 pub struct Globals<'a> {
@@ -752,6 +753,7 @@ impl<'a> Lowerer<'a> {
                 self.extend(v, &e.ty)
             }
             ExprKind::Deref { addr, user } => self.read_scalar_at(addr, *user, &e.ty),
+            ExprKind::ReadUser { addr } => self.read_user(addr, &e.ty),
             // Non-scalar kinds never reach here: sema types them as strings or tuples.
             ExprKind::Str(_)
             | ExprKind::Tuple(_)

@@ -85,7 +85,7 @@ struct MapBatchAttr {
     flags: u64,
 }
 
-fn sys_bpf<T>(command: u32, attr: &mut T) -> io::Result<i64> {
+pub(crate) fn sys_bpf<T>(command: u32, attr: &mut T) -> io::Result<i64> {
     // SAFETY: `attr` is a #[repr(C)] prefix of `union bpf_attr`, fully initialised, and its size
     // is passed along; every pointer inside it refers to a live buffer of the size the kernel
     // derives from the map's key/value sizes (the callers check those lengths).

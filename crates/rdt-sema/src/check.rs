@@ -20,6 +20,7 @@ mod locals;
 pub use control::LangState;
 mod ktypes;
 mod stacks;
+mod user;
 
 /// Inputs of a script that are not in its text.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +31,9 @@ pub struct Params {
     pub target_pid: Option<u32>,
     /// `--unsafe`: allow `system()` and `signal()`.
     pub unsafe_ok: bool,
+    /// The `-c` command's program as typed (its first word): the binary D's `pid$target` probes
+    /// and `uprobe` targets without a path refer to before the child has run `exec`.
+    pub target_program: Option<String>,
 }
 
 /// Everything the checker learns about maps, shared by all clauses.
@@ -862,6 +866,7 @@ impl<'a> ClauseChecker<'a> {
                     );
                     return None;
                 }
+                let ptr = self.user_address(ptr);
                 let (len, size) = match args.get(1) {
                     None => (None, self.strsize),
                     Some(a) => {

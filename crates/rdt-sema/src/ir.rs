@@ -105,6 +105,21 @@ pub enum Attach {
     Timer { period: TimerPeriod, all_cpus: bool },
     /// A software or hardware perf counter on every CPU, firing every `period` events.
     PerfCounter(PerfCounter),
+    /// A uprobe or uretprobe `offset` bytes into the file `path`; only in process `pid` when set.
+    Uprobe {
+        path: String,
+        offset: u64,
+        ret: bool,
+        pid: Option<u32>,
+    },
+    /// A USDT probe site: a uprobe at file offset `offset` that, while attached, has the kernel
+    /// increment the semaphore at file offset `semaphore` (0: the probe has none).
+    Usdt {
+        path: String,
+        offset: u64,
+        semaphore: u64,
+        pid: Option<u32>,
+    },
 }
 
 /// `software:`/`hardware:` probes: `PERF_TYPE_SOFTWARE`/`PERF_TYPE_HARDWARE` with `config`.
@@ -338,6 +353,11 @@ pub enum ExprKind {
     /// A value reached from the current task by kernel reads: start at `current`, then for each
     /// `(offset, size)` read `size` bytes at `value + offset` (`ppid`: real_parent, then tgid).
     TaskField { path: Vec<(u32, u32)> },
+    /// An integer of the expression's type read from user memory at `addr` (a USDT argument in
+    /// memory); a failed read counts a fault and gives 0.
+    ReadUser {
+        addr: Box<Expr>,
+    },
 }
 
 /// Values that come from the kernel's view of the current event.

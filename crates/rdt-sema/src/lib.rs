@@ -24,7 +24,7 @@ use rdt_syntax::{Diagnostic, Span};
 pub fn analyze(program: &ast::Program, params: &Params) -> Result<ir::Program, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let options = options(&program.options, &mut diags);
-    let clauses = expand_clauses(program, &mut diags);
+    let clauses = expand_clauses(program, params, &mut diags);
     if program.clauses.is_empty() {
         diags.push(
             Diagnostic::error(Span::default(), "the program has no probes")
@@ -63,13 +63,14 @@ struct Group {
 
 fn expand_clauses<'a>(
     program: &'a ast::Program,
+    params: &Params,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<ExpandedClause<'a>> {
     let mut out = Vec::new();
     for clause in &program.clauses {
         let mut groups = Vec::new();
         for spec in &clause.probes {
-            match probes::expand(&spec.text, spec.span) {
+            match probes::expand(&spec.text, spec.span, params) {
                 Ok(instances) => groups.extend(group_instances(spec, instances, uses_args(clause))),
                 Err(d) => diags.push(d),
             }
@@ -91,7 +92,9 @@ fn group_instances(
             instance.guard = probes::exact_syscall_guard(&instance);
         }
         let shared = groups.iter_mut().find(|g| {
-            (!per_instance || instance.context.uniform_args())
+            (!per_instance
+                || instance.context.uniform_args()
+                || g.instances[0].context.same_args_as(&instance.context))
                 && g.instances[0].prog_type == instance.prog_type
                 && same_program(&g.instances[0], &instance)
         });

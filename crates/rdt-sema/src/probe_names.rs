@@ -78,6 +78,26 @@ impl ProbeNames {
                     name: if exit { "return" } else { "entry" }.into(),
                 }
             }
+            Attach::Uprobe { path, ret, .. } => ProbeNames {
+                probe: format!("{}:{path}:{label}", if *ret { "uretprobe" } else { "uprobe" }),
+                provider: "pid".into(),
+                module: path.clone(),
+                function: label.to_string(),
+                name: if *ret { "return" } else { "entry" }.into(),
+            },
+            Attach::Usdt { path, .. } => {
+                let provider = match &instance.context {
+                    crate::probes::Context::Usdt(site) => site.provider.clone(),
+                    _ => String::new(),
+                };
+                ProbeNames {
+                    probe: format!("usdt:{path}:{provider}:{label}"),
+                    provider,
+                    module: path.clone(),
+                    function: label.to_string(),
+                    name: label.to_string(),
+                }
+            }
             Attach::Timer { period, all_cpus } => {
                 let kind = if *all_cpus { "profile" } else { "interval" };
                 let spec = match period {

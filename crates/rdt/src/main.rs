@@ -9,6 +9,8 @@ use rdt_syntax::Diagnostic;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+mod list;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "rdt",
@@ -113,7 +115,11 @@ fn script(cli: &Cli) -> Result<(String, String, Vec<String>), String> {
 
 fn run(cli: Cli) -> Result<(), ()> {
     if cli.list {
-        return info::list(cli.positional.first().map(String::as_str), cli.verbose > 0);
+        let pattern = cli.positional.first().map(String::as_str);
+        if let Some(user) = pattern.and_then(|p| list::list_user_probes(p, cli.pid)) {
+            return user;
+        }
+        return info::list(pattern, cli.verbose > 0);
     }
     if cli.info {
         return info::info();
@@ -142,6 +148,11 @@ fn run(cli: Cli) -> Result<(), ()> {
         positional,
         target_pid: target.pid(),
         unsafe_ok: cli.unsafe_ok,
+        target_program: cli.command.as_deref().and_then(|c| {
+            rdt_runtime::split_command(c)
+                .ok()
+                .and_then(|w| w.into_iter().next())
+        }),
     };
     let ir = rdt_sema::analyze(&ast, &params).map_err(|d| report(&d))?;
     if !ir.warnings.is_empty() {

@@ -6,6 +6,9 @@ mod kprobe;
 mod kprobe_events;
 pub(crate) mod perf;
 mod timer;
+mod uprobe;
+mod uprobe_multi;
+mod usdt;
 
 use crate::error::RuntimeError;
 use aya::programs::{RawTracePoint, TracePoint};
@@ -25,6 +28,9 @@ pub fn attach(
     meta: &ProgramMeta,
     target_pid: Option<u32>,
 ) -> Result<Vec<Link>, RuntimeError> {
+    if let Some(links) = uprobe_multi::try_attach(ebpf, meta) {
+        return Ok(links);
+    }
     let mut links = Vec::new();
     for point in &meta.attach {
         let program = ebpf.program_mut(&meta.name).ok_or_else(|| {
@@ -73,6 +79,31 @@ pub fn attach(
             }
             Attach::PerfCounter(counter) => {
                 links.extend(perf::attach(program, meta, counter, target_pid)?);
+            }
+            Attach::Uprobe {
+                path,
+                offset,
+                ret,
+                pid,
+            } => {
+                let at = uprobe::Placement {
+                    path,
+                    offset: *offset,
+                    ret: *ret,
+                    ref_ctr_offset: 0,
+                    pid: *pid,
+                };
+                links.push(uprobe::attach(program, meta, &at)?);
+            }
+            Attach::Usdt {
+                path,
+                offset,
+                semaphore,
+                pid,
+            } => {
+                links.push(usdt::attach(
+                    program, meta, path, *offset, *semaphore, *pid,
+                )?);
             }
         }
     }

@@ -12,9 +12,11 @@ mod rawtracepoint;
 mod special;
 mod timer;
 mod tracepoint;
+pub mod uprobe;
+pub mod usdt;
 
 use crate::ir::{Attach, ExprKind, ProgType};
-use crate::Type;
+use crate::{Params, Type};
 use rdt_syntax::{Diagnostic, Span};
 
 /// One attachable instance of a probe description, e.g. one tracepoint of a wildcard.
@@ -42,6 +44,12 @@ pub enum Context {
     RawArgs,
     /// Kernel functions and raw tracepoints whose arguments are typed from BTF.
     Btf(btf_args::BtfContext),
+    /// uprobe / uretprobe: `arg0…` from the x86-64 calling convention, `retval`.
+    Uprobe {
+        ret: bool,
+    },
+    /// One USDT probe site: its arguments as the note describes them at that site.
+    Usdt(usdt::UsdtContext),
 }
 
 /// A context value a probe resolved for a name used in the script.
@@ -53,7 +61,7 @@ pub struct Resolved {
 pub use tracepoint::exact_syscall_guard;
 
 /// Parses and expands one probe description into its instances.
-pub fn expand(text: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
+pub fn expand(text: &str, span: Span, params: &Params) -> Result<Vec<Instance>, Diagnostic> {
     let (kind, rest) = split_kind(text);
     match kind {
         "BEGIN" | "END" | "ERROR" if rest.is_none() => special::expand(kind, span),
@@ -71,6 +79,13 @@ pub fn expand(text: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
         "fentry" | "f" | "kfunc" | "fexit" | "fr" | "kretfunc" => {
             fentry::expand(kind, rest.unwrap_or(""), span)
         }
+        "uprobe" | "u" | "uretprobe" | "ur" => {
+            uprobe::expand(kind, rest.unwrap_or(""), span, params)
+        }
+        _ if uprobe::is_d_pid_provider(kind) => {
+            uprobe::expand(kind, rest.unwrap_or(""), span, params)
+        }
+        "usdt" | "U" => usdt::expand(rest.unwrap_or(""), span, params),
         _ => Err(unknown_kind(text, kind, span)),
     }
 }
@@ -111,15 +126,19 @@ fn unknown_kind(text: &str, kind: &str, span: Span) -> Diagnostic {
         .with_label("not a probe type");
     if let Some(near) = rdt_syntax::did_you_mean(kind, KINDS.iter().copied()) {
         d = d.with_help(format!("did you mean `{near}`?"));
-    } else if matches!(kind, "uprobe" | "uretprobe" | "usdt") {
-        d = d.with_help(format!(
-            "`{kind}` probes are not supported by this version of rdt yet"
-        ));
     } else {
-        d = d
-            .with_help("probe types: BEGIN, END, tracepoint, rawtracepoint, interval, profile, software, hardware, kprobe, kretprobe");
+        d = d.with_help(format!("probe types: {}", KINDS.join(", ")));
     }
     d
+}
+
+/// `rdt -l PATTERN` for the user-space probe kinds; `None` for other kinds.
+pub fn list_user_probes(pattern: &str, pid: Option<u32>) -> Option<Result<Vec<String>, String>> {
+    match pattern.split(':').next().unwrap_or("") {
+        "uprobe" | "u" | "uretprobe" | "ur" => Some(uprobe::list(pattern, pid)),
+        "usdt" | "U" => Some(usdt::list(pattern, pid)),
+        _ => None,
+    }
 }
 
 /// Error for a reference to `args` or `argN` in a probe that has none.
@@ -152,6 +171,12 @@ impl Context {
             )
             .with_label("not supported yet")
             .with_help("use `arg0`, `arg1`, … for the raw arguments")),
+            Context::Uprobe { .. } | Context::Usdt(_) => Err(Diagnostic::error(
+                span,
+                format!("{probe} probes have no named `args`"),
+            )
+            .with_label("no debug information is read for user-space functions")
+            .with_help("use `arg0`, `arg1`, … for the raw arguments")),
             Context::None => Err(no_args("args", span, probe)),
         }
     }
@@ -165,6 +190,21 @@ impl Context {
         }
     }
 
+    /// Whether the clause runs in user-space context, where pointers are user addresses.
+    pub fn user_space(&self) -> bool {
+        matches!(self, Context::Uprobe { .. } | Context::Usdt(_))
+    }
+
+    /// Whether two instances of a probe find their arguments in the same places, so one program
+    /// can serve both even when it reads them (every uprobe; USDT sites with the same specs).
+    pub fn same_args_as(&self, other: &Context) -> bool {
+        match (self, other) {
+            (Context::Uprobe { ret: a }, Context::Uprobe { ret: b }) => a == b,
+            (Context::Usdt(a), Context::Usdt(b)) => a.same_args_as(b),
+            _ => false,
+        }
+    }
+
     /// Resolves `arg0`…`arg5`.
     pub fn arg(&self, index: u8, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
         match self {
@@ -173,6 +213,8 @@ impl Context {
                 ty: Type::U64,
             }),
             Context::Btf(b) => b.arg(index, span),
+            Context::Uprobe { ret } => uprobe::arg(index, *ret, span, probe),
+            Context::Usdt(site) => site.arg(index, span),
             Context::Tracepoint(_) => Err(no_args(&format!("arg{index}"), span, probe).with_help(
                 "tracepoint arguments are named: use `args.<field>` (rdt -lv lists them)",
             )),
@@ -183,7 +225,7 @@ impl Context {
     /// Resolves `retval`.
     pub fn retval(&self, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
         match self {
-            Context::Kprobe { ret: true } => Ok(Resolved {
+            Context::Kprobe { ret: true } | Context::Uprobe { ret: true } => Ok(Resolved {
                 kind: ExprKind::Retval,
                 ty: Type::I64,
             }),

@@ -1,0 +1,261 @@
+//! Many uprobes of one program in one object through a single uprobe-multi link
+//! (`BPF_TRACE_UPROBE_MULTI`, Linux 6.6).
+//!
+//! Closing a uprobe perf event waits for an RCU grace period (~80 ms here) and the kernel closes
+//! them one after another, so a wildcard over 1,000 functions attached one event each takes well
+//! over a minute to detach; one multi link attaches and detaches them all at once. The link needs
+//! the program loaded with that expected attach type, which aya 0.14 cannot do, so this module
+//! loads a second copy of the program itself: the same instructions with the same maps (taken
+//! from the copy aya loaded). Whenever anything here fails — an older kernel, say — the caller
+//! falls back to one perf event per uprobe, so this path only ever makes things faster.
+
+use super::Link;
+use crate::bpf_sys::sys_bpf;
+use aya::maps::MapData;
+use aya::Ebpf;
+use rdt_codegen::{Attach, ProgramMeta};
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+
+const BPF_PROG_LOAD: u32 = 5;
+const BPF_LINK_CREATE: u32 = 28;
+const BPF_PROG_TYPE_KPROBE: u32 = 2;
+const BPF_TRACE_UPROBE_MULTI: u32 = 48;
+const BPF_F_UPROBE_MULTI_RETURN: u32 = 1;
+const BPF_PSEUDO_MAP_FD: u8 = 1;
+/// `BPF_LD | BPF_IMM | BPF_DW`: the first half of `ld_imm64`.
+const LD_IMM64: u8 = 0x18;
+
+/// The `BPF_PROG_LOAD` member of `union bpf_attr`, up to `expected_attach_type`.
+#[repr(C)]
+#[derive(Default)]
+struct ProgLoadAttr {
+    prog_type: u32,
+    insn_cnt: u32,
+    insns: u64,
+    license: u64,
+    log_level: u32,
+    log_size: u32,
+    log_buf: u64,
+    kern_version: u32,
+    prog_flags: u32,
+    prog_name: [u8; 16],
+    prog_ifindex: u32,
+    expected_attach_type: u32,
+}
+
+/// The `BPF_LINK_CREATE` member of `union bpf_attr` with its `uprobe_multi` part.
+#[repr(C)]
+#[derive(Default)]
+struct UprobeMultiLinkAttr {
+    prog_fd: u32,
+    target_fd: u32,
+    attach_type: u32,
+    flags: u32,
+    path: u64,
+    offsets: u64,
+    ref_ctr_offsets: u64,
+    cookies: u64,
+    cnt: u32,
+    multi_flags: u32,
+    pid: u32,
+    _pad: u32,
+}
+
+/// The uprobes of one program that one link can carry.
+struct Group<'a> {
+    path: &'a str,
+    ret: bool,
+    pid: Option<u32>,
+    offsets: Vec<u64>,
+    ref_ctr_offsets: Vec<u64>,
+}
+
+/// The link (and the program copy it runs) keeps the uprobes attached; dropping both detaches.
+struct MultiLink {
+    _link: OwnedFd,
+    _program: OwnedFd,
+}
+
+/// One more attach point of a [`MultiLink`], so "Attached N probes" counts uprobes, not links.
+struct SharedAttachPoint;
+
+/// Attaches all of `meta`'s uprobes through one link, or returns `None` when the program is not
+/// a candidate (fewer than two uprobes, several objects) or the kernel refuses.
+pub fn try_attach(ebpf: &Ebpf, meta: &ProgramMeta) -> Option<Vec<Link>> {
+    let group = group(meta)?;
+    match attach_group(ebpf, meta, &group) {
+        Ok(link) => {
+            let mut links: Vec<Link> = vec![Box::new(link)];
+            for _ in 1..group.offsets.len() {
+                links.push(Box::new(SharedAttachPoint));
+            }
+            Some(links)
+        }
+        Err(e) => {
+            if crate::VERBOSE.load(std::sync::atomic::Ordering::Relaxed) {
+                eprintln!(
+                    "rdt: no uprobe-multi link for {} ({e}); attaching one uprobe at a time",
+                    meta.name
+                );
+            }
+            None
+        }
+    }
+}
+
+fn group(meta: &ProgramMeta) -> Option<Group<'_>> {
+    if meta.attach.len() < 2 {
+        return None;
+    }
+    let mut group: Option<Group> = None;
+    for point in &meta.attach {
+        let (path, offset, ret, ref_ctr, pid) = match point {
+            Attach::Uprobe {
+                path,
+                offset,
+                ret,
+                pid,
+            } => (path.as_str(), *offset, *ret, 0, *pid),
+            Attach::Usdt {
+                path,
+                offset,
+                semaphore,
+                pid,
+            } => (path.as_str(), *offset, false, *semaphore, *pid),
+            _ => return None,
+        };
+        let g = group.get_or_insert_with(|| Group {
+            path,
+            ret,
+            pid,
+            offsets: Vec::new(),
+            ref_ctr_offsets: Vec::new(),
+        });
+        if g.path != path || g.ret != ret || g.pid != pid {
+            return None;
+        }
+        g.offsets.push(offset);
+        g.ref_ctr_offsets.push(ref_ctr);
+    }
+    group
+}
+
+fn attach_group(ebpf: &Ebpf, meta: &ProgramMeta, group: &Group) -> io::Result<MultiLink> {
+    let program = load_copy(ebpf, meta)?;
+    let path = CString::new(group.path)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in the path"))?;
+    let mut attr = UprobeMultiLinkAttr {
+        prog_fd: program.as_raw_fd() as u32,
+        attach_type: BPF_TRACE_UPROBE_MULTI,
+        path: path.as_ptr() as u64,
+        offsets: group.offsets.as_ptr() as u64,
+        ref_ctr_offsets: group.ref_ctr_offsets.as_ptr() as u64,
+        cnt: group.offsets.len() as u32,
+        multi_flags: if group.ret {
+            BPF_F_UPROBE_MULTI_RETURN
+        } else {
+            0
+        },
+        pid: group.pid.unwrap_or(0),
+        ..UprobeMultiLinkAttr::default()
+    };
+    let fd = sys_bpf(BPF_LINK_CREATE, &mut attr)?;
+    // SAFETY: BPF_LINK_CREATE returned a new fd that nothing else owns.
+    let link = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    Ok(MultiLink {
+        _link: link,
+        _program: program,
+    })
+}
+
+/// Loads `meta`'s instructions again, with BPF_TRACE_UPROBE_MULTI as the expected attach type,
+/// referring to the maps aya created for the first copy.
+fn load_copy(ebpf: &Ebpf, meta: &ProgramMeta) -> io::Result<OwnedFd> {
+    let maps = used_maps(ebpf, meta)?;
+    let mut insns = meta.insns.clone();
+    for (index, name) in &meta.map_refs {
+        let map = maps
+            .iter()
+            .find(|(n, _)| n == name)
+            .ok_or_else(|| io::Error::other(format!("map {name} was not found")))?;
+        let insn = insns
+            .get_mut(*index)
+            .filter(|i| i.code == LD_IMM64)
+            .ok_or_else(|| io::Error::other("a map reference is not an ld_imm64"))?;
+        insn.src = BPF_PSEUDO_MAP_FD;
+        insn.imm = map.1.fd().as_fd().as_raw_fd();
+    }
+    let bytes: Vec<u8> = insns.iter().flat_map(|i| i.to_bytes()).collect();
+    let license = c"GPL";
+    let mut name = [0u8; 16];
+    for (dst, src) in name.iter_mut().zip(meta.name.bytes().take(15)) {
+        *dst = src;
+    }
+    let mut attr = ProgLoadAttr {
+        prog_type: BPF_PROG_TYPE_KPROBE,
+        insn_cnt: insns.len() as u32,
+        insns: bytes.as_ptr() as u64,
+        license: license.as_ptr() as u64,
+        prog_name: name,
+        expected_attach_type: BPF_TRACE_UPROBE_MULTI,
+        ..ProgLoadAttr::default()
+    };
+    let fd = sys_bpf(BPF_PROG_LOAD, &mut attr)?;
+    // SAFETY: BPF_PROG_LOAD returned a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// The maps the aya-loaded copy uses, by the names `map_refs` gives them.
+///
+/// Some maps (the ring buffer) have been taken out of `ebpf` by now, so they are reopened by id:
+/// the kernel lists a program's maps in the order the instructions first refer to them, which is
+/// the order of first appearance in `map_refs`.
+fn used_maps(ebpf: &Ebpf, meta: &ProgramMeta) -> io::Result<Vec<(String, MapData)>> {
+    let program = ebpf
+        .program(&meta.name)
+        .ok_or_else(|| io::Error::other("the program is missing"))?;
+    let ids = program
+        .info()
+        .and_then(|i| i.map_ids())
+        .map_err(io::Error::other)?
+        .unwrap_or_default();
+    let mut names: Vec<&str> = Vec::new();
+    let mut refs: Vec<&(usize, String)> = meta.map_refs.iter().collect();
+    refs.sort_by_key(|(index, _)| *index);
+    for (_, name) in refs {
+        if !names.contains(&name.as_str()) {
+            names.push(name);
+        }
+    }
+    if names.len() != ids.len() {
+        return Err(io::Error::other(format!(
+            "the program uses {} maps, its instructions name {}",
+            ids.len(),
+            names.len()
+        )));
+    }
+    names
+        .into_iter()
+        .zip(ids)
+        .map(|(name, id)| {
+            let map = MapData::from_id(id).map_err(io::Error::other)?;
+            check_name(&map, name)?;
+            Ok((name.to_string(), map))
+        })
+        .collect()
+}
+
+/// The kernel keeps the first 15 bytes of a map's name: they must agree with the name the
+/// instructions use, or the order assumed above does not hold.
+fn check_name(map: &MapData, expected: &str) -> io::Result<()> {
+    let info = map.info().map_err(io::Error::other)?;
+    let actual = info.name_as_str().unwrap_or("");
+    if actual.is_empty() || !expected.starts_with(actual) {
+        return Err(io::Error::other(format!(
+            "map {expected} came back as `{actual}`"
+        )));
+    }
+    Ok(())
+}
