@@ -22,6 +22,15 @@ pub struct Options {
     pub strsize: u32,
     /// Print no "Attached N probes" line and no maps at exit... only the maps (D's `quiet`).
     pub quiet: bool,
+    /// The script's own `inline TYPE NAME = VALUE;` constants.
+    pub inline: Vec<(String, InlineValue)>,
+}
+
+/// The value of an `inline` constant.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InlineValue {
+    Int(i64),
+    Str(String),
 }
 
 impl Default for Options {
@@ -29,6 +38,7 @@ impl Default for Options {
         Options {
             strsize: 64,
             quiet: false,
+            inline: Vec::new(),
         }
     }
 }

@@ -190,6 +190,7 @@ fn check_all(
                 options.strsize,
             );
             checker.lang.probe = probe_names::ProbeNames::of(first);
+            checker.lang.inline = options.inline.clone();
             let predicate = ec
                 .clause
                 .predicate
@@ -263,6 +264,17 @@ fn options(settings: &[ast::OptionSetting], diags: &mut Vec<Diagnostic>) -> Opti
             ("quiet", None | Some("1" | "true")) => options.quiet = true,
             ("quiet", Some("0" | "false")) => options.quiet = false,
             ("bufsize" | "switchrate" | "dynvarsize", Some(_)) => {}
+            (name, Some(v)) if name.starts_with("inline ") => {
+                let name = name.trim_start_matches("inline ").to_string();
+                match stdlib::inline_value(v) {
+                    Some(value) => options.inline.push((name, value)),
+                    None => diags.push(
+                        Diagnostic::error(s.span, format!("invalid value for inline constant `{name}`"))
+                            .with_label("expected an integer or a string literal")
+                            .with_help("for example `inline int LIMIT = 10;` or `inline string TAG = \"db\";`"),
+                    ),
+                }
+            }
             ("strsize" | "max_strlen", Some(v)) => match v.parse::<u32>() {
                 Ok(n) if (1..=1024).contains(&n) => options.strsize = n,
                 _ => diags.push(

@@ -141,6 +141,14 @@ impl ClauseChecker<'_> {
                 );
                 Some(None)
             }
+            _ if self.lang.inline.iter().any(|(n, _)| n == name) => {
+                let value = self.lang.inline.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+                Some(Some(match value {
+                    Some(crate::ir::InlineValue::Str(s)) => string_literal(s.into_bytes(), span),
+                    Some(crate::ir::InlineValue::Int(v)) => typed(ExprKind::Int(v), Type::I64, span),
+                    None => typed(ExprKind::Int(0), Type::I64, span),
+                }))
+            }
             // Context names (`args`, `arg0`, `retval`) are resolved by the probe, not here.
             _ if crate::builtins::CONTEXT_NAMES.contains(&name) => None,
             _ => stdlib::constant(name).map(|v| Some(typed(ExprKind::Int(v), Type::I64, span))),
