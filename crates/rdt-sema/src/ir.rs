@@ -317,6 +317,13 @@ pub enum ExprKind {
     },
     /// `strlen(s)`: bytes before the NUL.
     StrLen(Box<Expr>),
+    /// `x++` / `++x` used as a value: `value` is read after the `before` statements and before
+    /// the `after` ones.
+    WithEffect {
+        before: Vec<Stmt>,
+        value: Box<Expr>,
+        after: Vec<Stmt>,
+    },
     /// A value reached from the current task by kernel reads: start at `current`, then for each
     /// `(offset, size)` read `size` bytes at `value + offset` (`ppid`: real_parent, then tgid).
     TaskField { path: Vec<(u32, u32)> },
