@@ -257,6 +257,14 @@ fn symbol_name(index: usize, label: &str) -> String {
     format!("p{index}_{clean}")
 }
 
+/// Checks option settings on their own (`-x name=value` from the command line), returning the
+/// errors and warnings they would cause in a script.
+pub fn check_options(settings: &[ast::OptionSetting]) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    options(settings, &mut diags);
+    diags
+}
+
 fn options(settings: &[ast::OptionSetting], diags: &mut Vec<Diagnostic>) -> Options {
     let mut options = Options::default();
     for s in settings {
