@@ -135,17 +135,27 @@ impl ClauseChecker<'_> {
             "ppid" => Some(self.ppid(span)),
             "username" => {
                 self.error(
-                    Diagnostic::error(span, format!("`{name}` is not supported by this version of rdt yet"))
-                        .with_label("needs kernel BTF type information")
-                        .with_help("print `uid` and look the name up with `getent passwd UID`"),
+                    Diagnostic::error(
+                        span,
+                        format!("`{name}` is not supported by this version of rdt yet"),
+                    )
+                    .with_label("needs kernel BTF type information")
+                    .with_help("print `uid` and look the name up with `getent passwd UID`"),
                 );
                 Some(None)
             }
             _ if self.lang.inline.iter().any(|(n, _)| n == name) => {
-                let value = self.lang.inline.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+                let value = self
+                    .lang
+                    .inline
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v.clone());
                 Some(Some(match value {
                     Some(crate::ir::InlineValue::Str(s)) => string_literal(s.into_bytes(), span),
-                    Some(crate::ir::InlineValue::Int(v)) => typed(ExprKind::Int(v), Type::I64, span),
+                    Some(crate::ir::InlineValue::Int(v)) => {
+                        typed(ExprKind::Int(v), Type::I64, span)
+                    }
                     None => typed(ExprKind::Int(0), Type::I64, span),
                 }))
             }

@@ -152,8 +152,11 @@ impl ClauseChecker<'_> {
         let value = self.expr(target)?;
         if !value.ty.is_int() {
             self.error(
-                Diagnostic::error(target.span, format!("`++`/`--` need a number, not `{}`", value.ty))
-                    .with_label("not a number"),
+                Diagnostic::error(
+                    target.span,
+                    format!("`++`/`--` need a number, not `{}`", value.ty),
+                )
+                .with_label("not a number"),
             );
             return None;
         }

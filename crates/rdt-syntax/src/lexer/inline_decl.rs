@@ -30,9 +30,10 @@ pub fn parse(decl: &str, start: usize) -> Result<PragmaOption, Diagnostic> {
             .with_label("expected `inline TYPE NAME = VALUE;`")
             .with_help("for example `inline int LIMIT = 10;` or `inline string TAG = \"db\";`")
     };
-    let body = decl.trim_end().strip_suffix(';').ok_or_else(|| {
-        malformed().with_label("missing `;`")
-    })?;
+    let body = decl
+        .trim_end()
+        .strip_suffix(';')
+        .ok_or_else(|| malformed().with_label("missing `;`"))?;
     let (lhs, value) = body.split_once('=').ok_or_else(malformed)?;
     let words: Vec<&str> = lhs.split_whitespace().collect();
     let name = match words.as_slice() {
