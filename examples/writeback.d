@@ -18,15 +18,16 @@ BEGIN
 	printf("%-10s %-8s %-8s %-16s %s\n", "TIME(ms)", "DEVICE", "PAGES", "REASON", "MS");
 }
 
+/* A flusher thread emits both events of one writeback pass: a thread-local pairs them. */
 tracepoint:writeback:writeback_start
 {
-	@start[args->sb_dev] = nsecs;
+	self->start = nsecs;
 }
 
 tracepoint:writeback:writeback_written
-/@start[args->sb_dev]/
+/self->start/
 {
-	this->ns = nsecs - @start[args->sb_dev];
+	this->ns = nsecs - self->start;
 	this->r = args->reason;
 	this->why = this->r == 0 ? "background" :
 	    this->r == 1 ? "vmscan" :
@@ -37,5 +38,5 @@ tracepoint:writeback:writeback_written
 	    this->r == 6 ? "forker_thread" : "foreign_flush";
 	printf("%-10d %-8s %-8d %-16s %d.%03d\n", elapsed / 1000000, args->name, args->nr_pages,
 	    this->why, this->ns / 1000000, (this->ns / 1000) % 1000);
-	@start[args->sb_dev] = 0;
+	self->start = 0;
 }

@@ -169,19 +169,25 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
         .iter()
         .zip(encoded)
         .zip(sections)
-        .map(|((p, code), section)| ProgramMeta {
-            name: p.name.clone(),
-            section,
-            prog_type: p.prog_type,
-            attach: p.attach.clone(),
-            probe_span: p.span,
-            map_refs: code
-                .map_relocs
-                .iter()
-                .map(|&(at, m)| (at, maps[m].name.clone()))
-                .collect(),
-            insns: code.insns,
-            insn_spans: code.spans,
+        .zip(&probe_callbacks)
+        .map(|(((p, code), section), mine)| {
+            // The loader appends each callback after the program, in order of first use:
+            // the metadata does the same, so verifier errors and `-d bpf` cover callbacks too.
+            let code = with_callbacks(code, mine.iter().map(|&i| &callbacks[i].code));
+            ProgramMeta {
+                name: p.name.clone(),
+                section,
+                prog_type: p.prog_type,
+                attach: p.attach.clone(),
+                probe_span: p.span,
+                map_refs: code
+                    .map_relocs
+                    .iter()
+                    .map(|&(at, m)| (at, maps[m].name.clone()))
+                    .collect(),
+                insns: code.insns,
+                insn_spans: code.spans,
+            }
         })
         .collect();
     // `self->x` and `this->x` live in maps without `@`: never printed.
@@ -201,6 +207,21 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
         ringbuf_map: maps[ringbuf].name.clone(),
         counters_map: maps[counters].name.clone(),
     })
+}
+
+/// A program's code with its callbacks appended, map references shifted to match.
+fn with_callbacks<'a>(
+    mut code: emit::Encoded,
+    callbacks: impl Iterator<Item = &'a emit::Encoded>,
+) -> emit::Encoded {
+    for cb in callbacks {
+        let base = code.insns.len();
+        code.insns.extend_from_slice(&cb.insns);
+        code.spans.extend_from_slice(&cb.spans);
+        code.map_relocs
+            .extend(cb.map_relocs.iter().map(|&(at, m)| (base + at, m)));
+    }
+    code
 }
 
 fn too_much_stack(span: Span, bytes: u32) -> Diagnostic {

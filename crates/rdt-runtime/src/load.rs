@@ -93,9 +93,17 @@ fn rejected(e: ProgramError, meta: &ProgramMeta) -> RuntimeError {
     let span = insn
         .and_then(|i| meta.insn_spans.get(i).copied())
         .unwrap_or(meta.probe_span);
+    let reason = reason.unwrap_or_else(|| io_error.to_string());
+    let too_complex = reason.contains("too large") || reason.contains("too complex");
+    let help = if too_complex {
+        // The verifier walks a loop once per iteration: long loops exhaust its budget.
+        "the program is too large for the verifier, which walks every loop iteration: lower the loop bounds (or `strsize`), or split the clause"
+    } else {
+        "this is a bug in rdt's code generation; run with `-d bpf` to see the instructions, `-v` for the verifier log"
+    };
     let mut d = Diagnostic::error(span, "the kernel's BPF verifier rejected the program for this probe")
-        .with_label(reason.unwrap_or_else(|| io_error.to_string()))
-        .with_help("this is a bug in rdt's code generation; run with `-d bpf` to see the instructions, `-v` for the verifier log");
+        .with_label(reason)
+        .with_help(help);
     if span != meta.probe_span {
         d = d.with_secondary(meta.probe_span, "in this probe");
     }

@@ -680,14 +680,11 @@ impl<'a> ClauseChecker<'a> {
                 Some(typed(ExprKind::Tuple(items), ty, span))
             }
             ast::ExprKind::Cast { ty, expr } => self.cast(ty, expr, span),
-            ast::ExprKind::IncDec { .. } => {
-                self.error(
-                    Diagnostic::error(span, "`++`/`--` can only be used as a statement here")
-                        .with_label("used as a value")
-                        .with_help("write `@x++;` or `$i++;` on its own"),
-                );
-                None
-            }
+            ast::ExprKind::IncDec {
+                target,
+                increment,
+                prefix,
+            } => self.incdec_value(target, *increment, *prefix, span),
             ast::ExprKind::Index { base, index } => self.index(base, index, span),
         }
     }

@@ -22,6 +22,15 @@ pub struct Options {
     pub strsize: u32,
     /// Print no "Attached N probes" line and no maps at exit... only the maps (D's `quiet`).
     pub quiet: bool,
+    /// The script's own `inline TYPE NAME = VALUE;` constants.
+    pub inline: Vec<(String, InlineValue)>,
+}
+
+/// The value of an `inline` constant.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InlineValue {
+    Int(i64),
+    Str(String),
 }
 
 impl Default for Options {
@@ -29,6 +38,7 @@ impl Default for Options {
         Options {
             strsize: 64,
             quiet: false,
+            inline: Vec::new(),
         }
     }
 }
@@ -350,6 +360,13 @@ pub enum ExprKind {
     Stack,
     /// `ksym(addr)` / `usym(addr)`: an address that prints as its symbol.
     Symbol { addr: Box<Expr>, user: bool },
+    /// `x++` / `++x` used as a value: `value` is read after the `before` statements and before
+    /// the `after` ones.
+    WithEffect {
+        before: Vec<Stmt>,
+        value: Box<Expr>,
+        after: Vec<Stmt>,
+    },
     /// A value reached from the current task by kernel reads: start at `current`, then for each
     /// `(offset, size)` read `size` bytes at `value + offset` (`ppid`: real_parent, then tgid).
     TaskField { path: Vec<(u32, u32)> },

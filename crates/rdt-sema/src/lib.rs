@@ -196,6 +196,7 @@ fn check_all(
                 options.strsize,
             );
             checker.lang.probe = probe_names::ProbeNames::of(first);
+            checker.lang.inline = options.inline.clone();
             let predicate = ec
                 .clause
                 .predicate
@@ -262,6 +263,14 @@ fn symbol_name(index: usize, label: &str) -> String {
     format!("p{index}_{clean}")
 }
 
+/// Checks option settings on their own (`-x name=value` from the command line), returning the
+/// errors and warnings they would cause in a script.
+pub fn check_options(settings: &[ast::OptionSetting]) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    options(settings, &mut diags);
+    diags
+}
+
 fn options(settings: &[ast::OptionSetting], diags: &mut Vec<Diagnostic>) -> Options {
     let mut options = Options::default();
     for s in settings {
@@ -269,6 +278,17 @@ fn options(settings: &[ast::OptionSetting], diags: &mut Vec<Diagnostic>) -> Opti
             ("quiet", None | Some("1" | "true")) => options.quiet = true,
             ("quiet", Some("0" | "false")) => options.quiet = false,
             ("bufsize" | "switchrate" | "dynvarsize", Some(_)) => {}
+            (name, Some(v)) if name.starts_with("inline ") => {
+                let name = name.trim_start_matches("inline ").to_string();
+                match stdlib::inline_value(v) {
+                    Some(value) => options.inline.push((name, value)),
+                    None => diags.push(
+                        Diagnostic::error(s.span, format!("invalid value for inline constant `{name}`"))
+                            .with_label("expected an integer or a string literal")
+                            .with_help("for example `inline int LIMIT = 10;` or `inline string TAG = \"db\";`"),
+                    ),
+                }
+            }
             ("strsize" | "max_strlen", Some(v)) => match v.parse::<u32>() {
                 Ok(n) if (1..=1024).contains(&n) => options.strsize = n,
                 _ => diags.push(

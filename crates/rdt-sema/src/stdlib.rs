@@ -45,6 +45,27 @@ fn declaration(line: &'static str) -> Option<(&'static str, i64)> {
     Some((name.trim(), parse_value(value)?))
 }
 
+/// The value of a script's `inline` constant: an integer as in the stdlib, or a string literal
+/// (`\"`, `\\`, `\n`, `\t` escapes).
+pub fn inline_value(text: &str) -> Option<crate::ir::InlineValue> {
+    if let Some(body) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        let mut out = String::new();
+        let mut chars = body.chars();
+        while let Some(c) = chars.next() {
+            out.push(match (c, c == '\\') {
+                (_, true) => match chars.next()? {
+                    'n' => '\n',
+                    't' => '\t',
+                    other => other,
+                },
+                (c, false) => c,
+            });
+        }
+        return Some(crate::ir::InlineValue::Str(out));
+    }
+    parse_value(text).map(crate::ir::InlineValue::Int)
+}
+
 fn parse_value(v: &str) -> Option<i64> {
     let (negative, digits) = match v.strip_prefix('-') {
         Some(d) => (true, d),

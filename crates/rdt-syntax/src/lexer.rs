@@ -13,6 +13,7 @@
 //!   or nothing but comments and whitespace follow it up to the end of input or the next clause.
 //!   Any other `>` is the comparison operator.
 
+mod inline_decl;
 mod literal;
 mod scan;
 mod token;
@@ -119,6 +120,11 @@ impl<'s> Lexer<'s> {
         let c = self.rest().chars().next().unwrap_or(' ');
         if state == Top::ClauseStart && c == '#' {
             return self.hash_line();
+        }
+        if state == Top::ClauseStart && inline_decl::starts_inline(self.rest()) {
+            let len = inline_decl::declaration_len(self.rest());
+            let option = inline_decl::parse(&self.rest()[..len], self.pos)?;
+            return Ok(Some(self.emit(len, Tok::Pragma(option))));
         }
         if state == Top::ClauseStart && self.at_config_block() {
             self.mode = Mode::Top(Top::AfterConfig);

@@ -128,7 +128,9 @@ fn run(cli: Cli) -> Result<(), ()> {
     let report = |diags: &[Diagnostic]| eprint!("{}", rdt_syntax::render(&name, &source, diags));
 
     let mut ast = rdt_syntax::parse(&source).map_err(|d| report(&d))?;
-    ast.options.extend(cli.set_options.iter().map(|o| command_line_option(o)));
+    let set_options: Vec<_> = cli.set_options.iter().map(|o| command_line_option(o)).collect();
+    check_command_line_options(&cli.set_options, &set_options)?;
+    ast.options.extend(set_options);
     if cli.debug == Some(Stage::Ast) {
         println!("{ast:#?}");
         return Ok(());
@@ -155,8 +157,15 @@ fn run(cli: Cli) -> Result<(), ()> {
         }),
     };
     let ir = rdt_sema::analyze(&ast, &params).map_err(|d| report(&d))?;
-    if !ir.warnings.is_empty() {
-        report(&ir.warnings);
+    // Warnings without a place in the script came from `-x` and were reported already.
+    let warnings: Vec<Diagnostic> = ir
+        .warnings
+        .iter()
+        .filter(|d| d.span != rdt_syntax::Span::default())
+        .cloned()
+        .collect();
+    if !warnings.is_empty() {
+        report(&warnings);
     }
     if cli.debug == Some(Stage::Ir) {
         println!("{ir:#?}");
@@ -211,6 +220,29 @@ fn with_default_action(program: &str) -> String {
         return program.to_string();
     }
     format!("{program} {{ printf(\"%3d %s:%s\\n\", cpu, probefunc, probename); }}")
+}
+
+/// Reports bad `-x` settings against the option as typed (they have no place in the script).
+fn check_command_line_options(
+    texts: &[String],
+    settings: &[rdt_syntax::ast::OptionSetting],
+) -> Result<(), ()> {
+    let mut failed = false;
+    for (text, setting) in texts.iter().zip(settings) {
+        for d in rdt_sema::check_options(std::slice::from_ref(setting)) {
+            let kind = if d.warning { "warning" } else { "error" };
+            eprintln!("{kind}: -x {text}: {} ({})", d.message, d.label);
+            for help in &d.help {
+                eprintln!("  = help: {help}");
+            }
+            failed |= !d.warning;
+        }
+    }
+    if failed {
+        Err(())
+    } else {
+        Ok(())
+    }
 }
 
 /// `-x name=value` (or `-x name`) as if the script had `#pragma D option name=value`.

@@ -301,6 +301,22 @@ impl Lowerer<'_> {
             }
             ExprKind::StrLen(s) => self.str_len(s),
             ExprKind::TaskField { path } => self.task_field(path),
+            ExprKind::WithEffect {
+                before,
+                value,
+                after,
+            } => {
+                self.stmts(before);
+                let v = self.scalar(value);
+                // A copy: the statements after may change the register the value was read from.
+                let kept = self.vreg();
+                self.emit(Inst::Mov {
+                    dst: kept,
+                    src: Operand::Reg(v),
+                });
+                self.stmts(after);
+                kept
+            }
             ExprKind::StrNcmp { lhs, rhs, n } => self.str_ncmp(lhs, rhs, *n),
             ExprKind::StrContains { haystack, needle } => self.str_contains(haystack, needle),
             _ => self.imm(0),

@@ -14,6 +14,8 @@ const MAX_UNROLL: i64 = 100;
 pub struct LangState {
     /// Loops around the statement being checked (`unroll` counts too).
     pub loop_depth: u32,
+    /// The script's `inline` constants.
+    pub inline: Vec<(String, crate::ir::InlineValue)>,
     /// Inside the body of a `for` over a map.
     pub in_map_loop: bool,
     /// Loops around the statement that only the loop limit bounds (`while`, `for` with bounds

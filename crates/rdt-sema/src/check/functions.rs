@@ -135,11 +135,29 @@ impl ClauseChecker<'_> {
             "ppid" => Some(self.ppid(span)),
             "username" => {
                 self.error(
-                    Diagnostic::error(span, format!("`{name}` is not supported by this version of rdt yet"))
-                        .with_label("needs kernel BTF type information")
-                        .with_help("print `uid` and look the name up with `getent passwd UID`"),
+                    Diagnostic::error(
+                        span,
+                        format!("`{name}` is not supported by this version of rdt yet"),
+                    )
+                    .with_label("needs kernel BTF type information")
+                    .with_help("print `uid` and look the name up with `getent passwd UID`"),
                 );
                 Some(None)
+            }
+            _ if self.lang.inline.iter().any(|(n, _)| n == name) => {
+                let value = self
+                    .lang
+                    .inline
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v.clone());
+                Some(Some(match value {
+                    Some(crate::ir::InlineValue::Str(s)) => string_literal(s.into_bytes(), span),
+                    Some(crate::ir::InlineValue::Int(v)) => {
+                        typed(ExprKind::Int(v), Type::I64, span)
+                    }
+                    None => typed(ExprKind::Int(0), Type::I64, span),
+                }))
             }
             // Context names (`args`, `arg0`, `retval`) are resolved by the probe, not here.
             _ if crate::builtins::CONTEXT_NAMES.contains(&name) => None,
@@ -149,7 +167,13 @@ impl ClauseChecker<'_> {
 
     /// `ppid`: `current->real_parent->tgid`, at offsets from the kernel's BTF.
     fn ppid(&mut self, span: Span) -> Option<Expr> {
-        match rdt_btf::struct_members::member_offsets("task_struct", &["real_parent", "tgid"]) {
+        // Read once per run: a script may use `ppid` in many clauses, and sema runs twice.
+        static OFFSETS: std::sync::OnceLock<Result<Vec<u32>, String>> = std::sync::OnceLock::new();
+        let offsets = OFFSETS.get_or_init(|| {
+            rdt_btf::struct_members::member_offsets("task_struct", &["real_parent", "tgid"])
+                .map_err(|e| e.to_string())
+        });
+        match offsets {
             Ok(offsets) => Some(typed(
                 ExprKind::TaskField {
                     path: vec![(offsets[0], 8), (offsets[1], 4)],
@@ -160,7 +184,7 @@ impl ClauseChecker<'_> {
             Err(e) => {
                 self.error(
                     Diagnostic::error(span, "`ppid` needs the kernel's BTF type information")
-                        .with_label(e.to_string())
+                        .with_label(e.clone())
                         .with_help("trace `tracepoint:sched:sched_process_fork` to learn parents (`args.parent_pid`)"),
                 );
                 None

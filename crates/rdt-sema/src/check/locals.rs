@@ -134,6 +134,50 @@ impl ClauseChecker<'_> {
         ))
     }
 
+    /// `x++`, `++x` (and `--`) used as a value: the old value after `x++`, the new one after
+    /// `++x`.
+    pub(super) fn incdec_value(
+        &mut self,
+        target: &ast::Expr,
+        increment: bool,
+        prefix: bool,
+        span: Span,
+    ) -> Option<Expr> {
+        let one = ast::Expr {
+            kind: ast::ExprKind::Int(1),
+            span,
+        };
+        let op = if increment { BinOp::Add } else { BinOp::Sub };
+        let store = self.assign(target, Some(op), &one, span)?;
+        let value = self.expr(target)?;
+        if !value.ty.is_int() {
+            self.error(
+                Diagnostic::error(
+                    target.span,
+                    format!("`++`/`--` need a number, not `{}`", value.ty),
+                )
+                .with_label("not a number"),
+            );
+            return None;
+        }
+        let ty = value.ty.clone();
+        let store = vec![crate::ir::Stmt { kind: store, span }];
+        let (before, after) = if prefix {
+            (store, Vec::new())
+        } else {
+            (Vec::new(), store)
+        };
+        Some(typed(
+            ExprKind::WithEffect {
+                before,
+                value: Box::new(value),
+                after,
+            },
+            ty,
+            span,
+        ))
+    }
+
     /// `$t.0`: a field of a tuple. `None` when `base` is not a tuple.
     pub(super) fn tuple_field(
         &mut self,
