@@ -8,7 +8,6 @@
 
 pub mod btf;
 pub mod kfuncs;
-pub mod struct_members;
 pub mod kallsyms;
 mod syscalls_x86_64;
 pub mod tracefs;

@@ -107,6 +107,12 @@ pub mod helper {
     pub const RINGBUF_OUTPUT: i32 = 130;
     pub const MAP_LOOKUP_PERCPU_ELEM: i32 = 195;
     pub const GET_STACK: i32 = 67;
+    pub const MAP_DELETE_ELEM: i32 = 3;
+    pub const GET_PRANDOM_U32: i32 = 7;
+    pub const GET_CURRENT_CGROUP_ID: i32 = 80;
+    pub const SEND_SIGNAL: i32 = 109;
+    pub const JIFFIES64: i32 = 118;
+    pub const FOR_EACH_MAP_ELEM: i32 = 164;
 
     pub fn name(id: i32) -> &'static str {
         match id {
@@ -126,6 +132,12 @@ pub mod helper {
             RINGBUF_OUTPUT => "ringbuf_output",
             MAP_LOOKUP_PERCPU_ELEM => "map_lookup_percpu_elem",
             GET_STACK => "get_stack",
+            MAP_DELETE_ELEM => "map_delete_elem",
+            GET_PRANDOM_U32 => "get_prandom_u32",
+            GET_CURRENT_CGROUP_ID => "get_current_cgroup_id",
+            SEND_SIGNAL => "send_signal",
+            JIFFIES64 => "jiffies64",
+            FOR_EACH_MAP_ELEM => "for_each_map_elem",
             _ => "helper",
         }
     }

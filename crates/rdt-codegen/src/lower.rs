@@ -806,9 +806,9 @@ impl<'a> Lowerer<'a> {
                 self.alu_reg(AluOp::Sub, now, start)
             }
             Builtin::Cpu => self.call(helper::GET_SMP_PROCESSOR_ID, vec![]),
-            Builtin::Rand => self.call(lang::GET_PRANDOM_U32, vec![]),
-            Builtin::Jiffies => self.call(lang::JIFFIES64, vec![]),
-            Builtin::Cgroup => self.call(lang::GET_CURRENT_CGROUP_ID, vec![]),
+            Builtin::Rand => self.call(helper::GET_PRANDOM_U32, vec![]),
+            Builtin::Jiffies => self.call(helper::JIFFIES64, vec![]),
+            Builtin::Cgroup => self.call(helper::GET_CURRENT_CGROUP_ID, vec![]),
             Builtin::Curtask => self.call(helper::GET_CURRENT_TASK, vec![]),
             // A string; only reachable through a wrongly typed IR.
             Builtin::Comm => self.imm(0),

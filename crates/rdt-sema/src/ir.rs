@@ -367,9 +367,6 @@ pub enum ExprKind {
         value: Box<Expr>,
         after: Vec<Stmt>,
     },
-    /// A value reached from the current task by kernel reads: start at `current`, then for each
-    /// `(offset, size)` read `size` bytes at `value + offset` (`ppid`: real_parent, then tgid).
-    TaskField { path: Vec<(u32, u32)> },
     /// An integer of the expression's type read from user memory at `addr` (a USDT argument in
     /// memory); a failed read counts a fault and gives 0.
     ReadUser {

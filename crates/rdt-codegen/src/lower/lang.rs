@@ -12,13 +12,7 @@ use crate::lir::{AluOp, Base, CallArg, Cond, Inst, Label, Operand, VReg};
 use rdt_sema::ir::{Expr, ExprKind, Stmt, StmtKind, LOOP_LIMIT};
 use rdt_sema::Type;
 
-const MAP_DELETE_ELEM: i32 = 3;
-const PROBE_READ_USER: i32 = 112;
-const GET_CURRENT_TASK: i32 = 35;
-const SEND_SIGNAL: i32 = 109;
-pub(super) const GET_PRANDOM_U32: i32 = 7;
-pub(super) const JIFFIES64: i32 = 118;
-pub(super) const GET_CURRENT_CGROUP_ID: i32 = 80;
+use crate::insn::helper::{MAP_DELETE_ELEM, PROBE_READ_USER, SEND_SIGNAL};
 
 /// Where `break` and `continue` of the innermost loop jump.
 #[derive(Clone, Copy)]
@@ -300,7 +294,6 @@ impl Lowerer<'_> {
                 self.extend(v, &e.ty)
             }
             ExprKind::StrLen(s) => self.str_len(s),
-            ExprKind::TaskField { path } => self.task_field(path),
             ExprKind::WithEffect {
                 before,
                 value,
@@ -321,36 +314,6 @@ impl Lowerer<'_> {
             ExprKind::StrContains { haystack, needle } => self.str_contains(haystack, needle),
             _ => self.imm(0),
         }
-    }
-
-    /// Follows `path` from the current task with kernel reads; a failed read gives 0 and is
-    /// counted.
-    fn task_field(&mut self, path: &[(u32, u32)]) -> VReg {
-        let mut v = self.call(GET_CURRENT_TASK, vec![]);
-        let tmp = self.alloc(8);
-        for &(offset, size) in path {
-            self.store(Base::Scratch, tmp, 8, Operand::Imm(0));
-            let addr = self.alu(AluOp::Add, v, Operand::Imm(i64::from(offset)));
-            let r = self.call(
-                crate::insn::helper::PROBE_READ_KERNEL,
-                vec![
-                    CallArg::Scratch(tmp),
-                    CallArg::Imm(i64::from(size)),
-                    CallArg::Reg(addr),
-                ],
-            );
-            let ok = self.label();
-            self.emit(Inst::Branch {
-                cond: Cond::Eq,
-                lhs: r,
-                rhs: Operand::Imm(0),
-                target: ok,
-            });
-            self.bump_counter(Counter::ReadFaults);
-            self.place(ok);
-            v = self.load(Base::Scratch, tmp, size.clamp(1, 8));
-        }
-        v
     }
 
     /// Where a tuple field's bytes are.

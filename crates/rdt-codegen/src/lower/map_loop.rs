@@ -10,7 +10,7 @@ use crate::lir::{AluOp, Base, CallArg, Cond, Function, Inst, Operand};
 use rdt_sema::ir::{MapValue, Stmt, StmtKind};
 use rdt_sema::Type;
 
-const FOR_EACH_MAP_ELEM: i32 = 164;
+use crate::insn::helper::FOR_EACH_MAP_ELEM;
 const STOP_BREAK: i64 = 1;
 const STOP_RETURN: i64 = 2;
 

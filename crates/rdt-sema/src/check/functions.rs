@@ -165,31 +165,23 @@ impl ClauseChecker<'_> {
         }
     }
 
-    /// `ppid`: `current->real_parent->tgid`, at offsets from the kernel's BTF.
+    /// `ppid`: `curtask->real_parent->tgid`, checked and read like the script had written it.
     fn ppid(&mut self, span: Span) -> Option<Expr> {
-        // Read once per run: a script may use `ppid` in many clauses, and sema runs twice.
-        static OFFSETS: std::sync::OnceLock<Result<Vec<u32>, String>> = std::sync::OnceLock::new();
-        let offsets = OFFSETS.get_or_init(|| {
-            rdt_btf::struct_members::member_offsets("task_struct", &["real_parent", "tgid"])
-                .map_err(|e| e.to_string())
-        });
-        match offsets {
-            Ok(offsets) => Some(typed(
-                ExprKind::TaskField {
-                    path: vec![(offsets[0], 8), (offsets[1], 4)],
-                },
-                Type::U32,
-                span,
-            )),
-            Err(e) => {
-                self.error(
-                    Diagnostic::error(span, "`ppid` needs the kernel's BTF type information")
-                        .with_label(e.clone())
-                        .with_help("trace `tracepoint:sched:sched_process_fork` to learn parents (`args.parent_pid`)"),
-                );
-                None
-            }
-        }
+        let field = |base: ast::Expr, name: &str| ast::Expr {
+            kind: ast::ExprKind::Field {
+                base: Box::new(base),
+                field: name.to_string(),
+                field_span: span,
+                arrow: true,
+            },
+            span,
+        };
+        let curtask = ast::Expr {
+            kind: ast::ExprKind::Ident("curtask".into()),
+            span,
+        };
+        let tgid = self.expr(&field(field(curtask, "real_parent"), "tgid"))?;
+        Some(typed(ExprKind::Cast(Box::new(tgid)), Type::U32, span))
     }
 
     /// Checks a call of one of [`LANG_FUNCTIONS`] used as a value.
