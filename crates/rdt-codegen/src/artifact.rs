@@ -2,7 +2,7 @@
 //! and to decode what they write (map keys and values, ring-buffer records).
 
 use crate::insn::Insn;
-pub use rdt_sema::ir::{Attach, ProgType, TimerPeriod};
+pub use rdt_sema::ir::{Attach, Buckets, MapOp, ProgType, TimerPeriod};
 use rdt_sema::Type;
 use rdt_syntax::Span;
 
@@ -19,6 +19,8 @@ pub struct Artifact {
     pub ringbuf_map: String,
     /// Kernel name of the per-CPU u64 array counting problems seen in the kernel (see [`Counter`]).
     pub counters_map: String,
+    /// Entries each script map can hold.
+    pub max_map_keys: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -63,11 +65,33 @@ pub enum ValueKind {
     Sum,
     /// A plain value written with `=` (hash map, not per CPU).
     Plain(Type),
+    /// `avg(x)`: per CPU `[count, total]`.
+    Avg,
+    /// `min(x)`, `max(x)`: per CPU `[value, seen]`.
+    Min,
+    Max,
+    /// `stats(x)`: per CPU `[count, total]`.
+    Stats,
+    /// `stddev(x)`: per CPU `[count, total, sum of squares]`.
+    Stddev,
+    /// `hist`, `lhist`, `llquantize`: per CPU a u64 count per bucket.
+    Hist(Buckets),
 }
 
 impl ValueKind {
     pub fn is_per_cpu(&self) -> bool {
-        matches!(self, ValueKind::Count | ValueKind::Sum)
+        !matches!(self, ValueKind::Plain(_))
+    }
+
+    /// The u64 words of one CPU's slot of an aggregation (0 for plain values).
+    pub fn words(&self) -> u32 {
+        match self {
+            ValueKind::Plain(_) => 0,
+            ValueKind::Count | ValueKind::Sum => 1,
+            ValueKind::Avg | ValueKind::Min | ValueKind::Max | ValueKind::Stats => 2,
+            ValueKind::Stddev => 3,
+            ValueKind::Hist(b) => rdt_sema::buckets::count(b) as u32,
+        }
     }
 }
 
@@ -80,11 +104,15 @@ pub struct EventMeta {
 impl EventMeta {
     /// Bytes of the ring-buffer record: the u64 id, then the arguments.
     pub fn record_size(&self) -> u32 {
+        let args = self.arg_slots();
+        8 + Type::Tuple(args.iter().map(|(_, t)| t.clone()).collect()).size()
+    }
+
+    /// `(offset after the id, type)` of each value the record carries.
+    pub fn arg_slots(&self) -> &[(u32, Type)] {
         match &self.kind {
-            EventKind::Printf { args, .. } => {
-                8 + Type::Tuple(args.iter().map(|(_, t)| t.clone()).collect()).size()
-            }
-            EventKind::Exit => 8,
+            EventKind::Printf { args, .. } | EventKind::PrintValue { args } => args,
+            _ => &[],
         }
     }
 }
@@ -98,6 +126,17 @@ pub enum EventKind {
     },
     /// `exit()`: stop tracing.
     Exit,
+    /// `clear`, `zero`, `print`, `trunc`, `normalize` of the map named `map` (with its `@`).
+    MapOp { op: MapOp, map: String },
+    /// `print(value)`: the one value in `args`.
+    PrintValue { args: Vec<(u32, Type)> },
+    /// `time(format)`.
+    Time { format: String },
+    /// `printa([format, ]@a, …)`: map names, with their `@`.
+    Printa {
+        format: Option<String>,
+        maps: Vec<String>,
+    },
 }
 
 /// Slots of the counters map: problems counted in the kernel instead of being lost silently.

@@ -93,6 +93,7 @@ pub const FP: u8 = 10;
 pub mod helper {
     pub const MAP_LOOKUP_ELEM: i32 = 1;
     pub const MAP_UPDATE_ELEM: i32 = 2;
+    pub const MAP_DELETE_ELEM: i32 = 3;
     pub const PROBE_READ_STR: i32 = 45;
     pub const KTIME_GET_NS: i32 = 5;
     pub const GET_SMP_PROCESSOR_ID: i32 = 8;
@@ -109,6 +110,7 @@ pub mod helper {
         match id {
             MAP_LOOKUP_ELEM => "map_lookup_elem",
             MAP_UPDATE_ELEM => "map_update_elem",
+            MAP_DELETE_ELEM => "map_delete_elem",
             PROBE_READ_STR => "probe_read_str",
             KTIME_GET_NS => "ktime_get_ns",
             GET_SMP_PROCESSOR_ID => "get_smp_processor_id",

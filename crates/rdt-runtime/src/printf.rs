@@ -37,6 +37,31 @@ pub fn format_printf(format: &str, args: &[(u32, Type)], record: &[u8]) -> Strin
     out
 }
 
+/// Formats one already decoded value with one conversion (`printa`'s keys and values).
+pub fn format_value_with(spec: &Spec, value: &Value) -> String {
+    let arg = match value {
+        Value::Int(v) => Arg::Int {
+            value: *v as u64,
+            bits: 64,
+        },
+        Value::Uint(v) | Value::Ptr(v) => Arg::Int {
+            value: *v,
+            bits: 64,
+        },
+        Value::Stats { stats: false, .. } | Value::Stddev { .. } | Value::Extreme(_) => {
+            match value.as_i128() {
+                Some(n) => Arg::Int {
+                    value: n as i64 as u64,
+                    bits: 64,
+                },
+                None => Arg::Text(String::new()),
+            }
+        }
+        other => Arg::Text(crate::output::format_value(other)),
+    };
+    format_conversion(spec, &arg)
+}
+
 /// An argument as printf sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Arg {

@@ -5,11 +5,14 @@ use crate::attach::{self, Link};
 use crate::error::RuntimeError;
 use crate::signals::{Signal, SignalFd};
 use crate::target::{self, PausedChild, Target};
-use crate::{load, maps, output, printf};
+use crate::actions::{self, MapRef, OutputFormat};
+use crate::output::{json, PrintOpts};
+use crate::{load, maps, printf};
+use std::collections::HashMap;
 use aya::maps::{Map, MapData, RingBuf};
 use aya::programs::{RawTracePoint, RawTracePointRunOptions, TestRun};
 use aya::Ebpf;
-use rdt_codegen::{Artifact, Attach, Counter, EventKind, ProgramMeta};
+use rdt_codegen::{Artifact, Attach, Counter, EventKind, MapOp, ProgramMeta};
 use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
@@ -19,6 +22,8 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// No "Attached N probes" line.
     pub quiet: bool,
+    /// `-f text|json`.
+    pub format: OutputFormat,
     pub out: Box<dyn Write>,
 }
 
@@ -34,11 +39,23 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
         return Ok(());
     }
     let ring = take_ring(&mut ebpf, &artifact.ringbuf_map)?;
+    let map_fds = artifact
+        .maps
+        .iter()
+        .map(|m| {
+            map_fd(&ebpf, &m.kernel_name)?
+                .try_clone_to_owned()
+                .map_err(|e| RuntimeError::Other(format!("cannot use map {}: {e}", m.name)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let mut session = Session {
         artifact,
         ring,
         out: opts.out.as_mut(),
         stop: false,
+        format: opts.format,
+        map_fds,
+        normalize: HashMap::new(),
     };
 
     session.run_special(&mut ebpf, Attach::Begin)?;
@@ -47,9 +64,11 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
         for p in artifact.programs.iter().filter(|p| !is_special(p)) {
             links.extend(attach::attach(&mut ebpf, p)?);
         }
-        if !opts.quiet {
-            let specials = artifact.programs.iter().filter(|p| is_special(p)).count();
-            let n = links.len() + specials;
+        let specials = artifact.programs.iter().filter(|p| is_special(p)).count();
+        let n = links.len() + specials;
+        if opts.format == OutputFormat::Json {
+            session.write(&json::count_record("attached_probes", "probes", n as u64))?;
+        } else if !opts.quiet {
             eprintln!("Attached {n} probe{}", if n == 1 { "" } else { "s" });
         }
     }
@@ -71,8 +90,11 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
     session.drain()?;
     session.run_special(&mut ebpf, Attach::End)?;
     session.drain()?;
-    session.print_maps(&ebpf)?;
-    report_counters(&ebpf, artifact);
+    session.print_maps()?;
+    let lost = report_counters(&ebpf, artifact);
+    if lost > 0 && session.format == OutputFormat::Json {
+        session.write(&json::count_record("lost_events", "events", lost))?;
+    }
     if let Some(c) = child.as_mut() {
         c.finish();
     }
@@ -99,6 +121,11 @@ struct Session<'a> {
     out: &'a mut dyn Write,
     /// exit() was called.
     stop: bool,
+    format: OutputFormat,
+    /// A descriptor of each script map, in the order of `artifact.maps`.
+    map_fds: Vec<OwnedFd>,
+    /// D's `normalize(@m, n)` factors by map name.
+    normalize: HashMap<String, u64>,
 }
 
 impl Session<'_> {
@@ -181,36 +208,110 @@ impl Session<'_> {
 
     /// Formats every record waiting in the ring buffer.
     fn drain(&mut self) -> Result<(), RuntimeError> {
-        while let Some(item) = self.ring.next() {
-            let record: &[u8] = &item;
-            let id = maps::read_u64(record) as usize;
-            let body = record.get(8..).unwrap_or(&[]);
-            match self.artifact.events.get(id).map(|e| &e.kind) {
-                Some(EventKind::Printf { format, args }) => {
-                    let text = printf::format_printf(format, args, body);
-                    self.out.write_all(text.as_bytes()).map_err(output_error)?;
+        loop {
+            // Copy the record out so the ring slot is released before maps are touched.
+            let (id, body) = match self.ring.next() {
+                Some(item) => {
+                    let record: &[u8] = &item;
+                    let id = maps::read_u64(record) as usize;
+                    (id, record.get(8..).unwrap_or(&[]).to_vec())
                 }
-                Some(EventKind::Exit) => self.stop = true,
-                None => {}
-            }
+                None => break,
+            };
+            let artifact = self.artifact;
+            let text = match artifact.events.get(id).map(|e| &e.kind) {
+                Some(EventKind::Printf { format, args }) => {
+                    let text = printf::format_printf(format, args, &body);
+                    match self.format {
+                        OutputFormat::Text => text,
+                        OutputFormat::Json => json::text_record("printf", &text),
+                    }
+                }
+                Some(EventKind::Exit) => {
+                    self.stop = true;
+                    String::new()
+                }
+                Some(EventKind::MapOp { op, map }) => self.map_op(*op, map)?,
+                Some(EventKind::PrintValue { args }) => {
+                    let value = args.first().map_or(maps::Value::Uint(0), |(at, ty)| {
+                        maps::decode(ty, maps::field(&body, *at, ty.size()))
+                    });
+                    actions::print_value(&value, self.format)
+                }
+                Some(EventKind::Time { format }) => actions::time(format, self.format),
+                Some(EventKind::Printa { format, maps }) => {
+                    let refs: Vec<MapRef> = maps.iter().filter_map(|m| self.map_ref(m)).collect();
+                    let normalize = |name: &str| self.normalize.get(name).copied().unwrap_or(1);
+                    actions::printa(format.as_deref(), &refs, &normalize, self.format)
+                        .map_err(map_error)?
+                }
+                None => String::new(),
+            };
+            self.out.write_all(text.as_bytes()).map_err(output_error)?;
         }
         self.out.flush().map_err(output_error)
     }
 
-    fn print_maps(&mut self, ebpf: &Ebpf) -> Result<(), RuntimeError> {
-        if self.artifact.maps.is_empty() {
-            return Ok(());
-        }
-        let mut text = String::from("\n\n");
-        for meta in &self.artifact.maps {
-            let fd = map_fd(ebpf, &meta.kernel_name)?;
-            let entries = maps::read_map(fd, meta)
-                .map_err(|e| RuntimeError::Other(format!("cannot read map {}: {e}", meta.name)))?;
-            text.push_str(&output::format_map(meta, &entries));
-        }
+    fn write(&mut self, text: &str) -> Result<(), RuntimeError> {
         self.out.write_all(text.as_bytes()).map_err(output_error)?;
         self.out.flush().map_err(output_error)
     }
+
+    fn map_ref(&self, name: &str) -> Option<MapRef<'_>> {
+        let i = self.artifact.maps.iter().position(|m| m.name == name)?;
+        Some(MapRef {
+            meta: &self.artifact.maps[i],
+            fd: self.map_fds.get(i)?.as_fd(),
+        })
+    }
+
+    /// Carries out a whole-map operation; returns what it prints.
+    fn map_op(&mut self, op: MapOp, name: &str) -> Result<String, RuntimeError> {
+        if let MapOp::Normalize { factor } = op {
+            self.normalize.insert(name.to_string(), factor);
+            return Ok(String::new());
+        }
+        let factor = self.normalize.get(name).copied().unwrap_or(1);
+        let Some(m) = self.map_ref(name) else {
+            return Ok(String::new());
+        };
+        match op {
+            MapOp::Clear => m.clear().map(|_| String::new()),
+            MapOp::Zero => m.zero().map(|_| String::new()),
+            MapOp::Trunc { keep } => m.trunc(keep).map(|_| String::new()),
+            MapOp::Print { top, div } => m.print(
+                PrintOpts {
+                    top,
+                    div: div.saturating_mul(factor),
+                },
+                self.format,
+            ),
+            MapOp::Normalize { .. } => Ok(String::new()),
+        }
+        .map_err(map_error)
+    }
+
+    fn print_maps(&mut self) -> Result<(), RuntimeError> {
+        if self.artifact.maps.is_empty() {
+            return Ok(());
+        }
+        let mut text = match self.format {
+            OutputFormat::Text => String::from("\n\n"),
+            OutputFormat::Json => String::new(),
+        };
+        for meta in &self.artifact.maps {
+            let Some(m) = self.map_ref(&meta.name) else {
+                continue;
+            };
+            let div = self.normalize.get(&meta.name).copied().unwrap_or(1);
+            text.push_str(&m.print(PrintOpts { top: 0, div }, self.format).map_err(map_error)?);
+        }
+        self.write(&text)
+    }
+}
+
+fn map_error(e: io::Error) -> RuntimeError {
+    RuntimeError::Other(format!("cannot read or update a map: {e}"))
 }
 
 fn output_error(e: io::Error) -> RuntimeError {
@@ -229,13 +330,16 @@ fn map_fd<'a>(ebpf: &'a Ebpf, name: &str) -> Result<BorrowedFd<'a>, RuntimeError
     Ok(data.fd().as_fd())
 }
 
-/// Warns about what the kernel side could not do: nothing is lost silently.
-fn report_counters(ebpf: &Ebpf, artifact: &Artifact) {
+/// Warns about what the kernel side could not do: nothing is lost silently. Returns the number
+/// of lost events.
+fn report_counters(ebpf: &Ebpf, artifact: &Artifact) -> u64 {
     let Ok(fd) = map_fd(ebpf, &artifact.counters_map) else {
-        return;
+        eprintln!("WARNING: cannot read the kernel's error counters");
+        return 0;
     };
     let Ok(counts) = maps::read_counters(fd) else {
-        return;
+        eprintln!("WARNING: cannot read the kernel's error counters");
+        return 0;
     };
     for counter in Counter::ALL {
         let n = counts[counter as usize];
@@ -244,9 +348,13 @@ fn report_counters(ebpf: &Ebpf, artifact: &Artifact) {
         }
         let what = match counter {
             Counter::LostEvents => "events were lost because the ring buffer was full",
-            Counter::MapFull => "map updates failed because a map was full (4096 entries)",
+            Counter::MapFull => &format!(
+                "map updates failed because a map was full ({} entries; raise it with `config = {{ max_map_keys = N }}`)",
+                artifact.max_map_keys
+            ),
             Counter::ReadFaults => "reads of kernel or user memory failed and gave empty values",
         };
         eprintln!("WARNING: {n} {what}");
     }
+    counts[Counter::LostEvents as usize]
 }

@@ -18,6 +18,10 @@ pub struct Program {
 pub struct Options {
     /// Size of strings read with `str()` (bpftrace's `strsize`).
     pub strsize: u32,
+    /// Entries per script map (bpftrace's `max_map_keys`).
+    pub max_map_keys: u32,
+    /// Pages of the ring buffer that carries printf and other records (a power of two).
+    pub perf_rb_pages: u32,
     /// Print no "Attached N probes" line and no maps at exit... only the maps (D's `quiet`).
     pub quiet: bool,
 }
@@ -26,6 +30,8 @@ impl Default for Options {
     fn default() -> Options {
         Options {
             strsize: 64,
+            max_map_keys: 4096,
+            perf_rb_pages: 128,
             quiet: false,
         }
     }
@@ -117,6 +123,40 @@ pub enum MapValue {
     Count,
     Sum,
     Plain(Type),
+    /// `avg(x)`: per CPU `[count, total]`.
+    Avg,
+    /// `min(x)` / `max(x)`: per CPU `[value, seen]`.
+    Min,
+    Max,
+    /// `stats(x)`: per CPU `[count, total]`, printed as count, average and total.
+    Stats,
+    /// `stddev(x)`: per CPU `[count, total, sum of squares]`.
+    Stddev,
+    /// `hist`, `lhist`, `llquantize`: per CPU one u64 count per bucket.
+    Hist(Buckets),
+}
+
+impl MapValue {
+    /// Aggregations live in per-CPU maps and are merged when read.
+    pub fn is_aggregation(&self) -> bool {
+        !matches!(self, MapValue::Plain(_))
+    }
+}
+
+/// How a histogram divides values into buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Buckets {
+    /// `hist(x[, bits])` / D `quantize`: powers of two, each split into `2^bits` buckets.
+    Log2 { bits: u8 },
+    /// `lhist(x, min, max, step)` / D `lquantize`.
+    Linear { min: i64, max: i64, step: i64 },
+    /// D `llquantize(x, factor, low, high, steps)`.
+    LogLinear {
+        factor: u64,
+        low: u32,
+        high: u32,
+        steps: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -129,6 +169,35 @@ pub enum Event {
     Exit {
         span: Span,
     },
+    /// `clear`, `zero`, `print`, `trunc`, `normalize`, `denormalize` of a whole map: done by
+    /// user space when it reads the record, so it happens in stream order.
+    MapOp {
+        op: MapOp,
+        map: MapId,
+        span: Span,
+    },
+    /// `print(value)`: one value, printed on its own line.
+    PrintValue { ty: Type, span: Span },
+    /// `time([format])`: the current local time, formatted with strftime.
+    Time { format: String, span: Span },
+    /// `printa([format, ]@a, @b…)`: the maps' entries joined on their keys.
+    Printa {
+        format: Option<String>,
+        maps: Vec<MapId>,
+        span: Span,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapOp {
+    Clear,
+    Zero,
+    /// Print the map now; `top` keeps the largest N entries, `div` divides values.
+    Print { top: u64, div: u64 },
+    /// D `trunc(@a, n)`: keep the top `n` entries (all are removed without `n`).
+    Trunc { keep: Option<u64> },
+    /// D `normalize(@a, n)`: later prints divide values by `n`; `denormalize` undoes it.
+    Normalize { factor: u64 },
 }
 
 pub type MapId = usize;
@@ -154,6 +223,8 @@ pub enum StmtKind {
         key: Option<Expr>,
         op: Aggregate,
     },
+    /// `delete(@m[key])`
+    MapDelete { map: MapId, key: Option<Expr> },
     /// `$v = value`
     VarStore { var: VarId, value: Expr },
     /// Emit ring-buffer record `event` holding `args`.
@@ -173,6 +244,12 @@ pub enum StmtKind {
 pub enum Aggregate {
     Count,
     Sum(Expr),
+    Avg(Expr),
+    Min(Expr),
+    Max(Expr),
+    Stats(Expr),
+    Stddev(Expr),
+    Hist(Expr, Buckets),
 }
 
 #[derive(Debug, Clone)]
@@ -208,6 +285,11 @@ pub enum ExprKind {
         key: Option<Box<Expr>>,
     },
     Var(VarId),
+    /// `has_key(@m, key)`: 1 when the key is in the map.
+    HasKey {
+        map: MapId,
+        key: Option<Box<Expr>>,
+    },
     Unary {
         op: UnOp,
         operand: Box<Expr>,
