@@ -18,6 +18,7 @@
 //! --- exit            expected exit status (default 0)
 //! --- needs           `root` (the default) or `none`
 //! --- sigint-after-ms send SIGINT after N ms (also `sigterm-after-ms`)
+//! --- output-file     exact expected contents of the file `{tmp}/out` after the run (for `-o`)
 //!
 //! In args, `{sleeper}` is the pid of a `sleep 0.5` started for the case (for `-p`).
 //! In args and script, `{targets}` is the directory holding the test target programs: every
@@ -53,6 +54,8 @@ struct Case {
     needs_root: bool,
     /// Send SIGINT (or SIGTERM) this many milliseconds after start.
     signal_after: Option<(i32, u64)>,
+    /// Expected contents of `{tmp}/out` after the run.
+    output_file: Option<String>,
 }
 
 enum Outcome {
@@ -192,6 +195,7 @@ fn parse_case(name: &str, path: &Path) -> Result<Case, String> {
                 }
                 Some("stdout-contains") => case.stdout_contains = Some(lines()),
                 Some("stderr") => case.stderr = Some(text),
+                Some("output-file") => case.output_file = Some(text),
                 Some("stderr-contains") => case.stderr_contains = Some(lines()),
                 Some("exit") => {
                     case.exit = text
@@ -311,11 +315,18 @@ fn run_case(case: &Case, is_root: bool, targets: &Path) -> Outcome {
         Ok(o) => o,
         Err(e) => return Outcome::Fail(e),
     };
+    let written = std::fs::read_to_string(dir.join("out"));
     let _ = std::fs::remove_dir_all(&dir);
     if std::env::var_os("BLESS").is_some() {
         bless(case, &output);
     }
-    check(case, &output)
+    match (&case.output_file, written) {
+        (Some(want), Ok(got)) if &got != want => {
+            Outcome::Fail(format!("{{tmp}}/out differs; expected:\n{want}--- got\n{got}"))
+        }
+        (Some(_), Err(e)) => Outcome::Fail(format!("cannot read {{tmp}}/out: {e}")),
+        _ => check(case, &output),
+    }
 }
 
 /// `BLESS=1`: rewrite a case's trailing `--- stderr` section with what rdt printed.

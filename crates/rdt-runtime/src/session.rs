@@ -58,19 +58,26 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
         normalize: HashMap::new(),
     };
 
+    if opts.format == OutputFormat::Json {
+        // First, as bpftrace does, so JSON readers see it before any output of BEGIN.
+        let planned: usize = artifact
+            .programs
+            .iter()
+            .map(|p| if is_special(p) { 1 } else { p.attach.len() })
+            .sum();
+        session.write(&json::count_record("attached_probes", "probes", planned as u64))?;
+    }
     session.run_special(&mut ebpf, Attach::Begin)?;
     let mut links: Vec<Link> = Vec::new();
     if !session.stop {
         for p in artifact.programs.iter().filter(|p| !is_special(p)) {
             links.extend(attach::attach(&mut ebpf, p)?);
         }
+    }
+    if opts.format == OutputFormat::Text && !opts.quiet && !session.stop {
         let specials = artifact.programs.iter().filter(|p| is_special(p)).count();
         let n = links.len() + specials;
-        if opts.format == OutputFormat::Json {
-            session.write(&json::count_record("attached_probes", "probes", n as u64))?;
-        } else if !opts.quiet {
-            eprintln!("Attached {n} probe{}", if n == 1 { "" } else { "s" });
-        }
+        eprintln!("Attached {n} probe{}", if n == 1 { "" } else { "s" });
     }
     let (mut child, pid_watch) = match opts.target {
         Target::Command(c) => (Some(c), None),
