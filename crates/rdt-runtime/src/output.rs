@@ -66,7 +66,7 @@ pub fn format_map_with(meta: &MapMeta, entries: &[Entry], opts: PrintOpts) -> St
             .join("\n"),
     };
     out.push('\n');
-    if matches!(meta.value, ValueKind::Avg | ValueKind::Stats | ValueKind::Stddev) && !sorted.is_empty() {
+    if matches!(meta.value, ValueKind::Avg | ValueKind::Stats | ValueKind::Stddev) {
         out.push('\n');
     }
     out

@@ -78,6 +78,11 @@ impl ClauseChecker<'_> {
         };
         let keys: Vec<ast::Expr> = match (&args[1..], keys.is_empty()) {
             ([], _) => keys.clone(),
+            // `delete(@m, (k1, k2))`: the tuple is the whole key.
+            ([single], true) => match &single.kind {
+                ast::ExprKind::Tuple(items) => items.clone(),
+                _ => vec![single.clone()],
+            },
             (rest, true) => rest.to_vec(),
             (_, false) => {
                 self.error(
