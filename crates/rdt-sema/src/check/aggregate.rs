@@ -160,8 +160,13 @@ impl ClauseChecker<'_> {
         if (low..=high).contains(&n) {
             return Some(n);
         }
+        let range = if high == i64::MAX {
+            format!("at least {low}")
+        } else {
+            format!("between {low} and {high}")
+        };
         self.error(
-            Diagnostic::error(arg.span, format!("{what} must be between {low} and {high}"))
+            Diagnostic::error(arg.span, format!("{what} must be {range}"))
                 .with_label(format!("{n} is out of range")),
         );
         None
