@@ -111,7 +111,9 @@ impl EventMeta {
     /// `(offset after the id, type)` of each value the record carries.
     pub fn arg_slots(&self) -> &[(u32, Type)] {
         match &self.kind {
-            EventKind::Printf { args, .. } | EventKind::PrintValue { args } => args,
+            EventKind::Printf { args, .. }
+            | EventKind::Errorf { args, .. }
+            | EventKind::PrintValue { args } => args,
             _ => &[],
         }
     }
@@ -132,6 +134,11 @@ pub enum EventKind {
     PrintValue { args: Vec<(u32, Type)> },
     /// `time(format)`.
     Time { format: String },
+    /// `errorf(format, args…)`: printf to standard error after the call's location.
+    Errorf {
+        format: String,
+        args: Vec<(u32, Type)>,
+    },
     /// `printa([format, ]@a, …)`: map names, with their `@`.
     Printa {
         format: Option<String>,

@@ -288,6 +288,17 @@ fn layout_events(events: &[Event], maps: &[ir::MapDecl]) -> Vec<EventMeta> {
                 },
                 span: *span,
             },
+            Event::Errorf { format, args, span } => {
+                let types: Vec<Type> = args.iter().map(lower::record_type).collect();
+                let offsets = Type::tuple_offsets(&types);
+                EventMeta {
+                    kind: EventKind::Errorf {
+                        format: format.clone(),
+                        args: offsets.into_iter().zip(types).collect(),
+                    },
+                    span: *span,
+                }
+            }
             Event::Time { format, span } => EventMeta {
                 kind: EventKind::Time {
                     format: format.clone(),

@@ -91,6 +91,18 @@ impl MapRef<'_> {
     }
 }
 
+/// `file:line:start-end` of a span (1-based columns, the end exclusive), as bpftrace shows it.
+pub fn location(name: &str, source: &str, span: rdt_syntax::Span) -> String {
+    let start = (span.start as usize).min(source.len());
+    let before = &source[..start];
+    let line = before.matches('\n').count() + 1;
+    let col = before.chars().rev().take_while(|&c| c != '\n').count() + 1;
+    let len = source
+        .get(start..(span.end as usize).min(source.len()))
+        .map_or(0, |s| s.chars().count());
+    format!("{name}:{line}:{col}-{}", col + len)
+}
+
 /// `print(value)`: the value on a line of its own.
 pub fn print_value(value: &Value, format: OutputFormat) -> String {
     match format {

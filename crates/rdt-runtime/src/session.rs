@@ -24,6 +24,8 @@ pub struct RunOptions {
     pub quiet: bool,
     /// `-f text|json`.
     pub format: OutputFormat,
+    /// The script's name and text, to give `errorf()` its source location.
+    pub source: (String, String),
     pub out: Box<dyn Write>,
 }
 
@@ -56,6 +58,7 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
         format: opts.format,
         map_fds,
         normalize: HashMap::new(),
+        source: &opts.source,
     };
 
     if opts.format == OutputFormat::Json {
@@ -133,6 +136,7 @@ struct Session<'a> {
     map_fds: Vec<OwnedFd>,
     /// D's `normalize(@m, n)` factors by map name.
     normalize: HashMap<String, u64>,
+    source: &'a (String, String),
 }
 
 impl Session<'_> {
@@ -246,6 +250,14 @@ impl Session<'_> {
                     actions::print_value(&value, self.format)
                 }
                 Some(EventKind::Time { format }) => actions::time(format, self.format),
+                Some(EventKind::Errorf { format, args }) => {
+                    let text = printf::format_printf(format, args, &body);
+                    let span = artifact.events[id].span;
+                    let (name, source) = self.source;
+                    let newline = if text.ends_with('\n') { "" } else { "\n" };
+                    eprint!("{}: ERROR: {text}{newline}", actions::location(name, source, span));
+                    String::new()
+                }
                 Some(EventKind::Printa { format, maps }) => {
                     let refs: Vec<MapRef> = maps.iter().filter_map(|m| self.map_ref(m)).collect();
                     let normalize = |name: &str| self.normalize.get(name).copied().unwrap_or(1);

@@ -62,6 +62,7 @@ pub enum Function {
     Normalize,
     Denormalize,
     Time,
+    Errorf,
 }
 
 impl Function {
@@ -80,6 +81,7 @@ impl Function {
         matches!(
             self,
             Delete | Clear | Zero | Print | Printa | Trunc | Normalize | Denormalize | Time
+                | Errorf
         )
     }
 }
@@ -144,6 +146,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef { name: "print", function: Function::Print, min_args: 1, max_args: 3, usage: "print(@map[, top[, div]]) or print(value)" },
     FunctionDef { name: "printa", function: Function::Printa, min_args: 1, max_args: 8, usage: "printa([\"format\", ]@map, …)" },
     FunctionDef { name: "time", function: Function::Time, min_args: 0, max_args: 1, usage: "time([\"%H:%M:%S\\n\"])" },
+    FunctionDef { name: "errorf", function: Function::Errorf, min_args: 1, max_args: 7, usage: "errorf(\"format\", args…)" },
     // D spellings of aggregations and map operations.
     FunctionDef { name: "quantize", function: Function::Hist, min_args: 1, max_args: 1, usage: "@map[key] = quantize(value)" },
     FunctionDef { name: "lquantize", function: Function::Lhist, min_args: 4, max_args: 4, usage: "@map[key] = lquantize(value, min, max, step)" },

@@ -178,6 +178,12 @@ pub enum Event {
     },
     /// `print(value)`: one value, printed on its own line.
     PrintValue { ty: Type, span: Span },
+    /// `errorf(format, args…)`: a printf to standard error, prefixed with the call's location.
+    Errorf {
+        format: String,
+        args: Vec<Type>,
+        span: Span,
+    },
     /// `time([format])`: the current local time, formatted with strftime.
     Time { format: String, span: Span },
     /// `printa([format, ]@a, @b…)`: the maps' entries joined on their keys.

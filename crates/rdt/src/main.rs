@@ -145,6 +145,7 @@ fn run(cli: Cli) -> Result<(), ()> {
         target,
         dry_run: cli.dry_run,
         quiet,
+        source: (name.clone(), source.clone()),
         format: match cli.format {
             Format::Text => rdt_runtime::OutputFormat::Text,
             Format::Json => rdt_runtime::OutputFormat::Json,

@@ -43,6 +43,7 @@ impl ClauseChecker<'_> {
             Function::Print => self.print(args, span),
             Function::Printa => self.printa(args, span),
             Function::Time => self.time(args, span),
+            Function::Errorf => self.errorf(args, span),
             _ => None,
         }
     }
@@ -286,6 +287,17 @@ impl ClauseChecker<'_> {
             return None;
         }
         Some(())
+    }
+
+    /// `errorf(format, args…)`: checked as printf, then marked for standard error.
+    fn errorf(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
+        let stmt = self.printf(args, span)?;
+        if let StmtKind::Printf { event, .. } = &stmt {
+            if let Some(Event::Printf { format, args, span }) = self.events.get(*event).cloned() {
+                self.events[*event] = Event::Errorf { format, args, span };
+            }
+        }
+        Some(stmt)
     }
 
     fn time(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
