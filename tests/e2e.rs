@@ -19,6 +19,8 @@
 //! --- needs           `root` (the default) or `none`
 //! --- sigint-after-ms send SIGINT after N ms (also `sigterm-after-ms`)
 //! --- output-file     exact expected contents of the file `{tmp}/out` after the run (for `-o`)
+//! --- skip-unless-stdout  a regex, then a reason: when no stdout line matches the regex, the
+//!                     case is skipped with that reason (events this machine may not produce)
 //!
 //! In args, `{sleeper}` is the pid of a `sleep 0.5` started for the case (for `-p`).
 //! In args and script, `{targets}` is the directory holding the test target programs: every
@@ -56,6 +58,8 @@ struct Case {
     signal_after: Option<(i32, u64)>,
     /// Expected contents of `{tmp}/out` after the run.
     output_file: Option<String>,
+    /// `(regex, reason)`: skip unless some stdout line matches.
+    skip_unless: Option<(String, String)>,
 }
 
 enum Outcome {
@@ -196,6 +200,13 @@ fn parse_case(name: &str, path: &Path) -> Result<Case, String> {
                 Some("stdout-contains") => case.stdout_contains = Some(lines()),
                 Some("stderr") => case.stderr = Some(text),
                 Some("output-file") => case.output_file = Some(text),
+                Some("skip-unless-stdout") => {
+                    let l = lines();
+                    case.skip_unless = Some((
+                        l.first().cloned().unwrap_or_default(),
+                        l.get(1).cloned().unwrap_or_default(),
+                    ));
+                }
                 Some("stderr-contains") => case.stderr_contains = Some(lines()),
                 Some("exit") => {
                     case.exit = text
@@ -325,8 +336,22 @@ fn run_case(case: &Case, is_root: bool, targets: &Path) -> Outcome {
             Outcome::Fail(format!("{{tmp}}/out differs; expected:\n{want}--- got\n{got}"))
         }
         (Some(_), Err(e)) => Outcome::Fail(format!("cannot read {{tmp}}/out: {e}")),
-        _ => check(case, &output),
+        _ => match &case.skip_unless {
+            Some((pattern, reason)) if !stdout_matches(&output.stdout, pattern) => {
+                Outcome::Skip(reason.clone())
+            }
+            _ => check(case, &output),
+        },
     }
+}
+
+/// Whether some line of `stdout` matches `pattern` entirely.
+fn stdout_matches(stdout: &[u8], pattern: &str) -> bool {
+    // A bad regex must not turn the case into a skip: let the checks run (and fail).
+    let Ok(re) = Regex::new(&format!("^(?:{pattern})$")) else {
+        return true;
+    };
+    String::from_utf8_lossy(stdout).lines().any(|l| re.is_match(l))
 }
 
 /// `BLESS=1`: rewrite a case's trailing `--- stderr` section with what rdt printed.
