@@ -125,6 +125,8 @@ pub enum EventKind {
     Printf {
         format: String,
         args: Vec<(u32, Type)>,
+        /// Per argument, its strftime format when it is `strftime(fmt, ns)`.
+        time_formats: Vec<Option<String>>,
     },
     /// `exit()`: stop tracing.
     Exit,

@@ -312,7 +312,12 @@ fn layout_events(events: &[Event], maps: &[ir::MapDecl]) -> Vec<EventMeta> {
                 },
                 span: *span,
             },
-            Event::Printf { format, args, span } => {
+            Event::Printf {
+                format,
+                args,
+                span,
+                time_formats,
+            } => {
                 let types: Vec<Type> = args.iter().map(lower::record_type).collect();
                 let offsets = Type::tuple_offsets(&types);
                 let args = offsets.into_iter().zip(types).collect();
@@ -320,6 +325,7 @@ fn layout_events(events: &[Event], maps: &[ir::MapDecl]) -> Vec<EventMeta> {
                     kind: EventKind::Printf {
                         format: format.clone(),
                         args,
+                        time_formats: time_formats.clone(),
                     },
                     span: *span,
                 }

@@ -635,6 +635,7 @@ impl<'a> Lowerer<'a> {
                 v
             }
             ExprKind::MapRead { map, key } => self.map_read_scalar(*map, key.as_deref()),
+            ExprKind::Strftime { ns, .. } => self.scalar(ns),
             ExprKind::HasKey { map, key } => {
                 let slot = self.map_lookup(*map, key.as_deref());
                 self.compare(Cond::Ne, slot, Operand::Imm(0))

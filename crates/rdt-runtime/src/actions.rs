@@ -121,13 +121,39 @@ pub fn time(fmt: &str, format: OutputFormat) -> String {
 }
 
 fn local_time(fmt: &str) -> String {
-    let Ok(c_fmt) = std::ffi::CString::new(fmt) else {
-        return fmt.to_string();
+    // SAFETY: time(NULL) has no preconditions.
+    let now = unsafe { libc::time(std::ptr::null_mut()) };
+    format_epoch(fmt, now, 0)
+}
+
+/// `strftime(fmt, ns)`: `ns` is a CLOCK_MONOTONIC timestamp (`nsecs`), shown as the local
+/// wall-clock time it corresponds to. Besides strftime(3)'s conversions, `%f` is the
+/// microseconds, as in bpftrace.
+pub fn strftime_ns(fmt: &str, ns: u64) -> String {
+    let wall = clock_ns(libc::CLOCK_REALTIME) as i128 - clock_ns(libc::CLOCK_MONOTONIC) as i128
+        + i128::from(ns);
+    let secs = wall.div_euclid(1_000_000_000);
+    let micros = (wall.rem_euclid(1_000_000_000) / 1000) as u32;
+    format_epoch(fmt, secs as libc::time_t, micros)
+}
+
+fn clock_ns(clock: libc::clockid_t) -> u64 {
+    // SAFETY: clock_gettime writes the timespec it is given.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Formats `secs` since the epoch as local time; `%f` becomes `micros`, zero-padded to 6.
+fn format_epoch(fmt: &str, secs: libc::time_t, micros: u32) -> String {
+    let fmt = fmt.replace("%f", &format!("{micros:06}"));
+    let Ok(c_fmt) = std::ffi::CString::new(fmt.as_str()) else {
+        return fmt;
     };
-    // SAFETY: time(NULL) has no preconditions; localtime_r writes the tm it is given;
-    // strftime writes at most buf.len() bytes into buf and returns how many it wrote.
+    // SAFETY: localtime_r writes the tm it is given; strftime writes at most buf.len() bytes
+    // into buf and returns how many it wrote.
     unsafe {
-        let now = libc::time(std::ptr::null_mut());
+        let now = secs;
         let mut tm: libc::tm = std::mem::zeroed();
         if libc::localtime_r(&now, &mut tm).is_null() {
             return String::new();

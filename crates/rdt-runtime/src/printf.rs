@@ -16,18 +16,36 @@ use crate::maps::{self, Value};
 /// the order of the format's conversions. The format was checked by sema; should it still be
 /// malformed, it prints as written rather than failing.
 pub fn format_printf(format: &str, args: &[(u32, Type)], record: &[u8]) -> String {
+    format_printf_with_times(format, args, record, &[])
+}
+
+/// [`format_printf`] where the arguments with a format in `time_formats` are `strftime()`
+/// timestamps (CLOCK_MONOTONIC nanoseconds) shown as local wall-clock time.
+pub fn format_printf_with_times(
+    format: &str,
+    args: &[(u32, Type)],
+    record: &[u8],
+    time_formats: &[Option<String>],
+) -> String {
     let Ok(pieces) = parse(format) else {
         return format.to_string();
     };
     let mut out = String::new();
-    let mut args = args.iter();
+    let mut args = args.iter().enumerate();
     for piece in &pieces {
         match piece {
             Piece::Text(t) => out.push_str(t),
             Piece::Conv(conv) => match args.next() {
-                Some((offset, ty)) => {
+                Some((i, (offset, ty))) => {
                     let bytes = maps::field(record, *offset, ty.size());
-                    out.push_str(&format_conversion(&conv.spec, &Arg::decode(ty, bytes)));
+                    let arg = match time_formats.get(i) {
+                        Some(Some(fmt)) => Arg::Text(crate::actions::strftime_ns(
+                            fmt,
+                            maps::read_u64(bytes),
+                        )),
+                        _ => Arg::decode(ty, bytes),
+                    };
+                    out.push_str(&format_conversion(&conv.spec, &arg));
                 }
                 // Sema prevents this; show the conversion so the mismatch is visible.
                 None => out.push_str(&format[conv.offset..conv.offset + conv.len]),

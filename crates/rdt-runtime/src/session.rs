@@ -231,8 +231,12 @@ impl Session<'_> {
             };
             let artifact = self.artifact;
             let text = match artifact.events.get(id).map(|e| &e.kind) {
-                Some(EventKind::Printf { format, args }) => {
-                    let text = printf::format_printf(format, args, &body);
+                Some(EventKind::Printf {
+                    format,
+                    args,
+                    time_formats,
+                }) => {
+                    let text = printf::format_printf_with_times(format, args, &body, time_formats);
                     match self.format {
                         OutputFormat::Text => text,
                         OutputFormat::Json => json::text_record("printf", &text),

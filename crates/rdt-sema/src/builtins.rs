@@ -63,6 +63,7 @@ pub enum Function {
     Denormalize,
     Time,
     Errorf,
+    Strftime,
 }
 
 impl Function {
@@ -147,6 +148,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef { name: "printa", function: Function::Printa, min_args: 1, max_args: 8, usage: "printa([\"format\", ]@map, …)" },
     FunctionDef { name: "time", function: Function::Time, min_args: 0, max_args: 1, usage: "time([\"%H:%M:%S\\n\"])" },
     FunctionDef { name: "errorf", function: Function::Errorf, min_args: 1, max_args: 7, usage: "errorf(\"format\", args…)" },
+    FunctionDef { name: "strftime", function: Function::Strftime, min_args: 2, max_args: 2, usage: "printf(\"%s\", strftime(\"%H:%M:%S\", nsecs))" },
     // D spellings of aggregations and map operations.
     FunctionDef { name: "quantize", function: Function::Hist, min_args: 1, max_args: 1, usage: "@map[key] = quantize(value)" },
     FunctionDef { name: "lquantize", function: Function::Lhist, min_args: 4, max_args: 4, usage: "@map[key] = lquantize(value, min, max, step)" },

@@ -280,6 +280,7 @@ impl<'a> ClauseChecker<'a> {
             format: format.clone(),
             args: typed_args.iter().map(|a| a.ty.clone()).collect(),
             span,
+            time_formats: typed_args.iter().map(map_ops::time_format).collect(),
         });
         Some(StmtKind::Printf {
             event,
@@ -790,6 +791,7 @@ impl<'a> ClauseChecker<'a> {
                 None
             }
             Function::HasKey => self.has_key(args, span),
+            Function::Strftime => self.strftime(args, span),
             _ => {
                 self.error(
                     Diagnostic::error(span, format!("{name}() has no value"))

@@ -165,6 +165,8 @@ pub enum Event {
         format: String,
         args: Vec<Type>,
         span: Span,
+        /// For each argument, the strftime format when it is `strftime(fmt, ns)`.
+        time_formats: Vec<Option<String>>,
     },
     Exit {
         span: Span,
@@ -291,6 +293,12 @@ pub enum ExprKind {
         key: Option<Box<Expr>>,
     },
     Var(VarId),
+    /// `strftime(format, ns)`: the nanosecond timestamp `ns`; printf formats it as the wall-clock
+    /// time with `format` in user space.
+    Strftime {
+        format: String,
+        ns: Box<Expr>,
+    },
     /// `has_key(@m, key)`: 1 when the key is in the map.
     HasKey {
         map: MapId,

@@ -293,11 +293,43 @@ impl ClauseChecker<'_> {
     fn errorf(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
         let stmt = self.printf(args, span)?;
         if let StmtKind::Printf { event, .. } = &stmt {
-            if let Some(Event::Printf { format, args, span }) = self.events.get(*event).cloned() {
+            if let Some(Event::Printf {
+                format, args, span, ..
+            }) = self.events.get(*event).cloned()
+            {
                 self.events[*event] = Event::Errorf { format, args, span };
             }
         }
         Some(stmt)
+    }
+
+    /// `strftime(format, ns)`: a timestamp that only printf's `%s` can show.
+    pub(super) fn strftime(&mut self, args: &[ast::Expr], span: Span) -> Option<Expr> {
+        let ast::ExprKind::Str(format) = &args[0].kind else {
+            self.error(
+                Diagnostic::error(args[0].span, "the format of strftime() must be a string literal")
+                    .with_label("not a string literal")
+                    .with_help("strftime(\"%H:%M:%S\", nsecs)"),
+            );
+            return None;
+        };
+        let ns = self.expr(&args[1])?;
+        if !ns.ty.is_int() {
+            self.error(
+                Diagnostic::error(ns.span, format!("strftime() needs nanoseconds, not `{}`", ns.ty))
+                    .with_label("not an integer")
+                    .with_help("strftime(\"%H:%M:%S\", nsecs)"),
+            );
+            return None;
+        }
+        Some(typed(
+            ExprKind::Strftime {
+                format: format.clone(),
+                ns: Box::new(ns),
+            },
+            U64,
+            span,
+        ))
     }
 
     fn time(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
@@ -316,6 +348,14 @@ impl ClauseChecker<'_> {
             },
         };
         Some(self.record(Event::Time { format, span }, Vec::new()))
+    }
+}
+
+/// The strftime format of a printf argument that is `strftime(fmt, ns)`.
+pub(super) fn time_format(arg: &Expr) -> Option<String> {
+    match &arg.kind {
+        ExprKind::Strftime { format, .. } => Some(format.clone()),
+        _ => None,
     }
 }
 
