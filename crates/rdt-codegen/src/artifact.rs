@@ -158,8 +158,16 @@ pub enum Counter {
     MapFull = 1,
     /// A `probe_read` failed (a bad pointer); the value read as zeros.
     ReadFaults = 2,
+    /// `exit()` ran: user space also learns it from here when a full ring buffer lost the
+    /// exit record, so the session still ends.
+    ExitRequested = 3,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 3] = [Counter::LostEvents, Counter::MapFull, Counter::ReadFaults];
+    pub const ALL: [Counter; 4] = [
+        Counter::LostEvents,
+        Counter::MapFull,
+        Counter::ReadFaults,
+        Counter::ExitRequested,
+    ];
 }

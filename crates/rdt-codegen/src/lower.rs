@@ -252,6 +252,7 @@ impl<'a> Lowerer<'a> {
             },
             StmtKind::Printf { event, args } => self.emit_record(*event, args),
             StmtKind::Exit { event } => {
+                self.bump_counter(Counter::ExitRequested);
                 self.emit_record(*event, &[]);
                 self.emit(Inst::Jump { target: self.exit });
             }

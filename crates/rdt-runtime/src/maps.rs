@@ -168,7 +168,7 @@ fn per_cpu_slots(bytes: &[u8], slot: usize) -> std::slice::Chunks<'_, u8> {
 }
 
 /// Reads the per-CPU counters map (one u64 per [`Counter`] per CPU) and sums each over CPUs.
-pub fn read_counters(fd: BorrowedFd) -> io::Result<[u64; 3]> {
+pub fn read_counters(fd: BorrowedFd) -> io::Result<[u64; Counter::ALL.len()]> {
     let slot = 8;
     let mut value = vec![0u8; bpf_sys::per_cpu_value_size(slot as u32)?];
     let mut totals = [0u64; Counter::ALL.len()];

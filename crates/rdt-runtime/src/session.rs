@@ -50,6 +50,9 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
                 .map_err(|e| RuntimeError::Other(format!("cannot use map {}: {e}", m.name)))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let counters = map_fd(&ebpf, &artifact.counters_map)?
+        .try_clone_to_owned()
+        .map_err(|e| RuntimeError::Other(format!("cannot use the counters map: {e}")))?;
     let mut session = Session {
         artifact,
         ring,
@@ -59,6 +62,7 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
         map_fds,
         normalize: HashMap::new(),
         source: &opts.source,
+        counters,
     };
 
     if opts.format == OutputFormat::Json {
@@ -111,6 +115,9 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
     Ok(())
 }
 
+/// How long the event loop waits on a quiet ring buffer before checking for a lost exit().
+const EXIT_CHECK_MS: libc::c_int = 250;
+
 fn is_special(p: &ProgramMeta) -> bool {
     p.attach
         .iter()
@@ -137,6 +144,8 @@ struct Session<'a> {
     /// D's `normalize(@m, n)` factors by map name.
     normalize: HashMap<String, u64>,
     source: &'a (String, String),
+    /// The kernel's problem counters (see [`Counter`]).
+    counters: OwnedFd,
 }
 
 impl Session<'_> {
@@ -190,7 +199,19 @@ impl Session<'_> {
                 });
             }
             // SAFETY: fds is a valid array of pollfd for the duration of the call.
-            let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+            let n = unsafe {
+                libc::poll(
+                    fds.as_mut_ptr(),
+                    fds.len() as libc::nfds_t,
+                    EXIT_CHECK_MS,
+                )
+            };
+            if n == 0 {
+                // Quiet for a while: an exit() whose record a full ring buffer lost still ends
+                // the session.
+                self.stop = self.exit_requested();
+                continue;
+            }
             if n < 0 {
                 let e = io::Error::last_os_error();
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -273,6 +294,11 @@ impl Session<'_> {
             self.out.write_all(text.as_bytes()).map_err(output_error)?;
         }
         self.out.flush().map_err(output_error)
+    }
+
+    fn exit_requested(&self) -> bool {
+        maps::read_counters(self.counters.as_fd())
+            .is_ok_and(|c| c[Counter::ExitRequested as usize] > 0)
     }
 
     fn write(&mut self, text: &str) -> Result<(), RuntimeError> {
@@ -376,6 +402,7 @@ fn report_counters(ebpf: &Ebpf, artifact: &Artifact) -> u64 {
                 artifact.max_map_keys
             ),
             Counter::ReadFaults => "reads of kernel or user memory failed and gave empty values",
+            Counter::ExitRequested => continue,
         };
         eprintln!("WARNING: {n} {what}");
     }
