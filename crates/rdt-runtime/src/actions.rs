@@ -182,7 +182,10 @@ pub fn printa(
         }
         return Ok(out);
     };
-    let all: Vec<Vec<Entry>> = maps.iter().map(|m| m.entries()).collect::<io::Result<_>>()?;
+    let all: Vec<Vec<Entry>> = maps
+        .iter()
+        .map(|m| m.entries())
+        .collect::<io::Result<_>>()?;
     let Some((first, others)) = maps.split_first() else {
         return Ok(String::new());
     };
@@ -254,7 +257,9 @@ fn printa_line(fmt: &str, key: Option<&Value>, values: &[Value], maps: &[MapRef]
 
 fn format_aggregate(spec: &format::Spec, v: &Value, meta: &MapMeta) -> String {
     match (v, &meta.value) {
-        (Value::Hist(counts), ValueKind::Hist(b)) => format!("\n{}", hist::format_hist(b, counts, 1)),
+        (Value::Hist(counts), ValueKind::Hist(b)) => {
+            format!("\n{}", hist::format_hist(b, counts, 1))
+        }
         (Value::Stats { stats: true, .. }, _) => output::format_value(v),
         _ => printf::format_value_with(spec, v),
     }
@@ -284,7 +289,10 @@ mod tests {
 
     #[test]
     fn value_conversions_skip_literal_percent() {
-        assert_eq!(value_conversions("%s %@d %% %d %@x"), vec![false, true, false, true]);
+        assert_eq!(
+            value_conversions("%s %@d %% %d %@x"),
+            vec![false, true, false, true]
+        );
     }
 
     #[test]

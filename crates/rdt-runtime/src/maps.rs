@@ -24,7 +24,11 @@ pub enum Value {
     /// `avg()` (`stats: false`) or `stats()`: merged count and total.
     Stats { count: u64, total: i64, stats: bool },
     /// `stddev()`: merged count, total and sum of squares.
-    Stddev { count: u64, total: i64, squares: u128 },
+    Stddev {
+        count: u64,
+        total: i64,
+        squares: u128,
+    },
     /// `min()` / `max()` over the CPUs that saw a value; `None` when none did.
     Extreme(Option<i64>),
     /// A histogram's bucket counts, summed over CPUs.
@@ -49,7 +53,11 @@ impl Value {
     pub fn average(&self) -> Option<i64> {
         match self {
             Value::Stats { count, total, .. } | Value::Stddev { count, total, .. } => {
-                Some(if *count == 0 { 0 } else { total / *count as i64 })
+                Some(if *count == 0 {
+                    0
+                } else {
+                    total / *count as i64
+                })
             }
             _ => None,
         }
@@ -114,7 +122,10 @@ pub fn decode_map_value(kind: &ValueKind, bytes: &[u8], slot: usize) -> Value {
         ValueKind::Plain(ty) => decode(ty, bytes),
         ValueKind::Avg | ValueKind::Stats => {
             let (count, total) = per_cpu_slots(bytes, slot).fold((0u64, 0i64), |(n, t), s| {
-                (n.wrapping_add(word(s, 0)), t.wrapping_add(word(s, 1) as i64))
+                (
+                    n.wrapping_add(word(s, 0)),
+                    t.wrapping_add(word(s, 1) as i64),
+                )
             });
             Value::Stats {
                 count,

@@ -55,18 +55,31 @@ pub fn format_map_with(meta: &MapMeta, entries: &[Entry], opts: PrintOpts) -> St
                     Value::Hist(c) => c.as_slice(),
                     _ => &[],
                 };
-                format!("{}: \n{}", entry_name(meta, e), hist::format_hist(b, counts, div))
+                format!(
+                    "{}: \n{}",
+                    entry_name(meta, e),
+                    hist::format_hist(b, counts, div)
+                )
             })
             .collect::<Vec<_>>()
             .join("\n"),
         _ => sorted
             .iter()
-            .map(|e| format!("{}: {}", entry_name(meta, e), format_value(&divided(&e.value, div))))
+            .map(|e| {
+                format!(
+                    "{}: {}",
+                    entry_name(meta, e),
+                    format_value(&divided(&e.value, div))
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n"),
     };
     out.push('\n');
-    if matches!(meta.value, ValueKind::Avg | ValueKind::Stats | ValueKind::Stddev) {
+    if matches!(
+        meta.value,
+        ValueKind::Avg | ValueKind::Stats | ValueKind::Stddev
+    ) {
         out.push('\n');
     }
     out
@@ -84,7 +97,11 @@ pub fn sorted_entries<'e>(meta: &MapMeta, entries: &'e [Entry], top: u64) -> Vec
 
 /// Formats one entry: `@name[key]: value`, or `@name: value` for a map without keys.
 pub fn format_entry(meta: &MapMeta, entry: &Entry) -> String {
-    format!("{}: {}", entry_name(meta, entry), format_value(&entry.value))
+    format!(
+        "{}: {}",
+        entry_name(meta, entry),
+        format_value(&entry.value)
+    )
 }
 
 /// `@name[key]`, or `@name` for a map without keys.
@@ -108,7 +125,13 @@ pub fn divided(value: &Value, div: u64) -> Value {
             count,
             total,
             stats: false,
-        } => Value::Int(if *count == 0 { 0 } else { total / *count as i64 } / d),
+        } => Value::Int(
+            if *count == 0 {
+                0
+            } else {
+                total / *count as i64
+            } / d,
+        ),
         Value::Stddev { .. } => Value::Uint(value.stddev().unwrap_or(0) / div),
         Value::Extreme(v) => Value::Extreme(v.map(|v| v / d)),
         Value::Hist(c) => Value::Hist(c.iter().map(|c| c / div).collect()),

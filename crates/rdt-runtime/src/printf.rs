@@ -39,10 +39,9 @@ pub fn format_printf_with_times(
                 Some((i, (offset, ty))) => {
                     let bytes = maps::field(record, *offset, ty.size());
                     let arg = match time_formats.get(i) {
-                        Some(Some(fmt)) => Arg::Text(crate::actions::strftime_ns(
-                            fmt,
-                            maps::read_u64(bytes),
-                        )),
+                        Some(Some(fmt)) => {
+                            Arg::Text(crate::actions::strftime_ns(fmt, maps::read_u64(bytes)))
+                        }
                         _ => Arg::decode(ty, bytes),
                     };
                     out.push_str(&format_conversion(&conv.spec, &arg));

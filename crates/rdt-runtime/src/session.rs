@@ -1,18 +1,18 @@
 //! One tracing session: load, run BEGIN, attach, read events until told to stop, then detach,
 //! run END, drain the last events and print the maps.
 
+use crate::actions::{self, MapRef, OutputFormat};
 use crate::attach::{self, Link};
 use crate::error::RuntimeError;
+use crate::output::{json, PrintOpts};
 use crate::signals::{Signal, SignalFd};
 use crate::target::{self, PausedChild, Target};
-use crate::actions::{self, MapRef, OutputFormat};
-use crate::output::{json, PrintOpts};
 use crate::{load, maps, printf};
-use std::collections::HashMap;
 use aya::maps::{Map, MapData, RingBuf};
 use aya::programs::{RawTracePoint, RawTracePointRunOptions, TestRun};
 use aya::Ebpf;
 use rdt_codegen::{Artifact, Attach, Counter, EventKind, MapOp, ProgramMeta};
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
@@ -72,7 +72,11 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
             .iter()
             .map(|p| if is_special(p) { 1 } else { p.attach.len() })
             .sum();
-        session.write(&json::count_record("attached_probes", "probes", planned as u64))?;
+        session.write(&json::count_record(
+            "attached_probes",
+            "probes",
+            planned as u64,
+        ))?;
     }
     session.run_special(&mut ebpf, Attach::Begin)?;
     let mut links: Vec<Link> = Vec::new();
@@ -199,13 +203,8 @@ impl Session<'_> {
                 });
             }
             // SAFETY: fds is a valid array of pollfd for the duration of the call.
-            let n = unsafe {
-                libc::poll(
-                    fds.as_mut_ptr(),
-                    fds.len() as libc::nfds_t,
-                    EXIT_CHECK_MS,
-                )
-            };
+            let n =
+                unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, EXIT_CHECK_MS) };
             if n == 0 {
                 // Quiet for a while: an exit() whose record a full ring buffer lost still ends
                 // the session.
@@ -280,7 +279,10 @@ impl Session<'_> {
                     let span = artifact.events[id].span;
                     let (name, source) = self.source;
                     let newline = if text.ends_with('\n') { "" } else { "\n" };
-                    eprint!("{}: ERROR: {text}{newline}", actions::location(name, source, span));
+                    eprint!(
+                        "{}: ERROR: {text}{newline}",
+                        actions::location(name, source, span)
+                    );
                     String::new()
                 }
                 Some(EventKind::Printa { format, maps }) => {
@@ -353,7 +355,10 @@ impl Session<'_> {
                 continue;
             };
             let div = self.normalize.get(&meta.name).copied().unwrap_or(1);
-            text.push_str(&m.print(PrintOpts { top: 0, div }, self.format).map_err(map_error)?);
+            text.push_str(
+                &m.print(PrintOpts { top: 0, div }, self.format)
+                    .map_err(map_error)?,
+            );
         }
         self.write(&text)
     }

@@ -14,7 +14,10 @@ pub fn count(b: &Buckets) -> usize {
         Buckets::Log2 { bits } => 1 + (2usize << bits) + (63 - bits as usize) * (1usize << bits),
         Buckets::Linear { min, max, step } => ((max - min) / step) as usize + 2,
         Buckets::LogLinear { .. } => {
-            2 + magnitudes(b).iter().map(|m| m.buckets as usize).sum::<usize>()
+            2 + magnitudes(b)
+                .iter()
+                .map(|m| m.buckets as usize)
+                .sum::<usize>()
         }
     }
 }
@@ -176,7 +179,10 @@ mod tests {
     fn log2_with_sub_buckets() {
         let b = Buckets::Log2 { bits: 2 };
         for v in 0..8 {
-            assert_eq!(bounds(&b, index(&b, v)), (Some(v as i128), Some(v as i128 + 1)));
+            assert_eq!(
+                bounds(&b, index(&b, v)),
+                (Some(v as i128), Some(v as i128 + 1))
+            );
         }
         assert_eq!(bounds(&b, index(&b, 9)), (Some(8), Some(10)));
         assert_eq!(bounds(&b, index(&b, 250)), (Some(224), Some(256)));
@@ -201,7 +207,22 @@ mod tests {
             },
         ];
         for b in kinds {
-            for v in [-20i64, -1, 0, 1, 5, 9, 10, 11, 99, 100, 999, 1000, 12345, 1 << 40] {
+            for v in [
+                -20i64,
+                -1,
+                0,
+                1,
+                5,
+                9,
+                10,
+                11,
+                99,
+                100,
+                999,
+                1000,
+                12345,
+                1 << 40,
+            ] {
                 let i = index(&b, v);
                 assert!(i < count(&b), "{b:?} {v}");
                 let (lo, hi) = bounds(&b, i);

@@ -179,7 +179,10 @@ pub enum Event {
         span: Span,
     },
     /// `print(value)`: one value, printed on its own line.
-    PrintValue { ty: Type, span: Span },
+    PrintValue {
+        ty: Type,
+        span: Span,
+    },
     /// `errorf(format, args…)`: a printf to standard error, prefixed with the call's location.
     Errorf {
         format: String,
@@ -187,7 +190,10 @@ pub enum Event {
         span: Span,
     },
     /// `time([format])`: the current local time, formatted with strftime.
-    Time { format: String, span: Span },
+    Time {
+        format: String,
+        span: Span,
+    },
     /// `printa([format, ]@a, @b…)`: the maps' entries joined on their keys.
     Printa {
         format: Option<String>,
@@ -201,11 +207,18 @@ pub enum MapOp {
     Clear,
     Zero,
     /// Print the map now; `top` keeps the largest N entries, `div` divides values.
-    Print { top: u64, div: u64 },
+    Print {
+        top: u64,
+        div: u64,
+    },
     /// D `trunc(@a, n)`: keep the top `n` entries (all are removed without `n`).
-    Trunc { keep: Option<u64> },
+    Trunc {
+        keep: Option<u64>,
+    },
     /// D `normalize(@a, n)`: later prints divide values by `n`; `denormalize` undoes it.
-    Normalize { factor: u64 },
+    Normalize {
+        factor: u64,
+    },
 }
 
 pub type MapId = usize;

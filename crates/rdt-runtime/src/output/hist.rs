@@ -110,7 +110,10 @@ mod tests {
             format!("[4, 8)                 1 {full}"),
         ];
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[..5], expected.iter().map(String::as_str).collect::<Vec<_>>()[..]);
+        assert_eq!(
+            lines[..5],
+            expected.iter().map(String::as_str).collect::<Vec<_>>()[..]
+        );
         assert_eq!(lines[11], format!("[512, 1K)              0 {empty}"));
         assert_eq!(lines[12], format!("[1K, 2K)               1 {full}"));
         assert_eq!(lines.len(), 13);
@@ -121,7 +124,10 @@ mod tests {
         let b = Buckets::Log2 { bits: 0 };
         let text = format_hist(&b, &counts(&b, &[1, 1, 1, 2]), 1);
         assert!(text.starts_with(&format!("[1]                    3 |{}|", "@".repeat(52))));
-        assert!(text.contains(&format!("[2, 4)                 1 |{:<52}|", "@".repeat(17))));
+        assert!(text.contains(&format!(
+            "[2, 4)                 1 |{:<52}|",
+            "@".repeat(17)
+        )));
     }
 
     #[test]

@@ -58,16 +58,13 @@ impl ClauseChecker<'_> {
             return Some(v);
         }
         self.error(
-            Diagnostic::error(
-                v.span,
-                format!("{name}() needs an integer, not `{}`", v.ty),
-            )
-            .with_label("not an integer")
-            .with_help(if v.ty.is_str() {
-                "aggregate a number; to count strings, key the map by them: `@[str] = count()`"
-            } else {
-                "aggregate a number"
-            }),
+            Diagnostic::error(v.span, format!("{name}() needs an integer, not `{}`", v.ty))
+                .with_label("not an integer")
+                .with_help(if v.ty.is_str() {
+                    "aggregate a number; to count strings, key the map by them: `@[str] = count()`"
+                } else {
+                    "aggregate a number"
+                }),
         );
         None
     }
@@ -80,7 +77,10 @@ impl ClauseChecker<'_> {
         let problem = if step <= 0 {
             Some((args[2].span, "the step must be at least 1".to_string()))
         } else if max <= min {
-            Some((args[1].span, "the maximum must be above the minimum".to_string()))
+            Some((
+                args[1].span,
+                "the maximum must be above the minimum".to_string(),
+            ))
         } else if (max - min) / step > MAX_BUCKETS {
             Some((
                 span,
@@ -194,7 +194,9 @@ impl ClauseChecker<'_> {
                         ),
                     )
                     .with_label("an aggregation")
-                    .with_help("only count() and sum() maps can be read; print it with `print(@map)`"),
+                    .with_help(
+                        "only count() and sum() maps can be read; print it with `print(@map)`",
+                    ),
                 );
                 None
             }

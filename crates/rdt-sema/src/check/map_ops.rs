@@ -50,7 +50,7 @@ impl ClauseChecker<'_> {
 
     /// `has_key(@m, key)` (also `has_key(@m[key])`).
     pub(super) fn has_key(&mut self, args: &[ast::Expr], span: Span) -> Option<Expr> {
-        let (map, key) = self.map_and_key(args, "has_key", span)?;
+        let (map, key) = self.map_and_key(args, "has_key")?;
         Some(typed(
             ExprKind::HasKey {
                 map,
@@ -62,17 +62,12 @@ impl ClauseChecker<'_> {
     }
 
     fn delete(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
-        let (map, key) = self.map_and_key(args, "delete", span)?;
+        let (map, key) = self.map_and_key(args, "delete")?;
         Some(StmtKind::MapDelete { map, key })
     }
 
     /// `f(@m[k])` or `f(@m, k)`: the map and its typed key.
-    fn map_and_key(
-        &mut self,
-        args: &[ast::Expr],
-        function: &str,
-        span: Span,
-    ) -> Option<(MapId, Option<Expr>)> {
+    fn map_and_key(&mut self, args: &[ast::Expr], function: &str) -> Option<(MapId, Option<Expr>)> {
         let ast::ExprKind::Map { name, keys } = &args[0].kind else {
             self.error(not_a_map(&args[0], function));
             return None;
@@ -87,14 +82,18 @@ impl ClauseChecker<'_> {
             (rest, true) => rest.to_vec(),
             (_, false) => {
                 self.error(
-                    Diagnostic::error(span, format!("{function}() is given the key twice"))
-                        .with_label("a key in `[…]` and another argument")
-                        .with_help(format!("write `{function}(@{name}[key])` or `{function}(@{name}, key)`")),
+                    Diagnostic::error(
+                        args[0].span.to(args[args.len() - 1].span),
+                        format!("{function}() is given the key twice"),
+                    )
+                    .with_label("a key in `[…]` and another argument")
+                    .with_help(format!(
+                        "write `{function}(@{name}[key])` or `{function}(@{name}, key)`"
+                    )),
                 );
                 return None;
             }
         };
-        let _ = span;
         let whole = args[0].span.to(args[args.len() - 1].span);
         self.keyed_map(name, &keys, whole)
     }
@@ -199,8 +198,11 @@ impl ClauseChecker<'_> {
         let value = self.expr(&args[0])?;
         if !(value.ty.is_scalar() || value.ty.is_str() || matches!(value.ty, Type::Tuple(_))) {
             self.error(
-                Diagnostic::error(value.span, format!("print() cannot print a value of type `{}`", value.ty))
-                    .with_label("not printable"),
+                Diagnostic::error(
+                    value.span,
+                    format!("print() cannot print a value of type `{}`", value.ty),
+                )
+                .with_label("not printable"),
             );
             return None;
         }
@@ -222,16 +224,22 @@ impl ClauseChecker<'_> {
             );
             return None;
         }
-        let maps: Option<Vec<MapId>> = map_args.iter().map(|a| self.whole_map(a, "printa")).collect();
+        let maps: Option<Vec<MapId>> = map_args
+            .iter()
+            .map(|a| self.whole_map(a, "printa"))
+            .collect();
         let maps = maps?;
         let key = self.maps.decls[maps[0]].key.clone();
         for (&m, arg) in maps.iter().zip(map_args).skip(1) {
             if unify_optional(&key, &self.maps.decls[m].key).is_none() {
                 self.error(
-                    Diagnostic::error(arg.span, "printa() joins maps on their keys, but this map's keys differ")
-                        .with_label("different key type")
-                        .with_secondary(map_args[0].span, "the first map")
-                        .with_help("every map given to one printa() must have the same key types"),
+                    Diagnostic::error(
+                        arg.span,
+                        "printa() joins maps on their keys, but this map's keys differ",
+                    )
+                    .with_label("different key type")
+                    .with_secondary(map_args[0].span, "the first map")
+                    .with_help("every map given to one printa() must have the same key types"),
                 );
                 return None;
             }
@@ -307,18 +315,24 @@ impl ClauseChecker<'_> {
     pub(super) fn strftime(&mut self, args: &[ast::Expr], span: Span) -> Option<Expr> {
         let ast::ExprKind::Str(format) = &args[0].kind else {
             self.error(
-                Diagnostic::error(args[0].span, "the format of strftime() must be a string literal")
-                    .with_label("not a string literal")
-                    .with_help("strftime(\"%H:%M:%S\", nsecs)"),
+                Diagnostic::error(
+                    args[0].span,
+                    "the format of strftime() must be a string literal",
+                )
+                .with_label("not a string literal")
+                .with_help("strftime(\"%H:%M:%S\", nsecs)"),
             );
             return None;
         };
         let ns = self.expr(&args[1])?;
         if !ns.ty.is_int() {
             self.error(
-                Diagnostic::error(ns.span, format!("strftime() needs nanoseconds, not `{}`", ns.ty))
-                    .with_label("not an integer")
-                    .with_help("strftime(\"%H:%M:%S\", nsecs)"),
+                Diagnostic::error(
+                    ns.span,
+                    format!("strftime() needs nanoseconds, not `{}`", ns.ty),
+                )
+                .with_label("not an integer")
+                .with_help("strftime(\"%H:%M:%S\", nsecs)"),
             );
             return None;
         }
