@@ -19,7 +19,7 @@ impl ClauseChecker<'_> {
         span: Span,
     ) -> Option<StmtKind> {
         match function {
-            Function::Delete => self.delete(args, span),
+            Function::Delete => self.delete(args),
             Function::Clear => self.whole_map_op(&args[0], "clear", MapOp::Clear, span),
             Function::Zero => self.whole_map_op(&args[0], "zero", MapOp::Zero, span),
             Function::Denormalize => self.whole_map_op(
@@ -61,7 +61,7 @@ impl ClauseChecker<'_> {
         ))
     }
 
-    fn delete(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
+    fn delete(&mut self, args: &[ast::Expr]) -> Option<StmtKind> {
         let (map, key) = self.map_and_key(args, "delete")?;
         Some(StmtKind::MapDelete { map, key })
     }
