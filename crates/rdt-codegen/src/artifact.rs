@@ -57,6 +57,14 @@ pub struct MapMeta {
     pub value_size: u32,
 }
 
+impl MapMeta {
+    /// A key-less aggregation lives in a one-slot per-CPU array (cheaper than a hash: no key
+    /// hashing, no insertion); an all-zero value there means the map has no entry.
+    pub fn is_array(&self) -> bool {
+        self.key.is_none() && self.value.is_per_cpu()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum ValueKind {
     /// `count()`: a per-CPU u64, summed when read.

@@ -227,9 +227,16 @@ fn push_user_map(
     max_entries: u32,
 ) -> usize {
     let key_size = decl.key.as_ref().map_or(8, |k| k.size().max(1));
-    let (map_type, value_size) = match &decl.value {
-        MapValue::Plain(t) => (MAP_HASH, t.size().max(8)),
-        other => (MAP_PERCPU_HASH, value_kind(other).words() * 8),
+    let (map_type, key_size, value_size, max_entries) = match (&decl.value, &decl.key) {
+        (MapValue::Plain(t), _) => (MAP_HASH, key_size, t.size().max(8), max_entries),
+        // A key-less aggregation: one slot per CPU, never inserted (see MapMeta::is_array).
+        (other, None) => (MAP_PERCPU_ARRAY, 4, value_kind(other).words() * 8, 1),
+        (other, Some(_)) => (
+            MAP_PERCPU_HASH,
+            key_size,
+            value_kind(other).words() * 8,
+            max_entries,
+        ),
     };
     // Kernel object names are at most 15 characters of [A-Za-z0-9_.].
     let clean: String = decl

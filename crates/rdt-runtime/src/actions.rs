@@ -46,6 +46,10 @@ impl MapRef<'_> {
 
     /// `clear(@m)`: removes every entry.
     pub fn clear(&self) -> io::Result<()> {
+        if self.meta.is_array() {
+            // The array's one slot cannot be deleted; all zeros reads as no entry.
+            return self.zero();
+        }
         for key in self.keys()? {
             bpf_sys::map_delete(self.fd, &key)?;
         }
@@ -75,6 +79,9 @@ impl MapRef<'_> {
         let entries = self.entries()?;
         let sorted = output::sorted_entries(self.meta, &entries, 0);
         let remove = sorted.len().saturating_sub(keep.unwrap_or(0) as usize);
+        if self.meta.is_array() && remove > 0 {
+            return self.zero();
+        }
         for e in &sorted[..remove] {
             bpf_sys::map_delete(self.fd, &e.key)?;
         }

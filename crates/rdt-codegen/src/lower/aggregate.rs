@@ -83,6 +83,20 @@ impl Lowerer<'_> {
     /// map is counted and jumps to `full`.
     fn lookup_or_insert(&mut self, map: usize, key: Region, full: Label) -> VReg {
         let m = self.g.user_maps[map];
+        if self.map_decl(map).key.is_none() {
+            // A one-slot per-CPU array: the slot always exists.
+            let slot = self.call(
+                helper::MAP_LOOKUP_ELEM,
+                vec![CallArg::Map(m), CallArg::Scratch(key)],
+            );
+            self.emit(Inst::Branch {
+                cond: Cond::Eq,
+                lhs: slot,
+                rhs: Operand::Imm(0),
+                target: full,
+            });
+            return slot;
+        }
         let slot = self.vreg();
         let have = self.label();
         let failed = self.label();

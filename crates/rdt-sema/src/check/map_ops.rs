@@ -63,6 +63,12 @@ impl ClauseChecker<'_> {
 
     fn delete(&mut self, args: &[ast::Expr]) -> Option<StmtKind> {
         let (map, key) = self.map_and_key(args, "delete")?;
+        if key.is_none() && self.maps.decls[map].value.is_aggregation() {
+            // A key-less aggregation is a per-CPU array slot: deleting its only entry is
+            // clearing the map, which user space does for every CPU.
+            let span = args[0].span;
+            return Some(self.record(Event::MapOp { op: MapOp::Clear, map, span }, Vec::new()));
+        }
         Some(StmtKind::MapDelete { map, key })
     }
 
