@@ -51,6 +51,14 @@ impl ClauseChecker<'_> {
     /// `has_key(@m, key)` (also `has_key(@m[key])`).
     pub(super) fn has_key(&mut self, args: &[ast::Expr], span: Span) -> Option<Expr> {
         let (map, key) = self.map_and_key(args, "has_key")?;
+        if key.is_none() {
+            self.error(
+                Diagnostic::error(args[0].span, "has_key() needs a map with keys")
+                    .with_label("this map has no keys")
+                    .with_help("a map without keys has its one entry once it is assigned"),
+            );
+            return None;
+        }
         Some(typed(
             ExprKind::HasKey {
                 map,
