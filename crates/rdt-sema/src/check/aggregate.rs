@@ -81,7 +81,7 @@ impl ClauseChecker<'_> {
                 args[1].span,
                 "the maximum must be above the minimum".to_string(),
             ))
-        } else if (max - min) / step > MAX_BUCKETS {
+        } else if (i128::from(max) - i128::from(min)) / i128::from(step) > i128::from(MAX_BUCKETS) {
             Some((
                 span,
                 format!("this histogram would have more than {MAX_BUCKETS} buckets"),
