@@ -21,6 +21,10 @@ pub struct Artifact {
     pub counters_map: String,
     /// Entries each script map can hold.
     pub max_map_keys: u32,
+    /// Kernel name of the per-CPU array counting the entries of maps given to `len()`, and the
+    /// slot of each such map (by script name).
+    pub lens_map: Option<String>,
+    pub len_slots: Vec<(String, u32)>,
 }
 
 #[derive(Debug, Clone)]

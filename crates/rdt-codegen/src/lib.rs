@@ -80,8 +80,21 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
     let zeroes = (largest_aggregation > 0)
         .then(|| push_map(&mut maps, "zeroes", MAP_ARRAY, 4, largest_aggregation, 1));
 
+    // Entry counters of the maps given to len(), one per-CPU slot per script map.
+    let lens = (!program.counted_maps.is_empty()).then(|| {
+        push_map(
+            &mut maps,
+            "lens",
+            MAP_PERCPU_ARRAY,
+            4,
+            8,
+            program.maps.len() as u32,
+        )
+    });
+
     let events = layout_events(&program.events, &program.maps);
     let globals = Globals {
+        lens,
         zeroes,
         program,
         user_maps: &user_maps,
@@ -182,6 +195,12 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
         ringbuf_map: maps[ringbuf].name.clone(),
         counters_map: maps[counters].name.clone(),
         max_map_keys: program.options.max_map_keys,
+        lens_map: lens.map(|l| maps[l].name.clone()),
+        len_slots: program
+            .counted_maps
+            .iter()
+            .map(|&m| (program.maps[m].name.clone(), m as u32))
+            .collect(),
     })
 }
 

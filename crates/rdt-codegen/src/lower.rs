@@ -13,6 +13,7 @@ use rdt_syntax::ast::{BinOp, UnOp};
 use rdt_syntax::Span;
 
 mod aggregate;
+mod len;
 
 /// Facts about the whole object that lowering needs.
 pub struct Globals<'a> {
@@ -23,6 +24,8 @@ pub struct Globals<'a> {
     pub counters: MapIndex,
     /// A zero-filled array entry, the initial value of new aggregation keys.
     pub zeroes: Option<MapIndex>,
+    /// Per-CPU entry counters of the maps given to `len()` (slot = script map id).
+    pub lens: Option<MapIndex>,
     /// Possible CPUs, for summing per-CPU aggregations in the kernel.
     pub ncpus: u32,
     /// CLOCK_MONOTONIC at start, for `elapsed`.
@@ -310,6 +313,7 @@ impl<'a> Lowerer<'a> {
         self.value_into(value, val, &value_ty);
         let key = self.map_key(map, key);
         let m = self.g.user_maps[map];
+        let counted = self.insert_counting(map, key, val);
         let r = self.call(
             helper::MAP_UPDATE_ELEM,
             vec![
@@ -328,6 +332,9 @@ impl<'a> Lowerer<'a> {
         });
         self.bump_counter(Counter::MapFull);
         self.place(ok);
+        if let Some(done) = counted {
+            self.place(done);
+        }
     }
 
     /// Writes `[u64 event id][args…]` to the ring buffer, counting a full buffer as lost.
@@ -637,6 +644,7 @@ impl<'a> Lowerer<'a> {
             }
             ExprKind::MapRead { map, key } => self.map_read_scalar(*map, key.as_deref()),
             ExprKind::Strftime { ns, .. } => self.scalar(ns),
+            ExprKind::MapLen { map } => self.map_len(*map),
             ExprKind::HasKey { map, key } => {
                 let slot = self.map_lookup(*map, key.as_deref());
                 self.compare(Cond::Ne, slot, Operand::Imm(0))

@@ -74,6 +74,18 @@ impl MapRef<'_> {
         Ok(())
     }
 
+    /// After user space removed entries: sets the map's `len()` counter (`lens` fd and slot)
+    /// to the number of entries left, on the first CPU's slot (the others to zero).
+    pub fn recount(&self, lens: Option<(BorrowedFd, u32)>) -> io::Result<()> {
+        let Some((fd, slot)) = lens else {
+            return Ok(());
+        };
+        let n = self.keys()?.len() as u64;
+        let mut value = vec![0u8; bpf_sys::per_cpu_value_size(8)?];
+        value[..8].copy_from_slice(&n.to_le_bytes());
+        bpf_sys::map_update(fd, &slot.to_le_bytes(), &value, 0)
+    }
+
     /// D's `trunc(@m, n)`: keeps the `n` largest entries (none without `n`).
     pub fn trunc(&self, keep: Option<u64>) -> io::Result<()> {
         let entries = self.entries()?;

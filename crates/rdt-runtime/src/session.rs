@@ -53,6 +53,14 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
     let counters = map_fd(&ebpf, &artifact.counters_map)?
         .try_clone_to_owned()
         .map_err(|e| RuntimeError::Other(format!("cannot use the counters map: {e}")))?;
+    let lens = match &artifact.lens_map {
+        Some(name) => Some(
+            map_fd(&ebpf, name)?
+                .try_clone_to_owned()
+                .map_err(|e| RuntimeError::Other(format!("cannot use the len() counters: {e}")))?,
+        ),
+        None => None,
+    };
     let mut session = Session {
         artifact,
         ring,
@@ -63,6 +71,7 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
         normalize: HashMap::new(),
         source: &opts.source,
         counters,
+        lens,
     };
 
     if opts.format == OutputFormat::Json {
@@ -150,6 +159,8 @@ struct Session<'a> {
     source: &'a (String, String),
     /// The kernel's problem counters (see [`Counter`]).
     counters: OwnedFd,
+    /// The entry counters of maps given to `len()`.
+    lens: Option<OwnedFd>,
 }
 
 impl Session<'_> {
@@ -326,10 +337,15 @@ impl Session<'_> {
         let Some(m) = self.map_ref(name) else {
             return Ok(String::new());
         };
+        let slot = self.artifact.len_slots.iter().find(|(n, _)| n == name);
+        let lens = self.lens.as_ref().zip(slot).map(|(fd, (_, s))| (fd.as_fd(), *s));
         match op {
-            MapOp::Clear => m.clear().map(|_| String::new()),
+            MapOp::Clear => m.clear().and_then(|_| m.recount(lens)).map(|_| String::new()),
             MapOp::Zero => m.zero().map(|_| String::new()),
-            MapOp::Trunc { keep } => m.trunc(keep).map(|_| String::new()),
+            MapOp::Trunc { keep } => m
+                .trunc(keep)
+                .and_then(|_| m.recount(lens))
+                .map(|_| String::new()),
             MapOp::Print { top, div } => m.print(
                 PrintOpts {
                     top,

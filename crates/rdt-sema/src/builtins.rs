@@ -64,6 +64,7 @@ pub enum Function {
     Time,
     Errorf,
     Strftime,
+    Len,
 }
 
 impl Function {
@@ -252,6 +253,13 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 2,
         max_args: 2,
         usage: "printf(\"%s\", strftime(\"%H:%M:%S\", nsecs))",
+    },
+    FunctionDef {
+        name: "len",
+        function: Function::Len,
+        min_args: 1,
+        max_args: 1,
+        usage: "len(@map)",
     },
     // D spellings of aggregations and map operations.
     FunctionDef {

@@ -32,6 +32,8 @@ pub struct MapTable {
     by_name: HashMap<String, MapId>,
     /// Where each map's key type was first fixed.
     key_spans: Vec<Span>,
+    /// Maps given to `len()`: their entries are counted in the kernel.
+    pub counted: Vec<MapId>,
 }
 
 impl MapTable {
@@ -791,6 +793,7 @@ impl<'a> ClauseChecker<'a> {
                 None
             }
             Function::HasKey => self.has_key(args, span),
+            Function::Len => self.map_len(args, span),
             Function::Strftime => self.strftime(args, span),
             _ => {
                 self.error(

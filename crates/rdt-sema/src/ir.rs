@@ -12,6 +12,8 @@ pub struct Program {
     /// Ring-buffer record kinds; a record's leading u64 is its index here.
     pub events: Vec<Event>,
     pub options: Options,
+    /// Maps whose entries are counted in the kernel because the script calls `len()` on them.
+    pub counted_maps: Vec<MapId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -312,6 +314,8 @@ pub enum ExprKind {
         format: String,
         ns: Box<Expr>,
     },
+    /// `len(@m)`: the number of entries, from the map's entry counter.
+    MapLen { map: MapId },
     /// `has_key(@m, key)`: 1 when the key is in the map.
     HasKey {
         map: MapId,

@@ -41,6 +41,7 @@ pub fn analyze(program: &ast::Program, params: &Params) -> Result<ir::Program, V
     }
     Ok(ir::Program {
         probes,
+        counted_maps: pass2_maps.counted.clone(),
         maps: pass2_maps.decls,
         events,
         options,

@@ -73,10 +73,11 @@ impl Lowerer<'_> {
     pub(super) fn map_delete(&mut self, map: usize, key: Option<&Expr>) {
         let key = self.map_key(map, key);
         let m = self.g.user_maps[map];
-        self.call(
+        let deleted = self.call(
             helper::MAP_DELETE_ELEM,
             vec![CallArg::Map(m), CallArg::Scratch(key)],
         );
+        self.count_entry_if_ok(map, deleted, -1);
     }
 
     /// This CPU's slot for `key`, inserting a zeroed value first when the key is new. A full
@@ -115,7 +116,7 @@ impl Lowerer<'_> {
         };
         lookup(self);
         let zero = self.zero_value(failed);
-        self.call(
+        let inserted = self.call(
             helper::MAP_UPDATE_ELEM,
             vec![
                 CallArg::Map(m),
@@ -124,6 +125,7 @@ impl Lowerer<'_> {
                 CallArg::Imm(NOEXIST),
             ],
         );
+        self.count_entry_if_ok(map, inserted, 1);
         lookup(self);
         self.place(failed);
         self.bump_counter(Counter::MapFull);

@@ -69,6 +69,23 @@ impl ClauseChecker<'_> {
         ))
     }
 
+    /// `len(@m)`: the map's entries are counted in the kernel from then on.
+    pub(super) fn map_len(&mut self, args: &[ast::Expr], span: Span) -> Option<Expr> {
+        let map = self.whole_map(&args[0], "len")?;
+        if self.maps.decls[map].key.is_none() {
+            self.error(
+                Diagnostic::error(args[0].span, "len() needs a map with keys")
+                    .with_label("this map has no keys")
+                    .with_help("a map without keys has one entry once it is assigned"),
+            );
+            return None;
+        }
+        if !self.maps.counted.contains(&map) {
+            self.maps.counted.push(map);
+        }
+        Some(typed(ExprKind::MapLen { map }, U64, span))
+    }
+
     fn delete(&mut self, args: &[ast::Expr]) -> Option<StmtKind> {
         let (map, key) = self.map_and_key(args, "delete")?;
         if key.is_none() && self.maps.decls[map].value.is_aggregation() {
