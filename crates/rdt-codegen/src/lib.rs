@@ -74,6 +74,7 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
     let largest_aggregation = program
         .maps
         .iter()
+        .filter(|m| m.key.is_some())
         .map(|m| value_kind(&m.value).words() * 8)
         .max()
         .unwrap_or(0);
