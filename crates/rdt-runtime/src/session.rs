@@ -250,63 +250,75 @@ impl Session<'_> {
 
     /// Formats every record waiting in the ring buffer.
     fn drain(&mut self) -> Result<(), RuntimeError> {
+        let artifact = self.artifact;
         loop {
-            // Copy the record out so the ring slot is released before maps are touched.
-            let (id, body) = match self.ring.next() {
-                Some(item) => {
-                    let record: &[u8] = &item;
-                    let id = maps::read_u64(record) as usize;
-                    (id, record.get(8..).unwrap_or(&[]).to_vec())
-                }
-                None => break,
+            let Some(item) = self.ring.next() else {
+                break;
             };
-            let artifact = self.artifact;
+            let record: &[u8] = &item;
+            let id = maps::read_u64(record) as usize;
+            let body = record.get(8..).unwrap_or(&[]);
             let text = match artifact.events.get(id).map(|e| &e.kind) {
+                // The hot path formats in place, while the record is still in the ring.
                 Some(EventKind::Printf {
                     format,
                     args,
                     time_formats,
                 }) => {
-                    let text = printf::format_printf_with_times(format, args, &body, time_formats);
+                    let text = printf::format_printf_with_times(format, args, body, time_formats);
                     match self.format {
                         OutputFormat::Text => text,
                         OutputFormat::Json => json::text_record("printf", &text),
                     }
                 }
-                Some(EventKind::Exit) => {
-                    self.stop = true;
-                    String::new()
-                }
-                Some(EventKind::MapOp { op, map }) => self.map_op(*op, map)?,
-                Some(EventKind::PrintValue { args }) => {
-                    let value = args.first().map_or(maps::Value::Uint(0), |(at, ty)| {
-                        maps::decode(ty, maps::field(&body, *at, ty.size()))
-                    });
-                    actions::print_value(&value, self.format)
-                }
-                Some(EventKind::Time { format }) => actions::time(format, self.format),
-                Some(EventKind::Errorf { format, args }) => {
-                    let text = printf::format_printf(format, args, &body);
-                    let span = artifact.events[id].span;
-                    let (name, source) = self.source;
-                    let newline = if text.ends_with('\n') { "" } else { "\n" };
-                    eprint!(
-                        "{}: ERROR: {text}{newline}",
-                        actions::location(name, source, span)
-                    );
-                    String::new()
-                }
-                Some(EventKind::Printa { format, maps }) => {
-                    let refs: Vec<MapRef> = maps.iter().filter_map(|m| self.map_ref(m)).collect();
-                    let normalize = |name: &str| self.normalize.get(name).copied().unwrap_or(1);
-                    actions::printa(format.as_deref(), &refs, &normalize, self.format)
-                        .map_err(map_error)?
+                Some(_) => {
+                    // Map operations touch the maps: release the ring slot first.
+                    let body = body.to_vec();
+                    drop(item);
+                    self.other_record(id, &body)?
                 }
                 None => String::new(),
             };
             self.out.write_all(text.as_bytes()).map_err(output_error)?;
         }
         self.out.flush().map_err(output_error)
+    }
+
+    /// Carries out a record other than printf; returns what it prints.
+    fn other_record(&mut self, id: usize, body: &[u8]) -> Result<String, RuntimeError> {
+        let artifact = self.artifact;
+        let Some(event) = artifact.events.get(id) else {
+            return Ok(String::new());
+        };
+        Ok(match &event.kind {
+            EventKind::Printf { .. } => String::new(),
+            EventKind::Exit => {
+                self.stop = true;
+                String::new()
+            }
+            EventKind::MapOp { op, map } => self.map_op(*op, map)?,
+            EventKind::PrintValue { args } => {
+                let value = args.first().map_or(maps::Value::Uint(0), |(at, ty)| {
+                    maps::decode(ty, maps::field(body, *at, ty.size()))
+                });
+                actions::print_value(&value, self.format)
+            }
+            EventKind::Time { format } => actions::time(format, self.format),
+            EventKind::Errorf { format, args } => {
+                let text = printf::format_printf(format, args, body);
+                let (name, source) = self.source;
+                let newline = if text.ends_with('\n') { "" } else { "\n" };
+                let at = actions::location(name, source, event.span);
+                eprint!("{at}: ERROR: {text}{newline}");
+                String::new()
+            }
+            EventKind::Printa { format, maps } => {
+                let refs: Vec<MapRef> = maps.iter().filter_map(|m| self.map_ref(m)).collect();
+                let normalize = |name: &str| self.normalize.get(name).copied().unwrap_or(1);
+                actions::printa(format.as_deref(), &refs, &normalize, self.format)
+                    .map_err(map_error)?
+            }
+        })
     }
 
     fn exit_requested(&self) -> bool {
@@ -338,9 +350,16 @@ impl Session<'_> {
             return Ok(String::new());
         };
         let slot = self.artifact.len_slots.iter().find(|(n, _)| n == name);
-        let lens = self.lens.as_ref().zip(slot).map(|(fd, (_, s))| (fd.as_fd(), *s));
+        let lens = self
+            .lens
+            .as_ref()
+            .zip(slot)
+            .map(|(fd, (_, s))| (fd.as_fd(), *s));
         match op {
-            MapOp::Clear => m.clear().and_then(|_| m.recount(lens)).map(|_| String::new()),
+            MapOp::Clear => m
+                .clear()
+                .and_then(|_| m.recount(lens))
+                .map(|_| String::new()),
             MapOp::Zero => m.zero().map(|_| String::new()),
             MapOp::Trunc { keep } => m
                 .trunc(keep)

@@ -315,7 +315,9 @@ pub enum ExprKind {
         ns: Box<Expr>,
     },
     /// `len(@m)`: the number of entries, from the map's entry counter.
-    MapLen { map: MapId },
+    MapLen {
+        map: MapId,
+    },
     /// `has_key(@m, key)`: 1 when the key is in the map.
     HasKey {
         map: MapId,

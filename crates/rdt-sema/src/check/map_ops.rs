@@ -92,7 +92,14 @@ impl ClauseChecker<'_> {
             // A key-less aggregation is a per-CPU array slot: deleting its only entry is
             // clearing the map, which user space does for every CPU.
             let span = args[0].span;
-            return Some(self.record(Event::MapOp { op: MapOp::Clear, map, span }, Vec::new()));
+            return Some(self.record(
+                Event::MapOp {
+                    op: MapOp::Clear,
+                    map,
+                    span,
+                },
+                Vec::new(),
+            ));
         }
         Some(StmtKind::MapDelete { map, key })
     }
