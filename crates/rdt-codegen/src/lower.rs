@@ -737,9 +737,12 @@ impl<'a> Lowerer<'a> {
     }
 
     fn map_read_scalar(&mut self, map: usize, key: Option<&Expr>) -> VReg {
-        let per_cpu = !matches!(self.map_decl(map).value, MapValue::Plain(_));
-        if per_cpu {
-            return self.sum_per_cpu(map, key);
+        match self.map_decl(map).value {
+            MapValue::Plain(_) => {}
+            MapValue::Min | MapValue::Max | MapValue::Avg => {
+                return self.read_aggregate(map, key);
+            }
+            _ => return self.sum_per_cpu(map, key),
         }
         let result = self.imm(0);
         let slot = self.map_lookup(map, key);

@@ -10,7 +10,7 @@ use crate::artifact::Counter;
 use crate::insn::helper;
 use crate::lir::{AluOp, Base, CallArg, Cond, Inst, Label, Operand, VReg};
 use rdt_sema::buckets;
-use rdt_sema::ir::{Aggregate, Buckets, Expr};
+use rdt_sema::ir::{Aggregate, Buckets, Expr, MapValue};
 
 /// `BPF_NOEXIST`: insert only if the key is absent (another CPU may have inserted it).
 const NOEXIST: i64 = 1;
@@ -68,6 +68,118 @@ impl Lowerer<'_> {
             }
         }
         self.place(done);
+    }
+
+    /// Reads min, max or avg in the kernel: every CPU's slot merged as user space would.
+    pub(super) fn read_aggregate(&mut self, map: usize, key: Option<&Expr>) -> VReg {
+        let kind = self.map_decl(map).value.clone();
+        let key = self.map_key(map, key);
+        let m = self.g.user_maps[map];
+        // min/max: `result` with `seen` set once a CPU had a value; avg: `result` sums totals
+        // and `seen` sums counts.
+        let result = self.imm(0);
+        let seen = self.imm(0);
+        let cpu = self.imm(0);
+        let top = self.label();
+        let next = self.label();
+        self.place(top);
+        let slot = self.call(
+            helper::MAP_LOOKUP_PERCPU_ELEM,
+            vec![CallArg::Map(m), CallArg::Scratch(key), CallArg::Reg(cpu)],
+        );
+        self.emit(Inst::Branch {
+            cond: Cond::Eq,
+            lhs: slot,
+            rhs: Operand::Imm(0),
+            target: next,
+        });
+        let first = self.load(Base::Reg(slot), 0, 8);
+        let second = self.load(Base::Reg(slot), 8, 8);
+        if kind == MapValue::Avg {
+            let n = self.alu(AluOp::Add, seen, Operand::Reg(first));
+            self.set(seen, n);
+            let t = self.alu(AluOp::Add, result, Operand::Reg(second));
+            self.set(result, t);
+        } else {
+            // Skip CPUs without a value; take the first one seen, then the extreme.
+            self.emit(Inst::Branch {
+                cond: Cond::Eq,
+                lhs: second,
+                rhs: Operand::Imm(0),
+                target: next,
+            });
+            let take = self.label();
+            self.emit(Inst::Branch {
+                cond: Cond::Eq,
+                lhs: seen,
+                rhs: Operand::Imm(0),
+                target: take,
+            });
+            let keep_old = if kind == MapValue::Min {
+                Cond::Sge
+            } else {
+                Cond::Sle
+            };
+            self.emit(Inst::Branch {
+                cond: keep_old,
+                lhs: first,
+                rhs: Operand::Reg(result),
+                target: next,
+            });
+            self.place(take);
+            self.set(result, first);
+            self.emit(Inst::Mov {
+                dst: seen,
+                src: Operand::Imm(1),
+            });
+        }
+        self.place(next);
+        let c = self.alu(AluOp::Add, cpu, Operand::Imm(1));
+        self.set(cpu, c);
+        self.emit(Inst::Branch {
+            cond: Cond::Lt,
+            lhs: cpu,
+            rhs: Operand::Imm(i64::from(self.g.ncpus)),
+            target: top,
+        });
+        if kind == MapValue::Avg {
+            return self.signed_average(result, seen);
+        }
+        result
+    }
+
+    /// `total / count` truncated toward zero (BPF's division is unsigned); 0 when count is 0.
+    fn signed_average(&mut self, total: VReg, count: VReg) -> VReg {
+        let avg = self.imm(0);
+        let done = self.label();
+        self.emit(Inst::Branch {
+            cond: Cond::Eq,
+            lhs: count,
+            rhs: Operand::Imm(0),
+            target: done,
+        });
+        let negative = self.label();
+        self.emit(Inst::Branch {
+            cond: Cond::Slt,
+            lhs: total,
+            rhs: Operand::Imm(0),
+            target: negative,
+        });
+        let q = self.alu(AluOp::Div, total, Operand::Reg(count));
+        self.set(avg, q);
+        self.emit(Inst::Jump { target: done });
+        self.place(negative);
+        let magnitude = self.vreg();
+        self.emit(Inst::Neg {
+            dst: magnitude,
+            src: total,
+        });
+        let q = self.alu(AluOp::Div, magnitude, Operand::Reg(count));
+        let neg = self.vreg();
+        self.emit(Inst::Neg { dst: neg, src: q });
+        self.set(avg, neg);
+        self.place(done);
+        avg
     }
 
     pub(super) fn map_delete(&mut self, map: usize, key: Option<&Expr>) {

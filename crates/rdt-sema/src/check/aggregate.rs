@@ -182,7 +182,7 @@ impl ClauseChecker<'_> {
     ) -> Option<Type> {
         match value {
             MapValue::Count => Some(Type::U64),
-            MapValue::Sum => Some(I64),
+            MapValue::Sum | MapValue::Min | MapValue::Max | MapValue::Avg => Some(I64),
             MapValue::Plain(t) => Some(t.clone()),
             other => {
                 self.error(
@@ -195,7 +195,7 @@ impl ClauseChecker<'_> {
                     )
                     .with_label("an aggregation")
                     .with_help(
-                        "only count() and sum() maps can be read; print it with `print(@map)`",
+                        "count(), sum(), avg(), min() and max() maps can be read; print this one with `print(@map)`",
                     ),
                 );
                 None
