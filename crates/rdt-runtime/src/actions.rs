@@ -86,15 +86,23 @@ impl MapRef<'_> {
         bpf_sys::map_update(fd, &slot.to_le_bytes(), &value, 0)
     }
 
-    /// D's `trunc(@m, n)`: keeps the `n` largest entries (none without `n`).
-    pub fn trunc(&self, keep: Option<u64>) -> io::Result<()> {
+    /// D's `trunc(@m, n)`: keeps the `n` largest entries, the `-n` smallest when `n` is
+    /// negative, none without `n`.
+    pub fn trunc(&self, keep: Option<i64>) -> io::Result<()> {
         let entries = self.entries()?;
         let sorted = output::sorted_entries(self.meta, &entries, 0);
-        let remove = sorted.len().saturating_sub(keep.unwrap_or(0) as usize);
-        if self.meta.is_array() && remove > 0 {
+        let n = keep.unwrap_or(0);
+        let kept = (n.unsigned_abs() as usize).min(sorted.len());
+        // Ascending order: the largest are at the end, the smallest at the start.
+        let removed = if n >= 0 {
+            &sorted[..sorted.len() - kept]
+        } else {
+            &sorted[kept..]
+        };
+        if self.meta.is_array() && !removed.is_empty() {
             return self.zero();
         }
-        for e in &sorted[..remove] {
+        for e in removed {
             bpf_sys::map_delete(self.fd, &e.key)?;
         }
         Ok(())

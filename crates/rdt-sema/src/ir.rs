@@ -213,9 +213,10 @@ pub enum MapOp {
         top: u64,
         div: u64,
     },
-    /// D `trunc(@a, n)`: keep the top `n` entries (all are removed without `n`).
+    /// D `trunc(@a, n)`: keep the top `n` entries, or the bottom `-n` when `n` is negative (all
+    /// are removed without `n`).
     Trunc {
-        keep: Option<u64>,
+        keep: Option<i64>,
     },
     /// D `normalize(@a, n)`: later prints divide values by `n`; `denormalize` undoes it.
     Normalize {

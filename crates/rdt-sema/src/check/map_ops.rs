@@ -35,7 +35,7 @@ impl ClauseChecker<'_> {
             }
             Function::Trunc => {
                 let keep = match args.get(1) {
-                    Some(a) => Some(self.const_in_range(a, "the count", 0, i64::MAX)? as u64),
+                    Some(a) => Some(self.const_in_range(a, "the count", -i64::MAX, i64::MAX)?),
                     None => None,
                 };
                 self.whole_map_op(&args[0], "trunc", MapOp::Trunc { keep }, span)
