@@ -19,6 +19,9 @@
 //! --- needs           `root` (the default) or `none`
 //! --- sigint-after-ms send SIGINT after N ms (also `sigterm-after-ms`)
 //! --- env             environment variables for rdt, `NAME=value`, one per line
+//! --- output-file     exact expected contents of the file `{tmp}/out` after the run (for `-o`)
+//! --- skip-unless-stdout  a regex, then a reason: when no stdout line matches the regex, the
+//!                     case is skipped with that reason (events this machine may not produce)
 //!
 //! In args, `{sleeper}` is the pid of a `sleep 0.5` started for the case (for `-p`).
 //! `--- stdin` is given to rdt (and so to a `-c` command) as its standard input.
@@ -63,6 +66,10 @@ struct Case {
     background: Vec<String>,
     /// Standard input for rdt.
     stdin: Option<String>,
+    /// Expected contents of `{tmp}/out` after the run.
+    output_file: Option<String>,
+    /// `(regex, reason)`: skip unless some stdout line matches.
+    skip_unless: Option<(String, String)>,
 }
 
 enum Outcome {
@@ -210,6 +217,14 @@ fn parse_case(name: &str, path: &Path) -> Result<Case, String> {
                 }
                 Some("stdout-contains") => case.stdout_contains = Some(lines()),
                 Some("stderr") => case.stderr = Some(text),
+                Some("output-file") => case.output_file = Some(text),
+                Some("skip-unless-stdout") => {
+                    let l = lines();
+                    case.skip_unless = Some((
+                        l.first().cloned().unwrap_or_default(),
+                        l.get(1).cloned().unwrap_or_default(),
+                    ));
+                }
                 Some("stderr-contains") => case.stderr_contains = Some(lines()),
                 Some("exit") => {
                     case.exit = text
@@ -378,11 +393,32 @@ fn run_case(case: &Case, is_root: bool, targets: &Path) -> Outcome {
         Ok(o) => o,
         Err(e) => return Outcome::Fail(e),
     };
+    let written = std::fs::read_to_string(dir.join("out"));
     let _ = std::fs::remove_dir_all(&dir);
     if std::env::var_os("BLESS").is_some() {
         bless(case, &output);
     }
-    check(case, &output)
+    match (&case.output_file, written) {
+        (Some(want), Ok(got)) if &got != want => {
+            Outcome::Fail(format!("{{tmp}}/out differs; expected:\n{want}--- got\n{got}"))
+        }
+        (Some(_), Err(e)) => Outcome::Fail(format!("cannot read {{tmp}}/out: {e}")),
+        _ => match &case.skip_unless {
+            Some((pattern, reason)) if !stdout_matches(&output.stdout, pattern) => {
+                Outcome::Skip(reason.clone())
+            }
+            _ => check(case, &output),
+        },
+    }
+}
+
+/// Whether some line of `stdout` matches `pattern` entirely.
+fn stdout_matches(stdout: &[u8], pattern: &str) -> bool {
+    // A bad regex must not turn the case into a skip: let the checks run (and fail).
+    let Ok(re) = Regex::new(&format!("^(?:{pattern})$")) else {
+        return true;
+    };
+    String::from_utf8_lossy(stdout).lines().any(|l| re.is_match(l))
 }
 
 /// `BLESS=1`: rewrite a case's trailing `--- stderr` section with what rdt printed.

@@ -2,7 +2,7 @@
 //! and to decode what they write (map keys and values, ring-buffer records).
 
 use crate::insn::Insn;
-pub use rdt_sema::ir::{Attach, PerfCounter, ProgType, TimerPeriod};
+pub use rdt_sema::ir::{Attach, Buckets, MapOp, PerfCounter, ProgType, TimerPeriod};
 use rdt_sema::Type;
 use rdt_syntax::Span;
 
@@ -19,6 +19,12 @@ pub struct Artifact {
     pub ringbuf_map: String,
     /// Kernel name of the per-CPU u64 array counting problems seen in the kernel (see [`Counter`]).
     pub counters_map: String,
+    /// Entries each script map can hold.
+    pub max_map_keys: u32,
+    /// Kernel name of the per-CPU array counting the entries of maps given to `len()`, and the
+    /// slot of each such map (by script name).
+    pub lens_map: Option<String>,
+    pub len_slots: Vec<(String, u32)>,
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +61,15 @@ pub struct MapMeta {
     pub value_size: u32,
 }
 
+impl MapMeta {
+    /// A key-less aggregation lives in a one-slot per-CPU array (cheaper than a hash: no key
+    /// hashing, no insertion); an all-zero value there means the map has no entry.
+    pub fn is_array(&self) -> bool {
+        // Mirrors ir::MapDecl::is_single_slot.
+        self.key.is_none() && self.value.is_per_cpu() && self.value != ValueKind::Sum
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum ValueKind {
     /// `count()`: a per-CPU u64, summed when read.
@@ -63,11 +78,33 @@ pub enum ValueKind {
     Sum,
     /// A plain value written with `=` (hash map, not per CPU).
     Plain(Type),
+    /// `avg(x)`: per CPU `[count, total]`.
+    Avg,
+    /// `min(x)`, `max(x)`: per CPU `[value, seen]`.
+    Min,
+    Max,
+    /// `stats(x)`: per CPU `[count, total]`.
+    Stats,
+    /// `stddev(x)`: per CPU `[count, total, sum of squares]`.
+    Stddev,
+    /// `hist`, `lhist`, `llquantize`: per CPU a u64 count per bucket.
+    Hist(Buckets),
 }
 
 impl ValueKind {
     pub fn is_per_cpu(&self) -> bool {
-        matches!(self, ValueKind::Count | ValueKind::Sum)
+        !matches!(self, ValueKind::Plain(_))
+    }
+
+    /// The u64 words of one CPU's slot of an aggregation (0 for plain values).
+    pub fn words(&self) -> u32 {
+        match self {
+            ValueKind::Plain(_) => 0,
+            ValueKind::Count | ValueKind::Sum => 1,
+            ValueKind::Avg | ValueKind::Min | ValueKind::Max | ValueKind::Stats => 2,
+            ValueKind::Stddev => 3,
+            ValueKind::Hist(b) => rdt_sema::buckets::count(b) as u32,
+        }
     }
 }
 
@@ -81,17 +118,25 @@ impl EventMeta {
     /// Bytes of the ring-buffer record: the u64 id, then the arguments.
     pub fn record_size(&self) -> u32 {
         match &self.kind {
-            EventKind::Printf { args, .. } => {
-                8 + Type::Tuple(args.iter().map(|(_, t)| t.clone()).collect()).size()
-            }
             EventKind::Join {
                 max_args, arg_size, ..
             } => 16 + max_args * arg_size,
-            EventKind::System { args, .. } => {
+            EventKind::ProcessSeen => 16,
+            _ => {
+                let args = self.arg_slots();
                 8 + Type::Tuple(args.iter().map(|(_, t)| t.clone()).collect()).size()
             }
-            EventKind::Exit => 8,
-            EventKind::ProcessSeen => 16,
+        }
+    }
+
+    /// `(offset after the id, type)` of each value the record carries.
+    pub fn arg_slots(&self) -> &[(u32, Type)] {
+        match &self.kind {
+            EventKind::Printf { args, .. }
+            | EventKind::Errorf { args, .. }
+            | EventKind::System { args, .. }
+            | EventKind::PrintValue { args } => args,
+            _ => &[],
         }
     }
 }
@@ -102,6 +147,8 @@ pub enum EventKind {
     Printf {
         format: String,
         args: Vec<(u32, Type)>,
+        /// Per argument, its strftime format when it is `strftime(fmt, ns)`.
+        time_formats: Vec<Option<String>>,
     },
     /// `exit()`: stop tracing.
     Exit,
@@ -119,6 +166,22 @@ pub enum EventKind {
     /// A process whose user addresses were captured for the first time (u64 pid after the id):
     /// user space notes its memory mappings while it still runs, to symbolize them later.
     ProcessSeen,
+    /// `clear`, `zero`, `print`, `trunc`, `normalize` of the map named `map` (with its `@`).
+    MapOp { op: MapOp, map: String },
+    /// `print(value)`: the one value in `args`.
+    PrintValue { args: Vec<(u32, Type)> },
+    /// `time(format)`.
+    Time { format: String },
+    /// `errorf(format, args…)`: printf to standard error after the call's location.
+    Errorf {
+        format: String,
+        args: Vec<(u32, Type)>,
+    },
+    /// `printa([format, ]@a, …)`: map names, with their `@`.
+    Printa {
+        format: Option<String>,
+        maps: Vec<String>,
+    },
 }
 
 /// Slots of the counters map: problems counted in the kernel instead of being lost silently.
@@ -136,14 +199,18 @@ pub enum Counter {
     /// `bpf_get_stack` failed (no user stack in a kernel thread, a fault while walking); the
     /// stack read as empty.
     StackFaults = 4,
+    /// `exit()` ran: user space also learns it from here when a full ring buffer lost the
+    /// exit record, so the session still ends.
+    ExitRequested = 5,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 5] = [
+    pub const ALL: [Counter; 6] = [
         Counter::LostEvents,
         Counter::MapFull,
         Counter::ReadFaults,
         Counter::LoopLimit,
         Counter::StackFaults,
+        Counter::ExitRequested,
     ];
 }

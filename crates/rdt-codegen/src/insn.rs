@@ -93,6 +93,7 @@ pub const FP: u8 = 10;
 pub mod helper {
     pub const MAP_LOOKUP_ELEM: i32 = 1;
     pub const MAP_UPDATE_ELEM: i32 = 2;
+    pub const MAP_DELETE_ELEM: i32 = 3;
     pub const PROBE_READ_STR: i32 = 45;
     pub const KTIME_GET_NS: i32 = 5;
     pub const GET_SMP_PROCESSOR_ID: i32 = 8;
@@ -107,7 +108,6 @@ pub mod helper {
     pub const RINGBUF_OUTPUT: i32 = 130;
     pub const MAP_LOOKUP_PERCPU_ELEM: i32 = 195;
     pub const GET_STACK: i32 = 67;
-    pub const MAP_DELETE_ELEM: i32 = 3;
     pub const GET_PRANDOM_U32: i32 = 7;
     pub const GET_CURRENT_CGROUP_ID: i32 = 80;
     pub const SEND_SIGNAL: i32 = 109;
@@ -118,6 +118,7 @@ pub mod helper {
         match id {
             MAP_LOOKUP_ELEM => "map_lookup_elem",
             MAP_UPDATE_ELEM => "map_update_elem",
+            MAP_DELETE_ELEM => "map_delete_elem",
             PROBE_READ_STR => "probe_read_str",
             KTIME_GET_NS => "ktime_get_ns",
             GET_SMP_PROCESSOR_ID => "get_smp_processor_id",
@@ -132,7 +133,6 @@ pub mod helper {
             RINGBUF_OUTPUT => "ringbuf_output",
             MAP_LOOKUP_PERCPU_ELEM => "map_lookup_percpu_elem",
             GET_STACK => "get_stack",
-            MAP_DELETE_ELEM => "map_delete_elem",
             GET_PRANDOM_U32 => "get_prandom_u32",
             GET_CURRENT_CGROUP_ID => "get_current_cgroup_id",
             SEND_SIGNAL => "send_signal",

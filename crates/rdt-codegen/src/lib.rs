@@ -15,8 +15,8 @@ mod lower;
 mod regalloc;
 
 pub use artifact::{
-    Artifact, Attach, Counter, EventKind, EventMeta, MapMeta, PerfCounter, ProgType, ProgramMeta,
-    TimerPeriod, ValueKind,
+    Artifact, Attach, Buckets, Counter, EventKind, EventMeta, MapMeta, MapOp, PerfCounter,
+    ProgType, ProgramMeta, TimerPeriod, ValueKind,
 };
 
 use elf::{ElfCallback, ElfProgram, MapDef};
@@ -35,12 +35,11 @@ pub struct Options {
 }
 
 const MAP_HASH: u32 = 1;
+const MAP_ARRAY: u32 = 2;
 const MAP_PERCPU_HASH: u32 = 5;
 const MAP_PERCPU_ARRAY: u32 = 6;
 const MAP_RINGBUF: u32 = 27;
-/// Entries per script map, as in bpftrace.
-const MAP_MAX_ENTRIES: u32 = 4096;
-const RINGBUF_BYTES: u32 = 512 * 1024;
+const PAGE_SIZE: u32 = 4096;
 /// The largest per-CPU map value the kernel allows (PCPU_MIN_UNIT_SIZE).
 const SCRATCH_LIMIT: u32 = 32 * 1024;
 
@@ -50,9 +49,10 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
         .maps
         .iter()
         .enumerate()
-        .map(|(i, m)| push_user_map(&mut maps, i, m))
+        .map(|(i, m)| push_user_map(&mut maps, i, m, program.options.max_map_keys))
         .collect();
-    let ringbuf = push_map(&mut maps, "ringbuf", MAP_RINGBUF, 0, 0, RINGBUF_BYTES);
+    let ringbuf_bytes = program.options.perf_rb_pages * PAGE_SIZE;
+    let ringbuf = push_map(&mut maps, "ringbuf", MAP_RINGBUF, 0, 0, ringbuf_bytes);
     let counters = push_map(
         &mut maps,
         "counters",
@@ -70,7 +70,31 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
         program.probes.len().max(1) as u32,
     );
 
-    let mut events = layout_events(&program.events);
+    // A never-written array entry as large as the largest aggregation: the zero value a new
+    // aggregation key is inserted with, whatever its size.
+    let largest_aggregation = program
+        .maps
+        .iter()
+        .filter(|m| m.value.is_aggregation() && !m.is_single_slot())
+        .map(|m| value_kind(&m.value).words() * 8)
+        .max()
+        .unwrap_or(0);
+    let zeroes = (largest_aggregation > 0)
+        .then(|| push_map(&mut maps, "zeroes", MAP_ARRAY, 4, largest_aggregation, 1));
+
+    // Entry counters of the maps given to len(), one per-CPU slot per script map.
+    let lens = (!program.counted_maps.is_empty()).then(|| {
+        push_map(
+            &mut maps,
+            "lens",
+            MAP_PERCPU_ARRAY,
+            4,
+            8,
+            program.maps.len() as u32,
+        )
+    });
+
+    let mut events = layout_events(&program.events, &program.maps);
     let seen_processes = lower::stacks::uses_user_addresses(program).then(|| {
         events.push(EventMeta {
             kind: EventKind::ProcessSeen,
@@ -83,12 +107,14 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
                 MAP_HASH,
                 lower::stacks::SEEN_KEY_SIZE,
                 8,
-                MAP_MAX_ENTRIES,
+                program.options.max_map_keys,
             ),
             event: events.len() - 1,
         }
     });
     let globals = Globals {
+        lens,
+        zeroes,
         program,
         user_maps: &user_maps,
         ringbuf,
@@ -206,6 +232,13 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
         events,
         ringbuf_map: maps[ringbuf].name.clone(),
         counters_map: maps[counters].name.clone(),
+        max_map_keys: program.options.max_map_keys,
+        lens_map: lens.map(|l| maps[l].name.clone()),
+        len_slots: program
+            .counted_maps
+            .iter()
+            .map(|&m| (program.maps[m].name.clone(), m as u32))
+            .collect(),
     })
 }
 
@@ -292,11 +325,25 @@ fn push_map(
     maps.len() - 1
 }
 
-fn push_user_map(maps: &mut Vec<MapDef>, index: usize, decl: &ir::MapDecl) -> usize {
+fn push_user_map(
+    maps: &mut Vec<MapDef>,
+    index: usize,
+    decl: &ir::MapDecl,
+    max_entries: u32,
+) -> usize {
     let key_size = decl.key.as_ref().map_or(8, |k| k.size().max(1));
-    let (map_type, value_size) = match &decl.value {
-        MapValue::Count | MapValue::Sum => (MAP_PERCPU_HASH, 8),
-        MapValue::Plain(t) => (MAP_HASH, t.size().max(8)),
+    let (map_type, key_size, value_size, max_entries) = match (&decl.value, &decl.key) {
+        (MapValue::Plain(t), _) => (MAP_HASH, key_size, t.size().max(8), max_entries),
+        // One slot per CPU, never inserted (see MapDecl::is_single_slot).
+        (other, None) if decl.is_single_slot() => {
+            (MAP_PERCPU_ARRAY, 4, value_kind(other).words() * 8, 1)
+        }
+        (other, _) => (
+            MAP_PERCPU_HASH,
+            key_size,
+            value_kind(other).words() * 8,
+            max_entries,
+        ),
     };
     // Kernel object names are at most 15 characters of [A-Za-z0-9_.].
     let clean: String = decl
@@ -306,15 +353,25 @@ fn push_user_map(maps: &mut Vec<MapDef>, index: usize, decl: &ir::MapDecl) -> us
         .collect();
     let mut name = format!("m{index}_{clean}");
     name.truncate(15);
-    push_map(maps, &name, map_type, key_size, value_size, MAP_MAX_ENTRIES)
+    push_map(maps, &name, map_type, key_size, value_size, max_entries)
 }
 
-fn map_meta(decl: &ir::MapDecl, def: &MapDef) -> MapMeta {
-    let value = match &decl.value {
+fn value_kind(value: &MapValue) -> ValueKind {
+    match value {
         MapValue::Count => ValueKind::Count,
         MapValue::Sum => ValueKind::Sum,
         MapValue::Plain(t) => ValueKind::Plain(t.clone()),
-    };
+        MapValue::Avg => ValueKind::Avg,
+        MapValue::Min => ValueKind::Min,
+        MapValue::Max => ValueKind::Max,
+        MapValue::Stats => ValueKind::Stats,
+        MapValue::Stddev => ValueKind::Stddev,
+        MapValue::Hist(b) => ValueKind::Hist(*b),
+    }
+}
+
+fn map_meta(decl: &ir::MapDecl, def: &MapDef) -> MapMeta {
+    let value = value_kind(&decl.value);
     MapMeta {
         name: decl.name.clone(),
         kernel_name: def.name.clone(),
@@ -327,11 +384,54 @@ fn map_meta(decl: &ir::MapDecl, def: &MapDef) -> MapMeta {
 
 /// Record layout of each event: after the u64 id, each argument at its natural alignment.
 /// Offsets are relative to the end of the id.
-fn layout_events(events: &[Event]) -> Vec<EventMeta> {
+fn layout_events(events: &[Event], maps: &[ir::MapDecl]) -> Vec<EventMeta> {
+    let map_name = |id: usize| maps[id].name.clone();
     events
         .iter()
         .map(|event| match event {
-            Event::Printf { format, args, span } => {
+            Event::MapOp { op, map, span } => EventMeta {
+                kind: EventKind::MapOp {
+                    op: *op,
+                    map: map_name(*map),
+                },
+                span: *span,
+            },
+            Event::PrintValue { ty, span } => EventMeta {
+                kind: EventKind::PrintValue {
+                    args: vec![(0, lower::record_type(ty))],
+                },
+                span: *span,
+            },
+            Event::Errorf { format, args, span } => {
+                let types: Vec<Type> = args.iter().map(lower::record_type).collect();
+                let offsets = Type::tuple_offsets(&types);
+                EventMeta {
+                    kind: EventKind::Errorf {
+                        format: format.clone(),
+                        args: offsets.into_iter().zip(types).collect(),
+                    },
+                    span: *span,
+                }
+            }
+            Event::Time { format, span } => EventMeta {
+                kind: EventKind::Time {
+                    format: format.clone(),
+                },
+                span: *span,
+            },
+            Event::Printa { format, maps, span } => EventMeta {
+                kind: EventKind::Printa {
+                    format: format.clone(),
+                    maps: maps.iter().map(|m| map_name(*m)).collect(),
+                },
+                span: *span,
+            },
+            Event::Printf {
+                format,
+                args,
+                span,
+                time_formats,
+            } => {
                 let types: Vec<Type> = args.iter().map(lower::record_type).collect();
                 let offsets = Type::tuple_offsets(&types);
                 let args = offsets.into_iter().zip(types).collect();
@@ -339,6 +439,7 @@ fn layout_events(events: &[Event]) -> Vec<EventMeta> {
                     kind: EventKind::Printf {
                         format: format.clone(),
                         args,
+                        time_formats: time_formats.clone(),
                     },
                     span: *span,
                 }

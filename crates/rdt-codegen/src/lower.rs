@@ -4,10 +4,10 @@
 //! scratch area at offsets fixed at compile time; every string region is kept zero-padded after
 //! its NUL, so strings compare and hash by their bytes.
 
-use crate::artifact::{Counter, EventKind, EventMeta};
+use crate::artifact::{Counter, EventMeta};
 use crate::insn::helper;
 use crate::lir::{AluOp, Base, CallArg, Cond, Function, Inst, Label, MapIndex, Operand, VReg};
-use rdt_sema::ir::{self, Aggregate, Builtin, Expr, ExprKind, MapValue, ProgType, Stmt, StmtKind};
+use rdt_sema::ir::{self, Builtin, Expr, ExprKind, MapValue, ProgType, Stmt, StmtKind};
 use rdt_sema::Type;
 use rdt_syntax::ast::{BinOp, UnOp};
 use rdt_syntax::Span;
@@ -17,6 +17,8 @@ mod kmem;
 pub mod stacks;
 mod map_loop;
 mod user;
+mod aggregate;
+mod len;
 
 /// Facts about the whole object that lowering needs.
 pub struct Globals<'a> {
@@ -25,6 +27,10 @@ pub struct Globals<'a> {
     pub user_maps: &'a [MapIndex],
     pub ringbuf: MapIndex,
     pub counters: MapIndex,
+    /// A zero-filled array entry, the initial value of new aggregation keys.
+    pub zeroes: Option<MapIndex>,
+    /// Per-CPU entry counters of the maps given to `len()` (slot = script map id).
+    pub lens: Option<MapIndex>,
     /// Possible CPUs, for summing per-CPU aggregations in the kernel.
     pub ncpus: u32,
     /// CLOCK_MONOTONIC at start, for `elapsed`.
@@ -254,6 +260,7 @@ impl<'a> Lowerer<'a> {
         match &s.kind {
             StmtKind::MapStore { map, key, value } => self.map_store(*map, key.as_ref(), value),
             StmtKind::MapAggregate { map, key, op } => self.map_aggregate(*map, key.as_ref(), op),
+            StmtKind::MapDelete { map, key } => self.map_delete(*map, key.as_ref()),
             StmtKind::VarStore { var, value } => match self.vars[*var] {
                 VarLoc::Reg(r) => {
                     let v = self.scalar(value);
@@ -270,6 +277,7 @@ impl<'a> Lowerer<'a> {
             },
             StmtKind::Printf { event, args } => self.emit_record(*event, args),
             StmtKind::Exit { event } => {
+                self.bump_counter(Counter::ExitRequested);
                 self.emit_record(*event, &[]);
                 self.emit(Inst::Jump { target: self.exit });
             }
@@ -328,6 +336,7 @@ impl<'a> Lowerer<'a> {
         self.value_into(value, val, &value_ty);
         let key = self.map_key(map, key);
         let m = self.g.user_maps[map];
+        let counted = self.insert_counting(map, key, val);
         let r = self.call(
             helper::MAP_UPDATE_ELEM,
             vec![
@@ -346,58 +355,9 @@ impl<'a> Lowerer<'a> {
         });
         self.bump_counter(Counter::MapFull);
         self.place(ok);
-    }
-
-    fn map_aggregate(&mut self, map: usize, key: Option<&Expr>, op: &Aggregate) {
-        let amount = match op {
-            Aggregate::Count => Operand::Imm(1),
-            Aggregate::Sum(e) => Operand::Reg(self.scalar(e)),
-        };
-        let key = self.map_key(map, key);
-        let m = self.g.user_maps[map];
-        let slot = self.vreg();
-        let have = self.label();
-        let done = self.label();
-        let lookup = |me: &mut Self| {
-            me.emit(Inst::Call {
-                helper: helper::MAP_LOOKUP_ELEM,
-                args: vec![CallArg::Map(m), CallArg::Scratch(key)],
-                ret: Some(slot),
-            });
-        };
-        lookup(self);
-        self.emit(Inst::Branch {
-            cond: Cond::Ne,
-            lhs: slot,
-            rhs: Operand::Imm(0),
-            target: have,
-        });
-        // First update of this key on this CPU: insert a zero, then look it up again.
-        let zero = self.alloc(8);
-        self.store(Base::Scratch, zero, 8, Operand::Imm(0));
-        self.call(
-            helper::MAP_UPDATE_ELEM,
-            vec![
-                CallArg::Map(m),
-                CallArg::Scratch(key),
-                CallArg::Scratch(zero),
-                CallArg::Imm(1),
-            ],
-        );
-        lookup(self);
-        self.emit(Inst::Branch {
-            cond: Cond::Ne,
-            lhs: slot,
-            rhs: Operand::Imm(0),
-            target: have,
-        });
-        self.bump_counter(Counter::MapFull);
-        self.emit(Inst::Jump { target: done });
-        self.place(have);
-        let v = self.load(Base::Reg(slot), 0, 8);
-        let v = self.alu(AluOp::Add, v, amount);
-        self.store(Base::Reg(slot), 0, 8, Operand::Reg(v));
-        self.place(done);
+        if let Some(done) = counted {
+            self.place(done);
+        }
     }
 
     /// Writes `[u64 event id][args…]` to the ring buffer, counting a full buffer as lost.
@@ -406,12 +366,8 @@ impl<'a> Lowerer<'a> {
         let size = meta.record_size();
         let rec = self.alloc(size);
         self.store(Base::Scratch, rec, 8, Operand::Imm(event as i64));
-        if let EventKind::Printf { args: slots, .. } | EventKind::System { args: slots, .. } =
-            &meta.kind
-        {
-            for (arg, (offset, slot_ty)) in args.iter().zip(slots) {
-                self.value_into(arg, rec + 8 + *offset as i32, slot_ty);
-            }
+        for (arg, (offset, slot_ty)) in args.iter().zip(meta.arg_slots()) {
+            self.value_into(arg, rec + 8 + *offset as i32, slot_ty);
         }
         let r = self.call(
             helper::RINGBUF_OUTPUT,
@@ -721,6 +677,12 @@ impl<'a> Lowerer<'a> {
                 v
             }
             ExprKind::MapRead { map, key } => self.map_read_scalar(*map, key.as_deref()),
+            ExprKind::Strftime { ns, .. } => self.scalar(ns),
+            ExprKind::MapLen { map } => self.map_len(*map),
+            ExprKind::HasKey { map, key } => {
+                let slot = self.map_lookup(*map, key.as_deref());
+                self.compare(Cond::Ne, slot, Operand::Imm(0))
+            }
             ExprKind::Var(v) => match self.vars[*v] {
                 VarLoc::Reg(r) => r,
                 VarLoc::Mem(region) => self.load(Base::Scratch, region, 8),
@@ -820,9 +782,12 @@ impl<'a> Lowerer<'a> {
     }
 
     fn map_read_scalar(&mut self, map: usize, key: Option<&Expr>) -> VReg {
-        let per_cpu = !matches!(self.map_decl(map).value, MapValue::Plain(_));
-        if per_cpu {
-            return self.sum_per_cpu(map, key);
+        match self.map_decl(map).value {
+            MapValue::Plain(_) => {}
+            MapValue::Min | MapValue::Max | MapValue::Avg => {
+                return self.read_aggregate(map, key);
+            }
+            _ => return self.sum_per_cpu(map, key),
         }
         let result = self.imm(0);
         let slot = self.map_lookup(map, key);

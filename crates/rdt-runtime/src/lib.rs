@@ -1,6 +1,7 @@
 //! rdt-runtime: loads the compiled object with aya, attaches every probe, reads the ring buffer
 //! and the maps, and prints them in bpftrace's format.
 
+mod actions;
 mod attach;
 pub mod bpf_sys;
 mod error;
@@ -16,6 +17,7 @@ mod system;
 pub mod symbolize;
 mod target;
 
+pub use actions::OutputFormat;
 pub use error::RuntimeError;
 pub use session::{run, RunOptions, StackOutput};
 pub use target::{split_command, PausedChild, Target};

@@ -31,6 +31,18 @@ pub enum Value {
     },
     /// `ksym(addr)` / `usym(addr)`: an address printed as its symbol.
     Symbol { user: bool, addr: u64, pid: u32 },
+    /// `avg()` (`stats: false`) or `stats()`: merged count and total.
+    Stats { count: u64, total: i64, stats: bool },
+    /// `stddev()`: merged count, total and sum of squares.
+    Stddev {
+        count: u64,
+        total: i64,
+        squares: u128,
+    },
+    /// `min()` / `max()` over the CPUs that saw a value; `None` when none did.
+    Extreme(Option<i64>),
+    /// A histogram's bucket counts, summed over CPUs.
+    Hist(Vec<u64>),
 }
 
 impl Value {
@@ -40,7 +52,44 @@ impl Value {
             Value::Int(v) => Some(i128::from(*v)),
             Value::Uint(v) | Value::Ptr(v) => Some(i128::from(*v)),
             Value::Str(_) | Value::Tuple(_) | Value::Stack { .. } | Value::Symbol { .. } => None,
+            Value::Stats { .. } => self.average().map(i128::from),
+            Value::Stddev { .. } => self.stddev().map(i128::from),
+            Value::Extreme(v) => Some(i128::from(v.unwrap_or(0))),
+            Value::Hist(counts) => Some(counts.iter().map(|&c| i128::from(c)).sum()),
         }
+    }
+
+    /// `total / count` of an avg/stats/stddev value, truncated toward zero like bpftrace.
+    pub fn average(&self) -> Option<i64> {
+        match self {
+            Value::Stats { count, total, .. } | Value::Stddev { count, total, .. } => {
+                Some(if *count == 0 {
+                    0
+                } else {
+                    total / *count as i64
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The population standard deviation of a stddev value, rounded down.
+    pub fn stddev(&self) -> Option<u64> {
+        let Value::Stddev {
+            count,
+            total,
+            squares,
+        } = self
+        else {
+            return None;
+        };
+        if *count == 0 {
+            return Some(0);
+        }
+        let n = *count as f64;
+        let mean = *total as f64 / n;
+        let variance = (*squares as f64 / n - mean * mean).max(0.0);
+        Some(variance.sqrt() as u64)
     }
 }
 
@@ -59,7 +108,10 @@ pub fn read_map(fd: BorrowedFd, meta: &MapMeta) -> io::Result<Vec<Entry>> {
     } else {
         meta.value_size as usize
     };
-    let raw = bpf_sys::map_entries(fd, meta.key_size as usize, value_size)?;
+    let mut raw = bpf_sys::map_entries(fd, meta.key_size as usize, value_size)?;
+    if meta.is_array() {
+        raw.retain(|(_, bytes)| bytes.iter().any(|&b| b != 0));
+    }
     let slot = bpf_sys::round_up_8(meta.value_size as usize);
     Ok(raw
         .into_iter()
@@ -81,7 +133,58 @@ pub fn decode_map_value(kind: &ValueKind, bytes: &[u8], slot: usize) -> Value {
             per_cpu_slots(bytes, slot).fold(0i64, |acc, s| acc.wrapping_add(read_u64(s) as i64)),
         ),
         ValueKind::Plain(ty) => decode(ty, bytes),
+        ValueKind::Avg | ValueKind::Stats => {
+            let (count, total) = per_cpu_slots(bytes, slot).fold((0u64, 0i64), |(n, t), s| {
+                (
+                    n.wrapping_add(word(s, 0)),
+                    t.wrapping_add(word(s, 1) as i64),
+                )
+            });
+            Value::Stats {
+                count,
+                total,
+                stats: *kind == ValueKind::Stats,
+            }
+        }
+        ValueKind::Stddev => {
+            let mut v = (0u64, 0i64, 0u128);
+            for s in per_cpu_slots(bytes, slot) {
+                v.0 = v.0.wrapping_add(word(s, 0));
+                v.1 = v.1.wrapping_add(word(s, 1) as i64);
+                v.2 = v.2.wrapping_add(u128::from(word(s, 2)));
+            }
+            Value::Stddev {
+                count: v.0,
+                total: v.1,
+                squares: v.2,
+            }
+        }
+        ValueKind::Min | ValueKind::Max => {
+            let seen = per_cpu_slots(bytes, slot)
+                .filter(|s| word(s, 1) != 0)
+                .map(|s| word(s, 0) as i64);
+            Value::Extreme(if *kind == ValueKind::Min {
+                seen.min()
+            } else {
+                seen.max()
+            })
+        }
+        ValueKind::Hist(_) => {
+            let words = kind.words() as usize;
+            let mut counts = vec![0u64; words];
+            for s in per_cpu_slots(bytes, slot) {
+                for (i, c) in counts.iter_mut().enumerate() {
+                    *c = c.wrapping_add(word(s, i));
+                }
+            }
+            Value::Hist(counts)
+        }
     }
+}
+
+/// The `index`th little-endian u64 of `bytes` (zero past the end).
+fn word(bytes: &[u8], index: usize) -> u64 {
+    read_u64(field(bytes, (index * 8) as u32, 8))
 }
 
 fn per_cpu_slots(bytes: &[u8], slot: usize) -> std::slice::Chunks<'_, u8> {

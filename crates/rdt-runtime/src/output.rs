@@ -20,28 +20,124 @@ use crate::maps::{self, Entry, Value};
 
 pub mod stack;
 pub mod kstruct;
+pub mod hist;
+pub mod json;
+
+/// How `print(@map, top, div)` (and D's `normalize`) shape a map's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrintOpts {
+    /// Keep only the last `top` entries in sort order (the largest); 0 keeps all.
+    pub top: u64,
+    /// Divide every value by this.
+    pub div: u64,
+}
+
+impl Default for PrintOpts {
+    fn default() -> Self {
+        PrintOpts { top: 0, div: 1 }
+    }
+}
 
 /// Formats one map's entries as bpftrace prints them at exit.
 pub fn format_map(meta: &MapMeta, entries: &[Entry]) -> String {
+    format_map_with(meta, entries, PrintOpts::default())
+}
+
+/// Formats a map: one line per entry (a block per histogram), sorted as bpftrace sorts them.
+/// Histograms are followed by a blank line each; avg, stats and stddev maps by one blank line
+/// (bpftrace v0.17 prints them that way).
+pub fn format_map_with(meta: &MapMeta, entries: &[Entry], opts: PrintOpts) -> String {
+    let sorted = sorted_entries(meta, entries, opts.top);
+    let div = opts.div.max(1);
+    let mut out = match &meta.value {
+        ValueKind::Hist(b) => sorted
+            .iter()
+            .map(|e| {
+                let counts = match &e.value {
+                    Value::Hist(c) => c.as_slice(),
+                    _ => &[],
+                };
+                format!(
+                    "{}: \n{}",
+                    entry_name(meta, e),
+                    hist::format_hist(b, counts, div)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => sorted
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}: {}",
+                    entry_name(meta, e),
+                    format_value(&divided(&e.value, div))
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    out.push('\n');
+    if matches!(
+        meta.value,
+        ValueKind::Avg | ValueKind::Stats | ValueKind::Stddev
+    ) {
+        out.push('\n');
+    }
+    out
+}
+
+/// The entries in bpftrace's print order, keeping only the last `top` when `top` is set.
+pub fn sorted_entries<'e>(meta: &MapMeta, entries: &'e [Entry], top: u64) -> Vec<&'e Entry> {
     let mut sorted: Vec<&Entry> = entries.iter().collect();
     sort_entries(meta, &mut sorted);
-    let lines: Vec<String> = sorted.iter().map(|e| format_entry(meta, e)).collect();
-    let mut out = lines.join("\n");
-    out.push('\n');
-    out
+    if top > 0 && sorted.len() as u64 > top {
+        sorted.drain(..sorted.len() - top as usize);
+    }
+    sorted
 }
 
 /// Formats one entry: `@name[key]: value`, or `@name: value` for a map without keys.
 pub fn format_entry(meta: &MapMeta, entry: &Entry) -> String {
-    let value = format_value(&entry.value);
+    format!(
+        "{}: {}",
+        entry_name(meta, entry),
+        format_value(&entry.value)
+    )
+}
+
+/// `@name[key]`, or `@name` for a map without keys.
+fn entry_name(meta: &MapMeta, entry: &Entry) -> String {
     match &meta.key {
-        Some(key_type) => format!(
-            "{}[{}]: {}",
-            meta.name,
-            format_key(key_type, &entry.key),
-            value
+        Some(key_type) => format!("{}[{}]", meta.name, format_key(key_type, &entry.key)),
+        None => meta.name.clone(),
+    }
+}
+
+/// A value with its printed number divided by `div` (bpftrace divides the merged value).
+pub fn divided(value: &Value, div: u64) -> Value {
+    if div <= 1 {
+        return value.clone();
+    }
+    let d = div as i64;
+    match value {
+        Value::Int(v) => Value::Int(v / d),
+        Value::Uint(v) => Value::Uint(v / div),
+        Value::Stats {
+            count,
+            total,
+            stats: false,
+        } => Value::Int(
+            if *count == 0 {
+                0
+            } else {
+                total / *count as i64
+            } / d,
         ),
-        None => format!("{}: {}", meta.name, value),
+        Value::Stddev { .. } => Value::Uint(value.stddev().unwrap_or(0) / div),
+        Value::Extreme(v) => Value::Extreme(v.map(|v| v / d)),
+        Value::Hist(c) => Value::Hist(c.iter().map(|c| c / div).collect()),
+        other => other.clone(),
     }
 }
 
@@ -55,7 +151,7 @@ pub fn format_key(key_type: &Type, bytes: &[u8]) -> String {
 }
 
 /// Formats a value: integers in decimal, strings raw (no quotes), tuples `(1, abc)`,
-/// pointers in hex.
+/// pointers in hex, avg as its average, stats as `count N, average A, total T`.
 pub fn format_value(value: &Value) -> String {
     match value {
         Value::Int(v) => v.to_string(),
@@ -65,6 +161,18 @@ pub fn format_value(value: &Value) -> String {
         Value::Ptr(p) => format!("0x{p:x}"),
         Value::Stack { stack, pid, addrs } => stack::format_stack(stack, *pid, addrs),
         Value::Symbol { user, addr, pid } => stack::format_symbol(*user, *addr, *pid),
+        Value::Stats {
+            count,
+            total,
+            stats: true,
+        } => format!(
+            "count {count}, average {}, total {total}",
+            value.average().unwrap_or(0)
+        ),
+        Value::Stats { .. } => value.average().unwrap_or(0).to_string(),
+        Value::Stddev { .. } => value.stddev().unwrap_or(0).to_string(),
+        Value::Extreme(v) => v.unwrap_or(0).to_string(),
+        Value::Hist(counts) => counts.iter().sum::<u64>().to_string(),
     }
 }
 
@@ -88,11 +196,12 @@ fn sort_entries(meta: &MapMeta, entries: &mut [&Entry]) {
     }
 }
 
-/// bpftrace sorts count, sum and integer maps by value; everything else by key.
+/// bpftrace sorts aggregations and integer maps by value (histograms by their total count);
+/// everything else by key.
 fn sorts_by_value(kind: &ValueKind) -> bool {
     match kind {
-        ValueKind::Count | ValueKind::Sum => true,
         ValueKind::Plain(ty) => ty.is_int(),
+        _ => true,
     }
 }
 

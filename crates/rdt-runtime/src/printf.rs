@@ -16,18 +16,35 @@ use crate::maps::{self, Value};
 /// the order of the format's conversions. The format was checked by sema; should it still be
 /// malformed, it prints as written rather than failing.
 pub fn format_printf(format: &str, args: &[(u32, Type)], record: &[u8]) -> String {
+    format_printf_with_times(format, args, record, &[])
+}
+
+/// [`format_printf`] where the arguments with a format in `time_formats` are `strftime()`
+/// timestamps (CLOCK_MONOTONIC nanoseconds) shown as local wall-clock time.
+pub fn format_printf_with_times(
+    format: &str,
+    args: &[(u32, Type)],
+    record: &[u8],
+    time_formats: &[Option<String>],
+) -> String {
     let Ok(pieces) = parse(format) else {
         return format.to_string();
     };
     let mut out = String::new();
-    let mut args = args.iter();
+    let mut args = args.iter().enumerate();
     for piece in &pieces {
         match piece {
             Piece::Text(t) => out.push_str(t),
             Piece::Conv(conv) => match args.next() {
-                Some((offset, ty)) => {
+                Some((i, (offset, ty))) => {
                     let bytes = maps::field(record, *offset, ty.size());
-                    out.push_str(&format_conversion(&conv.spec, &Arg::decode(ty, bytes)));
+                    let arg = match time_formats.get(i) {
+                        Some(Some(fmt)) => {
+                            Arg::Text(crate::actions::strftime_ns(fmt, maps::read_u64(bytes)))
+                        }
+                        _ => Arg::decode(ty, bytes),
+                    };
+                    out.push_str(&format_conversion(&conv.spec, &arg));
                 }
                 // Sema prevents this; show the conversion so the mismatch is visible.
                 None => out.push_str(&format[conv.offset..conv.offset + conv.len]),
@@ -35,6 +52,31 @@ pub fn format_printf(format: &str, args: &[(u32, Type)], record: &[u8]) -> Strin
         }
     }
     out
+}
+
+/// Formats one already decoded value with one conversion (`printa`'s keys and values).
+pub fn format_value_with(spec: &Spec, value: &Value) -> String {
+    let arg = match value {
+        Value::Int(v) => Arg::Int {
+            value: *v as u64,
+            bits: 64,
+        },
+        Value::Uint(v) | Value::Ptr(v) => Arg::Int {
+            value: *v,
+            bits: 64,
+        },
+        Value::Stats { stats: false, .. } | Value::Stddev { .. } | Value::Extreme(_) => {
+            match value.as_i128() {
+                Some(n) => Arg::Int {
+                    value: n as i64 as u64,
+                    bits: 64,
+                },
+                None => Arg::Text(String::new()),
+            }
+        }
+        other => Arg::Text(crate::output::format_value(other)),
+    };
+    format_conversion(spec, &arg)
 }
 
 /// An argument as printf sees it.

@@ -1,15 +1,18 @@
 //! One tracing session: load, run BEGIN, attach, read events until told to stop, then detach,
 //! run END, drain the last events and print the maps.
 
+use crate::actions::{self, MapRef, OutputFormat};
 use crate::attach::{self, Link};
 use crate::error::RuntimeError;
+use crate::output::{json, PrintOpts};
 use crate::signals::{Signal, SignalFd};
 use crate::target::{self, PausedChild, Target};
-use crate::{load, maps, output, printf};
+use crate::{load, maps, printf};
 use aya::maps::{Map, MapData, RingBuf};
 use aya::programs::{RawTracePoint, RawTracePointRunOptions, TestRun};
 use aya::Ebpf;
-use rdt_codegen::{Artifact, Attach, Counter, EventKind, ProgramMeta};
+use rdt_codegen::{Artifact, Attach, Counter, EventKind, MapOp, ProgramMeta};
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
@@ -19,6 +22,10 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// No "Attached N probes" line.
     pub quiet: bool,
+    /// `-f text|json`.
+    pub format: OutputFormat,
+    /// The script's name and text, to give `errorf()` its source location.
+    pub source: (String, String),
     pub out: Box<dyn Write>,
     /// How stack-keyed maps print at exit.
     pub stacks: StackOutput,
@@ -45,25 +52,64 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
         return Ok(());
     }
     let ring = take_ring(&mut ebpf, &artifact.ringbuf_map)?;
+    let map_fds = artifact
+        .maps
+        .iter()
+        .map(|m| {
+            map_fd(&ebpf, &m.kernel_name)?
+                .try_clone_to_owned()
+                .map_err(|e| RuntimeError::Other(format!("cannot use map {}: {e}", m.name)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let counters = map_fd(&ebpf, &artifact.counters_map)?
+        .try_clone_to_owned()
+        .map_err(|e| RuntimeError::Other(format!("cannot use the counters map: {e}")))?;
+    let lens = match &artifact.lens_map {
+        Some(name) => Some(
+            map_fd(&ebpf, name)?
+                .try_clone_to_owned()
+                .map_err(|e| RuntimeError::Other(format!("cannot use the len() counters: {e}")))?,
+        ),
+        None => None,
+    };
     let mut session = Session {
         artifact,
         ring,
         out: opts.out.as_mut(),
         stop: false,
         stacks: &opts.stacks,
+        format: opts.format,
+        map_fds,
+        normalize: HashMap::new(),
+        source: &opts.source,
+        counters,
+        lens,
     };
 
+    if opts.format == OutputFormat::Json {
+        // First, as bpftrace does, so JSON readers see it before any output of BEGIN.
+        let planned: usize = artifact
+            .programs
+            .iter()
+            .map(|p| if is_special(p) { 1 } else { p.attach.len() })
+            .sum();
+        session.write(&json::count_record(
+            "attached_probes",
+            "probes",
+            planned as u64,
+        ))?;
+    }
     session.run_special(&mut ebpf, Attach::Begin)?;
     let mut links: Vec<Link> = Vec::new();
     if !session.stop {
         for p in artifact.programs.iter().filter(|p| !is_special(p)) {
             links.extend(attach::attach(&mut ebpf, p, opts.target.pid())?);
         }
-        if !opts.quiet {
-            let specials = artifact.programs.iter().filter(|p| is_special(p)).count();
-            let n = links.len() + specials;
-            eprintln!("Attached {n} probe{}", if n == 1 { "" } else { "s" });
-        }
+    }
+    if opts.format == OutputFormat::Text && !opts.quiet && !session.stop {
+        let specials = artifact.programs.iter().filter(|p| is_special(p)).count();
+        let n = links.len() + specials;
+        eprintln!("Attached {n} probe{}", if n == 1 { "" } else { "s" });
     }
     let (mut child, pid_watch) = match opts.target {
         Target::Command(c) => (Some(c), None),
@@ -83,13 +129,19 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
     session.drain()?;
     session.run_special(&mut ebpf, Attach::End)?;
     session.drain()?;
-    session.print_maps(&ebpf)?;
-    report_counters(&ebpf, artifact);
+    session.print_maps()?;
+    let lost = report_counters(&ebpf, artifact);
+    if lost > 0 && session.format == OutputFormat::Json {
+        session.write(&json::count_record("lost_events", "events", lost))?;
+    }
     if let Some(c) = child.as_mut() {
         c.finish();
     }
     Ok(())
 }
+
+/// How long the event loop waits on a quiet ring buffer before checking for a lost exit().
+const EXIT_CHECK_MS: libc::c_int = 250;
 
 fn is_special(p: &ProgramMeta) -> bool {
     p.attach
@@ -112,6 +164,16 @@ struct Session<'a> {
     /// exit() was called.
     stop: bool,
     stacks: &'a StackOutput,
+    format: OutputFormat,
+    /// A descriptor of each script map, in the order of `artifact.maps`.
+    map_fds: Vec<OwnedFd>,
+    /// D's `normalize(@m, n)` factors by map name.
+    normalize: HashMap<String, u64>,
+    source: &'a (String, String),
+    /// The kernel's problem counters (see [`Counter`]).
+    counters: OwnedFd,
+    /// The entry counters of maps given to `len()`.
+    lens: Option<OwnedFd>,
 }
 
 impl Session<'_> {
@@ -165,7 +227,14 @@ impl Session<'_> {
                 });
             }
             // SAFETY: fds is a valid array of pollfd for the duration of the call.
-            let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+            let n =
+                unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, EXIT_CHECK_MS) };
+            if n == 0 {
+                // Quiet for a while: an exit() whose record a full ring buffer lost still ends
+                // the session.
+                self.stop = self.exit_requested();
+                continue;
+            }
             if n < 0 {
                 let e = io::Error::last_os_error();
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -194,62 +263,195 @@ impl Session<'_> {
 
     /// Formats every record waiting in the ring buffer.
     fn drain(&mut self) -> Result<(), RuntimeError> {
-        while let Some(item) = self.ring.next() {
+        let artifact = self.artifact;
+        loop {
+            let Some(item) = self.ring.next() else {
+                break;
+            };
             let record: &[u8] = &item;
             let id = maps::read_u64(record) as usize;
             let body = record.get(8..).unwrap_or(&[]);
-            match self.artifact.events.get(id).map(|e| &e.kind) {
-                Some(EventKind::Printf { format, args }) => {
-                    let text = printf::format_printf(format, args, body);
-                    self.out.write_all(text.as_bytes()).map_err(output_error)?;
-                }
-                Some(EventKind::System { format, args }) => {
-                    let command = printf::format_printf(format, args, body);
-                    crate::system::run(self.out, &command).map_err(output_error)?;
-                }
-                Some(EventKind::Join {
-                    sep,
-                    max_args,
-                    arg_size,
+            let text = match artifact.events.get(id).map(|e| &e.kind) {
+                // The hot path formats in place, while the record is still in the ring.
+                Some(EventKind::Printf {
+                    format,
+                    args,
+                    time_formats,
                 }) => {
-                    let text = crate::system::format_join(body, sep, *max_args, *arg_size);
-                    self.out.write_all(text.as_bytes()).map_err(output_error)?;
+                    let text = printf::format_printf_with_times(format, args, body, time_formats);
+                    match self.format {
+                        OutputFormat::Text => text,
+                        OutputFormat::Json => json::text_record("printf", &text),
+                    }
                 }
-                Some(EventKind::Exit) => self.stop = true,
-                Some(EventKind::ProcessSeen) => {
-                    crate::symbolize::remember_process(maps::read_u64(body) as u32)
+                Some(_) => {
+                    // Map operations touch the maps: release the ring slot first.
+                    let body = body.to_vec();
+                    drop(item);
+                    self.other_record(id, &body)?
                 }
-                None => {}
-            }
+                None => String::new(),
+            };
+            self.out.write_all(text.as_bytes()).map_err(output_error)?;
         }
         self.out.flush().map_err(output_error)
     }
 
-    fn print_maps(&mut self, ebpf: &Ebpf) -> Result<(), RuntimeError> {
+    /// Carries out a record other than printf; returns what it prints.
+    fn other_record(&mut self, id: usize, body: &[u8]) -> Result<String, RuntimeError> {
+        let artifact = self.artifact;
+        let Some(event) = artifact.events.get(id) else {
+            return Ok(String::new());
+        };
+        Ok(match &event.kind {
+            EventKind::Printf { .. } => String::new(),
+            EventKind::System { format, args } => {
+                // The command writes to our output itself, after what came before it.
+                let command = printf::format_printf(format, args, body);
+                crate::system::run(self.out, &command).map_err(output_error)?;
+                String::new()
+            }
+            EventKind::Join {
+                sep,
+                max_args,
+                arg_size,
+            } => {
+                let text = crate::system::format_join(body, sep, *max_args, *arg_size);
+                match self.format {
+                    OutputFormat::Text => text,
+                    OutputFormat::Json => json::text_record("join", &text),
+                }
+            }
+            EventKind::ProcessSeen => {
+                crate::symbolize::remember_process(maps::read_u64(body) as u32);
+                String::new()
+            }
+            EventKind::Exit => {
+                self.stop = true;
+                String::new()
+            }
+            EventKind::MapOp { op, map } => self.map_op(*op, map)?,
+            EventKind::PrintValue { args } => {
+                let value = args.first().map_or(maps::Value::Uint(0), |(at, ty)| {
+                    maps::decode(ty, maps::field(body, *at, ty.size()))
+                });
+                actions::print_value(&value, self.format)
+            }
+            EventKind::Time { format } => actions::time(format, self.format),
+            EventKind::Errorf { format, args } => {
+                let text = printf::format_printf(format, args, body);
+                let (name, source) = self.source;
+                let newline = if text.ends_with('\n') { "" } else { "\n" };
+                let at = actions::location(name, source, event.span);
+                eprint!("{at}: ERROR: {text}{newline}");
+                String::new()
+            }
+            EventKind::Printa { format, maps } => {
+                let refs: Vec<MapRef> = maps.iter().filter_map(|m| self.map_ref(m)).collect();
+                let normalize = |name: &str| self.normalize.get(name).copied().unwrap_or(1);
+                actions::printa(format.as_deref(), &refs, &normalize, self.format)
+                    .map_err(map_error)?
+            }
+        })
+    }
+
+    fn exit_requested(&self) -> bool {
+        maps::read_counters(self.counters.as_fd())
+            .is_ok_and(|c| c[Counter::ExitRequested as usize] > 0)
+    }
+
+    fn write(&mut self, text: &str) -> Result<(), RuntimeError> {
+        self.out.write_all(text.as_bytes()).map_err(output_error)?;
+        self.out.flush().map_err(output_error)
+    }
+
+    fn map_ref(&self, name: &str) -> Option<MapRef<'_>> {
+        let i = self.artifact.maps.iter().position(|m| m.name == name)?;
+        Some(MapRef {
+            meta: &self.artifact.maps[i],
+            fd: self.map_fds.get(i)?.as_fd(),
+        })
+    }
+
+    /// Carries out a whole-map operation; returns what it prints.
+    fn map_op(&mut self, op: MapOp, name: &str) -> Result<String, RuntimeError> {
+        if let MapOp::Normalize { factor } = op {
+            self.normalize.insert(name.to_string(), factor);
+            return Ok(String::new());
+        }
+        let factor = self.normalize.get(name).copied().unwrap_or(1);
+        let Some(m) = self.map_ref(name) else {
+            return Ok(String::new());
+        };
+        let slot = self.artifact.len_slots.iter().find(|(n, _)| n == name);
+        let lens = self
+            .lens
+            .as_ref()
+            .zip(slot)
+            .map(|(fd, (_, s))| (fd.as_fd(), *s));
+        match op {
+            MapOp::Clear => m
+                .clear()
+                .and_then(|_| m.recount(lens))
+                .map(|_| String::new()),
+            MapOp::Zero => m.zero().map(|_| String::new()),
+            MapOp::Trunc { keep } => m
+                .trunc(keep)
+                .and_then(|_| m.recount(lens))
+                .map(|_| String::new()),
+            MapOp::Print { top, div } => m.print(
+                PrintOpts {
+                    top,
+                    div: div.saturating_mul(factor),
+                },
+                self.format,
+            ),
+            MapOp::Normalize { .. } => Ok(String::new()),
+        }
+        .map_err(map_error)
+    }
+
+    fn print_maps(&mut self) -> Result<(), RuntimeError> {
         if self.artifact.maps.is_empty() {
             return Ok(());
         }
-        let mut text = String::from("\n\n");
+        let mut text = match self.format {
+            OutputFormat::Text => String::from("\n\n"),
+            OutputFormat::Json => String::new(),
+        };
+        // --folded prints stack-keyed maps folded; --flamegraph draws them all.
+        let wants_folded = self.stacks.folded || self.stacks.flamegraph.is_some();
         let mut folded_all = String::new();
         for meta in &self.artifact.maps {
-            let fd = map_fd(ebpf, &meta.kernel_name)?;
-            let entries = maps::read_map(fd, meta)
-                .map_err(|e| RuntimeError::Other(format!("cannot read map {}: {e}", meta.name)))?;
-            let folded = (self.stacks.folded || self.stacks.flamegraph.is_some())
-                .then(|| output::stack::folded_map(meta, &entries))
-                .flatten();
+            let Some(m) = self.map_ref(&meta.name) else {
+                continue;
+            };
+            let folded = if wants_folded {
+                crate::output::stack::folded_map(meta, &m.entries().map_err(map_error)?)
+            } else {
+                None
+            };
             match &folded {
                 Some(lines) if self.stacks.folded => text.push_str(lines),
-                _ => text.push_str(&output::format_map(meta, &entries)),
+                _ => {
+                    let div = self.normalize.get(&meta.name).copied().unwrap_or(1);
+                    text.push_str(
+                        &m.print(PrintOpts { top: 0, div }, self.format)
+                            .map_err(map_error)?,
+                    );
+                }
             }
             folded_all.push_str(folded.as_deref().unwrap_or(""));
         }
         if let Some(path) = &self.stacks.flamegraph {
             write_flamegraph(path, &folded_all)?;
         }
-        self.out.write_all(text.as_bytes()).map_err(output_error)?;
-        self.out.flush().map_err(output_error)
+        self.write(&text)
     }
+}
+
+fn map_error(e: io::Error) -> RuntimeError {
+    RuntimeError::Other(format!("cannot read or update a map: {e}"))
 }
 
 fn write_flamegraph(path: &std::path::Path, folded: &str) -> Result<(), RuntimeError> {
@@ -280,13 +482,16 @@ fn map_fd<'a>(ebpf: &'a Ebpf, name: &str) -> Result<BorrowedFd<'a>, RuntimeError
     Ok(data.fd().as_fd())
 }
 
-/// Warns about what the kernel side could not do: nothing is lost silently.
-fn report_counters(ebpf: &Ebpf, artifact: &Artifact) {
+/// Warns about what the kernel side could not do: nothing is lost silently. Returns the number
+/// of lost events.
+fn report_counters(ebpf: &Ebpf, artifact: &Artifact) -> u64 {
     let Ok(fd) = map_fd(ebpf, &artifact.counters_map) else {
-        return;
+        eprintln!("WARNING: cannot read the kernel's error counters");
+        return 0;
     };
     let Ok(counts) = maps::read_counters(fd) else {
-        return;
+        eprintln!("WARNING: cannot read the kernel's error counters");
+        return 0;
     };
     for counter in Counter::ALL {
         let n = counts[counter as usize];
@@ -295,13 +500,18 @@ fn report_counters(ebpf: &Ebpf, artifact: &Artifact) {
         }
         let what = match counter {
             Counter::LostEvents => "events were lost because the ring buffer was full",
-            Counter::MapFull => "map updates failed because a map was full (4096 entries)",
+            Counter::MapFull => &format!(
+                "map updates failed because a map was full ({} entries; raise it with `config = {{ max_map_keys = N }}`)",
+                artifact.max_map_keys
+            ),
             Counter::ReadFaults => "reads of kernel or user memory failed and gave empty values",
             Counter::LoopLimit => "loops stopped after 1024 iterations (the loop limit)",
             Counter::StackFaults => {
                 "stacks could not be captured and are empty (no user stack in kernel threads, or a fault while walking it)"
             }
+            Counter::ExitRequested => continue,
         };
         eprintln!("WARNING: {n} {what}");
     }
+    counts[Counter::LostEvents as usize]
 }

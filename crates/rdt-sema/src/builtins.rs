@@ -62,6 +62,56 @@ pub enum Function {
     Symbol { user: bool },
     /// `kaddr("symbol")`: a kernel symbol's address, found when compiling.
     Kaddr,
+    Avg,
+    Min,
+    Max,
+    Stats,
+    Stddev,
+    Hist,
+    Lhist,
+    Llquantize,
+    Delete,
+    Clear,
+    Zero,
+    HasKey,
+    Print,
+    Printa,
+    Trunc,
+    Normalize,
+    Denormalize,
+    Time,
+    Errorf,
+    Strftime,
+    Len,
+}
+
+impl Function {
+    /// Functions whose value is only ever assigned to a map: `@m[k] = count()`.
+    pub fn is_aggregation(self) -> bool {
+        use Function::*;
+        matches!(
+            self,
+            Count | Sum | Avg | Min | Max | Stats | Stddev | Hist | Lhist | Llquantize
+        )
+    }
+
+    /// Map operations and output functions used as statements (see check/map_ops.rs).
+    pub fn is_map_statement(self) -> bool {
+        use Function::*;
+        matches!(
+            self,
+            Delete
+                | Clear
+                | Zero
+                | Print
+                | Printa
+                | Trunc
+                | Normalize
+                | Denormalize
+                | Time
+                | Errorf
+        )
+    }
 }
 
 pub struct FunctionDef {
@@ -171,6 +221,169 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 1,
         usage: "kaddr(\"kernel symbol\")",
+    },
+    // Aggregations and map operations (see check/aggregate.rs and check/map_ops.rs).
+    FunctionDef {
+        name: "avg",
+        function: Function::Avg,
+        min_args: 1,
+        max_args: 1,
+        usage: "@map[key] = avg(value)",
+    },
+    FunctionDef {
+        name: "min",
+        function: Function::Min,
+        min_args: 1,
+        max_args: 1,
+        usage: "@map[key] = min(value)",
+    },
+    FunctionDef {
+        name: "max",
+        function: Function::Max,
+        min_args: 1,
+        max_args: 1,
+        usage: "@map[key] = max(value)",
+    },
+    FunctionDef {
+        name: "stats",
+        function: Function::Stats,
+        min_args: 1,
+        max_args: 1,
+        usage: "@map[key] = stats(value)",
+    },
+    FunctionDef {
+        name: "stddev",
+        function: Function::Stddev,
+        min_args: 1,
+        max_args: 1,
+        usage: "@map[key] = stddev(value)",
+    },
+    FunctionDef {
+        name: "hist",
+        function: Function::Hist,
+        min_args: 1,
+        max_args: 2,
+        usage: "@map[key] = hist(value[, bits 0..5])",
+    },
+    FunctionDef {
+        name: "lhist",
+        function: Function::Lhist,
+        min_args: 4,
+        max_args: 4,
+        usage: "@map[key] = lhist(value, min, max, step)",
+    },
+    FunctionDef {
+        name: "delete",
+        function: Function::Delete,
+        min_args: 1,
+        max_args: 2,
+        usage: "delete(@map[key]) or delete(@map, key)",
+    },
+    FunctionDef {
+        name: "clear",
+        function: Function::Clear,
+        min_args: 1,
+        max_args: 1,
+        usage: "clear(@map)",
+    },
+    FunctionDef {
+        name: "zero",
+        function: Function::Zero,
+        min_args: 1,
+        max_args: 1,
+        usage: "zero(@map)",
+    },
+    FunctionDef {
+        name: "has_key",
+        function: Function::HasKey,
+        min_args: 1,
+        max_args: 2,
+        usage: "has_key(@map, key)",
+    },
+    FunctionDef {
+        name: "print",
+        function: Function::Print,
+        min_args: 1,
+        max_args: 3,
+        usage: "print(@map[, top[, div]]) or print(value)",
+    },
+    FunctionDef {
+        name: "printa",
+        function: Function::Printa,
+        min_args: 1,
+        max_args: 8,
+        usage: "printa([\"format\", ]@map, …)",
+    },
+    FunctionDef {
+        name: "time",
+        function: Function::Time,
+        min_args: 0,
+        max_args: 1,
+        usage: "time([\"%H:%M:%S\\n\"])",
+    },
+    FunctionDef {
+        name: "errorf",
+        function: Function::Errorf,
+        min_args: 1,
+        max_args: 7,
+        usage: "errorf(\"format\", args…)",
+    },
+    FunctionDef {
+        name: "strftime",
+        function: Function::Strftime,
+        min_args: 2,
+        max_args: 2,
+        usage: "printf(\"%s\", strftime(\"%H:%M:%S\", nsecs))",
+    },
+    FunctionDef {
+        name: "len",
+        function: Function::Len,
+        min_args: 1,
+        max_args: 1,
+        usage: "len(@map)",
+    },
+    // D spellings of aggregations and map operations.
+    FunctionDef {
+        name: "quantize",
+        function: Function::Hist,
+        min_args: 1,
+        max_args: 1,
+        usage: "@map[key] = quantize(value)",
+    },
+    FunctionDef {
+        name: "lquantize",
+        function: Function::Lhist,
+        min_args: 4,
+        max_args: 4,
+        usage: "@map[key] = lquantize(value, min, max, step)",
+    },
+    FunctionDef {
+        name: "llquantize",
+        function: Function::Llquantize,
+        min_args: 5,
+        max_args: 5,
+        usage: "@map[key] = llquantize(value, factor, low, high, steps)",
+    },
+    FunctionDef {
+        name: "trunc",
+        function: Function::Trunc,
+        min_args: 1,
+        max_args: 2,
+        usage: "trunc(@map[, count])",
+    },
+    FunctionDef {
+        name: "normalize",
+        function: Function::Normalize,
+        min_args: 2,
+        max_args: 2,
+        usage: "normalize(@map, factor)",
+    },
+    FunctionDef {
+        name: "denormalize",
+        function: Function::Denormalize,
+        min_args: 1,
+        max_args: 1,
+        usage: "denormalize(@map)",
     },
     // D spellings.
     FunctionDef {

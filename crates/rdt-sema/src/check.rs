@@ -6,7 +6,7 @@
 
 use crate::builtins::{self, Function};
 use crate::format;
-use crate::ir::{self, Aggregate, Event, Expr, ExprKind, MapDecl, MapId, MapValue, Stmt, StmtKind};
+use crate::ir::{self, Event, Expr, ExprKind, MapDecl, MapId, MapValue, Stmt, StmtKind};
 use crate::probes::Context;
 use crate::Type;
 use rdt_syntax::ast::{self, BinOp, UnOp};
@@ -21,6 +21,8 @@ pub use control::LangState;
 mod ktypes;
 mod stacks;
 mod user;
+mod aggregate;
+mod map_ops;
 
 /// Inputs of a script that are not in its text.
 #[derive(Debug, Clone, Default)]
@@ -43,6 +45,8 @@ pub struct MapTable {
     by_name: HashMap<String, MapId>,
     /// Where each map's key type was first fixed.
     key_spans: Vec<Span>,
+    /// Maps given to `len()`: their entries are counted in the kernel.
+    pub counted: Vec<MapId>,
 }
 
 impl MapTable {
@@ -186,9 +190,13 @@ impl<'a> ClauseChecker<'a> {
                     self.events.push(Event::Exit { span: e.span });
                     return Some(StmtKind::Exit { event });
                 }
-                Some(Function::Count | Function::Sum) => {
+                Some(f) if f.is_aggregation() => {
                     self.error(aggregate_outside_assignment(name, e.span));
                     return None;
+                }
+                Some(f) if f.is_map_statement() => {
+                    self.call_arity(name, *name_span, args)?;
+                    return self.map_op_stmt(f, args, e.span);
                 }
                 _ => {}
             },
@@ -303,6 +311,7 @@ impl<'a> ClauseChecker<'a> {
             format: format.clone(),
             args: record_types,
             span,
+            time_formats: typed_args.iter().map(map_ops::time_format).collect(),
         });
         Some(StmtKind::Printf {
             event,
@@ -390,7 +399,7 @@ impl<'a> ClauseChecker<'a> {
         } = &value.kind
         {
             let function = builtins::function(f).map(|d| d.function);
-            if let Some(agg @ (Function::Count | Function::Sum)) = function {
+            if let Some(agg) = function.filter(|f| f.is_aggregation()) {
                 if op.is_some() {
                     self.error(
                         Diagnostic::error(
@@ -402,23 +411,7 @@ impl<'a> ClauseChecker<'a> {
                     return None;
                 }
                 self.call_arity(f, *name_span, args)?;
-                let (aggregate, value_kind) = match agg {
-                    Function::Count => (Aggregate::Count, MapValue::Count),
-                    _ => {
-                        let v = self.expr(&args[0])?;
-                        if !v.ty.is_scalar() {
-                            self.error(
-                                Diagnostic::error(
-                                    v.span,
-                                    format!("sum() needs an integer, not `{}`", v.ty),
-                                )
-                                .with_label("not an integer"),
-                            );
-                            return None;
-                        }
-                        (Aggregate::Sum(v), MapValue::Sum)
-                    }
-                };
+                let (aggregate, value_kind) = self.aggregate(agg, f, args, value.span)?;
                 let key = key?;
                 let map =
                     self.bind_map(&map_name, target_span, key.as_ref(), value_kind, value.span)?;
@@ -780,39 +773,10 @@ impl<'a> ClauseChecker<'a> {
     }
 
     fn map_read(&mut self, name: &str, keys: &[ast::Expr], span: Span) -> Option<Expr> {
-        let map_name = format!("@{name}");
-        let key = self.map_key(keys, span)?;
-        let Some(id) = self.maps.id(&map_name) else {
-            let names = self.maps.decls.iter().map(|d| d.name.as_str());
-            let mut d =
-                Diagnostic::error(span, format!("map `{map_name}` is read but never assigned"))
-                    .with_label("no value was ever stored in it");
-            if let Some(near) = did_you_mean(&map_name, names) {
-                d = d.with_help(format!("did you mean `{near}`?"));
-            }
-            self.error(d);
-            return None;
-        };
+        let (id, key) = self.keyed_map(name, keys, span)?;
         let decl = &self.maps.decls[id];
-        let key_ty = key.as_ref().map(|k| storable(&k.ty));
-        if unify_optional(&decl.key, &key_ty).is_none() {
-            let expected = decl
-                .key
-                .as_ref()
-                .map_or("no key".to_string(), |t| format!("a key of type `{t}`"));
-            let first = self.maps.key_spans[id];
-            self.error(
-                Diagnostic::error(span, format!("map `{map_name}` is read with the wrong key"))
-                    .with_label(format!("expected {expected}"))
-                    .with_secondary(first, "key type fixed here"),
-            );
-            return None;
-        }
-        let ty = match &decl.value {
-            MapValue::Count => U64,
-            MapValue::Sum => I64,
-            MapValue::Plain(t) => t.clone(),
-        };
+        let (map_name, value) = (decl.name.clone(), decl.value.clone());
+        let ty = self.aggregation_read_type(&map_name, &value, span)?;
         Some(typed(
             ExprKind::MapRead {
                 map: id,
@@ -889,16 +853,19 @@ impl<'a> ClauseChecker<'a> {
             Function::Stack { user } => self.stack_call(user, args, span),
             Function::Symbol { user } => self.symbol_call(user, args, span),
             Function::Kaddr => self.kaddr_call(args, span),
-            Function::Count | Function::Sum => {
-                self.error(aggregate_outside_assignment(name, span));
-                None
-            }
             Function::Sizeof => self.size_of(&args[0], span),
             Function::Offsetof => self.offset_of(args, span),
             Function::Kptr | Function::Uptr => {
                 self.address_space(args, def.function == Function::Uptr, span)
             }
-            Function::Printf | Function::Exit => {
+            f if f.is_aggregation() => {
+                self.error(aggregate_outside_assignment(name, span));
+                None
+            }
+            Function::HasKey => self.has_key(args, span),
+            Function::Len => self.map_len(args, span),
+            Function::Strftime => self.strftime(args, span),
+            _ => {
                 self.error(
                     Diagnostic::error(span, format!("{name}() has no value"))
                         .with_label("used as a value")
@@ -1196,6 +1163,14 @@ fn describe_value(v: &MapValue) -> String {
     match v {
         MapValue::Count => "count()".into(),
         MapValue::Sum => "sum()".into(),
+        MapValue::Avg => "avg()".into(),
+        MapValue::Min => "min()".into(),
+        MapValue::Max => "max()".into(),
+        MapValue::Stats => "stats()".into(),
+        MapValue::Stddev => "stddev()".into(),
+        MapValue::Hist(crate::ir::Buckets::Log2 { .. }) => "hist()".into(),
+        MapValue::Hist(crate::ir::Buckets::Linear { .. }) => "lhist()".into(),
+        MapValue::Hist(crate::ir::Buckets::LogLinear { .. }) => "llquantize()".into(),
         MapValue::Plain(t) if t.is_str() => "a string".into(),
         MapValue::Plain(t) => format!("`{t}` values"),
     }

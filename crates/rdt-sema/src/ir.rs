@@ -14,12 +14,18 @@ pub struct Program {
     pub options: Options,
     /// Warnings found while checking (an unknown option, …), for the caller to print.
     pub warnings: Vec<rdt_syntax::Diagnostic>,
+    /// Maps whose entries are counted in the kernel because the script calls `len()` on them.
+    pub counted_maps: Vec<MapId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     /// Size of strings read with `str()` (bpftrace's `strsize`).
     pub strsize: u32,
+    /// Entries per script map (bpftrace's `max_map_keys`).
+    pub max_map_keys: u32,
+    /// Pages of the ring buffer that carries printf and other records (a power of two).
+    pub perf_rb_pages: u32,
     /// Print no "Attached N probes" line and no maps at exit... only the maps (D's `quiet`).
     pub quiet: bool,
     /// The script's own `inline TYPE NAME = VALUE;` constants.
@@ -37,6 +43,8 @@ impl Default for Options {
     fn default() -> Options {
         Options {
             strsize: 64,
+            max_map_keys: 4096,
+            perf_rb_pages: 128,
             quiet: false,
             inline: Vec::new(),
         }
@@ -158,11 +166,54 @@ pub struct MapDecl {
     pub span: Span,
 }
 
+impl MapDecl {
+    /// A key-less aggregation lives in a one-slot per-CPU array (no key hashing, no insertion),
+    /// where an all-zero slot reads as "no entry". Not `sum()`: a sum of zeros is an entry that
+    /// prints `@x: 0`, so it stays a hash.
+    pub fn is_single_slot(&self) -> bool {
+        self.key.is_none() && self.value.is_aggregation() && self.value != MapValue::Sum
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum MapValue {
     Count,
     Sum,
     Plain(Type),
+    /// `avg(x)`: per CPU `[count, total]`.
+    Avg,
+    /// `min(x)` / `max(x)`: per CPU `[value, seen]`.
+    Min,
+    Max,
+    /// `stats(x)`: per CPU `[count, total]`, printed as count, average and total.
+    Stats,
+    /// `stddev(x)`: per CPU `[count, total, sum of squares]`.
+    Stddev,
+    /// `hist`, `lhist`, `llquantize`: per CPU one u64 count per bucket.
+    Hist(Buckets),
+}
+
+impl MapValue {
+    /// Aggregations live in per-CPU maps and are merged when read.
+    pub fn is_aggregation(&self) -> bool {
+        !matches!(self, MapValue::Plain(_))
+    }
+}
+
+/// How a histogram divides values into buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Buckets {
+    /// `hist(x[, bits])` / D `quantize`: powers of two, each split into `2^bits` buckets.
+    Log2 { bits: u8 },
+    /// `lhist(x, min, max, step)` / D `lquantize`.
+    Linear { min: i64, max: i64, step: i64 },
+    /// D `llquantize(x, factor, low, high, steps)`.
+    LogLinear {
+        factor: u64,
+        low: u32,
+        high: u32,
+        steps: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -171,6 +222,8 @@ pub enum Event {
         format: String,
         args: Vec<Type>,
         span: Span,
+        /// For each argument, the strftime format when it is `strftime(fmt, ns)`.
+        time_formats: Vec<Option<String>>,
     },
     Exit {
         span: Span,
@@ -188,6 +241,55 @@ pub enum Event {
         format: String,
         args: Vec<Type>,
         span: Span,
+    },
+    /// `clear`, `zero`, `print`, `trunc`, `normalize`, `denormalize` of a whole map: done by
+    /// user space when it reads the record, so it happens in stream order.
+    MapOp {
+        op: MapOp,
+        map: MapId,
+        span: Span,
+    },
+    /// `print(value)`: one value, printed on its own line.
+    PrintValue {
+        ty: Type,
+        span: Span,
+    },
+    /// `errorf(format, args…)`: a printf to standard error, prefixed with the call's location.
+    Errorf {
+        format: String,
+        args: Vec<Type>,
+        span: Span,
+    },
+    /// `time([format])`: the current local time, formatted with strftime.
+    Time {
+        format: String,
+        span: Span,
+    },
+    /// `printa([format, ]@a, @b…)`: the maps' entries joined on their keys.
+    Printa {
+        format: Option<String>,
+        maps: Vec<MapId>,
+        span: Span,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapOp {
+    Clear,
+    Zero,
+    /// Print the map now; `top` keeps the largest N entries, `div` divides values.
+    Print {
+        top: u64,
+        div: u64,
+    },
+    /// D `trunc(@a, n)`: keep the top `n` entries, or the bottom `-n` when `n` is negative (all
+    /// are removed without `n`).
+    Trunc {
+        keep: Option<i64>,
+    },
+    /// D `normalize(@a, n)`: later prints divide values by `n`; `denormalize` undoes it.
+    Normalize {
+        factor: u64,
     },
 }
 
@@ -214,6 +316,8 @@ pub enum StmtKind {
         key: Option<Expr>,
         op: Aggregate,
     },
+    /// `delete(@m[key])`
+    MapDelete { map: MapId, key: Option<Expr> },
     /// `$v = value`
     VarStore { var: VarId, value: Expr },
     /// Emit ring-buffer record `event` holding `args`.
@@ -272,6 +376,12 @@ pub const LOOP_LIMIT: i64 = 1024;
 pub enum Aggregate {
     Count,
     Sum(Expr),
+    Avg(Expr),
+    Min(Expr),
+    Max(Expr),
+    Stats(Expr),
+    Stddev(Expr),
+    Hist(Expr, Buckets),
 }
 
 #[derive(Debug, Clone)]
@@ -307,6 +417,21 @@ pub enum ExprKind {
         key: Option<Box<Expr>>,
     },
     Var(VarId),
+    /// `strftime(format, ns)`: the nanosecond timestamp `ns`; printf formats it as the wall-clock
+    /// time with `format` in user space.
+    Strftime {
+        format: String,
+        ns: Box<Expr>,
+    },
+    /// `len(@m)`: the number of entries, from the map's entry counter.
+    MapLen {
+        map: MapId,
+    },
+    /// `has_key(@m, key)`: 1 when the key is in the map.
+    HasKey {
+        map: MapId,
+        key: Option<Box<Expr>>,
+    },
     Unary {
         op: UnOp,
         operand: Box<Expr>,

@@ -1,6 +1,7 @@
 //! rdt-sema: AST → typed IR. Expands probes, resolves names, infers the types of maps and
 //! variables across clauses, and reports located errors.
 
+pub mod buckets;
 pub mod builtins;
 mod check;
 pub mod format;
@@ -43,6 +44,7 @@ pub fn analyze(program: &ast::Program, params: &Params) -> Result<ir::Program, V
     }
     Ok(ir::Program {
         probes,
+        counted_maps: pass2_maps.counted.clone(),
         maps: pass2_maps.decls,
         events,
         options,
@@ -296,10 +298,24 @@ fn options(settings: &[ast::OptionSetting], diags: &mut Vec<Diagnostic>) -> Opti
                         .with_label("expected a number from 1 to 1024"),
                 ),
             },
+            ("max_map_keys", Some(v)) => match v.parse::<u32>() {
+                Ok(n) if (1..=1 << 24).contains(&n) => options.max_map_keys = n,
+                _ => diags.push(
+                    Diagnostic::error(s.span, format!("invalid max_map_keys `{v}`"))
+                        .with_label("expected a number from 1 to 16777216"),
+                ),
+            },
+            ("perf_rb_pages", Some(v)) => match v.parse::<u32>() {
+                Ok(n) if n.is_power_of_two() && n <= 1 << 16 => options.perf_rb_pages = n,
+                _ => diags.push(
+                    Diagnostic::error(s.span, format!("invalid perf_rb_pages `{v}`"))
+                        .with_label("expected a power of two from 1 to 65536"),
+                ),
+            },
             (name, _) => diags.push(
                 Diagnostic::warning(s.span, format!("unknown option `{name}` ignored"))
                     .with_label("not an rdt option")
-                    .with_help("options: quiet, strsize (bpftrace: max_strlen), bufsize"),
+                    .with_help("options: quiet, strsize (bpftrace: max_strlen), bufsize, max_map_keys, perf_rb_pages"),
             ),
         }
     }

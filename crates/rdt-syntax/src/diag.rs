@@ -95,7 +95,8 @@ pub fn did_you_mean<'a>(
         .into_iter()
         .map(|c| (edit_distance(name, c), c))
         .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, c)| (*d, c.len()))
+        // On a tie, prefer a candidate as long as the name (a swap beats a dropped letter).
+        .min_by_key(|(d, c)| (*d, c.len().abs_diff(name.len()), c.len()))
         .map(|(_, c)| c)
 }
 

@@ -51,6 +51,9 @@ struct Cli {
     /// Write the compiled BPF ELF object to FILE.
     #[arg(long, value_name = "FILE")]
     emit_elf: Option<String>,
+    /// Output format: text (bpftrace's) or json (one JSON object per line).
+    #[arg(short = 'f', value_name = "FORMAT", default_value = "text")]
+    format: Format,
     /// Write the output to FILE instead of standard output.
     #[arg(short = 'o', value_name = "FILE")]
     output: Option<String>,
@@ -74,6 +77,12 @@ struct Cli {
         allow_hyphen_values = true
     )]
     positional: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -200,6 +209,11 @@ fn run(cli: Cli) -> Result<(), ()> {
         target,
         dry_run: cli.dry_run,
         quiet,
+        source: (name.clone(), source.clone()),
+        format: match cli.format {
+            Format::Text => rdt_runtime::OutputFormat::Text,
+            Format::Json => rdt_runtime::OutputFormat::Json,
+        },
         out,
         stacks: rdt_runtime::StackOutput {
             folded: cli.folded,

@@ -105,6 +105,8 @@ impl Lowerer<'_> {
             MapValue::Plain(t) => (t.clone(), false),
             MapValue::Count => (Type::U64, true),
             MapValue::Sum => (Type::I64, true),
+            // Sema lets only plain, count and sum maps into a loop.
+            _ => (Type::U64, false),
         };
         let fields = [key_ty.clone(), value_ty.clone()];
         let value_at = kv + Type::tuple_offsets(&fields)[1] as i32;

@@ -189,6 +189,17 @@ impl ClauseChecker<'_> {
             crate::ir::MapValue::Count => Type::U64,
             crate::ir::MapValue::Sum => Type::I64,
             crate::ir::MapValue::Plain(t) => t.clone(),
+            _ => {
+                self.error(
+                    Diagnostic::error(
+                        map_span,
+                        format!("cannot iterate over `{name}`: its values are an aggregation"),
+                    )
+                    .with_label("for ($kv : @map) reads plain values, count() and sum()")
+                    .with_help(format!("print it with `print({name})`")),
+                );
+                return None;
+            }
         };
         self.scopes.push(Default::default());
         let pair = typed(

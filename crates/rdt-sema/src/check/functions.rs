@@ -302,7 +302,10 @@ impl ClauseChecker<'_> {
     fn system(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
         let stmt = self.printf(args, span)?;
         // The checked printf event becomes a system event: same record, run instead of printed.
-        if let Some(Event::Printf { format, args, span }) = self.events.pop() {
+        if let Some(Event::Printf {
+            format, args, span, ..
+        }) = self.events.pop()
+        {
             self.events.push(Event::System { format, args, span });
         }
         Some(stmt)

@@ -518,6 +518,7 @@ impl ClauseChecker<'_> {
             format: "%s\n".to_string(),
             args: vec![value.ty.clone()],
             span,
+            time_formats: vec![None],
         });
         Some(Some(crate::ir::StmtKind::Printf {
             event,
