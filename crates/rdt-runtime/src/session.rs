@@ -7,8 +7,7 @@ use crate::signals::{Signal, SignalFd};
 use crate::target::{self, PausedChild, Target};
 use crate::{load, maps, output, printf};
 use aya::maps::{Map, MapData, RingBuf};
-use aya::programs::{RawTracePoint, RawTracePointRunOptions, TestRun};
-use aya::Ebpf;
+use crate::load::Loaded;
 use rdt_codegen::{Artifact, Attach, Counter, EventKind, ProgramMeta};
 use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -97,7 +96,7 @@ fn is_special(p: &ProgramMeta) -> bool {
         .all(|a| matches!(a, Attach::Begin | Attach::End))
 }
 
-fn take_ring(ebpf: &mut Ebpf, name: &str) -> Result<RingBuf<MapData>, RuntimeError> {
+fn take_ring(ebpf: &mut Loaded, name: &str) -> Result<RingBuf<MapData>, RuntimeError> {
     let map = ebpf
         .take_map(name)
         .ok_or_else(|| RuntimeError::Other("internal error: no ring buffer map".into()))?;
@@ -116,20 +115,14 @@ struct Session<'a> {
 
 impl Session<'_> {
     /// Runs every BEGIN (or END) program once, in script order.
-    fn run_special(&mut self, ebpf: &mut Ebpf, which: Attach) -> Result<(), RuntimeError> {
+    fn run_special(&mut self, ebpf: &mut Loaded, which: Attach) -> Result<(), RuntimeError> {
         for p in self
             .artifact
             .programs
             .iter()
             .filter(|p| p.attach.contains(&which))
         {
-            let program = ebpf.program_mut(&p.name).ok_or_else(|| {
-                RuntimeError::Other(format!("internal error: {} missing", p.name))
-            })?;
-            let raw: &mut RawTracePoint = program.try_into().map_err(|_| attach::wrong_type(p))?;
-            raw.test_run(RawTracePointRunOptions::new()).map_err(|e| {
-                attach::failed(p.probe_span, "run this probe (BPF_PROG_TEST_RUN)", &e)
-            })?;
+            ebpf.test_run(p)?;
             self.drain()?;
             if self.stop && which == Attach::Begin {
                 break;
@@ -225,7 +218,7 @@ impl Session<'_> {
         self.out.flush().map_err(output_error)
     }
 
-    fn print_maps(&mut self, ebpf: &Ebpf) -> Result<(), RuntimeError> {
+    fn print_maps(&mut self, ebpf: &Loaded) -> Result<(), RuntimeError> {
         if self.artifact.maps.is_empty() {
             return Ok(());
         }
@@ -268,7 +261,7 @@ fn output_error(e: io::Error) -> RuntimeError {
     RuntimeError::Other(format!("cannot write the output: {e}"))
 }
 
-fn map_fd<'a>(ebpf: &'a Ebpf, name: &str) -> Result<BorrowedFd<'a>, RuntimeError> {
+fn map_fd<'a>(ebpf: &'a Loaded, name: &str) -> Result<BorrowedFd<'a>, RuntimeError> {
     let data = match ebpf.map(name) {
         Some(Map::HashMap(d) | Map::PerCpuHashMap(d) | Map::PerCpuArray(d) | Map::Array(d)) => d,
         _ => {
@@ -281,7 +274,7 @@ fn map_fd<'a>(ebpf: &'a Ebpf, name: &str) -> Result<BorrowedFd<'a>, RuntimeError
 }
 
 /// Warns about what the kernel side could not do: nothing is lost silently.
-fn report_counters(ebpf: &Ebpf, artifact: &Artifact) {
+fn report_counters(ebpf: &Loaded, artifact: &Artifact) {
     let Ok(fd) = map_fd(ebpf, &artifact.counters_map) else {
         return;
     };
