@@ -22,6 +22,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 const BPF_PROG_LOAD: u32 = 5;
 const BPF_PROG_TEST_RUN: u32 = 10;
 const BPF_RAW_TRACEPOINT_OPEN: u32 = 17;
+const BPF_BTF_LOAD: u32 = 18;
 
 /// `enum bpf_prog_type` values of the program kinds loaded here.
 fn kernel_prog_type(t: ProgType) -> Option<u32> {
@@ -47,6 +48,8 @@ pub fn can_load(artifact: &Artifact) -> bool {
 /// An object whose maps exist in the kernel and whose programs are loaded on demand.
 pub struct RawObject {
     obj: Object,
+    /// The object's own BTF (codegen emits it for callbacks: `func_info` must describe them).
+    btf: Option<OwnedFd>,
     maps: HashMap<String, Map>,
     programs: HashMap<String, OwnedFd>,
 }
@@ -55,6 +58,12 @@ pub struct RawObject {
 pub fn open(artifact: &Artifact) -> Result<RawObject, RuntimeError> {
     let mut obj = Object::parse(&artifact.elf)
         .map_err(|e| RuntimeError::Other(format!("cannot load the BPF object: {e}")))?;
+    let btf = match &obj.btf {
+        Some(btf) => Some(load_btf(&btf.to_bytes()).map_err(|e| {
+            RuntimeError::Other(format!("the kernel refused the object's BTF: {e}"))
+        })?),
+        None => None,
+    };
     let mut fds: Vec<(String, OwnedFd)> = Vec::new();
     for (name, def) in &obj.maps {
         fds.push((name.clone(), create_map(name, def)?));
@@ -81,6 +90,7 @@ pub fn open(artifact: &Artifact) -> Result<RawObject, RuntimeError> {
     }
     Ok(RawObject {
         obj,
+        btf,
         maps,
         programs: HashMap::new(),
     })
@@ -130,12 +140,23 @@ impl RawObject {
             .get(&program.function_key())
             .ok_or_else(missing)?;
         let license = program.license.clone();
+        let func_info = function.func_info.func_info_bytes();
+        let line_info = function.line_info.line_info_bytes();
         let code = ProgramCode {
             prog_type,
             insns: function.instructions.as_ptr() as u64,
             insn_cnt: function.instructions.len() as u32,
             license: &license,
             name: &meta.name,
+            btf: self.btf.as_ref().map(|fd| BtfInfo {
+                fd: fd.as_raw_fd() as u32,
+                func_info: &func_info,
+                func_info_cnt: function.func_info.func_info.len() as u32,
+                func_info_rec_size: function.func_info_rec_size as u32,
+                line_info: &line_info,
+                line_info_cnt: function.line_info.line_info.len() as u32,
+                line_info_rec_size: function.line_info_rec_size as u32,
+            }),
         };
         let fd = match code.load(None) {
             Ok(fd) => fd,
@@ -180,6 +201,18 @@ struct ProgramCode<'a> {
     insn_cnt: u32,
     license: &'a CString,
     name: &'a str,
+    btf: Option<BtfInfo<'a>>,
+}
+
+/// What the verifier needs to know about the program's functions (its callbacks).
+struct BtfInfo<'a> {
+    fd: u32,
+    func_info: &'a [u8],
+    func_info_cnt: u32,
+    func_info_rec_size: u32,
+    line_info: &'a [u8],
+    line_info_cnt: u32,
+    line_info_rec_size: u32,
 }
 
 impl ProgramCode<'_> {
@@ -192,6 +225,19 @@ impl ProgramCode<'_> {
             prog_name: object_name(self.name),
             ..Default::default()
         };
+        if let Some(btf) = &self.btf {
+            attr.prog_btf_fd = btf.fd;
+            if btf.func_info_rec_size > 0 {
+                attr.func_info = btf.func_info.as_ptr() as u64;
+                attr.func_info_cnt = btf.func_info_cnt;
+                attr.func_info_rec_size = btf.func_info_rec_size;
+            }
+            if btf.line_info_rec_size > 0 {
+                attr.line_info = btf.line_info.as_ptr() as u64;
+                attr.line_info_cnt = btf.line_info_cnt;
+                attr.line_info_rec_size = btf.line_info_rec_size;
+            }
+        }
         if let Some(buf) = log {
             attr.log_level = 1;
             attr.log_size = buf.len() as u32;
@@ -218,6 +264,17 @@ impl ProgramCode<'_> {
             return Some((error, String::from_utf8_lossy(&buf[..end]).into_owned()));
         }
     }
+}
+
+fn load_btf(data: &[u8]) -> io::Result<OwnedFd> {
+    let mut attr = BtfLoadAttr {
+        btf: data.as_ptr() as u64,
+        btf_size: data.len() as u32,
+        ..Default::default()
+    };
+    let fd = sys_bpf(BPF_BTF_LOAD, &mut attr)?;
+    // SAFETY: BPF_BTF_LOAD returned a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
 }
 
 /// A kernel object name: at most 15 bytes of `[A-Za-z0-9_.]`, NUL-terminated.
@@ -259,6 +316,18 @@ struct ProgLoadAttr {
     attach_btf_id: u32,
 }
 
+/// The `BPF_BTF_LOAD` member of `union bpf_attr`, up to `btf_log_level`.
+#[repr(C)]
+#[derive(Default)]
+struct BtfLoadAttr {
+    btf: u64,
+    btf_log_buf: u64,
+    btf_size: u32,
+    btf_log_size: u32,
+    btf_log_level: u32,
+    _pad: u32,
+}
+
 /// The `test` member of `union bpf_attr`, up to `batch_size`.
 #[repr(C)]
 #[derive(Default)]
@@ -297,6 +366,31 @@ mod tests {
     fn object_names_are_truncated_and_sanitised() {
         assert_eq!(&object_name("p0_sys_enter_openat")[..16], b"p0_sys_enter_op\0");
         assert_eq!(&object_name("a:b")[..4], b"a_b\0");
+    }
+
+    /// A rejected program is loaded a second time with the log on, and the log says why (needs
+    /// root, like the e2e cases).
+    #[test]
+    fn a_rejection_comes_with_the_verifier_log() {
+        // r0 = *(u32 *)(r2 + 0); exit — r2 was never written.
+        let insns: [u64; 2] = [0x0000_0000_0000_2061, 0x0000_0000_0000_0095];
+        let license = CString::new("GPL").unwrap();
+        let code = ProgramCode {
+            prog_type: 17,
+            insns: insns.as_ptr() as u64,
+            insn_cnt: 2,
+            license: &license,
+            name: "reject_me",
+            btf: None,
+        };
+        let first = code.load(None).expect_err("the verifier must reject this");
+        if first.raw_os_error() == Some(libc::EPERM) {
+            eprintln!("skipped: not allowed to load BPF programs");
+            return;
+        }
+        let (error, log) = code.load_with_log().expect("still rejected");
+        assert_eq!(error.raw_os_error(), Some(libc::EACCES), "{log}");
+        assert!(log.contains("R2 !read_ok"), "{log}");
     }
 
     #[test]
