@@ -17,7 +17,7 @@ pub use raw::raw_tracepoint_open;
 /// rdt's own loader, which never reads kernel BTF (see [`raw`]).
 pub enum Loaded {
     Aya(Ebpf),
-    Raw(raw::RawObject),
+    Raw(Box<raw::RawObject>),
 }
 
 impl Loaded {
@@ -60,7 +60,7 @@ impl Loaded {
 /// Creates the maps of the object. Programs are loaded one by one with [`load_program`].
 pub fn open(artifact: &Artifact) -> Result<Loaded, RuntimeError> {
     if raw::can_load(artifact) {
-        return raw::open(artifact).map(Loaded::Raw);
+        return raw::open(artifact).map(|obj| Loaded::Raw(Box::new(obj)));
     }
     EbpfLoader::new()
         .verifier_log_level(VerifierLogLevel::DEBUG)

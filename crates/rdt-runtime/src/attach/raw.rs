@@ -37,9 +37,8 @@ pub fn attach(
                 links.push(Box::new(event) as Link);
             }
             Attach::RawTracepoint { name } => {
-                let link = crate::load::raw_tracepoint_open(prog, name).map_err(|e| {
-                    failed(meta.probe_span, &format!("raw tracepoint {name}"), &e)
-                })?;
+                let link = crate::load::raw_tracepoint_open(prog, name)
+                    .map_err(|e| failed(meta.probe_span, &format!("raw tracepoint {name}"), &e))?;
                 links.push(Box::new(link) as Link);
             }
             Attach::Timer { period, all_cpus } => {

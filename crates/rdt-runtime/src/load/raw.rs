@@ -110,7 +110,11 @@ fn create_map(name: &str, def: &aya_obj::Map) -> Result<OwnedFd, RuntimeError> {
         def.map_flags(),
         name,
     )
-    .map_err(|e| RuntimeError::Other(format!("the kernel refused to create a BPF map: {name}: {e}")))
+    .map_err(|e| {
+        RuntimeError::Other(format!(
+            "the kernel refused to create a BPF map: {name}: {e}"
+        ))
+    })
 }
 
 impl RawObject {
@@ -158,13 +162,10 @@ impl RawObject {
                 line_info_rec_size: function.line_info_rec_size as u32,
             }),
         };
-        let fd = match code.load(None) {
-            Ok(fd) => fd,
-            Err(first) => {
-                let (error, log) = code.load_with_log().unwrap_or_else(|| (first, String::new()));
-                return Err(super::rejected_log(&error, &log, meta));
-            }
-        };
+        let fd = code
+            .load(None)
+            .or_else(|_| code.load_with_log())
+            .map_err(|(error, log)| super::rejected_log(&error, &log, meta))?;
         self.programs.insert(meta.name.clone(), fd);
         Ok(())
     }
@@ -248,12 +249,15 @@ impl ProgramCode<'_> {
         Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
     }
 
-    /// The load again with the verifier's log: the error and the log. `None` if it now loads.
-    fn load_with_log(&self) -> Option<(io::Error, String)> {
+    /// The load again with the verifier's log; on failure the error and the log.
+    fn load_with_log(&self) -> Result<OwnedFd, (io::Error, String)> {
         let mut size = 1 << 20;
         loop {
             let mut buf = vec![0u8; size];
-            let error = self.load(Some(&mut buf)).err()?;
+            let error = match self.load(Some(&mut buf)) {
+                Ok(fd) => return Ok(fd),
+                Err(e) => e,
+            };
             // ENOSPC: the log did not fit; the kernel keeps its tail, which is what we read, but
             // the error then hides the verifier's own errno: grow once more if we still can.
             if error.raw_os_error() == Some(libc::ENOSPC) && size < 1 << 26 {
@@ -261,7 +265,7 @@ impl ProgramCode<'_> {
                 continue;
             }
             let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-            return Some((error, String::from_utf8_lossy(&buf[..end]).into_owned()));
+            return Err((error, String::from_utf8_lossy(&buf[..end]).into_owned()));
         }
     }
 }
@@ -364,7 +368,10 @@ mod tests {
 
     #[test]
     fn object_names_are_truncated_and_sanitised() {
-        assert_eq!(&object_name("p0_sys_enter_openat")[..16], b"p0_sys_enter_op\0");
+        assert_eq!(
+            &object_name("p0_sys_enter_openat")[..16],
+            b"p0_sys_enter_op\0"
+        );
         assert_eq!(&object_name("a:b")[..4], b"a_b\0");
     }
 
@@ -388,7 +395,9 @@ mod tests {
             eprintln!("skipped: not allowed to load BPF programs");
             return;
         }
-        let (error, log) = code.load_with_log().expect("still rejected");
+        let Err((error, log)) = code.load_with_log() else {
+            panic!("the verifier accepted the program the second time");
+        };
         assert_eq!(error.raw_os_error(), Some(libc::EACCES), "{log}");
         assert!(log.contains("R2 !read_ok"), "{log}");
     }
