@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start-to-exit time and peak memory of a one-liner, rdt vs bpftrace, in one run.
+# Start-to-exit time and peak memory of one-liners, rdt vs bpftrace, in one run.
 #
 #   bench/startup.sh [RUNS]          (as root; RUNS defaults to 10)
 #
@@ -13,7 +13,14 @@ RUNS=${1:-10}
 RSS_RUNS=${RSS_RUNS:-3}
 RDT=${RDT:-target/release/rdt}
 BPFTRACE=${BPFTRACE:-bpftrace}
-PROG='tracepoint:syscalls:sys_enter_openat { @[comm] = count(); } interval:ms:1 { exit(); }'
+# The one-liners, one row each: NAME, then the script. `tracepoint` is the headline one (it
+# attaches a syscall probe and a timer, and prints a map); `BEGIN` is compile + load + run with
+# nothing attached; `kernel-types` also reads kernel BTF (`curtask`).
+CASES=(
+    tracepoint 'tracepoint:syscalls:sys_enter_openat { @[comm] = count(); } interval:ms:1 { exit(); }'
+    BEGIN 'BEGIN { printf("hello %d\n", pid); exit(); }'
+    kernel-types 'BEGIN { printf("%d %s\n", curtask->real_parent->pid, curtask->comm); exit(); }'
+)
 
 die() { echo "startup.sh: $*" >&2; exit 1; }
 
@@ -37,7 +44,7 @@ wall_ms() {
     if command -v hyperfine >/dev/null 2>&1; then
         local cmdline
         cmdline=$(printf '%q ' "$@")
-        hyperfine --runs "$RUNS" --warmup 1 --style none --export-json "$json" "$cmdline" >/dev/null
+        hyperfine -N --runs "$RUNS" --warmup 1 --style none --export-json "$json" "$cmdline" >/dev/null
         # One result; pull median/min/max (seconds) out of the JSON without a JSON tool.
         local med min max
         med=$(grep -o '"median": *[0-9.eE+-]*' "$json" | head -n1 | sed 's/.*: *//')
@@ -82,8 +89,9 @@ check() {
         sed 's/^/    /' "$log" | head -n 20 >&2
         return 1
     fi
-    # The 1 ms window may see no openat at all (an empty map), but the probes must have attached.
-    if ! grep -q '^Attach' "$log"; then
+    # The 1 ms window may see no openat at all (an empty map), but the probes must have attached;
+    # BEGIN-only scripts must print their line.
+    if ! grep -qE '^Attach|^hello|^[0-9]+ ' "$log"; then
         echo "$name: the one-liner attached nothing; its output:" >&2
         sed 's/^/    /' "$log" | head -n 20 >&2
         return 1
@@ -92,48 +100,63 @@ check() {
 
 declare -A WALL RSS VERSION
 tools=()
+case_names=()
 
+# measure CASE TOOL CMD...
 measure() {
-    local name=$1
-    shift
-    echo "measuring $name ($RUNS runs)..." >&2
-    check "$name" "$@" || return 0
-    WALL[$name]=$(wall_ms "$name" "$@")
-    RSS[$name]=$(rss_mb "$@")
-    tools+=("$name")
+    local case=$1 name=$2
+    shift 2
+    echo "measuring $name, $case ($RUNS runs)..." >&2
+    check "$name-$case" "$@" || return 0
+    WALL[$case/$name]=$(wall_ms "$name-$case" "$@")
+    RSS[$case/$name]=$(rss_mb "$@")
 }
 
+have_bpftrace=false
 if command -v "$BPFTRACE" >/dev/null 2>&1; then
+    have_bpftrace=true
     VERSION[bpftrace]=$("$BPFTRACE" --version 2>/dev/null | head -n1)
-    measure bpftrace "$BPFTRACE" -e "$PROG"
+    tools+=(bpftrace)
 else
     echo "bpftrace: not found ($BPFTRACE); run bench/setup.sh" >&2
 fi
-
+have_rdt=false
 if [[ -x $RDT ]]; then
+    have_rdt=true
     VERSION[rdt]=$("$RDT" --version 2>/dev/null | head -n1 || true)
-    measure rdt "$RDT" -e "$PROG"
+    tools+=(rdt)
 else
     echo "rdt: no binary at $RDT (build it with 'cargo build --release -p rdt', or set RDT=path); measuring bpftrace only" >&2
 fi
 
-echo
-echo "one-liner: $PROG"
-echo "kernel $(uname -r), $(nproc) CPUs, $RUNS runs per tool (wall: hyperfine median; RSS: median of $RSS_RUNS runs of /usr/bin/time -f %M)"
-echo
-printf '%-10s %12s %10s %10s %14s  %s\n' tool "wall med ms" "min ms" "max ms" "peak RSS MiB" version
-for t in "${tools[@]}"; do
-    read -r med min max <<<"${WALL[$t]}"
-    printf '%-10s %12s %10s %10s %14s  %s\n' "$t" "$med" "$min" "$max" "${RSS[$t]}" "${VERSION[$t]:-}"
+for ((c = 0; c < ${#CASES[@]}; c += 2)); do
+    case_name=${CASES[c]}
+    prog=${CASES[c + 1]}
+    case_names+=("$case_name")
+    if $have_bpftrace; then measure "$case_name" bpftrace "$BPFTRACE" -e "$prog"; fi
+    if $have_rdt; then measure "$case_name" rdt "$RDT" -e "$prog"; fi
 done
 
-if [[ -n ${WALL[rdt]:-} && -n ${WALL[bpftrace]:-} ]]; then
-    read -r rmed _ _ <<<"${WALL[rdt]}"
-    read -r bmed _ _ <<<"${WALL[bpftrace]}"
+echo
+echo "kernel $(uname -r), $(nproc) CPUs, $RUNS runs per tool (wall: hyperfine median; RSS: median of $RSS_RUNS runs of /usr/bin/time -f %M)"
+for t in "${tools[@]}"; do echo "$t: ${VERSION[$t]:-}"; done
+for ((c = 0; c < ${#CASES[@]}; c += 2)); do
+    case_name=${CASES[c]}
     echo
-    awk -v rw="$rmed" -v bw="$bmed" -v rr="${RSS[rdt]}" -v br="${RSS[bpftrace]}" 'BEGIN {
-        printf "ratio rdt/bpftrace: wall %.3f, peak RSS %.3f   (bpftrace/rdt: wall %.1fx, RSS %.1fx)\n",
-            rw / bw, rr / br, bw / rw, br / rr }'
-fi
+    echo "$case_name: ${CASES[c + 1]}"
+    printf '  %-10s %12s %10s %10s %14s\n' tool "wall med ms" "min ms" "max ms" "peak RSS MiB"
+    for t in "${tools[@]}"; do
+        [[ -n ${WALL[$case_name/$t]:-} ]] || continue
+        read -r med min max <<<"${WALL[$case_name/$t]}"
+        printf '  %-10s %12s %10s %10s %14s\n' "$t" "$med" "$min" "$max" "${RSS[$case_name/$t]}"
+    done
+    if [[ -n ${WALL[$case_name/rdt]:-} && -n ${WALL[$case_name/bpftrace]:-} ]]; then
+        read -r rmed _ _ <<<"${WALL[$case_name/rdt]}"
+        read -r bmed _ _ <<<"${WALL[$case_name/bpftrace]}"
+        awk -v rw="$rmed" -v bw="$bmed" -v rr="${RSS[$case_name/rdt]}" -v br="${RSS[$case_name/bpftrace]}" 'BEGIN {
+            printf "  ratio rdt/bpftrace: wall %.3f, peak RSS %.3f   (bpftrace/rdt: wall %.1fx, RSS %.1fx)\n",
+                rw / bw, rr / br, bw / rw, br / rr }'
+    fi
+done
 echo
 echo "raw data: $OUT" >&2

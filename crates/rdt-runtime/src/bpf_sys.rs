@@ -120,7 +120,7 @@ fn is_enoent(err: &io::Error) -> bool {
     err.raw_os_error() == Some(libc::ENOENT)
 }
 
-/// Creates a map (used by tests; scripts' maps come from the loaded ELF object).
+/// Creates a map (used by tests).
 pub fn map_create(
     map_type: u32,
     key_size: u32,
@@ -128,11 +128,24 @@ pub fn map_create(
     max_entries: u32,
     name: &str,
 ) -> io::Result<OwnedFd> {
+    map_create_with_flags(map_type, key_size, value_size, max_entries, 0, name)
+}
+
+/// Creates a map with `BPF_F_*` creation flags (the loader creates scripts' maps this way).
+pub fn map_create_with_flags(
+    map_type: u32,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+    map_flags: u32,
+    name: &str,
+) -> io::Result<OwnedFd> {
     let mut attr = MapCreateAttr {
         map_type,
         key_size,
         value_size,
         max_entries,
+        map_flags,
         ..Default::default()
     };
     // The kernel accepts only [A-Za-z0-9_.] in names and needs a terminating NUL.

@@ -1,5 +1,5 @@
-//! rdt-runtime: loads the compiled object with aya, attaches every probe, reads the ring buffer
-//! and the maps, and prints them in bpftrace's format.
+//! rdt-runtime: loads the compiled object (through aya, or its own loader when aya is not needed),
+//! attaches every probe, reads the ring buffer and the maps, and prints them in bpftrace's format.
 
 mod actions;
 mod attach;

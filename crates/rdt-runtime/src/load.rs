@@ -1,16 +1,71 @@
 //! Loading the object with aya, and turning verifier rejections into located diagnostics.
 
 use crate::error::RuntimeError;
-use aya::programs::{KProbe, PerfEvent, ProgramError, RawTracePoint, TracePoint};
+use aya::maps::Map;
+use aya::programs::{
+    KProbe, PerfEvent, ProgramError, RawTracePoint, RawTracePointRunOptions, TestRun, TracePoint,
+};
 use aya::{Ebpf, EbpfError, EbpfLoader, VerifierLogLevel};
 use rdt_codegen::{Artifact, ProgType, ProgramMeta};
 use rdt_syntax::Diagnostic;
 
+mod raw;
+
+pub use raw::raw_tracepoint_open;
+
+/// A loaded object: through aya when a program needs it (kprobes, uprobes, fentry), else through
+/// rdt's own loader, which never reads kernel BTF (see [`raw`]).
+pub enum Loaded {
+    Aya(Ebpf),
+    Raw(Box<raw::RawObject>),
+}
+
+impl Loaded {
+    pub fn map(&self, name: &str) -> Option<&Map> {
+        match self {
+            Loaded::Aya(ebpf) => ebpf.map(name),
+            Loaded::Raw(obj) => obj.map(name),
+        }
+    }
+
+    pub fn take_map(&mut self, name: &str) -> Option<Map> {
+        match self {
+            Loaded::Aya(ebpf) => ebpf.take_map(name),
+            Loaded::Raw(obj) => obj.take_map(name),
+        }
+    }
+
+    /// Runs a BEGIN or END program once with BPF_PROG_TEST_RUN.
+    pub fn test_run(&mut self, meta: &ProgramMeta) -> Result<(), RuntimeError> {
+        let ran = match self {
+            Loaded::Aya(ebpf) => {
+                let program = ebpf.program_mut(&meta.name).ok_or_else(|| {
+                    RuntimeError::Other(format!("internal error: {} missing", meta.name))
+                })?;
+                let raw: &mut RawTracePoint = program
+                    .try_into()
+                    .map_err(|_| crate::attach::wrong_type(meta))?;
+                raw.test_run(RawTracePointRunOptions::new())
+                    .map(drop)
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
+            }
+            Loaded::Raw(obj) => obj.test_run(&meta.name).map_err(Into::into),
+        };
+        ran.map_err(|e| {
+            crate::attach::failed(meta.probe_span, "run this probe (BPF_PROG_TEST_RUN)", &*e)
+        })
+    }
+}
+
 /// Creates the maps of the object. Programs are loaded one by one with [`load_program`].
-pub fn open(artifact: &Artifact) -> Result<Ebpf, RuntimeError> {
+pub fn open(artifact: &Artifact) -> Result<Loaded, RuntimeError> {
+    if raw::can_load(artifact) {
+        return raw::open(artifact).map(|obj| Loaded::Raw(Box::new(obj)));
+    }
     EbpfLoader::new()
         .verifier_log_level(VerifierLogLevel::DEBUG)
         .load(&artifact.elf)
+        .map(Loaded::Aya)
         .map_err(|e| RuntimeError::Other(describe_load_error(&e)))
 }
 
@@ -22,7 +77,11 @@ fn describe_load_error(e: &EbpfError) -> String {
 }
 
 /// Loads one program into the kernel (the verifier runs here).
-pub fn load_program(ebpf: &mut Ebpf, meta: &ProgramMeta) -> Result<(), RuntimeError> {
+pub fn load_program(loaded: &mut Loaded, meta: &ProgramMeta) -> Result<(), RuntimeError> {
+    let ebpf = match loaded {
+        Loaded::Aya(ebpf) => ebpf,
+        Loaded::Raw(obj) => return obj.load_program(meta),
+    };
     let Some(program) = ebpf.program_mut(&meta.name) else {
         return Err(RuntimeError::Other(format!(
             "internal error: program {} is missing from the object",
@@ -78,7 +137,11 @@ fn rejected(e: ProgramError, meta: &ProgramMeta) -> RuntimeError {
             .with_label("could not load"),
         );
     };
-    let log = verifier_log.to_string();
+    rejected_log(io_error, &verifier_log.to_string(), meta)
+}
+
+/// A load failure with the verifier's log, located at the instruction the verifier stopped on.
+fn rejected_log(io_error: &std::io::Error, log: &str, meta: &ProgramMeta) -> RuntimeError {
     if io_error.raw_os_error() == Some(libc::EPERM) && log.trim().is_empty() {
         return RuntimeError::located(
             Diagnostic::error(
@@ -89,7 +152,7 @@ fn rejected(e: ProgramError, meta: &ProgramMeta) -> RuntimeError {
             .with_help("rdt needs root (CAP_BPF and CAP_PERFMON) to load BPF programs"),
         );
     }
-    let (insn, reason) = verifier_failure(&log);
+    let (insn, reason) = verifier_failure(log);
     let span = insn
         .and_then(|i| meta.insn_spans.get(i).copied())
         .unwrap_or(meta.probe_span);

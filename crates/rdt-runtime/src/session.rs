@@ -9,8 +9,7 @@ use crate::signals::{Signal, SignalFd};
 use crate::target::{self, PausedChild, Target};
 use crate::{load, maps, printf};
 use aya::maps::{Map, MapData, RingBuf};
-use aya::programs::{RawTracePoint, RawTracePointRunOptions, TestRun};
-use aya::Ebpf;
+use crate::load::Loaded;
 use rdt_codegen::{Artifact, Attach, Counter, EventKind, MapOp, ProgramMeta};
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -149,7 +148,7 @@ fn is_special(p: &ProgramMeta) -> bool {
         .all(|a| matches!(a, Attach::Begin | Attach::End))
 }
 
-fn take_ring(ebpf: &mut Ebpf, name: &str) -> Result<RingBuf<MapData>, RuntimeError> {
+fn take_ring(ebpf: &mut Loaded, name: &str) -> Result<RingBuf<MapData>, RuntimeError> {
     let map = ebpf
         .take_map(name)
         .ok_or_else(|| RuntimeError::Other("internal error: no ring buffer map".into()))?;
@@ -178,20 +177,14 @@ struct Session<'a> {
 
 impl Session<'_> {
     /// Runs every BEGIN (or END) program once, in script order.
-    fn run_special(&mut self, ebpf: &mut Ebpf, which: Attach) -> Result<(), RuntimeError> {
+    fn run_special(&mut self, ebpf: &mut Loaded, which: Attach) -> Result<(), RuntimeError> {
         for p in self
             .artifact
             .programs
             .iter()
             .filter(|p| p.attach.contains(&which))
         {
-            let program = ebpf.program_mut(&p.name).ok_or_else(|| {
-                RuntimeError::Other(format!("internal error: {} missing", p.name))
-            })?;
-            let raw: &mut RawTracePoint = program.try_into().map_err(|_| attach::wrong_type(p))?;
-            raw.test_run(RawTracePointRunOptions::new()).map_err(|e| {
-                attach::failed(p.probe_span, "run this probe (BPF_PROG_TEST_RUN)", &e)
-            })?;
+            ebpf.test_run(p)?;
             self.drain()?;
             if self.stop && which == Attach::Begin {
                 break;
@@ -470,7 +463,7 @@ fn output_error(e: io::Error) -> RuntimeError {
     RuntimeError::Other(format!("cannot write the output: {e}"))
 }
 
-fn map_fd<'a>(ebpf: &'a Ebpf, name: &str) -> Result<BorrowedFd<'a>, RuntimeError> {
+fn map_fd<'a>(ebpf: &'a Loaded, name: &str) -> Result<BorrowedFd<'a>, RuntimeError> {
     let data = match ebpf.map(name) {
         Some(Map::HashMap(d) | Map::PerCpuHashMap(d) | Map::PerCpuArray(d) | Map::Array(d)) => d,
         _ => {
@@ -484,7 +477,7 @@ fn map_fd<'a>(ebpf: &'a Ebpf, name: &str) -> Result<BorrowedFd<'a>, RuntimeError
 
 /// Warns about what the kernel side could not do: nothing is lost silently. Returns the number
 /// of lost events.
-fn report_counters(ebpf: &Ebpf, artifact: &Artifact) -> u64 {
+fn report_counters(ebpf: &Loaded, artifact: &Artifact) -> u64 {
     let Ok(fd) = map_fd(ebpf, &artifact.counters_map) else {
         eprintln!("WARNING: cannot read the kernel's error counters");
         return 0;

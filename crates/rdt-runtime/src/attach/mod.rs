@@ -5,6 +5,7 @@ pub(crate) mod fentry;
 mod kprobe;
 mod kprobe_events;
 pub(crate) mod perf;
+mod raw;
 mod timer;
 mod uprobe;
 mod uprobe_multi;
@@ -12,7 +13,7 @@ mod usdt;
 
 use crate::error::RuntimeError;
 use aya::programs::{RawTracePoint, TracePoint};
-use aya::Ebpf;
+use crate::load::Loaded;
 use rdt_codegen::{Attach, ProgramMeta};
 use rdt_syntax::{Diagnostic, Span};
 use std::any::Any;
@@ -24,10 +25,19 @@ pub type Link = Box<dyn Any>;
 /// `target_pid` (`-p`/`-c`) narrows the probes that can watch one process (profile, perf
 /// counters).
 pub fn attach(
-    ebpf: &mut Ebpf,
+    loaded: &mut Loaded,
     meta: &ProgramMeta,
     target_pid: Option<u32>,
 ) -> Result<Vec<Link>, RuntimeError> {
+    let ebpf = match loaded {
+        Loaded::Aya(ebpf) => ebpf,
+        Loaded::Raw(obj) => {
+            let prog = obj.program_fd(&meta.name).ok_or_else(|| {
+                RuntimeError::Other(format!("internal error: program {} is missing", meta.name))
+            })?;
+            return raw::attach(prog, meta, target_pid);
+        }
+    };
     if let Some(links) = uprobe_multi::try_attach(ebpf, meta) {
         return Ok(links);
     }

@@ -13,7 +13,7 @@ use std::path::Path;
 const PERF_TYPE_HARDWARE: u32 = 0;
 const PERF_TYPE_SOFTWARE: u32 = 1;
 /// The CPU's PMU registers itself here; VMs without a virtual PMU have none.
-const CPU_PMU: &str = "/sys/bus/event_source/devices/cpu";
+pub(super) const CPU_PMU: &str = "/sys/bus/event_source/devices/cpu";
 
 /// Which CPUs or process a perf event watches.
 #[derive(Clone, Copy)]
@@ -100,7 +100,7 @@ pub fn open_on(
     Ok(links)
 }
 
-fn no_hardware_pmu(meta: &ProgramMeta, event: &str) -> RuntimeError {
+pub(super) fn no_hardware_pmu(meta: &ProgramMeta, event: &str) -> RuntimeError {
     RuntimeError::located(
         Diagnostic::error(
             meta.probe_span,

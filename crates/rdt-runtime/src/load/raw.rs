@@ -1,0 +1,411 @@
+//! Loading without aya's `EbpfLoader`, for objects whose programs need nothing from kernel BTF.
+//!
+//! `EbpfLoader::new()` (and `Ebpf::load`) parse all of `/sys/kernel/btf/vmlinux` before anything
+//! else: ~19 MiB of heap and ~10 ms of CPU, then a dozen feature-probe loads. The BTF serves CO-RE
+//! relocations and fentry/fexit attach ids; rdt's objects carry no BTF, and tracepoint, raw
+//! tracepoint and perf-event programs are plain `BPF_PROG_LOAD`s. So those objects are parsed and
+//! relocated with aya-obj (no BTF involved), their maps created and their programs loaded here
+//! with the bare `bpf()` commands; maps are then handed to aya's `Map`/`MapData` so reading them is
+//! the same code either way. Objects with other program types still go through aya.
+
+use crate::bpf_sys::sys_bpf;
+use crate::error::RuntimeError;
+use aya::maps::{Map, MapData};
+use aya_obj::Object;
+use rdt_codegen::{Artifact, ProgType, ProgramMeta};
+use std::collections::{HashMap, HashSet};
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+/// `enum bpf_cmd` values used here.
+const BPF_PROG_LOAD: u32 = 5;
+const BPF_PROG_TEST_RUN: u32 = 10;
+const BPF_RAW_TRACEPOINT_OPEN: u32 = 17;
+const BPF_BTF_LOAD: u32 = 18;
+
+/// `enum bpf_prog_type` values of the program kinds loaded here.
+fn kernel_prog_type(t: ProgType) -> Option<u32> {
+    match t {
+        ProgType::Tracepoint => Some(5),
+        ProgType::PerfEvent => Some(7),
+        ProgType::RawTracepoint => Some(17),
+        ProgType::Kprobe | ProgType::Fentry | ProgType::Fexit => None,
+    }
+}
+
+const BPF_MAP_TYPE_RINGBUF: u32 = 27;
+
+/// Whether every program of the artifact can be loaded and attached without aya (kprobes,
+/// uprobes and fentry/fexit attach through aya's program types).
+pub fn can_load(artifact: &Artifact) -> bool {
+    artifact
+        .programs
+        .iter()
+        .all(|p| kernel_prog_type(p.prog_type).is_some())
+}
+
+/// An object whose maps exist in the kernel and whose programs are loaded on demand.
+pub struct RawObject {
+    obj: Object,
+    /// The object's own BTF (codegen emits it for callbacks: `func_info` must describe them).
+    btf: Option<OwnedFd>,
+    maps: HashMap<String, Map>,
+    programs: HashMap<String, OwnedFd>,
+}
+
+/// Creates the object's maps and relocates its programs against them.
+pub fn open(artifact: &Artifact) -> Result<RawObject, RuntimeError> {
+    let mut obj = Object::parse(&artifact.elf)
+        .map_err(|e| RuntimeError::Other(format!("cannot load the BPF object: {e}")))?;
+    let btf = match &obj.btf {
+        Some(btf) => Some(load_btf(&btf.to_bytes()).map_err(|e| {
+            RuntimeError::Other(format!("the kernel refused the object's BTF: {e}"))
+        })?),
+        None => None,
+    };
+    let mut fds: Vec<(String, OwnedFd)> = Vec::new();
+    for (name, def) in &obj.maps {
+        fds.push((name.clone(), create_map(name, def)?));
+    }
+    let text_sections: HashSet<usize> = obj.functions.keys().map(|(section, _)| *section).collect();
+    // aya-obj rewrites instructions while reading the definitions: relocate against copies.
+    let defs: Vec<(String, i32, aya_obj::Map)> = fds
+        .iter()
+        .filter_map(|(name, fd)| Some((name.clone(), fd.as_raw_fd(), obj.maps.get(name)?.clone())))
+        .collect();
+    obj.relocate_maps(
+        defs.iter().map(|(n, fd, m)| (n.as_str(), *fd, m)),
+        &text_sections,
+    )
+    .map_err(|e| RuntimeError::Other(format!("cannot load the BPF object: {e}")))?;
+    obj.relocate_calls(&text_sections)
+        .map_err(|e| RuntimeError::Other(format!("cannot load the BPF object: {e}")))?;
+    let mut maps = HashMap::new();
+    for (name, fd) in fds {
+        let map = MapData::from_fd(fd)
+            .and_then(Map::from_map_data)
+            .map_err(|e| RuntimeError::Other(format!("cannot open map {name}: {e}")))?;
+        maps.insert(name, map);
+    }
+    Ok(RawObject {
+        obj,
+        btf,
+        maps,
+        programs: HashMap::new(),
+    })
+}
+
+fn create_map(name: &str, def: &aya_obj::Map) -> Result<OwnedFd, RuntimeError> {
+    // The kernel wants a ring buffer's key and value sizes zero (the legacy definition has room).
+    let (key_size, value_size) = match def.map_type() {
+        BPF_MAP_TYPE_RINGBUF => (0, 0),
+        _ => (def.key_size(), def.value_size()),
+    };
+    crate::bpf_sys::map_create_with_flags(
+        def.map_type(),
+        key_size,
+        value_size,
+        def.max_entries(),
+        def.map_flags(),
+        name,
+    )
+    .map_err(|e| {
+        RuntimeError::Other(format!(
+            "the kernel refused to create a BPF map: {name}: {e}"
+        ))
+    })
+}
+
+impl RawObject {
+    pub fn map(&self, name: &str) -> Option<&Map> {
+        self.maps.get(name)
+    }
+
+    pub fn take_map(&mut self, name: &str) -> Option<Map> {
+        self.maps.remove(name)
+    }
+
+    /// The loaded program's descriptor.
+    pub fn program_fd(&self, name: &str) -> Option<BorrowedFd<'_>> {
+        self.programs.get(name).map(AsFd::as_fd)
+    }
+
+    /// Loads one program (the verifier runs here). On a rejection the load is repeated with the
+    /// verifier log on, so that the diagnostic can point at the instruction.
+    pub fn load_program(&mut self, meta: &ProgramMeta) -> Result<(), RuntimeError> {
+        let missing =
+            || RuntimeError::Other(format!("internal error: program {} is missing", meta.name));
+        let prog_type = kernel_prog_type(meta.prog_type).ok_or_else(missing)?;
+        let program = self.obj.programs.get(&meta.name).ok_or_else(missing)?;
+        let function = self
+            .obj
+            .functions
+            .get(&program.function_key())
+            .ok_or_else(missing)?;
+        let license = program.license.clone();
+        let func_info = function.func_info.func_info_bytes();
+        let line_info = function.line_info.line_info_bytes();
+        let code = ProgramCode {
+            prog_type,
+            insns: function.instructions.as_ptr() as u64,
+            insn_cnt: function.instructions.len() as u32,
+            license: &license,
+            name: &meta.name,
+            btf: self.btf.as_ref().map(|fd| BtfInfo {
+                fd: fd.as_raw_fd() as u32,
+                func_info: &func_info,
+                func_info_cnt: function.func_info.func_info.len() as u32,
+                func_info_rec_size: function.func_info_rec_size as u32,
+                line_info: &line_info,
+                line_info_cnt: function.line_info.line_info.len() as u32,
+                line_info_rec_size: function.line_info_rec_size as u32,
+            }),
+        };
+        let fd = code
+            .load(None)
+            .or_else(|_| code.load_with_log())
+            .map_err(|(error, log)| super::rejected_log(&error, &log, meta))?;
+        self.programs.insert(meta.name.clone(), fd);
+        Ok(())
+    }
+
+    /// Runs a BEGIN/END program once (`BPF_PROG_TEST_RUN` on a raw tracepoint program).
+    pub fn test_run(&self, name: &str) -> io::Result<()> {
+        let fd = self
+            .program_fd(name)
+            .ok_or_else(|| io::Error::other(format!("program {name} is not loaded")))?;
+        let mut attr = TestRunAttr {
+            prog_fd: fd.as_raw_fd() as u32,
+            ..Default::default()
+        };
+        sys_bpf(BPF_PROG_TEST_RUN, &mut attr).map(drop)
+    }
+}
+
+/// Attaches a raw tracepoint program; the returned descriptor detaches it when closed.
+pub fn raw_tracepoint_open(prog: BorrowedFd, tracepoint: &str) -> io::Result<OwnedFd> {
+    let name = CString::new(tracepoint).map_err(io::Error::other)?;
+    let mut attr = RawTracepointOpenAttr {
+        name: name.as_ptr() as u64,
+        prog_fd: prog.as_raw_fd() as u32,
+        _pad: 0,
+    };
+    let fd = sys_bpf(BPF_RAW_TRACEPOINT_OPEN, &mut attr)?;
+    // SAFETY: the command returned a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
+}
+
+struct ProgramCode<'a> {
+    prog_type: u32,
+    insns: u64,
+    insn_cnt: u32,
+    license: &'a CString,
+    name: &'a str,
+    btf: Option<BtfInfo<'a>>,
+}
+
+/// What the verifier needs to know about the program's functions (its callbacks).
+struct BtfInfo<'a> {
+    fd: u32,
+    func_info: &'a [u8],
+    func_info_cnt: u32,
+    func_info_rec_size: u32,
+    line_info: &'a [u8],
+    line_info_cnt: u32,
+    line_info_rec_size: u32,
+}
+
+impl ProgramCode<'_> {
+    fn load(&self, log: Option<&mut [u8]>) -> io::Result<OwnedFd> {
+        let mut attr = ProgLoadAttr {
+            prog_type: self.prog_type,
+            insn_cnt: self.insn_cnt,
+            insns: self.insns,
+            license: self.license.as_ptr() as u64,
+            prog_name: object_name(self.name),
+            ..Default::default()
+        };
+        if let Some(btf) = &self.btf {
+            attr.prog_btf_fd = btf.fd;
+            if btf.func_info_rec_size > 0 {
+                attr.func_info = btf.func_info.as_ptr() as u64;
+                attr.func_info_cnt = btf.func_info_cnt;
+                attr.func_info_rec_size = btf.func_info_rec_size;
+            }
+            if btf.line_info_rec_size > 0 {
+                attr.line_info = btf.line_info.as_ptr() as u64;
+                attr.line_info_cnt = btf.line_info_cnt;
+                attr.line_info_rec_size = btf.line_info_rec_size;
+            }
+        }
+        if let Some(buf) = log {
+            attr.log_level = 1;
+            attr.log_size = buf.len() as u32;
+            attr.log_buf = buf.as_mut_ptr() as u64;
+        }
+        let fd = sys_bpf(BPF_PROG_LOAD, &mut attr)?;
+        // SAFETY: BPF_PROG_LOAD returned a fresh descriptor that nothing else owns.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
+    }
+
+    /// The load again with the verifier's log; on failure the error and the log.
+    fn load_with_log(&self) -> Result<OwnedFd, (io::Error, String)> {
+        let mut size = 1 << 20;
+        loop {
+            let mut buf = vec![0u8; size];
+            let error = match self.load(Some(&mut buf)) {
+                Ok(fd) => return Ok(fd),
+                Err(e) => e,
+            };
+            // ENOSPC: the log did not fit; the kernel keeps its tail, which is what we read, but
+            // the error then hides the verifier's own errno: grow once more if we still can.
+            if error.raw_os_error() == Some(libc::ENOSPC) && size < 1 << 26 {
+                size <<= 2;
+                continue;
+            }
+            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+            return Err((error, String::from_utf8_lossy(&buf[..end]).into_owned()));
+        }
+    }
+}
+
+fn load_btf(data: &[u8]) -> io::Result<OwnedFd> {
+    let mut attr = BtfLoadAttr {
+        btf: data.as_ptr() as u64,
+        btf_size: data.len() as u32,
+        ..Default::default()
+    };
+    let fd = sys_bpf(BPF_BTF_LOAD, &mut attr)?;
+    // SAFETY: BPF_BTF_LOAD returned a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
+}
+
+/// A kernel object name: at most 15 bytes of `[A-Za-z0-9_.]`, NUL-terminated.
+fn object_name(name: &str) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    for (dst, src) in out.iter_mut().zip(name.bytes().take(15)) {
+        *dst = if src.is_ascii_alphanumeric() || src == b'_' || src == b'.' {
+            src
+        } else {
+            b'_'
+        };
+    }
+    out
+}
+
+/// The `BPF_PROG_LOAD` member of `union bpf_attr`, up to `attach_btf_id`.
+#[repr(C)]
+#[derive(Default)]
+struct ProgLoadAttr {
+    prog_type: u32,
+    insn_cnt: u32,
+    insns: u64,
+    license: u64,
+    log_level: u32,
+    log_size: u32,
+    log_buf: u64,
+    kern_version: u32,
+    prog_flags: u32,
+    prog_name: [u8; 16],
+    prog_ifindex: u32,
+    expected_attach_type: u32,
+    prog_btf_fd: u32,
+    func_info_rec_size: u32,
+    func_info: u64,
+    func_info_cnt: u32,
+    line_info_rec_size: u32,
+    line_info: u64,
+    line_info_cnt: u32,
+    attach_btf_id: u32,
+}
+
+/// The `BPF_BTF_LOAD` member of `union bpf_attr`, up to `btf_log_level`.
+#[repr(C)]
+#[derive(Default)]
+struct BtfLoadAttr {
+    btf: u64,
+    btf_log_buf: u64,
+    btf_size: u32,
+    btf_log_size: u32,
+    btf_log_level: u32,
+    _pad: u32,
+}
+
+/// The `test` member of `union bpf_attr`, up to `batch_size`.
+#[repr(C)]
+#[derive(Default)]
+struct TestRunAttr {
+    prog_fd: u32,
+    retval: u32,
+    data_size_in: u32,
+    data_size_out: u32,
+    data_in: u64,
+    data_out: u64,
+    repeat: u32,
+    duration: u32,
+    ctx_size_in: u32,
+    ctx_size_out: u32,
+    ctx_in: u64,
+    ctx_out: u64,
+    flags: u32,
+    cpu: u32,
+    batch_size: u32,
+    _pad: u32,
+}
+
+/// The `raw_tracepoint` member of `union bpf_attr`.
+#[repr(C)]
+struct RawTracepointOpenAttr {
+    name: u64,
+    prog_fd: u32,
+    _pad: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_names_are_truncated_and_sanitised() {
+        assert_eq!(
+            &object_name("p0_sys_enter_openat")[..16],
+            b"p0_sys_enter_op\0"
+        );
+        assert_eq!(&object_name("a:b")[..4], b"a_b\0");
+    }
+
+    /// A rejected program is loaded a second time with the log on, and the log says why (needs
+    /// root, like the e2e cases).
+    #[test]
+    fn a_rejection_comes_with_the_verifier_log() {
+        // r0 = *(u32 *)(r2 + 0); exit — r2 was never written.
+        let insns: [u64; 2] = [0x0000_0000_0000_2061, 0x0000_0000_0000_0095];
+        let license = CString::new("GPL").unwrap();
+        let code = ProgramCode {
+            prog_type: 17,
+            insns: insns.as_ptr() as u64,
+            insn_cnt: 2,
+            license: &license,
+            name: "reject_me",
+            btf: None,
+        };
+        let first = code.load(None).expect_err("the verifier must reject this");
+        if first.raw_os_error() == Some(libc::EPERM) {
+            eprintln!("skipped: not allowed to load BPF programs");
+            return;
+        }
+        let Err((error, log)) = code.load_with_log() else {
+            panic!("the verifier accepted the program the second time");
+        };
+        assert_eq!(error.raw_os_error(), Some(libc::EACCES), "{log}");
+        assert!(log.contains("R2 !read_ok"), "{log}");
+    }
+
+    #[test]
+    fn attrs_have_the_kernel_layout() {
+        assert_eq!(std::mem::size_of::<ProgLoadAttr>(), 112);
+        assert_eq!(std::mem::size_of::<TestRunAttr>(), 80);
+        assert_eq!(std::mem::size_of::<RawTracepointOpenAttr>(), 16);
+    }
+}

@@ -1,0 +1,48 @@
+//! Start-up stays lazy: the common one-liners must not pay for kernel BTF they do not use.
+//! aya's `EbpfLoader::new()` parses all of `/sys/kernel/btf/vmlinux` (~17 MiB of heap); rdt loads
+//! tracepoint, raw tracepoint and perf-event objects without it, and peaks at ~6-7 MiB. The bound
+//! is loose (timings are measured in `bench/`, not here); it catches the eager parse coming back.
+
+use std::process::Command;
+
+/// Peak RSS allowed for a whole run, in KiB.
+const MAX_PEAK_KIB: i64 = 12 * 1024;
+
+/// The largest peak RSS of the children this process has waited for, in KiB.
+fn children_peak_rss_kib() -> i64 {
+    // SAFETY: getrusage only writes into the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    assert_eq!(rc, 0, "getrusage failed");
+    usage.ru_maxrss
+}
+
+/// One test only: RUSAGE_CHILDREN covers every child of this test binary.
+#[test]
+fn common_one_liners_start_without_kernel_btf() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("skipped: loading BPF programs needs root");
+        return;
+    }
+    for script in [
+        "BEGIN { printf(\"hello %d\\n\", pid); exit(); }",
+        "tracepoint:syscalls:sys_enter_openat { @[comm] = count(); } interval:ms:1 { exit(); }",
+        "profile:hz:99 { @[cpu] = count(); } interval:ms:10 { exit(); }",
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_rdt"))
+            .args(["-e", script])
+            .output()
+            .expect("rdt runs");
+        assert!(
+            out.status.success(),
+            "{script}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let peak = children_peak_rss_kib();
+        assert!(
+            peak < MAX_PEAK_KIB,
+            "{script}: peak RSS {peak} KiB, over {MAX_PEAK_KIB} KiB: is kernel BTF parsed eagerly again?"
+        );
+    }
+}
