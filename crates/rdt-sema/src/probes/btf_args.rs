@@ -195,12 +195,13 @@ impl BtfContext {
         })
     }
 
-    /// The BTF type of argument `field` of a kernel function.
+    /// The BTF type of argument `field` of a kernel function or raw tracepoint (whose
+    /// `__bpf_trace_<name>` names the parameters).
     pub fn arg_btf_type(&self, field: &str) -> Option<TypeRef> {
-        if self.source == Source::RawTracepoint {
-            return None;
-        }
-        let proto = function_proto(&self.name).ok()?;
+        let proto = match self.source {
+            Source::RawTracepoint => function_proto(&format!("__bpf_trace_{}", self.name)).ok()?,
+            Source::Kprobe | Source::Fentry => function_proto(&self.name).ok()?,
+        };
         let (params, _) = proto.btf.func_params(proto.id).ok()?;
         let p = params.iter().find(|p| p.name == field)?;
         Some(proto.with_id(p.ty))

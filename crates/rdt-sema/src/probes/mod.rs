@@ -38,8 +38,6 @@ pub enum Context {
     Kprobe {
         ret: bool,
     },
-    /// A raw tracepoint's `u64 args[]`: `arg0…`.
-    RawArgs,
     /// Kernel functions and raw tracepoints whose arguments are typed from BTF.
     Btf(btf_args::BtfContext),
 }
@@ -130,7 +128,7 @@ impl Context {
     /// Whether every instance of this kind reads its arguments the same way (registers or a raw
     /// `u64` array), so one program serves a whole wildcard even when the clause reads args.
     pub fn uniform_args(&self) -> bool {
-        matches!(self, Context::Kprobe { .. } | Context::RawArgs)
+        matches!(self, Context::Kprobe { .. })
     }
 
     /// Resolves `args.field` / `args->field`.
@@ -141,12 +139,6 @@ impl Context {
             Context::Kprobe { .. } => Err(Diagnostic::error(
                 span,
                 "kprobe `args` need kernel BTF function prototypes",
-            )
-            .with_label("not supported yet")
-            .with_help("use `arg0`, `arg1`, … for the raw arguments")),
-            Context::RawArgs => Err(Diagnostic::error(
-                span,
-                "raw tracepoint `args` need kernel BTF (btf_trace_* types)",
             )
             .with_label("not supported yet")
             .with_help("use `arg0`, `arg1`, … for the raw arguments")),
@@ -166,7 +158,7 @@ impl Context {
     /// Resolves `arg0`…`arg5`.
     pub fn arg(&self, index: u8, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
         match self {
-            Context::Kprobe { .. } | Context::RawArgs => Ok(Resolved {
+            Context::Kprobe { .. } => Ok(Resolved {
                 kind: ExprKind::Arg { index },
                 ty: Type::U64,
             }),

@@ -1,9 +1,11 @@
 //! `rawtracepoint:name` (`rt:name`): a raw tracepoint (`BPF_RAW_TRACEPOINT_OPEN`), cheaper to
 //! attach and to run than a tracefs tracepoint. The program sees the tracepoint's arguments as
-//! a `u64` array: `arg0`, `arg1`, … (the `TP_PROTO` arguments, untyped). A `module:` prefix,
-//! which bpftrace accepts, is ignored.
+//! a `u64` array: `arg0`, `arg1`, … (the `TP_PROTO` arguments, untyped), and by name with their
+//! kernel types from BTF as `args.name` (`args.next->comm` in `sched_switch`). A `module:`
+//! prefix, which bpftrace accepts, is ignored.
 
-use super::{Context, Instance};
+use super::btf_args::{raw_tracepoint_args, BtfContext, Source};
+use super::Instance;
 use crate::ir::{Attach, ProgType};
 use rdt_syntax::{Diagnostic, Span};
 
@@ -22,7 +24,12 @@ pub fn expand(rest: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
         attach: Attach::RawTracepoint {
             name: name.to_string(),
         },
-        context: Context::RawArgs,
+        context: BtfContext {
+            source: Source::RawTracepoint,
+            name: name.to_string(),
+            ret: false,
+        }
+        .into_context(),
         guard: None,
         label: name.to_string(),
     }])
@@ -30,8 +37,8 @@ pub fn expand(rest: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
 
 /// `rdt -l 'rawtracepoint:GLOB'`: the kernel's tracepoints by bare name (a raw tracepoint is
 /// the tracepoint itself, before tracefs formats a record). The `syscalls` and `ftrace`
-/// categories are tracefs-only events, not raw tracepoints.
-pub fn list(glob: &str, _verbose: bool) -> Result<Vec<super::list::Listed>, String> {
+/// categories are tracefs-only events, not raw tracepoints. `-lv` adds the typed arguments.
+pub fn list(glob: &str, verbose: bool) -> Result<Vec<super::list::Listed>, String> {
     let events = rdt_btf::tracefs::list_events("*:*").map_err(|e| e.to_string())?;
     let names: std::collections::BTreeSet<String> = events
         .into_iter()
@@ -42,10 +49,23 @@ pub fn list(glob: &str, _verbose: bool) -> Result<Vec<super::list::Listed>, Stri
     Ok(names
         .into_iter()
         .map(|n| super::list::Listed {
+            args: if verbose { typed_arg_lines(&n) } else { Vec::new() },
             name: format!("rawtracepoint:{n}"),
-            args: Vec::new(),
         })
         .collect())
+}
+
+/// `struct task_struct * prev` lines for `-lv`; none when BTF does not know the tracepoint.
+fn typed_arg_lines(name: &str) -> Vec<String> {
+    raw_tracepoint_args(name)
+        .map(|typed| {
+            typed
+                .args
+                .iter()
+                .map(|a| format!("    {} {}", a.c_type, a.name))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
