@@ -5,6 +5,7 @@ pub(crate) mod fentry;
 mod kprobe;
 mod kprobe_events;
 pub(crate) mod perf;
+mod skipped;
 mod timer;
 
 use crate::error::RuntimeError;
@@ -26,6 +27,8 @@ pub fn attach(
     target_pid: Option<u32>,
 ) -> Result<Vec<Link>, RuntimeError> {
     let mut links = Vec::new();
+    let mut skipped = skipped::Skipped::default();
+    let wildcard = meta.attach.len() > 1;
     for point in &meta.attach {
         let program = ebpf.program_mut(&meta.name).ok_or_else(|| {
             RuntimeError::Other(format!("internal error: program {} is missing", meta.name))
@@ -60,9 +63,11 @@ pub fn attach(
                 function,
                 offset,
                 ret,
-            } => {
-                links.push(kprobe::attach(program, meta, function, *offset, *ret)?);
-            }
+            } => match kprobe::attach(program, meta, function, *offset, *ret) {
+                Ok(link) => links.push(link),
+                Err(why) if wildcard => skipped.push(function, why),
+                Err(why) => return Err(why),
+            },
             Attach::Fentry { function } => {
                 links.push(fentry::attach(program, meta, function)?);
             }
@@ -76,7 +81,17 @@ pub fn attach(
             }
         }
     }
+    if let Some(warning) = skipped.settle(kind_name(meta), links.len())? {
+        eprintln!("{warning}");
+    }
     Ok(links)
+}
+
+fn kind_name(meta: &ProgramMeta) -> &'static str {
+    match meta.attach.first() {
+        Some(Attach::Kprobe { ret: true, .. }) => "kretprobe",
+        _ => "kprobe",
+    }
 }
 
 pub(crate) fn wrong_type(meta: &ProgramMeta) -> RuntimeError {

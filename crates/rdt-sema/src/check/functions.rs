@@ -99,6 +99,9 @@ impl ClauseChecker<'_> {
     /// Resolves a builtin or stdlib constant; `None` when `name` is neither.
     pub(super) fn lang_ident(&mut self, name: &str, span: Span) -> Option<Option<Expr>> {
         let probe = &self.lang.probe;
+        if probe.func_ip && matches!(name, "func" | "probefunc") {
+            return Some(Some(func_ip_symbol(span)));
+        }
         let probe_string = match name {
             "probe" => Some(probe.probe.clone()),
             "func" | "probefunc" => Some(probe.function.clone()),
@@ -342,4 +345,22 @@ fn online_cpus() -> u32 {
         })
         .sum();
     count.max(1)
+}
+
+/// `func` in a kprobe: the traced function's address (`bpf_get_func_ip`), printed as its name
+/// like `ksym()`; one program then serves every function of a wildcard.
+fn func_ip_symbol(span: Span) -> Expr {
+    let addr = typed(
+        ExprKind::Builtin(crate::ir::Builtin::FuncIp),
+        Type::U64,
+        span,
+    );
+    typed(
+        ExprKind::Symbol {
+            addr: Box::new(addr),
+            user: false,
+        },
+        Type::Symbol { user: false },
+        span,
+    )
 }

@@ -125,10 +125,14 @@ pub(crate) fn no_args(what: &str, span: Span, probe: &str) -> Diagnostic {
 }
 
 impl Context {
-    /// Whether every instance of this kind reads its arguments the same way (registers or a raw
-    /// `u64` array), so one program serves a whole wildcard even when the clause reads args.
+    /// Whether every instance of this kind reads `arg0…` and `retval` the same way (registers)
+    /// and `func` at run time, so one program serves a whole wildcard that reads only those.
     pub fn uniform_args(&self) -> bool {
-        matches!(self, Context::Kprobe { .. })
+        match self {
+            Context::Kprobe { .. } => true,
+            Context::Btf(b) => b.source == btf_args::Source::Kprobe,
+            _ => false,
+        }
     }
 
     /// Resolves `args.field` / `args->field`.

@@ -49,7 +49,11 @@ pub fn list(glob: &str, verbose: bool) -> Result<Vec<super::list::Listed>, Strin
     Ok(names
         .into_iter()
         .map(|n| super::list::Listed {
-            args: if verbose { typed_arg_lines(&n) } else { Vec::new() },
+            args: if verbose {
+                typed_arg_lines(&n)
+            } else {
+                Vec::new()
+            },
             name: format!("rawtracepoint:{n}"),
         })
         .collect())
