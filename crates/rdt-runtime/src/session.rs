@@ -79,7 +79,7 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
     }
     session.event_loop(&signals, child.as_mut(), pid_watch.as_ref())?;
 
-    drop(links);
+    attach::detach_all(links);
     session.drain()?;
     session.run_special(&mut ebpf, Attach::End)?;
     session.drain()?;

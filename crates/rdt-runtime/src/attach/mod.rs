@@ -1,6 +1,7 @@
 //! Attaching loaded programs, one module per mechanism. Each returns the links it made; dropping
 //! a link detaches it.
 
+mod detach;
 pub(crate) mod fentry;
 mod kprobe;
 mod kprobe_events;
@@ -16,7 +17,9 @@ use rdt_syntax::{Diagnostic, Span};
 use std::any::Any;
 
 /// An attachment that detaches when dropped.
-pub type Link = Box<dyn Any>;
+pub type Link = Box<dyn Any + Send>;
+
+pub use detach::detach_all;
 
 /// Attaches `meta`'s program at every one of its attach points. BEGIN and END attach nowhere.
 /// `target_pid` (`-p`/`-c`) narrows the probes that can watch one process (profile, perf
