@@ -56,9 +56,8 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
     session.run_special(&mut ebpf, Attach::Begin)?;
     let mut links: Vec<Link> = Vec::new();
     if !session.stop {
-        for p in artifact.programs.iter().filter(|p| !is_special(p)) {
-            links.extend(attach::attach(&mut ebpf, p, opts.target.pid())?);
-        }
+        let programs = artifact.programs.iter().filter(|p| !is_special(p));
+        links.extend(attach::attach_all(&mut ebpf, programs, opts.target.pid())?);
         if !opts.quiet {
             let specials = artifact.programs.iter().filter(|p| is_special(p)).count();
             let n = links.len() + specials;

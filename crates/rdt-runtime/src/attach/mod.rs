@@ -21,17 +21,66 @@ pub type Link = Box<dyn Any + Send>;
 
 pub use detach::detach_all;
 
+/// Attaches every program. The kprobes of one wildcard (one program or one per function, all
+/// with the probe description's span) are settled together: functions the kernel refuses are
+/// skipped with one warning, and only a wildcard of which nothing attached is an error.
+pub fn attach_all<'a>(
+    ebpf: &mut Ebpf,
+    programs: impl Iterator<Item = &'a ProgramMeta>,
+    target_pid: Option<u32>,
+) -> Result<Vec<Link>, RuntimeError> {
+    let programs: Vec<&ProgramMeta> = programs.collect();
+    let mut links = Vec::new();
+    // Per kprobe wildcard (its span): the refused functions and how many attached.
+    let mut wildcards: Vec<(Span, &'static str, skipped::Skipped, usize)> = Vec::new();
+    for meta in &programs {
+        if !is_kprobe_wildcard(meta, &programs) {
+            links.extend(attach(ebpf, meta, target_pid, None)?);
+            continue;
+        }
+        let at = match wildcards.iter().position(|w| w.0 == meta.probe_span) {
+            Some(at) => at,
+            None => {
+                wildcards.push((meta.probe_span, kind_name(meta), Default::default(), 0));
+                wildcards.len() - 1
+            }
+        };
+        let made = attach(ebpf, meta, target_pid, Some(&mut wildcards[at].2))?;
+        wildcards[at].3 += made.len();
+        links.extend(made);
+    }
+    for (_, kind, skipped, attached) in wildcards {
+        if let Some(warning) = skipped.settle(kind, attached)? {
+            eprintln!("{warning}");
+        }
+    }
+    Ok(links)
+}
+
+/// Whether `meta` attaches kprobes of a wildcard: its probe description gives several.
+fn is_kprobe_wildcard(meta: &ProgramMeta, programs: &[&ProgramMeta]) -> bool {
+    let kprobes_only = meta
+        .attach
+        .iter()
+        .all(|a| matches!(a, Attach::Kprobe { .. }));
+    let points: usize = programs
+        .iter()
+        .filter(|p| p.probe_span == meta.probe_span)
+        .map(|p| p.attach.len())
+        .sum();
+    kprobes_only && points > 1
+}
+
 /// Attaches `meta`'s program at every one of its attach points. BEGIN and END attach nowhere.
 /// `target_pid` (`-p`/`-c`) narrows the probes that can watch one process (profile, perf
-/// counters).
-pub fn attach(
+/// counters). Kprobes the kernel refuses go to `skipped` when given (a wildcard's functions).
+fn attach(
     ebpf: &mut Ebpf,
     meta: &ProgramMeta,
     target_pid: Option<u32>,
+    mut skipped: Option<&mut skipped::Skipped>,
 ) -> Result<Vec<Link>, RuntimeError> {
     let mut links = Vec::new();
-    let mut skipped = skipped::Skipped::default();
-    let wildcard = meta.attach.len() > 1;
     for point in &meta.attach {
         let program = ebpf.program_mut(&meta.name).ok_or_else(|| {
             RuntimeError::Other(format!("internal error: program {} is missing", meta.name))
@@ -66,10 +115,13 @@ pub fn attach(
                 function,
                 offset,
                 ret,
-            } => match kprobe::attach(program, meta, function, *offset, *ret) {
-                Ok(link) => links.push(link),
-                Err(why) if wildcard => skipped.push(function, why),
-                Err(why) => return Err(why),
+            } => match (
+                kprobe::attach(program, meta, function, *offset, *ret),
+                &mut skipped,
+            ) {
+                (Ok(link), _) => links.push(link),
+                (Err(why), Some(skipped)) => skipped.push(function, why),
+                (Err(why), None) => return Err(why),
             },
             Attach::Fentry { function } => {
                 links.push(fentry::attach(program, meta, function)?);
@@ -83,9 +135,6 @@ pub fn attach(
                 links.extend(perf::attach(program, meta, counter, target_pid)?);
             }
         }
-    }
-    if let Some(warning) = skipped.settle(kind_name(meta), links.len())? {
-        eprintln!("{warning}");
     }
     Ok(links)
 }
