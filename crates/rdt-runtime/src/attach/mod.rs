@@ -116,7 +116,7 @@ fn attach(
                 offset,
                 ret,
             } => match (
-                kprobe::attach(program, meta, function, *offset, *ret),
+                kprobe::attach(program, meta, function, *offset, *ret, skipped.is_none()),
                 &mut skipped,
             ) {
                 (Ok(link), _) => links.push(link),
