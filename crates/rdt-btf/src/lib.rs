@@ -4,8 +4,10 @@
 //!   and x86-64 syscall numbers.
 //! - [`btf`]: a lazy reader of the kernel's BTF (vmlinux and modules' split BTF).
 //! - [`kfuncs`]: the kernel functions kprobes can attach to.
+//! - [`kallsyms`]: kernel function addresses by name.
 
 pub mod btf;
+pub mod kallsyms;
 pub mod kfuncs;
 mod syscalls_x86_64;
 pub mod tracefs;

@@ -100,7 +100,7 @@ impl ClauseChecker<'_> {
     pub(super) fn lang_ident(&mut self, name: &str, span: Span) -> Option<Option<Expr>> {
         let probe = &self.lang.probe;
         if probe.func_ip && matches!(name, "func" | "probefunc") {
-            return Some(Some(func_ip_symbol(span)));
+            return Some(Some(super::func_ip::func_ip_symbol(span)));
         }
         let probe_string = match name {
             "probe" => Some(probe.probe.clone()),
@@ -347,20 +347,3 @@ fn online_cpus() -> u32 {
     count.max(1)
 }
 
-/// `func` in a kprobe: the traced function's address (`bpf_get_func_ip`), printed as its name
-/// like `ksym()`; one program then serves every function of a wildcard.
-fn func_ip_symbol(span: Span) -> Expr {
-    let addr = typed(
-        ExprKind::Builtin(crate::ir::Builtin::FuncIp),
-        Type::U64,
-        span,
-    );
-    typed(
-        ExprKind::Symbol {
-            addr: Box::new(addr),
-            user: false,
-        },
-        Type::Symbol { user: false },
-        span,
-    )
-}
