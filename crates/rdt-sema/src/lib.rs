@@ -198,7 +198,7 @@ fn expr_uses_args(e: &ast::Expr, reads: &dyn Fn(&str) -> bool) -> bool {
         K::Ident(name) => reads(name),
         K::Int(_) | K::Str(_) | K::Var(_) | K::Positional(_) | K::PositionalCount => false,
         K::Map { keys: items, .. } | K::Call { args: items, .. } | K::Tuple(items) => {
-            items.iter().any(|e| expr_uses_args(e))
+            items.iter().any(expr_uses_args)
         }
         K::Field { base, .. } => expr_uses_args(base),
         K::Index { base, index } => expr_uses_args(base) || expr_uses_args(index),
