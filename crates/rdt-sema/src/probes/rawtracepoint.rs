@@ -2,7 +2,8 @@
 //! attach and to run than a tracefs tracepoint. The program sees the tracepoint's arguments as
 //! a `u64` array: `arg0`, `arg1`, … (the `TP_PROTO` arguments, untyped), and by name with their
 //! kernel types from BTF as `args.name` (`args.next->comm` in `sched_switch`). A `module:`
-//! prefix, which bpftrace accepts, is ignored.
+//! prefix, which bpftrace accepts, is ignored. A wildcard (`rawtracepoint:sched_process_*`)
+//! expands to the tracepoints `-l` lists, one program each.
 
 use super::btf_args::{raw_tracepoint_args, BtfContext, Source};
 use super::Instance;
@@ -12,14 +13,48 @@ use rdt_syntax::{Diagnostic, Span};
 pub fn expand(rest: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
     // `rawtracepoint:module:name` names the module first; the tracepoint name is last.
     let name = rest.rsplit(':').next().unwrap_or("");
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '*' | '?'))
+    {
         return Err(
             Diagnostic::error(span, format!("invalid raw tracepoint `{rest}`"))
                 .with_label("expected `rawtracepoint:name`")
                 .with_help("for example `rawtracepoint:sched_switch` or `rawtracepoint:sys_enter`"),
         );
     }
-    Ok(vec![Instance {
+    if name.contains(['*', '?']) {
+        return Ok(wildcard_names(name, span)?
+            .iter()
+            .map(|n| instance(n))
+            .collect());
+    }
+    Ok(vec![instance(name)])
+}
+
+/// The raw tracepoints a wildcard names.
+fn wildcard_names(glob: &str, span: Span) -> Result<Vec<String>, Diagnostic> {
+    let names = list(glob, false).map_err(|why| {
+        Diagnostic::error(span, format!("cannot expand the wildcard `{glob}`"))
+            .with_label("the kernel's tracepoints cannot be listed")
+            .with_help(why)
+    })?;
+    if names.is_empty() {
+        return Err(
+            Diagnostic::error(span, format!("no raw tracepoint matches `{glob}`"))
+                .with_label("matches nothing")
+                .with_help("`rdt -l 'rawtracepoint:*'` lists them"),
+        );
+    }
+    Ok(names
+        .into_iter()
+        .filter_map(|l| l.name.strip_prefix("rawtracepoint:").map(str::to_string))
+        .collect())
+}
+
+fn instance(name: &str) -> Instance {
+    Instance {
         prog_type: ProgType::RawTracepoint,
         attach: Attach::RawTracepoint {
             name: name.to_string(),
@@ -32,7 +67,7 @@ pub fn expand(rest: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
         .into_context(),
         guard: None,
         label: name.to_string(),
-    }])
+    }
 }
 
 /// `rdt -l 'rawtracepoint:GLOB'`: the kernel's tracepoints by bare name (a raw tracepoint is
