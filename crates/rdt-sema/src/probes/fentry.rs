@@ -86,3 +86,38 @@ fn wildcard_functions(kind: &str, glob: &str, span: Span) -> Result<Vec<String>,
     }
     Ok(found)
 }
+
+/// `rdt -l 'fentry:GLOB'`: the traceable kernel functions (tracefs `available_filter_functions`)
+/// that vmlinux BTF describes; `-lv` adds their typed arguments.
+pub fn list(glob: &str, verbose: bool) -> Result<Vec<super::list::Listed>, String> {
+    let btf = rdt_btf::btf::vmlinux().map_err(|e| e.to_string())?;
+    let described: std::collections::BTreeSet<&str> = btf
+        .names_of(rdt_btf::btf::NameKind::Func)
+        .into_iter()
+        .collect();
+    Ok(rdt_btf::kfuncs::matching(glob)?
+        .into_iter()
+        .filter(|f| described.contains(f.as_str()))
+        .map(|f| super::list::Listed {
+            args: if verbose {
+                typed_arg_lines(&f)
+            } else {
+                Vec::new()
+            },
+            name: format!("fentry:{f}"),
+        })
+        .collect())
+}
+
+/// `    const char * filename` lines for `-lv`.
+fn typed_arg_lines(function: &str) -> Vec<String> {
+    function_args(function)
+        .map(|typed| {
+            typed
+                .args
+                .iter()
+                .map(|a| format!("    {} {}", a.c_type, a.name))
+                .collect()
+        })
+        .unwrap_or_default()
+}
