@@ -45,3 +45,16 @@ fn register_names_are_exactly_argn_retval_func() {
     assert!(is_register_name("retval") && is_register_name("func"));
     assert!(!is_register_name("args") && !is_register_name("arg") && !is_register_name("probe"));
 }
+
+#[test]
+fn func_is_read_at_run_time_only_at_a_function_entry() {
+    let context = |spec: &str| {
+        probes::expand(spec, Span::default()).unwrap()[0]
+            .context
+            .clone()
+    };
+    assert!(context("kprobe:vfs_read").func_ip());
+    assert!(context("kretprobe:vfs_read").func_ip());
+    assert!(!context("kprobe:vfs_read+5").func_ip());
+    assert!(!context("rawtracepoint:sched_switch").func_ip());
+}

@@ -13,9 +13,6 @@ pub struct ProbeNames {
     pub module: String,
     pub function: String,
     pub name: String,
-    /// `func` is read at run time (`bpf_get_func_ip`, a kprobe at a function's entry or a
-    /// kretprobe) rather than being a constant, so one program serves a whole wildcard.
-    pub func_ip: bool,
 }
 
 /// Names seen by builtins, which the probe names of a clause depend on.
@@ -44,7 +41,6 @@ impl ProbeNames {
                 module: category.clone(),
                 function: name.clone(),
                 name: name.clone(),
-                ..Default::default()
             },
             // Syscall probes ride on raw tracepoints `sys_enter`/`sys_exit` under their own label.
             Attach::RawTracepoint { name } if name != label => syscall_names(label),
@@ -65,18 +61,12 @@ impl ProbeNames {
                     ..Default::default()
                 }
             }
-            Attach::Kprobe {
-                function,
-                ret,
-                offset,
-            } => ProbeNames {
+            Attach::Kprobe { function, ret, .. } => ProbeNames {
                 probe: format!("{}:{function}", if *ret { "kretprobe" } else { "kprobe" }),
                 provider: "fbt".into(),
                 module: "kernel".into(),
                 function: function.clone(),
                 name: if *ret { "return" } else { "entry" }.into(),
-                // Inside a function (`+offset`) the helper has no entry address to give.
-                func_ip: *offset == 0,
             },
             Attach::Fentry { function } => {
                 let exit = instance.prog_type == crate::ir::ProgType::Fexit;
@@ -86,7 +76,6 @@ impl ProbeNames {
                     module: "kernel".into(),
                     function: function.clone(),
                     name: if exit { "return" } else { "entry" }.into(),
-                    ..Default::default()
                 }
             }
             Attach::Timer { period, all_cpus } => {
@@ -118,7 +107,6 @@ fn syscall_names(label: &str) -> ProbeNames {
         module: "syscalls".into(),
         function: call.to_string(),
         name: side.into(),
-        ..Default::default()
     }
 }
 

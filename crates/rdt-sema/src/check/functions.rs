@@ -98,10 +98,10 @@ pub fn lang_function(name: &str) -> Option<&'static LangFunctionDef> {
 impl ClauseChecker<'_> {
     /// Resolves a builtin or stdlib constant; `None` when `name` is neither.
     pub(super) fn lang_ident(&mut self, name: &str, span: Span) -> Option<Option<Expr>> {
-        let probe = &self.lang.probe;
-        if probe.func_ip && matches!(name, "func" | "probefunc") {
+        if self.context.func_ip() && matches!(name, "func" | "probefunc") {
             return Some(Some(super::func_ip::func_ip_symbol(span)));
         }
+        let probe = &self.lang.probe;
         let probe_string = match name {
             "probe" => Some(probe.probe.clone()),
             "func" | "probefunc" => Some(probe.function.clone()),
@@ -346,4 +346,3 @@ fn online_cpus() -> u32 {
         .sum();
     count.max(1)
 }
-

@@ -47,6 +47,9 @@ pub struct BtfContext {
     pub name: String,
     /// A return probe (kretprobe, fexit).
     pub ret: bool,
+    /// `func` is read when the probe fires (`bpf_get_func_ip`: a kprobe or kretprobe at the
+    /// function's entry), so one program serves every function of a wildcard.
+    pub func_ip: bool,
 }
 
 /// The typed arguments of kernel function `function`.
@@ -322,6 +325,7 @@ mod tests {
             source: Source::Fentry,
             name: "do_sys_openat2".into(),
             ret: true,
+            func_ip: false,
         };
         let r = ctx.retval(Span::default()).unwrap();
         assert!(matches!(r.kind, ExprKind::Arg { index: 3 }));

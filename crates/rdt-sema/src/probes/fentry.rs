@@ -57,6 +57,7 @@ fn instance(function: &str, ret: bool) -> Instance {
             source: Source::Fentry,
             name: function.to_string(),
             ret,
+            func_ip: false,
         }
         .into_context(),
         guard: None,

@@ -135,6 +135,11 @@ impl Context {
         }
     }
 
+    /// Whether `func` is read when the probe fires (`bpf_get_func_ip`) rather than a constant.
+    pub fn func_ip(&self) -> bool {
+        matches!(self, Context::Btf(b) if b.func_ip)
+    }
+
     /// Resolves `args.field` / `args->field`.
     pub fn field(&self, field: &str, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
         match self {

@@ -63,6 +63,7 @@ fn instance(name: &str) -> Instance {
             source: Source::RawTracepoint,
             name: name.to_string(),
             ret: false,
+            func_ip: false,
         }
         .into_context(),
         guard: None,
