@@ -87,8 +87,9 @@ enum Reads {
     /// Nothing: one program serves every instance.
     Nothing,
     /// Only `arg0…`, `retval` and `func`: one program serves instances that keep their
-    /// arguments in the same places (kprobes: registers) and read `func` at run time.
-    Registers,
+    /// arguments in the same places (kprobes: registers) and, when `func` is read, read it at
+    /// run time.
+    Registers { func: bool },
     /// Typed `args`, probe names: one program per instance.
     Layout,
 }
@@ -99,7 +100,9 @@ fn reads_of(clause: &ast::Clause) -> Reads {
     } else if clause_reads(clause, &|n| is_instance_name(n) && !is_register_name(n)) {
         Reads::Layout
     } else {
-        Reads::Registers
+        Reads::Registers {
+            func: clause_reads(clause, &|n| matches!(n, "func" | "probefunc")),
+        }
     }
 }
 
@@ -126,7 +129,9 @@ fn group_instances(spec: &ast::ProbeSpec, instances: Vec<Instance>, reads: Reads
         let shared = groups.iter_mut().find(|g| {
             let layout_ok = match reads {
                 Reads::Nothing => true,
-                Reads::Registers => instance.context.uniform_args(),
+                Reads::Registers { func } => {
+                    instance.context.uniform_args() && (!func || instance.context.func_ip())
+                }
                 Reads::Layout => false,
             };
             layout_ok

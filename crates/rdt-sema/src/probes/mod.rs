@@ -38,6 +38,8 @@ pub enum Context {
     Kprobe {
         ret: bool,
     },
+    /// A raw tracepoint's `u64 args[]`: `arg0…`.
+    RawArgs,
     /// Kernel functions and raw tracepoints whose arguments are typed from BTF.
     Btf(btf_args::BtfContext),
 }
@@ -129,7 +131,7 @@ impl Context {
     /// and `func` at run time, so one program serves a whole wildcard that reads only those.
     pub fn uniform_args(&self) -> bool {
         match self {
-            Context::Kprobe { .. } => true,
+            Context::Kprobe { .. } | Context::RawArgs => true,
             Context::Btf(b) => b.source == btf_args::Source::Kprobe,
             _ => false,
         }
@@ -151,6 +153,12 @@ impl Context {
             )
             .with_label("not supported yet")
             .with_help("use `arg0`, `arg1`, … for the raw arguments")),
+            Context::RawArgs => Err(Diagnostic::error(
+                span,
+                "raw tracepoint `args` need kernel BTF (btf_trace_* types)",
+            )
+            .with_label("not supported yet")
+            .with_help("use `arg0`, `arg1`, … for the raw arguments")),
             Context::None => Err(no_args("args", span, probe)),
         }
     }
@@ -167,7 +175,7 @@ impl Context {
     /// Resolves `arg0`…`arg5`.
     pub fn arg(&self, index: u8, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
         match self {
-            Context::Kprobe { .. } => Ok(Resolved {
+            Context::Kprobe { .. } | Context::RawArgs => Ok(Resolved {
                 kind: ExprKind::Arg { index },
                 ty: Type::U64,
             }),
