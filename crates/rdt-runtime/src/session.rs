@@ -38,9 +38,7 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
     let signals = SignalFd::new()
         .map_err(|e| RuntimeError::Other(format!("cannot set up signal handling: {e}")))?;
     let mut ebpf = load::open(artifact)?;
-    for p in &artifact.programs {
-        load::load_program(&mut ebpf, p)?;
-    }
+    let not_loaded = attach::load_all(&mut ebpf, &artifact.programs)?;
     if opts.dry_run {
         return Ok(());
     }
@@ -56,7 +54,10 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
     session.run_special(&mut ebpf, Attach::Begin)?;
     let mut links: Vec<Link> = Vec::new();
     if !session.stop {
-        let programs = artifact.programs.iter().filter(|p| !is_special(p));
+        let programs = artifact
+            .programs
+            .iter()
+            .filter(|p| !is_special(p) && !not_loaded.contains(&p.name));
         links.extend(attach::attach_all(&mut ebpf, programs, opts.target.pid())?);
         if !opts.quiet {
             let specials = artifact.programs.iter().filter(|p| is_special(p)).count();

@@ -5,6 +5,7 @@ mod detach;
 pub(crate) mod fentry;
 mod kprobe;
 mod kprobe_events;
+mod load_skipped;
 pub(crate) mod perf;
 mod skipped;
 mod timer;
@@ -20,6 +21,7 @@ use std::any::Any;
 pub type Link = Box<dyn Any + Send>;
 
 pub use detach::detach_all;
+pub use load_skipped::load_all;
 
 /// Attaches every program. The kprobes of one wildcard (one program or one per function, all
 /// with the probe description's span) are settled together: functions the kernel refuses are
