@@ -4,11 +4,11 @@
 //!   and x86-64 syscall numbers.
 //! - [`btf`]: a lazy reader of the kernel's BTF (vmlinux and modules' split BTF).
 //! - [`kfuncs`]: the kernel functions kprobes can attach to.
-//! - [`kallsyms`]: kernel symbol addresses from /proc/kallsyms.
+//! - [`kallsyms`]: kernel symbol addresses by name, from /proc/kallsyms.
 
 pub mod btf;
-pub mod kfuncs;
 pub mod kallsyms;
+pub mod kfuncs;
 mod syscalls_x86_64;
 pub mod tracefs;
 

@@ -14,6 +14,7 @@ use rdt_syntax::Span;
 
 mod lang;
 mod kmem;
+mod func_ip;
 pub mod stacks;
 mod map_loop;
 mod user;
@@ -772,6 +773,7 @@ impl<'a> Lowerer<'a> {
             Builtin::Jiffies => self.call(helper::JIFFIES64, vec![]),
             Builtin::Cgroup => self.call(helper::GET_CURRENT_CGROUP_ID, vec![]),
             Builtin::Curtask => self.call(helper::GET_CURRENT_TASK, vec![]),
+            Builtin::FuncIp => self.func_ip(),
             // A string; only reachable through a wrongly typed IR.
             Builtin::Comm => self.imm(0),
         }

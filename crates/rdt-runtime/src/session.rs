@@ -44,9 +44,7 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
     let signals = SignalFd::new()
         .map_err(|e| RuntimeError::Other(format!("cannot set up signal handling: {e}")))?;
     let mut ebpf = load::open(artifact)?;
-    for p in &artifact.programs {
-        load::load_program(&mut ebpf, p)?;
-    }
+    let not_loaded = attach::load_all(&mut ebpf, &artifact.programs)?;
     if opts.dry_run {
         return Ok(());
     }
@@ -101,9 +99,11 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
     session.run_special(&mut ebpf, Attach::Begin)?;
     let mut links: Vec<Link> = Vec::new();
     if !session.stop {
-        for p in artifact.programs.iter().filter(|p| !is_special(p)) {
-            links.extend(attach::attach(&mut ebpf, p, opts.target.pid())?);
-        }
+        let programs = artifact
+            .programs
+            .iter()
+            .filter(|p| !is_special(p) && !not_loaded.contains(&p.name));
+        links.extend(attach::attach_all(&mut ebpf, programs, opts.target.pid())?);
     }
     if opts.format == OutputFormat::Text && !opts.quiet && !session.stop {
         let specials = artifact.programs.iter().filter(|p| is_special(p)).count();
@@ -124,7 +124,7 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
     }
     session.event_loop(&signals, child.as_mut(), pid_watch.as_ref())?;
 
-    drop(links);
+    attach::detach_all(links);
     session.drain()?;
     session.run_special(&mut ebpf, Attach::End)?;
     session.drain()?;

@@ -41,6 +41,7 @@ pub fn builtin_type(b: Builtin) -> Type {
         Builtin::Jiffies | Builtin::Cgroup => Type::U64,
         // Typed `struct task_struct *` by sema when BTF has it (see check/ktypes.rs).
         Builtin::Curtask => Type::U64,
+        Builtin::FuncIp => Type::U64,
     }
 }
 

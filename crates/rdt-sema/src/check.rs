@@ -14,6 +14,7 @@ use rdt_syntax::{did_you_mean, Diagnostic, Span};
 use std::collections::HashMap;
 
 mod control;
+mod func_ip;
 mod functions;
 mod locals;
 
@@ -979,6 +980,9 @@ impl<'a> ClauseChecker<'a> {
     }
 
     fn string_binary(&mut self, op: BinOp, l: Expr, r: Expr, span: Span) -> Option<Expr> {
+        if let Some(compared) = self.func_compared_to_name(op, &l, &r, span) {
+            return compared;
+        }
         if l.ty.is_str() && r.ty.is_str() && matches!(op, BinOp::Eq | BinOp::Ne) {
             let negate = op == BinOp::Ne;
             return Some(typed(
@@ -998,6 +1002,8 @@ impl<'a> ClauseChecker<'a> {
                 format!("strings cannot be combined with `{}`", op.symbol()),
             )
             .with_label("only `==` and `!=` compare strings")
+        } else if matches!(other.ty, Type::Symbol { user: false }) {
+            func_ip::symbol_compared_to_string(s.span, other.span)
         } else {
             Diagnostic::error(
                 s.span,

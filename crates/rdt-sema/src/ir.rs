@@ -518,4 +518,7 @@ pub enum Builtin {
     Cgroup,
     /// The current `struct task_struct *` (bpf_get_current_task).
     Curtask,
+    /// The address of the traced kernel function (bpf_get_func_ip): what `func` reads in a
+    /// kprobe, so one program serves every function of a wildcard.
+    FuncIp,
 }

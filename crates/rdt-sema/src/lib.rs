@@ -11,6 +11,8 @@ pub mod ktypes;
 pub mod probes;
 pub mod stdlib;
 pub mod types;
+#[cfg(test)]
+mod grouping_tests;
 
 pub use check::Params;
 pub use types::Type;
@@ -73,7 +75,7 @@ fn expand_clauses<'a>(
         let mut groups = Vec::new();
         for spec in &clause.probes {
             match probes::expand(&spec.text, spec.span, params) {
-                Ok(instances) => groups.extend(group_instances(spec, instances, uses_args(clause))),
+                Ok(instances) => groups.extend(group_instances(spec, instances, reads_of(clause))),
                 Err(d) => diags.push(d),
             }
         }
@@ -82,21 +84,64 @@ fn expand_clauses<'a>(
     out
 }
 
+/// What a clause reads of its probe's instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reads {
+    /// Nothing: one program serves every instance.
+    Nothing,
+    /// Only `arg0…`, `retval` and `func`: one program serves instances that keep their
+    /// arguments in the same places (kprobes: registers) and, when `func` is read, read it at
+    /// run time.
+    Registers { func: bool },
+    /// Typed `args`, probe names: one program per instance.
+    Layout,
+}
+
+fn reads_of(clause: &ast::Clause) -> Reads {
+    if !clause_reads(clause, &is_instance_name) {
+        Reads::Nothing
+    } else if clause_reads(clause, &|n| is_instance_name(n) && !is_register_name(n)) {
+        Reads::Layout
+    } else {
+        Reads::Registers {
+            func: clause_reads(clause, &|n| matches!(n, "func" | "probefunc")),
+        }
+    }
+}
+
+/// Names whose value depends on the probe instance.
+fn is_instance_name(name: &str) -> bool {
+    name == "args"
+        || name == "retval"
+        || name.starts_with("arg")
+        || probe_names::PROBE_NAME_BUILTINS.contains(&name)
+}
+
+/// Instance names a register-based probe reads the same way everywhere.
+fn is_register_name(name: &str) -> bool {
+    let arg_n = name
+        .strip_prefix("arg")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    arg_n || matches!(name, "retval" | "func" | "probefunc")
+}
+
 /// Instances that attach the same way and need no per-instance argument layout share a program.
-fn group_instances(
-    spec: &ast::ProbeSpec,
-    instances: Vec<Instance>,
-    per_instance: bool,
-) -> Vec<Group> {
+fn group_instances(spec: &ast::ProbeSpec, instances: Vec<Instance>, reads: Reads) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     for mut instance in instances {
-        if per_instance && instance.guard.is_none() {
+        if reads != Reads::Nothing && instance.guard.is_none() {
             instance.guard = probes::exact_syscall_guard(&instance);
         }
         let shared = groups.iter_mut().find(|g| {
-            (!per_instance
-                || instance.context.uniform_args()
-                || g.instances[0].context.same_args_as(&instance.context))
+            let layout_ok = match reads {
+                Reads::Nothing => true,
+                Reads::Registers { func } => {
+                    (instance.context.uniform_args() && (!func || instance.context.func_ip()))
+                        || (!func && g.instances[0].context.same_args_as(&instance.context))
+                }
+                Reads::Layout => false,
+            };
+            layout_ok
                 && g.instances[0].prog_type == instance.prog_type
                 && same_program(&g.instances[0], &instance)
         });
@@ -118,17 +163,25 @@ fn same_program(a: &Instance, b: &Instance) -> bool {
         (ir::Attach::RawTracepoint { name: x }, ir::Attach::RawTracepoint { name: y }) => x == y,
         // Entry and return probes are different program sections.
         (ir::Attach::Kprobe { ret: x, .. }, ir::Attach::Kprobe { ret: y, .. }) => x == y,
+        // A trampoline program is loaded against one function's BTF id.
+        (ir::Attach::Fentry { function: x }, ir::Attach::Fentry { function: y }) => x == y,
         (x, y) => std::mem::discriminant(x) == std::mem::discriminant(y),
     }
 }
 
-/// Whether a clause reads its probe's arguments; a wildcard probe whose instances lay out their
+/// Whether a clause reads a name `reads` picks; a wildcard probe whose instances lay out their
 /// arguments differently then needs one program per instance.
-fn uses_args(clause: &ast::Clause) -> bool {
-    clause.predicate.as_ref().is_some_and(expr_uses_args) || block_uses_args(&clause.body)
+fn clause_reads(clause: &ast::Clause, reads: &dyn Fn(&str) -> bool) -> bool {
+    clause
+        .predicate
+        .as_ref()
+        .is_some_and(|p| expr_uses_args(p, reads))
+        || block_uses_args(&clause.body, reads)
 }
 
-pub(crate) fn block_uses_args(block: &ast::Block) -> bool {
+pub(crate) fn block_uses_args(block: &ast::Block, reads: &dyn Fn(&str) -> bool) -> bool {
+    let expr_uses_args = |e: &ast::Expr| expr_uses_args(e, reads);
+    let block_uses_args = |b: &ast::Block| block_uses_args(b, reads);
     block.stmts.iter().any(|s| match &s.kind {
         ast::StmtKind::Expr(e) => expr_uses_args(e),
         ast::StmtKind::Assign { target, value, .. } => {
@@ -150,15 +203,11 @@ pub(crate) fn block_uses_args(block: &ast::Block) -> bool {
     })
 }
 
-fn expr_uses_args(e: &ast::Expr) -> bool {
+fn expr_uses_args(e: &ast::Expr, reads: &dyn Fn(&str) -> bool) -> bool {
     use ast::ExprKind as K;
+    let expr_uses_args = |e: &ast::Expr| expr_uses_args(e, reads);
     match &e.kind {
-        K::Ident(name) => {
-            name == "args"
-                || name == "retval"
-                || name.starts_with("arg")
-                || probe_names::PROBE_NAME_BUILTINS.contains(&name.as_str())
-        }
+        K::Ident(name) => reads(name),
         K::Int(_) | K::Str(_) | K::Var(_) | K::Positional(_) | K::PositionalCount => false,
         K::Map { keys: items, .. } | K::Call { args: items, .. } | K::Tuple(items) => {
             items.iter().any(expr_uses_args)

@@ -8,6 +8,7 @@ use aya::programs::{FEntry, FExit, Program, ProgramError};
 use aya::Btf;
 use rdt_codegen::{Attach, ProgType, ProgramMeta};
 use rdt_syntax::Diagnostic;
+use std::sync::OnceLock;
 
 /// Loads the program against its function (the verifier checks it against the prototype).
 pub fn load(program: &mut Program, meta: &ProgramMeta) -> Result<(), RuntimeError> {
@@ -20,8 +21,7 @@ pub fn load(program: &mut Program, meta: &ProgramMeta) -> Result<(), RuntimeErro
             meta.name
         )));
     };
-    // aya parses all of vmlinux's BTF here (~26 ms); only fentry/fexit scripts pay for it.
-    let btf = Btf::from_sys_fs().map_err(|e| {
+    let btf = vmlinux_btf().map_err(|e| {
         RuntimeError::located(
             Diagnostic::error(meta.probe_span, "fentry/fexit probes need kernel BTF")
                 .with_label(format!("cannot read /sys/kernel/btf/vmlinux: {e}")),
@@ -30,14 +30,23 @@ pub fn load(program: &mut Program, meta: &ProgramMeta) -> Result<(), RuntimeErro
     let result = match meta.prog_type {
         ProgType::Fexit => {
             let p: &mut FExit = program.try_into().map_err(|_| wrong_type(meta))?;
-            p.load(function, &btf)
+            p.load(function, btf)
         }
         _ => {
             let p: &mut FEntry = program.try_into().map_err(|_| wrong_type(meta))?;
-            p.load(function, &btf)
+            p.load(function, btf)
         }
     };
     result.map_err(|e| refused(e, meta, function))
+}
+
+/// aya's parse of all of vmlinux's BTF (~26 ms): only fentry/fexit scripts pay for it, and once,
+/// however many functions a wildcard gives them.
+fn vmlinux_btf() -> Result<&'static Btf, String> {
+    static BTF: OnceLock<Result<Btf, String>> = OnceLock::new();
+    BTF.get_or_init(|| Btf::from_sys_fs().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 fn refused(e: ProgramError, meta: &ProgramMeta, function: &str) -> RuntimeError {

@@ -8,12 +8,15 @@ use rdt_codegen::ProgramMeta;
 use rdt_syntax::Diagnostic;
 use std::path::Path;
 
+/// `suggest`: explain a failure with the kernel's closest function names (reads the whole
+/// function list, pointless for a wildcard's functions, which came from it).
 pub fn attach(
     program: &mut Program,
     meta: &ProgramMeta,
     function: &str,
     offset: u64,
     ret: bool,
+    suggest: bool,
 ) -> Result<Link, RuntimeError> {
     let kind = if ret { "kretprobe" } else { "kprobe" };
     let pmu = Path::new(KPROBE_PMU).exists();
@@ -24,7 +27,9 @@ pub fn attach(
     match (pmu && !kprobe_events::forced(), events) {
         (true, _) => {
             let id = p.attach(function, offset).map_err(|e| {
-                unknown_function(meta, function, kind)
+                let unknown = suggest.then(|| unknown_function(meta, function, kind));
+                unknown
+                    .flatten()
                     .unwrap_or_else(|| failed(meta.probe_span, &format!("{kind} {function}"), &e))
             })?;
             Ok(Box::new(
@@ -38,7 +43,8 @@ pub fn attach(
                 .map_err(|e| failed(meta.probe_span, &format!("{kind} {function}"), &e))?;
             let probe =
                 kprobe_events::attach(fd, &tracefs, function, offset, ret).map_err(|why| {
-                    unknown_function(meta, function, kind).unwrap_or_else(|| {
+                    let unknown = suggest.then(|| unknown_function(meta, function, kind));
+                    unknown.flatten().unwrap_or_else(|| {
                         RuntimeError::located(
                             Diagnostic::error(
                                 meta.probe_span,

@@ -1,11 +1,14 @@
 //! Attaching loaded programs, one module per mechanism. Each returns the links it made; dropping
 //! a link detaches it.
 
+mod detach;
 pub(crate) mod fentry;
 mod kprobe;
 mod kprobe_events;
+mod load_skipped;
 pub(crate) mod perf;
 mod raw;
+mod skipped;
 mod timer;
 mod uprobe;
 mod uprobe_multi;
@@ -19,15 +22,69 @@ use rdt_syntax::{Diagnostic, Span};
 use std::any::Any;
 
 /// An attachment that detaches when dropped.
-pub type Link = Box<dyn Any>;
+pub type Link = Box<dyn Any + Send>;
+
+pub use detach::detach_all;
+pub use load_skipped::load_all;
+
+/// Attaches every program. The kprobes of one wildcard (one program or one per function, all
+/// with the probe description's span) are settled together: functions the kernel refuses are
+/// skipped with one warning, and only a wildcard of which nothing attached is an error.
+pub fn attach_all<'a>(
+    ebpf: &mut Loaded,
+    programs: impl Iterator<Item = &'a ProgramMeta>,
+    target_pid: Option<u32>,
+) -> Result<Vec<Link>, RuntimeError> {
+    let programs: Vec<&ProgramMeta> = programs.collect();
+    let mut links = Vec::new();
+    // Per kprobe wildcard (its span): the refused functions and how many attached.
+    let mut wildcards: Vec<(Span, &'static str, skipped::Skipped, usize)> = Vec::new();
+    for meta in &programs {
+        if !is_kprobe_wildcard(meta, &programs) {
+            links.extend(attach(ebpf, meta, target_pid, None)?);
+            continue;
+        }
+        let at = match wildcards.iter().position(|w| w.0 == meta.probe_span) {
+            Some(at) => at,
+            None => {
+                wildcards.push((meta.probe_span, kind_name(meta), Default::default(), 0));
+                wildcards.len() - 1
+            }
+        };
+        let made = attach(ebpf, meta, target_pid, Some(&mut wildcards[at].2))?;
+        wildcards[at].3 += made.len();
+        links.extend(made);
+    }
+    for (_, kind, skipped, attached) in wildcards {
+        if let Some(warning) = skipped.settle(kind, attached)? {
+            eprintln!("{warning}");
+        }
+    }
+    Ok(links)
+}
+
+/// Whether `meta` attaches kprobes of a wildcard: its probe description gives several.
+fn is_kprobe_wildcard(meta: &ProgramMeta, programs: &[&ProgramMeta]) -> bool {
+    let kprobes_only = meta
+        .attach
+        .iter()
+        .all(|a| matches!(a, Attach::Kprobe { .. }));
+    let points: usize = programs
+        .iter()
+        .filter(|p| p.probe_span == meta.probe_span)
+        .map(|p| p.attach.len())
+        .sum();
+    kprobes_only && points > 1
+}
 
 /// Attaches `meta`'s program at every one of its attach points. BEGIN and END attach nowhere.
 /// `target_pid` (`-p`/`-c`) narrows the probes that can watch one process (profile, perf
-/// counters).
-pub fn attach(
+/// counters). Kprobes the kernel refuses go to `skipped` when given (a wildcard's functions).
+fn attach(
     loaded: &mut Loaded,
     meta: &ProgramMeta,
     target_pid: Option<u32>,
+    mut skipped: Option<&mut skipped::Skipped>,
 ) -> Result<Vec<Link>, RuntimeError> {
     let ebpf = match loaded {
         Loaded::Aya(ebpf) => ebpf,
@@ -76,9 +133,14 @@ pub fn attach(
                 function,
                 offset,
                 ret,
-            } => {
-                links.push(kprobe::attach(program, meta, function, *offset, *ret)?);
-            }
+            } => match (
+                kprobe::attach(program, meta, function, *offset, *ret, skipped.is_none()),
+                &mut skipped,
+            ) {
+                (Ok(link), _) => links.push(link),
+                (Err(why), Some(skipped)) => skipped.push(function, why),
+                (Err(why), None) => return Err(why),
+            },
             Attach::Fentry { function } => {
                 links.push(fentry::attach(program, meta, function)?);
             }
@@ -118,6 +180,13 @@ pub fn attach(
         }
     }
     Ok(links)
+}
+
+fn kind_name(meta: &ProgramMeta) -> &'static str {
+    match meta.attach.first() {
+        Some(Attach::Kprobe { ret: true, .. }) => "kretprobe",
+        _ => "kprobe",
+    }
 }
 
 pub(crate) fn wrong_type(meta: &ProgramMeta) -> RuntimeError {

@@ -151,7 +151,7 @@ impl ClauseChecker<'_> {
             );
             return None;
         }
-        if crate::block_uses_args(body) {
+        if crate::block_uses_args(body, &|n| n == "args" || n == "retval" || n.starts_with("arg")) {
             self.error(
                 Diagnostic::error(
                     map_span,

@@ -113,6 +113,9 @@ pub fn lang_function(name: &str) -> Option<&'static LangFunctionDef> {
 impl ClauseChecker<'_> {
     /// Resolves a builtin or stdlib constant; `None` when `name` is neither.
     pub(super) fn lang_ident(&mut self, name: &str, span: Span) -> Option<Option<Expr>> {
+        if self.context.func_ip() && matches!(name, "func" | "probefunc") {
+            return Some(Some(super::func_ip::func_ip_symbol(span)));
+        }
         let probe = &self.lang.probe;
         let probe_string = match name {
             "probe" => Some(probe.probe.clone()),

@@ -25,10 +25,10 @@ fn stack_expr(stack: StackType, span: Span) -> Expr {
 
 fn kaddr_error(name: &str, span: Span, e: KallsymsError) -> Diagnostic {
     match e {
-        KallsymsError::NotFound { suggestion } => {
+        KallsymsError::NotFound => {
             let d = Diagnostic::error(span, format!("the kernel has no symbol `{name}`"))
                 .with_label("not in /proc/kallsyms");
-            match suggestion {
+            match rdt_syntax::did_you_mean(name, kallsyms::names_near(name)) {
                 Some(near) => d.with_help(format!("did you mean `{near}`?")),
                 None => d.with_help("`grep NAME /proc/kallsyms` lists the kernel's symbols"),
             }

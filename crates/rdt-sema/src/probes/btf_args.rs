@@ -47,6 +47,9 @@ pub struct BtfContext {
     pub name: String,
     /// A return probe (kretprobe, fexit).
     pub ret: bool,
+    /// `func` is read when the probe fires (`bpf_get_func_ip`: a kprobe or kretprobe at the
+    /// function's entry), so one program serves every function of a wildcard.
+    pub func_ip: bool,
 }
 
 /// The typed arguments of kernel function `function`.
@@ -195,12 +198,13 @@ impl BtfContext {
         })
     }
 
-    /// The BTF type of argument `field` of a kernel function.
+    /// The BTF type of argument `field` of a kernel function or raw tracepoint (whose
+    /// `__bpf_trace_<name>` names the parameters).
     pub fn arg_btf_type(&self, field: &str) -> Option<TypeRef> {
-        if self.source == Source::RawTracepoint {
-            return None;
-        }
-        let proto = function_proto(&self.name).ok()?;
+        let proto = match self.source {
+            Source::RawTracepoint => function_proto(&format!("__bpf_trace_{}", self.name)).ok()?,
+            Source::Kprobe | Source::Fentry => function_proto(&self.name).ok()?,
+        };
         let (params, _) = proto.btf.func_params(proto.id).ok()?;
         let p = params.iter().find(|p| p.name == field)?;
         Some(proto.with_id(p.ty))
@@ -321,6 +325,7 @@ mod tests {
             source: Source::Fentry,
             name: "do_sys_openat2".into(),
             ret: true,
+            func_ip: false,
         };
         let r = ctx.retval(Span::default()).unwrap();
         assert!(matches!(r.kind, ExprKind::Arg { index: 3 }));

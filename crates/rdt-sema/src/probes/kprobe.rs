@@ -53,6 +53,8 @@ pub fn expand(kind: &str, rest: &str, span: Span) -> Result<Vec<Instance>, Diagn
                 source: Source::Kprobe,
                 name: function.clone(),
                 ret,
+                // Inside a function (`+offset`) the helper has no entry address to give.
+                func_ip: offset == 0,
             }
             .into_context(),
             attach: Attach::Kprobe {

@@ -2,7 +2,7 @@
 //! which kinds a pattern concerns and joins their answers. A new kind adds one row to
 //! [`LISTERS`].
 
-use super::{kprobe, perf, rawtracepoint, tracepoint};
+use super::{fentry, kprobe, perf, rawtracepoint, tracepoint};
 use rdt_btf::tracefs::glob_match;
 
 /// One listed probe: its full name (`tracepoint:sched:sched_switch`) and, for `-lv`, its
@@ -22,6 +22,11 @@ pub const LISTERS: &[(&str, &[&str], Lister)] = &[
     ("tracepoint", &["t"], tracepoint::list),
     ("rawtracepoint", &["rt"], rawtracepoint::list),
     ("kprobe", &["k", "kretprobe", "kr"], kprobe::list),
+    (
+        "fentry",
+        &["f", "kfunc", "fexit", "fr", "kretfunc"],
+        fentry::list,
+    ),
     ("software", &["s"], perf::list_software),
     ("hardware", &["h"], perf::list_hardware),
 ];

@@ -148,10 +148,19 @@ pub(crate) fn no_args(what: &str, span: Span, probe: &str) -> Diagnostic {
 }
 
 impl Context {
-    /// Whether every instance of this kind reads its arguments the same way (registers or a raw
-    /// `u64` array), so one program serves a whole wildcard even when the clause reads args.
+    /// Whether every instance of this kind reads `arg0…` and `retval` the same way (registers)
+    /// and `func` at run time, so one program serves a whole wildcard that reads only those.
     pub fn uniform_args(&self) -> bool {
-        matches!(self, Context::Kprobe { .. } | Context::RawArgs)
+        match self {
+            Context::Kprobe { .. } | Context::RawArgs => true,
+            Context::Btf(b) => b.source == btf_args::Source::Kprobe,
+            _ => false,
+        }
+    }
+
+    /// Whether `func` is read when the probe fires (`bpf_get_func_ip`) rather than a constant.
+    pub fn func_ip(&self) -> bool {
+        matches!(self, Context::Btf(b) if b.func_ip)
     }
 
     /// Resolves `args.field` / `args->field`.
