@@ -19,18 +19,26 @@ pub fn available_functions_path() -> Option<PathBuf> {
 /// The probeable kernel functions whose names match `glob`, sorted and without duplicates.
 /// The error says why they cannot be listed.
 pub fn matching(glob: &str) -> Result<Vec<String>, String> {
-    let path = match tracefs::root() {
-        Ok(root) => root.join("available_filter_functions"),
-        Err(e) => return Err(e.to_string()),
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let blacklist = std::fs::read_to_string(BLACKLIST).unwrap_or_default();
+    Ok(matching_in(&available_functions()?, &blacklist, glob))
+}
+
+/// The kernel functions ftrace can hook (what fentry/fexit trampolines need) whose names match
+/// `glob`, sorted: the kprobe blacklist does not concern them.
+pub fn traceable(glob: &str) -> Result<Vec<String>, String> {
+    Ok(matching_in(&available_functions()?, "", glob))
+}
+
+fn available_functions() -> Result<String, String> {
+    let path = tracefs::root()
+        .map_err(|e| e.to_string())?
+        .join("available_filter_functions");
+    std::fs::read_to_string(&path).map_err(|e| {
         format!(
             "cannot read {}: {e} (the kernel lists no functions to probe)",
             path.display()
         )
-    })?;
-    let blacklist = std::fs::read_to_string(BLACKLIST).unwrap_or_default();
-    Ok(matching_in(&text, &blacklist, glob))
+    })
 }
 
 /// [`matching`] over the text of `available_filter_functions` and the kprobe blacklist.
