@@ -158,3 +158,36 @@ fn warnings_by_reason(failures: &[(&str, String)]) -> Vec<String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_failing_alike_share_a_warning_in_listing_order() {
+        let failures = [
+            ("kprobe", "no ftrace".to_string()),
+            ("hardware", "no PMU".to_string()),
+            ("fentry", "no ftrace".to_string()),
+        ];
+        assert_eq!(
+            warnings_by_reason(&failures),
+            vec![
+                "cannot list kprobe, fentry probes: no ftrace",
+                "cannot list hardware probes: no PMU",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_kind_and_alias_is_listed_once() {
+        let mut names: Vec<&str> = LISTERS
+            .iter()
+            .flat_map(|k| std::iter::once(k.name).chain(k.aliases.iter().copied()))
+            .collect();
+        let all = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), all);
+    }
+}
