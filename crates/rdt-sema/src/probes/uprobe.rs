@@ -8,10 +8,10 @@
 //! through the uprobe PMU at the function's file offset; with `-p PID` or `-c CMD` only that
 //! process fires it.
 
+use super::list::{Listed, Query};
 use super::{Context, Instance, Resolved};
 use crate::ir::{Attach, Expr, ExprKind, ProgType};
 use crate::{Params, Type};
-use super::list::{Listed, Query};
 use rdt_btf::tracefs::glob_match;
 use rdt_elf::{ElfError, ElfObject, Symbol};
 use rdt_syntax::ast::BinOp;

@@ -9,10 +9,10 @@
 //! semaphore attaches with the semaphore's file offset, so the kernel counts it up while rdt is
 //! attached and the program's `*_ENABLED()` checks see it.
 
+use super::list::{Listed, Query};
 use super::{Context, Instance, Resolved};
 use crate::ir::{Attach, Expr, ExprKind, ProgType};
 use crate::{Params, Type};
-use super::list::{Listed, Query};
 use rdt_btf::tracefs::glob_match;
 use rdt_elf::{ArgLoc, ArgSpec, ElfObject, Reg, UsdtProbe};
 use rdt_syntax::ast::BinOp;
