@@ -9,33 +9,34 @@ use std::path::PathBuf;
 /// Where the kernel lists the functions kprobes refuse (`kprobes/blacklist` in debugfs).
 const BLACKLIST: &str = "/sys/kernel/debug/kprobes/blacklist";
 
-/// The path of `available_filter_functions`, if tracefs can be found.
-pub fn available_functions_path() -> Option<PathBuf> {
-    tracefs::root()
-        .ok()
-        .map(|r| r.join("available_filter_functions"))
-}
-
 /// The probeable kernel functions whose names match `glob`, sorted and without duplicates.
 /// The error says why they cannot be listed.
 pub fn matching(glob: &str) -> Result<Vec<String>, String> {
-    let path = match tracefs::root() {
-        Ok(root) => root.join("available_filter_functions"),
-        Err(e) => return Err(e.to_string()),
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        format!(
-            "cannot read {}: {e} (the kernel lists no functions to probe)",
-            path.display()
-        )
-    })?;
     // `RDT_KPROBE_BLACKLIST` names another file (`/dev/null`: none), as when debugfs is not
     // mounted; the VM lane uses it to reach functions the kernel itself refuses.
     let blacklist_path = std::env::var_os("RDT_KPROBE_BLACKLIST")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(BLACKLIST));
     let blacklist = std::fs::read_to_string(blacklist_path).unwrap_or_default();
-    Ok(matching_in(&text, &blacklist, glob))
+    Ok(matching_in(&available_functions()?, &blacklist, glob))
+}
+
+/// The kernel functions ftrace can hook (what fentry/fexit trampolines need) whose names match
+/// `glob`, sorted: the kprobe blacklist does not concern them.
+pub fn traceable(glob: &str) -> Result<Vec<String>, String> {
+    Ok(matching_in(&available_functions()?, "", glob))
+}
+
+fn available_functions() -> Result<String, String> {
+    let path = tracefs::root()
+        .map_err(|e| e.to_string())?
+        .join("available_filter_functions");
+    std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "cannot read {}: {e} (the kernel lists no functions to probe)",
+            path.display()
+        )
+    })
 }
 
 /// [`matching`] over the text of `available_filter_functions` and the kprobe blacklist.

@@ -1,20 +1,25 @@
-//! `rdt -l PATTERN` for user-space probes: the probes a pattern names, one per line, as a script
-//! would spell them.
+//! `rdt -l [PATTERN]` / `-lv`: prints what the probe kinds list (rdt_sema::probes::list).
 
-/// Prints the user-space probes (uprobe, uretprobe, usdt) `pattern` matches, or `None` when
-/// the pattern names another kind (those are listed by `info::list`).
-pub fn list_user_probes(pattern: &str, pid: Option<u32>) -> Option<Result<(), ()>> {
-    let result = match rdt_sema::probes::list_user_probes(pattern, pid)? {
-        Ok(probes) => {
-            for p in probes {
-                println!("{p}");
-            }
-            Ok(())
+use std::io::{self, Write};
+
+/// Prints the probes matching `pattern`, one per line (`-lv`: with their arguments). A kind
+/// that cannot be listed here is a warning on stderr; nothing matching at all is an error.
+pub fn list(pattern: Option<&str>, verbose: bool, pid: Option<u32>) -> Result<(), ()> {
+    let pattern = pattern.unwrap_or("*");
+    let listing = rdt_sema::probes::list::list(pattern, verbose, pid);
+    for w in &listing.warnings {
+        eprintln!("warning: {w}");
+    }
+    let mut out = io::stdout().lock();
+    for p in &listing.probes {
+        let _ = writeln!(out, "{}", p.name);
+        for a in &p.args {
+            let _ = writeln!(out, "{a}");
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            Err(())
-        }
-    };
-    Some(result)
+    }
+    if listing.probes.is_empty() {
+        eprintln!("error: no probes match `{pattern}`");
+        return Err(());
+    }
+    Ok(())
 }

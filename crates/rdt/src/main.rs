@@ -125,10 +125,7 @@ fn script(cli: &Cli) -> Result<(String, String, Vec<String>), String> {
 fn run(cli: Cli) -> Result<(), ()> {
     if cli.list {
         let pattern = cli.positional.first().map(String::as_str);
-        if let Some(user) = pattern.and_then(|p| list::list_user_probes(p, cli.pid)) {
-            return user;
-        }
-        return info::list(pattern, cli.verbose > 0);
+        return list::list(pattern, cli.verbose > 0, cli.pid);
     }
     if cli.info {
         return info::info();

@@ -8,9 +8,15 @@
 //! trampoline program is loaded against one function.
 
 use super::btf_args::{function_args, BtfContext, Source};
+use super::list::{Listed, Query};
 use super::Instance;
 use crate::ir::{Attach, ProgType};
+use crate::ktypes;
+use rdt_btf::btf::{self, Btf, NameKind};
+use rdt_btf::kfuncs;
+use rdt_btf::tracefs::glob_match;
 use rdt_syntax::{Diagnostic, Span};
+use std::collections::BTreeSet;
 
 pub fn expand(kind: &str, rest: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
     let ret = matches!(kind, "fexit" | "kretfunc" | "fr");
@@ -88,37 +94,78 @@ fn wildcard_functions(kind: &str, glob: &str, span: Span) -> Result<Vec<String>,
     Ok(found)
 }
 
-/// `rdt -l 'fentry:GLOB'`: the traceable kernel functions (tracefs `available_filter_functions`)
-/// that vmlinux BTF describes; `-lv` adds their typed arguments.
-pub fn list(glob: &str, verbose: bool) -> Result<Vec<super::list::Listed>, String> {
-    let btf = rdt_btf::btf::vmlinux().map_err(|e| e.to_string())?;
-    let described: std::collections::BTreeSet<&str> = btf
-        .names_of(rdt_btf::btf::NameKind::Func)
-        .into_iter()
-        .collect();
-    Ok(rdt_btf::kfuncs::matching(glob)?
-        .into_iter()
-        .filter(|f| described.contains(f.as_str()))
-        .map(|f| super::list::Listed {
-            args: if verbose {
-                typed_arg_lines(&f)
-            } else {
-                Vec::new()
-            },
-            name: format!("fentry:{f}"),
-        })
-        .collect())
+/// `rdt -l 'fentry:[MODULE:]GLOB'`: the kernel functions a trampoline can attach to, as
+/// `fentry:MODULE:function`; `-lv` adds the parameters of each one's BTF prototype.
+pub fn list_fentry(query: &Query) -> Result<Vec<Listed>, String> {
+    list_functions("fentry", query)
 }
 
-/// `    const char * filename` lines for `-lv`.
-fn typed_arg_lines(function: &str) -> Vec<String> {
-    function_args(function)
-        .map(|typed| {
-            typed
-                .args
-                .iter()
-                .map(|a| format!("    {} {}", a.c_type, a.name))
-                .collect()
+/// `rdt -l 'fexit:[MODULE:]GLOB'`: as [`list_fentry`]; `-lv` also shows `retval`.
+pub fn list_fexit(query: &Query) -> Result<Vec<Listed>, String> {
+    list_functions("fexit", query)
+}
+
+/// A trampoline needs both the function's BTF prototype and its ftrace entry, so the functions
+/// listed are the BTF FUNC names that `available_filter_functions` also names.
+fn list_functions(kind: &str, query: &Query) -> Result<Vec<Listed>, String> {
+    let (module_glob, function_glob) = query.glob.split_once(':').unwrap_or(("*", query.glob));
+    let traceable: BTreeSet<String> = kfuncs::traceable(function_glob)?.into_iter().collect();
+    let vmlinux = ktypes::vmlinux()?;
+    let mut blobs = vec![("vmlinux".to_string(), vmlinux, 0)];
+    let base_names = vmlinux.names_of(NameKind::Func).len();
+    for module in btf::module_names() {
+        if let Ok(b) = btf::module(&module) {
+            blobs.push((module, b, base_names));
+        }
+    }
+    let mut out = Vec::new();
+    for (module, blob, skip) in blobs {
+        if !glob_match(module_glob, &module) {
+            continue;
+        }
+        // A module's split BTF lists vmlinux's names first.
+        let mut names: Vec<&str> = blob.names_of(NameKind::Func).split_off(skip);
+        names.retain(|n| traceable.contains(*n));
+        names.sort_unstable();
+        names.dedup();
+        for name in names {
+            let args = if query.verbose {
+                prototype(blob, name, kind == "fexit")
+            } else {
+                Vec::new()
+            };
+            out.push(Listed {
+                name: format!("{kind}:{module}:{name}"),
+                args,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// `    struct file * file`, one line per parameter, and `    ssize_t retval` for fexit.
+fn prototype(blob: &Btf, function: &str, ret: bool) -> Vec<String> {
+    let Some(id) = blob.find(NameKind::Func, function) else {
+        return Vec::new();
+    };
+    let Ok((params, ret_type)) = blob.func_params(id) else {
+        return Vec::new();
+    };
+    let mut lines: Vec<String> = params
+        .iter()
+        .take_while(|p| p.ty != 0) // `...`
+        .enumerate()
+        .map(|(i, p)| {
+            let name = if p.name.is_empty() {
+                format!("arg{i}")
+            } else {
+                p.name.to_string()
+            };
+            format!("    {} {name}", blob.type_name(p.ty))
         })
-        .unwrap_or_default()
+        .collect();
+    if ret {
+        lines.push(format!("    {} retval", blob.type_name(ret_type)));
+    }
+    lines
 }

@@ -132,15 +132,6 @@ fn unknown_kind(text: &str, kind: &str, span: Span) -> Diagnostic {
     d
 }
 
-/// `rdt -l PATTERN` for the user-space probe kinds; `None` for other kinds.
-pub fn list_user_probes(pattern: &str, pid: Option<u32>) -> Option<Result<Vec<String>, String>> {
-    match pattern.split(':').next().unwrap_or("") {
-        "uprobe" | "u" | "uretprobe" | "ur" => Some(uprobe::list(pattern, pid)),
-        "usdt" | "U" => Some(usdt::list(pattern, pid)),
-        _ => None,
-    }
-}
-
 /// Error for a reference to `args` or `argN` in a probe that has none.
 pub(crate) fn no_args(what: &str, span: Span, probe: &str) -> Diagnostic {
     Diagnostic::error(span, format!("`{what}` is not available in {probe} probes"))

@@ -8,6 +8,7 @@
 //! through the uprobe PMU at the function's file offset; with `-p PID` or `-c CMD` only that
 //! process fires it.
 
+use super::list::{Listed, Query};
 use super::{Context, Instance, Resolved};
 use crate::ir::{Attach, Expr, ExprKind, ProgType};
 use crate::{Params, Type};
@@ -418,24 +419,56 @@ pub(super) fn arg(index: u8, ret: bool, span: Span, probe: &str) -> Result<Resol
     })
 }
 
-/// `rdt -l 'uprobe:TARGET[:GLOB]'`: the functions of TARGET matching GLOB.
-pub fn list(pattern: &str, pid: Option<u32>) -> Result<Vec<String>, String> {
-    let (kind, rest) = pattern.split_once(':').unwrap_or((pattern, ""));
-    let (target, glob) = rest.split_once(':').unwrap_or((rest, "*"));
-    if target.is_empty() {
-        return Err(format!(
-            "listing {kind} probes needs a binary: `rdt -l '{kind}:/bin/bash:*'`"
-        ));
+/// `rdt -l 'uprobe:TARGET[:GLOB]'`: the functions of TARGET matching GLOB (with `-p PID` and
+/// no TARGET, or `*`, those of every object the process maps). `-lv` adds nothing: no debug
+/// information is read for user-space functions.
+pub fn list_uprobes(query: &Query) -> Result<Vec<Listed>, String> {
+    list_functions("uprobe", query)
+}
+
+/// `rdt -l 'uretprobe:TARGET[:GLOB]'`: as [`list_uprobes`].
+pub fn list_uretprobes(query: &Query) -> Result<Vec<Listed>, String> {
+    list_functions("uretprobe", query)
+}
+
+fn list_functions(kind: &str, query: &Query) -> Result<Vec<Listed>, String> {
+    let (target, glob) = query.glob.split_once(':').unwrap_or((query.glob, "*"));
+    let mut out = Vec::new();
+    for object in objects_to_list(kind, target, query.pid)? {
+        let shown = object.path().display().to_string();
+        for f in object.functions().map_err(|e| e.to_string())? {
+            if matches_glob(&f, glob) {
+                out.push(Listed {
+                    name: format!("{kind}:{shown}:{}", f.display_name()),
+                    args: Vec::new(),
+                });
+            }
+        }
     }
-    let path = rdt_elf::resolve(target, pid).map_err(|e| e.to_string())?;
-    let object = ElfObject::open(&path).map_err(|e| e.to_string())?;
-    let shown = path.display();
-    Ok(object
-        .functions()
-        .map_err(|e| e.to_string())?
+    Ok(out)
+}
+
+/// The binaries a user-space listing reads: TARGET (a path or a library's short name), or,
+/// when it is empty or `*`, every object process `pid` maps.
+pub(super) fn objects_to_list(
+    kind: &str,
+    target: &str,
+    pid: Option<u32>,
+) -> Result<Vec<ElfObject>, String> {
+    if !target.is_empty() && target != "*" {
+        let path = rdt_elf::resolve(target, pid).map_err(|e| e.to_string())?;
+        return Ok(vec![ElfObject::open(&path).map_err(|e| e.to_string())?]);
+    }
+    let Some(pid) = pid else {
+        return Err(format!(
+            "listing {kind} probes needs a binary (`rdt -l '{kind}:/path/to/binary'`) or -p PID"
+        ));
+    };
+    let paths = rdt_elf::mapped_objects(pid)
+        .map_err(|e| format!("cannot read the maps of process {pid}: {e}"))?;
+    Ok(paths
         .iter()
-        .filter(|f| matches_glob(f, glob))
-        .map(|f| format!("{}:{shown}:{}", long_kind(kind), f.display_name()))
+        .filter_map(|p| ElfObject::open(p).ok())
         .collect())
 }
 

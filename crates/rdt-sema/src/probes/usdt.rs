@@ -9,6 +9,7 @@
 //! semaphore attaches with the semaphore's file offset, so the kernel counts it up while rdt is
 //! attached and the program's `*_ENABLED()` checks see it.
 
+use super::list::{Listed, Query};
 use super::{Context, Instance, Resolved};
 use crate::ir::{Attach, Expr, ExprKind, ProgType};
 use crate::{Params, Type};
@@ -338,10 +339,10 @@ fn address(base: Option<Reg>, index: Option<(Reg, u8)>, disp: i64, span: Span) -
     acc
 }
 
-/// `rdt -l 'usdt:TARGET[:PROVIDER:NAME]'`: the probes of TARGET (or of every object of `-p`).
-pub fn list(pattern: &str, pid: Option<u32>) -> Result<Vec<String>, String> {
-    let rest = pattern.split_once(':').map_or("", |(_, r)| r);
-    let spec = match rest.split(':').collect::<Vec<_>>().as_slice() {
+/// `rdt -l 'usdt:TARGET[:PROVIDER:NAME]'`: the probes of TARGET (or, with `-p PID` and no
+/// TARGET or `*`, of every object the process maps), each once however many sites it has.
+pub fn list(query: &Query) -> Result<Vec<Listed>, String> {
+    let spec = match query.glob.split(':').collect::<Vec<_>>().as_slice() {
         [target] => UsdtSpec {
             target,
             provider: None,
@@ -357,22 +358,18 @@ pub fn list(pattern: &str, pid: Option<u32>) -> Result<Vec<String>, String> {
             provider: Some(provider),
             name,
         },
-        _ => return Err(format!("invalid usdt pattern `{pattern}`")),
+        _ => return Err(format!("invalid usdt pattern `usdt:{}`", query.glob)),
     };
-    if spec.target.is_empty() && pid.is_none() {
-        return Err(
-            "listing usdt probes needs a binary (`rdt -l 'usdt:/path/to/binary'`) or -p PID".into(),
-        );
-    }
-    let objects = objects(spec.target, pid, Span::default())
-        .map_err(|d| format!("{}: {}", d.message, d.label))?;
-    let mut out = Vec::new();
-    for object in &objects {
+    let mut out: Vec<Listed> = Vec::new();
+    for object in super::uprobe::objects_to_list("usdt", spec.target, query.pid)? {
         let path = object.path().display().to_string();
         for p in object.usdt_probes().map_err(|e| e.to_string())? {
-            let line = format!("usdt:{path}:{}:{}", p.provider, p.name);
-            if selects(&spec, &p) && !out.contains(&line) {
-                out.push(line);
+            let name = format!("usdt:{path}:{}:{}", p.provider, p.name);
+            if selects(&spec, &p) && !out.iter().any(|l| l.name == name) {
+                out.push(Listed {
+                    name,
+                    args: Vec::new(),
+                });
             }
         }
     }
