@@ -34,11 +34,10 @@ pub struct Options {
     pub start_ns: u64,
 }
 
-const MAP_HASH: u32 = 1;
-const MAP_ARRAY: u32 = 2;
-const MAP_PERCPU_HASH: u32 = 5;
-const MAP_PERCPU_ARRAY: u32 = 6;
-const MAP_RINGBUF: u32 = 27;
+use insn::map_type::{
+    ARRAY as MAP_ARRAY, HASH as MAP_HASH, PERCPU_ARRAY as MAP_PERCPU_ARRAY,
+    PERCPU_HASH as MAP_PERCPU_HASH, RINGBUF as MAP_RINGBUF,
+};
 const PAGE_SIZE: u32 = 4096;
 /// The largest per-CPU map value the kernel allows (PCPU_MIN_UNIT_SIZE).
 const SCRATCH_LIMIT: u32 = 32 * 1024;
