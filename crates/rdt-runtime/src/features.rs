@@ -123,24 +123,13 @@ fn cause(e: &dyn std::error::Error) -> String {
 }
 
 fn uprobes() -> Feature {
-    feature(
-        "uprobes",
-        file_exists(
-            "/sys/bus/event_source/devices/uprobe/type",
-            "perf_event_open of uprobes",
-            "no /sys/bus/event_source/devices/uprobe (CONFIG_UPROBES off)",
-        ),
-    )
+    feature("uprobes", crate::attach::uprobe::pmu_available())
 }
 
 fn usdt_semaphores() -> Feature {
     feature(
         "USDT semaphores",
-        file_exists(
-            "/sys/bus/event_source/devices/uprobe/format/ref_ctr_offset",
-            "uprobe ref_ctr_offset",
-            "the uprobe PMU has no ref_ctr_offset (kernel < 4.20)",
-        ),
+        crate::attach::usdt::semaphores_available(),
     )
 }
 

@@ -5,10 +5,11 @@ pub(crate) mod fentry;
 mod kprobe;
 mod kprobe_events;
 pub(crate) mod perf;
+mod perf_event;
 mod timer;
-mod uprobe;
+pub(crate) mod uprobe;
 mod uprobe_multi;
-mod usdt;
+pub(crate) mod usdt;
 
 use crate::error::RuntimeError;
 use aya::programs::{RawTracePoint, TracePoint};
