@@ -3,6 +3,7 @@
 
 mod actions;
 mod attach;
+mod bytes;
 pub mod bpf_sys;
 mod error;
 mod flamegraph;
