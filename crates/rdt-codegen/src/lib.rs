@@ -4,7 +4,7 @@
 //! Stages: [`lower`] (typed IR → LIR with virtual registers), [`regalloc`] (linear scan with
 //! spilling), [`emit`] (LIR → instructions with source spans), [`elf`] (the object file).
 
-pub mod artifact;
+mod artifact;
 mod btf_min;
 mod disasm;
 mod elf;

@@ -18,11 +18,11 @@ use rdt_sema::Type;
 
 use crate::maps::{self, Entry, Value};
 
-pub mod stack;
-pub mod kstruct;
-pub mod hist;
-pub mod join;
-pub mod json;
+pub(crate) mod stack;
+pub(crate) mod kstruct;
+pub(crate) mod hist;
+pub(crate) mod join;
+pub(crate) mod json;
 
 /// How `print(@map, top, div)` (and D's `normalize`) shape a map's output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
