@@ -16,8 +16,6 @@ pub struct Feature {
     pub note: String,
 }
 
-const EVENT_SOURCES: &str = "/sys/bus/event_source/devices";
-
 /// Every feature rdt cares about, probed in this order.
 pub fn probe_all() -> Vec<Feature> {
     vec![
@@ -134,14 +132,7 @@ fn usdt_semaphores() -> Feature {
 }
 
 fn hardware_pmu() -> Feature {
-    feature(
-        "hardware PMU",
-        file_exists(
-            &format!("{EVENT_SOURCES}/cpu"),
-            "cycles, instructions, cache and branch counters",
-            "no CPU PMU (a virtual machine without a virtual PMU)",
-        ),
-    )
+    feature("hardware PMU", crate::attach::perf::hardware_available())
 }
 
 // ---------------------------------------------------------------------------------------------
