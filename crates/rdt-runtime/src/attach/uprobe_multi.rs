@@ -154,12 +154,12 @@ fn load_copy(ebpf: &Ebpf, meta: &ProgramMeta) -> io::Result<OwnedFd> {
             .iter()
             .find(|(n, _)| n == name)
             .ok_or_else(|| io::Error::other(format!("map {name} was not found")))?;
-        let insn = insns
+        let load = insns
             .get_mut(*index)
             .filter(|i| i.code == insn::LD | insn::IMM | insn::DW)
             .ok_or_else(|| io::Error::other("a map reference is not an ld_imm64"))?;
-        insn.src = PSEUDO_MAP_FD;
-        insn.imm = map.1.fd().as_fd().as_raw_fd();
+        load.src = PSEUDO_MAP_FD;
+        load.imm = map.1.fd().as_fd().as_raw_fd();
     }
     prog_load(
         prog_type::KPROBE,
