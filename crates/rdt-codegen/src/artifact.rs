@@ -145,7 +145,7 @@ impl EventMeta {
 pub enum EventKind {
     /// `printf(format, args…)`: after the u64 id, each argument at its offset.
     Printf {
-        format: String,
+        format: rdt_sema::format::Format,
         args: Vec<(u32, Type)>,
         /// Per argument, its strftime format when it is `strftime(fmt, ns)`.
         time_formats: Vec<Option<String>>,
@@ -160,7 +160,7 @@ pub enum EventKind {
     },
     /// `system(format, args…)`: laid out like printf; user space runs the formatted command.
     System {
-        format: String,
+        format: rdt_sema::format::Format,
         args: Vec<(u32, Type)>,
     },
     /// A process whose user addresses were captured for the first time (u64 pid after the id):
@@ -174,7 +174,7 @@ pub enum EventKind {
     Time { format: String },
     /// `errorf(format, args…)`: printf to standard error after the call's location.
     Errorf {
-        format: String,
+        format: rdt_sema::format::Format,
         args: Vec<(u32, Type)>,
     },
     /// `printa([format, ]@a, …)`: map names, with their `@`.

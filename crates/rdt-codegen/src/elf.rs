@@ -66,19 +66,7 @@ pub fn write(
             section: SymbolSection::Section(section),
             flags: SymbolFlags::None,
         });
-        for &(insn, map) in &p.code.map_relocs {
-            obj.add_relocation(
-                section,
-                Relocation {
-                    offset: offset + insn as u64 * 8,
-                    symbol: map_symbols[map],
-                    addend: 0,
-                    flags: RelocationFlags::Elf {
-                        r_type: R_BPF_64_64,
-                    },
-                },
-            )?;
-        }
+        add_map_relocations(&mut obj, section, offset, &p.code, &map_symbols)?;
         relocate_callbacks(&mut obj, section, offset, p, &callback_symbols)?;
     }
     if let Some((types, ext)) = btf {
@@ -116,21 +104,34 @@ fn write_callbacks(
             section: SymbolSection::Section(section),
             flags: SymbolFlags::None,
         }));
-        for &(insn, map) in &cb.code.map_relocs {
-            obj.add_relocation(
-                section,
-                Relocation {
-                    offset: offset + insn as u64 * 8,
-                    symbol: map_symbols[map],
-                    addend: 0,
-                    flags: RelocationFlags::Elf {
-                        r_type: R_BPF_64_64,
-                    },
-                },
-            )?;
-        }
+        add_map_relocations(obj, section, offset, &cb.code, map_symbols)?;
     }
     Ok(symbols)
+}
+
+/// `R_BPF_64_64` from each map-address load of code placed at `offset` in `section` to the
+/// map's symbol.
+fn add_map_relocations(
+    obj: &mut Object,
+    section: object::write::SectionId,
+    offset: u64,
+    code: &Encoded,
+    map_symbols: &[object::write::SymbolId],
+) -> Result<(), object::write::Error> {
+    for &(insn, map) in &code.map_relocs {
+        obj.add_relocation(
+            section,
+            Relocation {
+                offset: offset + insn as u64 * 8,
+                symbol: map_symbols[map],
+                addend: 0,
+                flags: RelocationFlags::Elf {
+                    r_type: R_BPF_64_64,
+                },
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// `R_BPF_64_64` from each callback-address load of a program to the callback's symbol.

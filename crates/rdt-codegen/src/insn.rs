@@ -89,6 +89,15 @@ pub const R8: u8 = 8;
 pub const R9: u8 = 9;
 pub const FP: u8 = 10;
 
+/// `enum bpf_map_type` values rdt creates (codegen) and reads (runtime).
+pub mod map_type {
+    pub const HASH: u32 = 1;
+    pub const ARRAY: u32 = 2;
+    pub const PERCPU_HASH: u32 = 5;
+    pub const PERCPU_ARRAY: u32 = 6;
+    pub const RINGBUF: u32 = 27;
+}
+
 /// Kernel helper function numbers (`enum bpf_func_id`).
 pub mod helper {
     pub const MAP_LOOKUP_ELEM: i32 = 1;

@@ -4,7 +4,7 @@
 //! Stages: [`lower`] (typed IR → LIR with virtual registers), [`regalloc`] (linear scan with
 //! spilling), [`emit`] (LIR → instructions with source spans), [`elf`] (the object file).
 
-pub mod artifact;
+mod artifact;
 mod btf_min;
 mod disasm;
 mod elf;
@@ -34,16 +34,72 @@ pub struct Options {
     pub start_ns: u64,
 }
 
-const MAP_HASH: u32 = 1;
-const MAP_ARRAY: u32 = 2;
-const MAP_PERCPU_HASH: u32 = 5;
-const MAP_PERCPU_ARRAY: u32 = 6;
-const MAP_RINGBUF: u32 = 27;
+use insn::map_type::{
+    ARRAY as MAP_ARRAY, HASH as MAP_HASH, PERCPU_ARRAY as MAP_PERCPU_ARRAY,
+    PERCPU_HASH as MAP_PERCPU_HASH, RINGBUF as MAP_RINGBUF,
+};
 const PAGE_SIZE: u32 = 4096;
 /// The largest per-CPU map value the kernel allows (PCPU_MIN_UNIT_SIZE).
 const SCRATCH_LIMIT: u32 = 32 * 1024;
 
+/// Compiles the typed IR into a BPF ELF object and the metadata the runtime needs to load,
+/// attach and read it.
 pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Vec<Diagnostic>> {
+    let mut maps = define_maps(program);
+    let mut events = layout_events(&program.events, &program.maps);
+    let seen_processes = track_seen_processes(program, &mut maps, &mut events);
+    let globals = Globals {
+        lens: maps.lens,
+        zeroes: maps.zeroes,
+        program,
+        user_maps: &maps.user_maps,
+        ringbuf: maps.ringbuf,
+        counters: maps.counters,
+        ncpus: options.ncpus.max(1),
+        start_ns: options.start_ns,
+        events: &events,
+        seen_processes,
+    };
+    let lowered = lower_probes(program, &globals, maps.scratch)?;
+    maps.defs[maps.scratch].value_size = lowered.scratch_size;
+    let sections: Vec<String> = program
+        .probes
+        .iter()
+        .map(|p| format!("{}/{}", section_prefix(p), p.name))
+        .collect();
+    let elf = write_object(program, &lowered, &sections, &maps.defs)?;
+    let programs = program_metas(program, lowered, sections, &maps.defs);
+    Ok(Artifact {
+        elf,
+        programs,
+        maps: map_metas(program, &maps),
+        events,
+        ringbuf_map: maps.defs[maps.ringbuf].name.clone(),
+        counters_map: maps.defs[maps.counters].name.clone(),
+        max_map_keys: program.options.max_map_keys,
+        lens_map: maps.lens.map(|l| maps.defs[l].name.clone()),
+        len_slots: program
+            .counted_maps
+            .iter()
+            .map(|&m| (program.maps[m].name.clone(), m as u32))
+            .collect(),
+    })
+}
+
+/// The object's maps: the script's own, then those rdt's code uses.
+struct MapLayout {
+    defs: Vec<MapDef>,
+    /// Object map index of each script map.
+    user_maps: Vec<usize>,
+    ringbuf: usize,
+    counters: usize,
+    /// Per-CPU scratch memory; its size is known once every probe is lowered.
+    scratch: usize,
+    zeroes: Option<usize>,
+    lens: Option<usize>,
+}
+
+fn define_maps(program: &ir::Program) -> MapLayout {
     let mut maps: Vec<MapDef> = Vec::new();
     let user_maps: Vec<usize> = program
         .maps
@@ -93,52 +149,76 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
             program.maps.len() as u32,
         )
     });
-
-    let mut events = layout_events(&program.events, &program.maps);
-    let seen_processes = lower::stacks::uses_user_addresses(program).then(|| {
-        events.push(EventMeta {
-            kind: EventKind::ProcessSeen,
-            span: Span::default(),
-        });
-        lower::stacks::SeenProcesses {
-            map: push_map(
-                &mut maps,
-                "seen_procs",
-                MAP_HASH,
-                lower::stacks::SEEN_KEY_SIZE,
-                8,
-                program.options.max_map_keys,
-            ),
-            event: events.len() - 1,
-        }
-    });
-    let globals = Globals {
-        lens,
-        zeroes,
-        program,
-        user_maps: &user_maps,
+    MapLayout {
+        defs: maps,
+        user_maps,
         ringbuf,
         counters,
-        ncpus: options.ncpus.max(1),
-        start_ns: options.start_ns,
-        events: &events,
-        seen_processes,
-    };
+        scratch,
+        zeroes,
+        lens,
+    }
+}
 
+/// When the script captures user addresses: the map of processes already announced and the
+/// event announcing a new one (so user space reads its mappings while it still runs).
+fn track_seen_processes(
+    program: &ir::Program,
+    maps: &mut MapLayout,
+    events: &mut Vec<EventMeta>,
+) -> Option<lower::stacks::SeenProcesses> {
+    if !lower::stacks::uses_user_addresses(program) {
+        return None;
+    }
+    events.push(EventMeta {
+        kind: EventKind::ProcessSeen,
+        span: Span::default(),
+    });
+    Some(lower::stacks::SeenProcesses {
+        map: push_map(
+            &mut maps.defs,
+            "seen_procs",
+            MAP_HASH,
+            lower::stacks::SEEN_KEY_SIZE,
+            8,
+            program.options.max_map_keys,
+        ),
+        event: events.len() - 1,
+    })
+}
+
+/// Every probe's program and callbacks, encoded.
+struct Lowered {
+    /// One per probe, in order.
+    encoded: Vec<emit::Encoded>,
+    callbacks: Vec<ElfCallback>,
+    /// Per probe, the indices in `callbacks` of its own.
+    probe_callbacks: Vec<Vec<usize>>,
+    /// The largest scratch memory any probe needs.
+    scratch_size: u32,
+}
+
+fn lower_probes(
+    program: &ir::Program,
+    globals: &Globals,
+    scratch: usize,
+) -> Result<Lowered, Vec<Diagnostic>> {
     let mut diags = Vec::new();
-    let mut encoded = Vec::new();
-    let mut callbacks: Vec<ElfCallback> = Vec::new();
-    let mut probe_callbacks: Vec<Vec<usize>> = Vec::new();
-    let mut scratch_size = 8;
+    let mut lowered = Lowered {
+        encoded: Vec::new(),
+        callbacks: Vec::new(),
+        probe_callbacks: Vec::new(),
+        scratch_size: 8,
+    };
     for (index, probe) in program.probes.iter().enumerate() {
         let (function, scratch_bytes, bodies) =
-            Lowerer::new(&globals, probe.prog_type).lower_probe(probe);
+            Lowerer::new(globals, probe.prog_type).lower_probe(probe);
         let mut mine = Vec::new();
         for body in &bodies {
             match emit::emit_callback(body, scratch, index as u32, probe.span) {
                 Ok(code) => {
-                    mine.push(callbacks.len());
-                    callbacks.push(ElfCallback {
+                    mine.push(lowered.callbacks.len());
+                    lowered.callbacks.push(ElfCallback {
                         name: format!("cb{index}_{}", mine.len() - 1),
                         code,
                     });
@@ -146,35 +226,39 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
                 Err(e) => diags.push(too_much_stack(probe.span, e.bytes)),
             }
         }
-        probe_callbacks.push(mine);
+        lowered.probe_callbacks.push(mine);
         if scratch_bytes > SCRATCH_LIMIT {
             diags.push(Diagnostic::error(probe.span, format!("this probe needs {scratch_bytes} bytes of scratch memory, more than the {SCRATCH_LIMIT} the kernel allows"))
                 .with_label("too many strings or keys in one clause")
                 .with_help("split the clause, or lower `strsize`"));
             continue;
         }
-        scratch_size = scratch_size.max(scratch_bytes);
+        lowered.scratch_size = lowered.scratch_size.max(scratch_bytes);
         match emit::emit(&function, scratch, index as u32, probe.span) {
-            Ok(code) => encoded.push(code),
+            Ok(code) => lowered.encoded.push(code),
             Err(e) => diags.push(too_much_stack(probe.span, e.bytes)),
         }
     }
-    if !diags.is_empty() {
-        return Err(diags);
+    if diags.is_empty() {
+        Ok(lowered)
+    } else {
+        Err(diags)
     }
-    maps[scratch].value_size = scratch_size;
+}
 
-    let sections: Vec<String> = program
-        .probes
-        .iter()
-        .map(|p| format!("{}/{}", section_prefix(p), p.name))
-        .collect();
+/// The ELF relocatable: one section per program, callbacks in `.text`, maps, BTF, license.
+fn write_object(
+    program: &ir::Program,
+    lowered: &Lowered,
+    sections: &[String],
+    maps: &[MapDef],
+) -> Result<Vec<u8>, Vec<Diagnostic>> {
     let elf_programs: Vec<ElfProgram> = program
         .probes
         .iter()
-        .zip(&encoded)
-        .zip(&sections)
-        .zip(&probe_callbacks)
+        .zip(&lowered.encoded)
+        .zip(sections)
+        .zip(&lowered.probe_callbacks)
         .map(|(((p, code), section), callbacks)| ElfProgram {
             section,
             name: &p.name,
@@ -182,15 +266,31 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
             callbacks,
         })
         .collect();
-    let btf = (!callbacks.is_empty()).then(|| btf_for(&elf_programs, &callbacks));
-    let elf = elf::write(&elf_programs, &callbacks, btf, &maps).map_err(|e| {
+    let callbacks = &lowered.callbacks;
+    let btf = (!callbacks.is_empty()).then(|| btf_for(&elf_programs, callbacks));
+    elf::write(&elf_programs, callbacks, btf, maps).map_err(|e| {
         vec![Diagnostic::error(
             Span::default(),
             format!("internal error writing the BPF object: {e}"),
         )]
-    })?;
+    })
+}
 
-    let programs = program
+/// What the runtime knows of each program: its instructions (callbacks appended, as the loader
+/// places them), their source spans, map references and attach points.
+fn program_metas(
+    program: &ir::Program,
+    lowered: Lowered,
+    sections: Vec<String>,
+    maps: &[MapDef],
+) -> Vec<ProgramMeta> {
+    let Lowered {
+        encoded,
+        callbacks,
+        probe_callbacks,
+        ..
+    } = lowered;
+    program
         .probes
         .iter()
         .zip(encoded)
@@ -215,31 +315,21 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
                 insn_spans: code.spans,
             }
         })
-        .collect();
-    // `self->x` and `this->x` live in maps without `@`: never printed.
-    let mut map_metas: Vec<MapMeta> = program
+        .collect()
+}
+
+/// The script's printable maps, by name. `self->x` and `this->x` live in maps without `@`:
+/// never printed.
+fn map_metas(program: &ir::Program, maps: &MapLayout) -> Vec<MapMeta> {
+    let mut metas: Vec<MapMeta> = program
         .maps
         .iter()
-        .zip(&user_maps)
+        .zip(&maps.user_maps)
         .filter(|(m, _)| m.name.starts_with('@'))
-        .map(|(m, &index)| map_meta(m, &maps[index]))
+        .map(|(m, &index)| map_meta(m, &maps.defs[index]))
         .collect();
-    map_metas.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(Artifact {
-        elf,
-        programs,
-        maps: map_metas,
-        events,
-        ringbuf_map: maps[ringbuf].name.clone(),
-        counters_map: maps[counters].name.clone(),
-        max_map_keys: program.options.max_map_keys,
-        lens_map: lens.map(|l| maps[l].name.clone()),
-        len_slots: program
-            .counted_maps
-            .iter()
-            .map(|&m| (program.maps[m].name.clone(), m as u32))
-            .collect(),
-    })
+    metas.sort_by(|a, b| a.name.cmp(&b.name));
+    metas
 }
 
 /// A program's code with its callbacks appended, map references shifted to match.

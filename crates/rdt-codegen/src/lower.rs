@@ -235,6 +235,21 @@ impl<'a> Lowerer<'a> {
         self.place(done);
     }
 
+    /// Counts a failed helper call: bumps `counter` unless the helper's return `ret` compares
+    /// `ok` against 0 (`Cond::Eq` for helpers returning 0 on success, `Cond::Sge` for those
+    /// returning a length).
+    pub(super) fn count_unless(&mut self, ret: VReg, ok: Cond, counter: Counter) {
+        let fine = self.label();
+        self.emit(Inst::Branch {
+            cond: ok,
+            lhs: ret,
+            rhs: Operand::Imm(0),
+            target: fine,
+        });
+        self.bump_counter(counter);
+        self.place(fine);
+    }
+
     fn declare_vars(&mut self, types: &[Type]) {
         for ty in types {
             let loc = if ty.is_scalar() && !self.memory_vars {
@@ -347,15 +362,7 @@ impl<'a> Lowerer<'a> {
                 CallArg::Imm(0),
             ],
         );
-        let ok = self.label();
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: r,
-            rhs: Operand::Imm(0),
-            target: ok,
-        });
-        self.bump_counter(Counter::MapFull);
-        self.place(ok);
+        self.count_unless(r, Cond::Eq, Counter::MapFull);
         if let Some(done) = counted {
             self.place(done);
         }
@@ -379,15 +386,7 @@ impl<'a> Lowerer<'a> {
                 CallArg::Imm(0),
             ],
         );
-        let ok = self.label();
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: r,
-            rhs: Operand::Imm(0),
-            target: ok,
-        });
-        self.bump_counter(Counter::LostEvents);
-        self.place(ok);
+        self.count_unless(r, Cond::Eq, Counter::LostEvents);
     }
 
     // ---- values in memory ----
@@ -484,15 +483,7 @@ impl<'a> Lowerer<'a> {
                     helper::PROBE_READ_STR
                 };
                 let r = self.call(h, vec![CallArg::Scratch(region), n, CallArg::Reg(p)]);
-                let ok = self.label();
-                self.emit(Inst::Branch {
-                    cond: Cond::Sge,
-                    lhs: r,
-                    rhs: Operand::Imm(0),
-                    target: ok,
-                });
-                self.bump_counter(Counter::ReadFaults);
-                self.place(ok);
+                self.count_unless(r, Cond::Sge, Counter::ReadFaults);
             }
             ExprKind::Ternary { cond, then, els } => {
                 let else_label = self.label();
@@ -813,40 +804,7 @@ impl<'a> Lowerer<'a> {
     fn sum_per_cpu(&mut self, map: usize, key: Option<&Expr>) -> VReg {
         let key = self.map_key(map, key);
         let m = self.g.user_maps[map];
-        let acc = self.imm(0);
-        let cpu = self.imm(0);
-        let top = self.label();
-        let skip = self.label();
-        self.place(top);
-        let slot = self.call(
-            helper::MAP_LOOKUP_PERCPU_ELEM,
-            vec![CallArg::Map(m), CallArg::Scratch(key), CallArg::Reg(cpu)],
-        );
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: slot,
-            rhs: Operand::Imm(0),
-            target: skip,
-        });
-        let v = self.load(Base::Reg(slot), 0, 8);
-        let sum = self.alu(AluOp::Add, acc, Operand::Reg(v));
-        self.emit(Inst::Mov {
-            dst: acc,
-            src: Operand::Reg(sum),
-        });
-        self.place(skip);
-        let next = self.alu(AluOp::Add, cpu, Operand::Imm(1));
-        self.emit(Inst::Mov {
-            dst: cpu,
-            src: Operand::Reg(next),
-        });
-        self.emit(Inst::Branch {
-            cond: Cond::Lt,
-            lhs: cpu,
-            rhs: Operand::Imm(i64::from(self.g.ncpus)),
-            target: top,
-        });
-        acc
+        self.sum_slots(m, key)
     }
 
     fn unary(&mut self, op: UnOp, operand: &Expr) -> VReg {
@@ -963,25 +921,8 @@ impl<'a> Lowerer<'a> {
             _ => {
                 let a = self.mem_location(lhs);
                 let b = self.mem_location(rhs);
-                let same = self.label();
                 let n = lhs.ty.size().min(rhs.ty.size());
-                for i in 0..n as i32 {
-                    let x = self.load(a.0, a.1 + i, 1);
-                    let y = self.load(b.0, b.1 + i, 1);
-                    self.emit(Inst::Branch {
-                        cond: Cond::Ne,
-                        lhs: x,
-                        rhs: Operand::Reg(y),
-                        target: differ,
-                    });
-                    self.emit(Inst::Branch {
-                        cond: Cond::Eq,
-                        lhs: x,
-                        rhs: Operand::Imm(0),
-                        target: same,
-                    });
-                }
-                self.place(same);
+                self.compare_bytes_until_nul(a, b, n, differ);
             }
         }
         self.emit(Inst::Mov {
@@ -990,6 +931,35 @@ impl<'a> Lowerer<'a> {
         });
         self.place(differ);
         result
+    }
+
+    /// Falls through when the strings at `a` and `b` agree in their first `n` bytes (or up to
+    /// a common NUL); jumps to `differ` at the first byte where they disagree.
+    pub(super) fn compare_bytes_until_nul(
+        &mut self,
+        a: (Base, i32),
+        b: (Base, i32),
+        n: u32,
+        differ: Label,
+    ) {
+        let same = self.label();
+        for i in 0..n as i32 {
+            let x = self.load(a.0, a.1 + i, 1);
+            let y = self.load(b.0, b.1 + i, 1);
+            self.emit(Inst::Branch {
+                cond: Cond::Ne,
+                lhs: x,
+                rhs: Operand::Reg(y),
+                target: differ,
+            });
+            self.emit(Inst::Branch {
+                cond: Cond::Eq,
+                lhs: x,
+                rhs: Operand::Imm(0),
+                target: same,
+            });
+        }
+        self.place(same);
     }
 
     /// Jumps to `differ` unless memory at `at` holds exactly `expected`.

@@ -9,6 +9,9 @@ use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::sync::OnceLock;
 
+mod prog;
+pub(crate) use prog::{attach_type, link_create, prog_load, prog_test_run, prog_type};
+
 /// `enum bpf_cmd` values used here.
 mod cmd {
     pub const MAP_CREATE: u32 = 0;
@@ -19,13 +22,8 @@ mod cmd {
     pub const MAP_LOOKUP_BATCH: u32 = 24;
 }
 
-/// `enum bpf_map_type` values the runtime and its tests use.
-pub mod map_type {
-    pub const HASH: u32 = 1;
-    pub const ARRAY: u32 = 2;
-    pub const PERCPU_HASH: u32 = 5;
-    pub const PERCPU_ARRAY: u32 = 6;
-}
+/// `enum bpf_map_type` values (one list, shared with codegen).
+pub use rdt_codegen::insn::map_type;
 
 /// Flags of `BPF_MAP_UPDATE_ELEM`.
 pub mod update_flags {

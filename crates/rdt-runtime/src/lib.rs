@@ -3,6 +3,7 @@
 
 mod actions;
 mod attach;
+mod bytes;
 pub mod bpf_sys;
 mod error;
 mod flamegraph;
@@ -10,11 +11,11 @@ pub mod features;
 mod load;
 pub mod maps;
 pub mod output;
-pub mod printf;
+pub(crate) mod printf;
 mod session;
 mod signals;
 mod system;
-pub mod symbolize;
+pub(crate) mod symbolize;
 mod target;
 
 pub use actions::OutputFormat;

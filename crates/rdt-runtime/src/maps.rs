@@ -276,26 +276,7 @@ pub fn decode_int(bytes: &[u8], bits: u8, signed: bool) -> Value {
     }
 }
 
-/// The bytes `[at, at + len)` of `bytes`, cut short where `bytes` ends.
-pub fn field(bytes: &[u8], at: u32, len: u32) -> &[u8] {
-    let start = (at as usize).min(bytes.len());
-    let end = (at as usize).saturating_add(len as usize).min(bytes.len());
-    &bytes[start..end]
-}
-
-/// Reads up to 8 little-endian bytes as a u64 (missing bytes are zero).
-pub fn read_u64(bytes: &[u8]) -> u64 {
-    let mut buf = [0u8; 8];
-    let n = bytes.len().min(8);
-    buf[..n].copy_from_slice(&bytes[..n]);
-    u64::from_le_bytes(buf)
-}
-
-/// The bytes before the first NUL (all of them when the buffer is full), as lossy UTF-8.
-pub fn c_string(bytes: &[u8]) -> String {
-    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    String::from_utf8_lossy(&bytes[..end]).into_owned()
-}
+pub use crate::bytes::{c_string, field, read_u64};
 
 #[cfg(test)]
 mod tests {

@@ -18,10 +18,11 @@ use rdt_sema::Type;
 
 use crate::maps::{self, Entry, Value};
 
-pub mod stack;
-pub mod kstruct;
-pub mod hist;
-pub mod json;
+pub(crate) mod stack;
+pub(crate) mod kstruct;
+pub(crate) mod hist;
+pub(crate) mod join;
+pub(crate) mod json;
 
 /// How `print(@map, top, div)` (and D's `normalize`) shape a map's output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,7 +222,8 @@ pub fn compare_keys(ty: &Type, a: &[u8], b: &[u8]) -> Ordering {
             maps::read_u64(maps::field(a, 0, 8)).cmp(&maps::read_u64(maps::field(b, 0, 8)))
         }
         Type::Str { size } => {
-            until_nul(maps::field(a, 0, *size)).cmp(until_nul(maps::field(b, 0, *size)))
+            crate::bytes::until_nul(maps::field(a, 0, *size))
+                .cmp(crate::bytes::until_nul(maps::field(b, 0, *size)))
         }
         Type::Tuple(fields) => {
             let offsets = Type::tuple_offsets(fields);
@@ -244,11 +246,6 @@ pub fn compare_keys(ty: &Type, a: &[u8], b: &[u8]) -> Ordering {
         }
         Type::Symbol { .. } => maps::field(a, 0, 16).cmp(maps::field(b, 0, 16)),
     }
-}
-
-fn until_nul(bytes: &[u8]) -> &[u8] {
-    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    &bytes[..end]
 }
 
 #[cfg(test)]

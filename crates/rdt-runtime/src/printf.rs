@@ -1,5 +1,5 @@
-//! `printf` in user space: formatting a ring-buffer record with C's rules. The format string is
-//! parsed by `rdt_sema::format`, the same parser that checked it.
+//! `printf` in user space: formatting a ring-buffer record with C's rules. The format string
+//! comes parsed (by `rdt_sema::format`, when sema checked it), so a record costs no parsing.
 //!
 //! Conversions: `%d %i %u %x %X %o %s %c %p %%`, flags `- 0 + space #`, width, precision and the
 //! length modifiers `hh h l ll j z t`. A length modifier truncates the value to its width
@@ -7,32 +7,28 @@
 //! 64-bit value prints all of it (as bpftrace does) while `%x` of an `int32` -1 prints
 //! `ffffffff` (as C does).
 
-use rdt_sema::format::{parse, Piece, Spec};
+use rdt_sema::format::{Format, Piece, Spec};
 use rdt_sema::Type;
 
 use crate::maps::{self, Value};
 
 /// Formats a printf record. `args` gives each argument's offset in `record` and its type, in
-/// the order of the format's conversions. The format was checked by sema; should it still be
-/// malformed, it prints as written rather than failing.
-pub fn format_printf(format: &str, args: &[(u32, Type)], record: &[u8]) -> String {
+/// the order of the format's conversions.
+pub fn format_printf(format: &Format, args: &[(u32, Type)], record: &[u8]) -> String {
     format_printf_with_times(format, args, record, &[])
 }
 
 /// [`format_printf`] where the arguments with a format in `time_formats` are `strftime()`
 /// timestamps (CLOCK_MONOTONIC nanoseconds) shown as local wall-clock time.
 pub fn format_printf_with_times(
-    format: &str,
+    format: &Format,
     args: &[(u32, Type)],
     record: &[u8],
     time_formats: &[Option<String>],
 ) -> String {
-    let Ok(pieces) = parse(format) else {
-        return format.to_string();
-    };
     let mut out = String::new();
     let mut args = args.iter().enumerate();
-    for piece in &pieces {
+    for piece in &format.pieces {
         match piece {
             Piece::Text(t) => out.push_str(t),
             Piece::Conv(conv) => match args.next() {
@@ -47,7 +43,12 @@ pub fn format_printf_with_times(
                     out.push_str(&format_conversion(&conv.spec, &arg));
                 }
                 // Sema prevents this; show the conversion so the mismatch is visible.
-                None => out.push_str(&format[conv.offset..conv.offset + conv.len]),
+                None => out.push_str(
+                    format
+                        .text
+                        .get(conv.offset..conv.offset + conv.len)
+                        .unwrap_or_default(),
+                ),
             },
         }
     }
@@ -235,6 +236,10 @@ fn format_str(spec: &Spec, bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    fn printf_text(format: &str, args: &[(u32, Type)], record: &[u8]) -> String {
+        format_printf(&Format::new(format), args, record)
+    }
+
     /// Builds a record and its argument list from typed values laid out one after another,
     /// each at an 8-byte aligned offset (as codegen does).
     struct Record {
@@ -278,7 +283,7 @@ mod tests {
         }
 
         fn fmt(&self, format: &str) -> String {
-            format_printf(format, &self.args, &self.bytes)
+            printf_text(format, &self.args, &self.bytes)
         }
     }
 
@@ -415,8 +420,8 @@ mod tests {
 
     #[test]
     fn percent_and_plain_text() {
-        assert_eq!(format_printf("100%% done\n", &[], &[]), "100% done\n");
-        assert_eq!(format_printf("no conversions", &[], &[]), "no conversions");
+        assert_eq!(printf_text("100%% done\n", &[], &[]), "100% done\n");
+        assert_eq!(printf_text("no conversions", &[], &[]), "no conversions");
         assert_eq!(one_i64("%d%%", 50), "50%");
         assert_eq!(one_i64("é %d ü", 1), "é 1 ü");
     }
@@ -427,17 +432,17 @@ mod tests {
         assert_eq!(one_i64("%s", -3), "-3");
         assert_eq!(Record::new().str("x", 8).fmt("%d"), "x");
         // A missing argument shows the conversion; a short record reads zeros.
-        assert_eq!(format_printf("%d and %s", &[], &[]), "%d and %s");
+        assert_eq!(printf_text("%d and %s", &[], &[]), "%d and %s");
         assert_eq!(
-            format_printf("%d", &[(4, Type::U64)], &[1, 2, 3, 4, 5]),
+            printf_text("%d", &[(4, Type::U64)], &[1, 2, 3, 4, 5]),
             "5"
         );
         assert_eq!(
-            format_printf("%s", &[(100, Type::Str { size: 16 })], &[]),
+            printf_text("%s", &[(100, Type::Str { size: 16 })], &[]),
             ""
         );
         // A malformed format prints as written.
-        assert_eq!(format_printf("50%", &[], &[]), "50%");
+        assert_eq!(printf_text("50%", &[], &[]), "50%");
     }
 
     #[test]
@@ -445,6 +450,6 @@ mod tests {
         let t = Type::Tuple(vec![Type::I64, Type::Str { size: 8 }]);
         let mut bytes = 1i64.to_le_bytes().to_vec();
         bytes.extend_from_slice(b"ab\0\0\0\0\0\0");
-        assert_eq!(format_printf("%s", &[(0, t)], &bytes), "(1, ab)");
+        assert_eq!(printf_text("%s", &[(0, t)], &bytes), "(1, ab)");
     }
 }

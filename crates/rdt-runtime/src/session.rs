@@ -309,7 +309,7 @@ impl Session<'_> {
                 max_args,
                 arg_size,
             } => {
-                let text = crate::system::format_join(body, sep, *max_args, *arg_size);
+                let text = crate::output::join::format_join(body, sep, *max_args, *arg_size);
                 match self.format {
                     OutputFormat::Text => text,
                     OutputFormat::Json => json::text_record("join", &text),

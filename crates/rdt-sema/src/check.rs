@@ -309,7 +309,7 @@ impl<'a> ClauseChecker<'a> {
         }
         let event = self.events.len();
         self.events.push(Event::Printf {
-            format: format.clone(),
+            format: format::Format::new(format),
             args: record_types,
             span,
             time_formats: typed_args.iter().map(map_ops::time_format).collect(),

@@ -105,6 +105,25 @@ pub fn validate_format(format: &str) -> Result<Vec<Conversion>, (usize, String)>
         .collect())
 }
 
+/// A format string as written together with its pieces: sema parses it once, when it checks
+/// it, and user space formats every record with the pieces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Format {
+    pub text: String,
+    pub pieces: Vec<Piece>,
+}
+
+impl Format {
+    /// The pieces of a checked format; one that does not parse prints as written.
+    pub fn new(text: &str) -> Format {
+        let pieces = parse(text).unwrap_or_else(|_| vec![Piece::Text(text.to_string())]);
+        Format {
+            text: text.to_string(),
+            pieces,
+        }
+    }
+}
+
 pub fn parse(format: &str) -> Result<Vec<Piece>, (usize, String)> {
     let bytes = format.as_bytes();
     let mut pieces = Vec::new();

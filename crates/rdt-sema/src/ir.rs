@@ -219,7 +219,7 @@ pub enum Buckets {
 #[derive(Debug, Clone)]
 pub enum Event {
     Printf {
-        format: String,
+        format: crate::format::Format,
         args: Vec<Type>,
         span: Span,
         /// For each argument, the strftime format when it is `strftime(fmt, ns)`.
@@ -238,7 +238,7 @@ pub enum Event {
     },
     /// `system(format, args…)`: user space runs the formatted command (with `--unsafe`).
     System {
-        format: String,
+        format: crate::format::Format,
         args: Vec<Type>,
         span: Span,
     },
@@ -256,7 +256,7 @@ pub enum Event {
     },
     /// `errorf(format, args…)`: a printf to standard error, prefixed with the call's location.
     Errorf {
-        format: String,
+        format: crate::format::Format,
         args: Vec<Type>,
         span: Span,
     },

@@ -5,7 +5,7 @@
 use super::{Lowerer, Region};
 use crate::artifact::Counter;
 use crate::insn::helper;
-use crate::lir::{Base, CallArg, Cond, Inst, Operand, VReg};
+use crate::lir::{Base, CallArg, Cond, Operand, VReg};
 use rdt_sema::ir::{Expr, ExprKind};
 use rdt_sema::ktypes::KernelType;
 use rdt_sema::Type;
@@ -15,21 +15,7 @@ impl Lowerer<'_> {
     pub(super) fn read_scalar_at(&mut self, addr: &Expr, user: bool, ty: &Type) -> VReg {
         let size = ty.size().clamp(1, 8);
         let tmp = self.alloc(8);
-        let a = self.scalar(addr);
-        let read = if user {
-            helper::PROBE_READ_USER
-        } else {
-            helper::PROBE_READ_KERNEL
-        };
-        let r = self.call(
-            read,
-            vec![
-                CallArg::Scratch(tmp),
-                CallArg::Imm(i64::from(size)),
-                CallArg::Reg(a),
-            ],
-        );
-        self.count_fault(r);
+        self.probe_read(user, false, tmp, size, addr);
         let v = self.load(Base::Scratch, tmp, size);
         self.extend(v, ty)
     }
@@ -37,40 +23,33 @@ impl Lowerer<'_> {
     /// A `char[N]` member as a string: at most `size - 1` bytes up to its NUL, zero-padded.
     pub(super) fn read_str_at(&mut self, addr: &Expr, user: bool, region: Region, size: u32) {
         self.zero(region, size);
-        let a = self.scalar(addr);
-        let read = if user {
-            helper::PROBE_READ_USER_STR
-        } else {
-            helper::PROBE_READ_KERNEL_STR
-        };
-        let r = self.call(
-            read,
-            vec![
-                CallArg::Scratch(region),
-                CallArg::Imm(i64::from(size)),
-                CallArg::Reg(a),
-            ],
-        );
-        self.count_fault(r);
+        self.probe_read(user, true, region, size, addr);
     }
 
     /// The raw bytes of a struct or array at `addr`.
     pub(super) fn read_bytes_at(&mut self, addr: &Expr, user: bool, region: Region, size: u32) {
+        self.probe_read(user, false, region, size, addr);
+    }
+
+    /// `size` bytes (up to a NUL when `str`) from user or kernel `addr` into `dst`; a failed
+    /// read is counted.
+    fn probe_read(&mut self, user: bool, str: bool, dst: Region, size: u32, addr: &Expr) {
         let a = self.scalar(addr);
-        let read = if user {
-            helper::PROBE_READ_USER
-        } else {
-            helper::PROBE_READ_KERNEL
+        let read = match (user, str) {
+            (true, false) => helper::PROBE_READ_USER,
+            (true, true) => helper::PROBE_READ_USER_STR,
+            (false, false) => helper::PROBE_READ_KERNEL,
+            (false, true) => helper::PROBE_READ_KERNEL_STR,
         };
         let r = self.call(
             read,
             vec![
-                CallArg::Scratch(region),
+                CallArg::Scratch(dst),
                 CallArg::Imm(i64::from(size)),
                 CallArg::Reg(a),
             ],
         );
-        self.count_fault(r);
+        self.count_unless(r, Cond::Sge, Counter::ReadFaults);
     }
 
     /// A whole struct or array (`print(*p)`): its bytes, or zeros when it is not in memory. An
@@ -85,18 +64,5 @@ impl Lowerer<'_> {
             ExprKind::Deref { addr, user } => self.read_bytes_at(addr, *user, region, ty.size()),
             _ => self.zero(region, ty.size()),
         }
-    }
-
-    /// Counts a helper's negative return as a failed read.
-    fn count_fault(&mut self, ret: VReg) {
-        let ok = self.label();
-        self.emit(Inst::Branch {
-            cond: Cond::Sge,
-            lhs: ret,
-            rhs: Operand::Imm(0),
-            target: ok,
-        });
-        self.bump_counter(Counter::ReadFaults);
-        self.place(ok);
     }
 }

@@ -231,15 +231,7 @@ impl Lowerer<'_> {
                 CallArg::Imm(0),
             ],
         );
-        let ok = self.label();
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: r,
-            rhs: Operand::Imm(0),
-            target: ok,
-        });
-        self.bump_counter(Counter::LostEvents);
-        self.place(ok);
+        self.count_unless(r, Cond::Eq, Counter::LostEvents);
     }
 
     fn local_store(&mut self, map: usize, key: &Expr, value: &Expr, free_on_zero: bool) {
@@ -275,13 +267,7 @@ impl Lowerer<'_> {
                 CallArg::Imm(0),
             ],
         );
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: r,
-            rhs: Operand::Imm(0),
-            target: done,
-        });
-        self.bump_counter(Counter::MapFull);
+        self.count_unless(r, Cond::Eq, Counter::MapFull);
         self.place(done);
     }
 
@@ -358,25 +344,9 @@ impl Lowerer<'_> {
         let a = self.mem_location(lhs);
         let b = self.mem_location(rhs);
         let result = self.imm(1);
-        let (same, differ) = (self.label(), self.label());
-        let m = n.min(lhs.ty.size()).min(rhs.ty.size()) as i32;
-        for i in 0..m {
-            let x = self.load(a.0, a.1 + i, 1);
-            let y = self.load(b.0, b.1 + i, 1);
-            self.emit(Inst::Branch {
-                cond: Cond::Ne,
-                lhs: x,
-                rhs: Operand::Reg(y),
-                target: differ,
-            });
-            self.emit(Inst::Branch {
-                cond: Cond::Eq,
-                lhs: x,
-                rhs: Operand::Imm(0),
-                target: same,
-            });
-        }
-        self.place(same);
+        let differ = self.label();
+        let m = n.min(lhs.ty.size()).min(rhs.ty.size());
+        self.compare_bytes_until_nul(a, b, m, differ);
         self.emit(Inst::Mov {
             dst: result,
             src: Operand::Imm(0),

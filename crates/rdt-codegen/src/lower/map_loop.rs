@@ -138,7 +138,7 @@ impl Lowerer<'_> {
     }
 
     /// The sum over every CPU of a per-CPU map's slot for the key at `key`.
-    fn sum_slots(&mut self, m: usize, key: Region) -> crate::lir::VReg {
+    pub(super) fn sum_slots(&mut self, m: usize, key: Region) -> crate::lir::VReg {
         let acc = self.imm(0);
         let cpu = self.imm(0);
         let (top, skip) = (self.label(), self.label());

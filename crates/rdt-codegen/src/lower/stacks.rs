@@ -98,15 +98,7 @@ impl Lowerer<'_> {
                 CallArg::Imm(flags),
             ],
         );
-        let ok = self.label();
-        self.emit(crate::lir::Inst::Branch {
-            cond: Cond::Sge,
-            lhs: r,
-            rhs: Operand::Imm(0),
-            target: ok,
-        });
-        self.bump_counter(Counter::StackFaults);
-        self.place(ok);
+        self.count_unless(r, Cond::Sge, Counter::StackFaults);
         if stack.user {
             self.announce_process(header);
         }
@@ -173,13 +165,7 @@ impl Lowerer<'_> {
                 CallArg::Imm(0),
             ],
         );
-        self.emit(crate::lir::Inst::Branch {
-            cond: Cond::Eq,
-            lhs: r,
-            rhs: Operand::Imm(0),
-            target: done,
-        });
-        self.bump_counter(Counter::LostEvents);
+        self.count_unless(r, Cond::Eq, Counter::LostEvents);
         self.place(done);
     }
 }

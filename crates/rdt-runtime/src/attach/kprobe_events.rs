@@ -6,17 +6,12 @@
 //!
 //! `RDT_KPROBE_EVENTS=1` picks this path even when the PMU exists (how the VM lane tests it).
 
+use super::perf_event::{self, PerfEventAttr};
 use std::fs::OpenOptions;
 use std::io::{self, Write};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
-
-const PERF_TYPE_TRACEPOINT: u32 = 2;
-const PERF_ATTR_SIZE: usize = 112;
-const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 8;
-const PERF_EVENT_IOC_ENABLE: libc::c_ulong = 0x2400;
-const PERF_EVENT_IOC_SET_BPF: libc::c_ulong = 0x4004_2408;
 
 /// Whether the user asked for `kprobe_events` even where the PMU exists.
 pub fn forced() -> bool {
@@ -86,7 +81,7 @@ pub fn attach(
         .parse()
         .map_err(|_| format!("{}: not a number", id_file.display()))?;
     let perf = open_tracepoint(id).map_err(|e| format!("perf_event_open: {e}"))?;
-    set_bpf(&perf, prog.as_fd().as_raw_fd()).map_err(|e| format!("PERF_EVENT_IOC_SET_BPF: {e}"))?;
+    perf_event::set_bpf_and_enable(&perf, prog.as_fd()).map_err(|e| format!("PERF_EVENT_IOC_SET_BPF: {e}"))?;
     probe.perf = Some(perf);
     Ok(probe)
 }
@@ -99,40 +94,10 @@ fn append(file: &Path, text: &str) -> io::Result<()> {
 }
 
 fn open_tracepoint(id: u64) -> io::Result<OwnedFd> {
-    let mut attr = [0u8; PERF_ATTR_SIZE];
-    attr[0..4].copy_from_slice(&PERF_TYPE_TRACEPOINT.to_ne_bytes());
-    attr[4..8].copy_from_slice(&(PERF_ATTR_SIZE as u32).to_ne_bytes());
-    attr[8..16].copy_from_slice(&id.to_ne_bytes());
-    attr[16..24].copy_from_slice(&1u64.to_ne_bytes()); // sample_period
-    attr[48..52].copy_from_slice(&1u32.to_ne_bytes()); // wakeup_events
-                                                       // A tracepoint's BPF program runs on every CPU; one event (on CPU 0, any process) is enough.
-                                                       // SAFETY: attr is a zero-filled perf_event_attr of the size it declares.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_perf_event_open,
-            attr.as_ptr(),
-            -1 as libc::pid_t,
-            0 as libc::c_int,
-            -1 as libc::c_int,
-            PERF_FLAG_FD_CLOEXEC,
-        )
+    let attr = PerfEventAttr {
+        wakeup_events: 1,
+        ..PerfEventAttr::new(perf_event::TYPE_TRACEPOINT, id)
     };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: perf_event_open returned a new fd that we own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
-}
-
-fn set_bpf(perf: &OwnedFd, prog_fd: i32) -> io::Result<()> {
-    // SAFETY: ioctls on a perf event fd we own, with an fd or 0 as the argument.
-    unsafe {
-        if libc::ioctl(perf.as_raw_fd(), PERF_EVENT_IOC_SET_BPF as _, prog_fd) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if libc::ioctl(perf.as_raw_fd(), PERF_EVENT_IOC_ENABLE as _, 0) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
+    // A tracepoint's BPF program runs on every CPU; one event (on CPU 0, any process) is enough.
+    perf_event::open(&attr, None, 0)
 }

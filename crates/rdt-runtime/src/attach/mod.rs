@@ -7,12 +7,13 @@ mod kprobe;
 mod kprobe_events;
 mod load_skipped;
 pub(crate) mod perf;
+mod perf_event;
 mod raw;
 mod skipped;
 mod timer;
-mod uprobe;
+pub(crate) mod uprobe;
 mod uprobe_multi;
-mod usdt;
+pub(crate) mod usdt;
 
 use crate::error::RuntimeError;
 use aya::programs::{RawTracePoint, TracePoint};

@@ -37,7 +37,7 @@ pub fn attach(
     } else {
         "software"
     };
-    if counter.hardware && !Path::new(CPU_PMU).exists() {
+    if counter.hardware && hardware_available().is_err() {
         return Err(no_hardware_pmu(meta, &counter.event));
     }
     let config = PerfEventConfig::Pmu {
@@ -98,6 +98,15 @@ pub fn open_on(
         ) as Link);
     }
     Ok(links)
+}
+
+/// Whether the CPU exposes a hardware PMU: `Ok(what it counts)` or `Err(why not)`.
+pub fn hardware_available() -> Result<String, String> {
+    if Path::new(CPU_PMU).exists() {
+        Ok("cycles, instructions, cache and branch counters".into())
+    } else {
+        Err("no CPU PMU (a virtual machine without a virtual PMU)".into())
+    }
 }
 
 pub(super) fn no_hardware_pmu(meta: &ProgramMeta, event: &str) -> RuntimeError {

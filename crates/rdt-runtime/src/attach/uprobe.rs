@@ -2,6 +2,7 @@
 //! and offset, then the loaded program is set on the event. aya's UProbe cannot pass a USDT
 //! semaphore (`ref_ctr_offset`), so both uprobes and USDT probes take this one path.
 
+use super::perf_event::{self, PerfEventAttr};
 use super::{wrong_type, Link};
 use crate::error::RuntimeError;
 use aya::programs::Program;
@@ -9,36 +10,21 @@ use rdt_codegen::ProgramMeta;
 use rdt_syntax::Diagnostic;
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 
 const UPROBE_PMU_TYPE: &str = "/sys/bus/event_source/devices/uprobe/type";
 /// `config` bit 0 of the uprobe PMU (`format/retprobe`).
 const RETPROBE_BIT: u64 = 1;
 /// `config` bits 32..63 (`format/ref_ctr_offset`).
 const REF_CTR_SHIFT: u32 = 32;
-const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 8;
-/// `_IO('$', 0)` and `_IOW('$', 8, u32)`.
-const PERF_EVENT_IOC_ENABLE: libc::c_ulong = 0x2400;
-const PERF_EVENT_IOC_SET_BPF: libc::c_ulong = 0x4004_2408;
 
-/// The leading part of `struct perf_event_attr` up to `config2` (PERF_ATTR_SIZE_VER1); the
-/// kernel zero-fills the rest.
-#[repr(C)]
-#[derive(Default)]
-struct PerfEventAttr {
-    type_: u32,
-    size: u32,
-    config: u64,
-    sample_period: u64,
-    sample_type: u64,
-    read_format: u64,
-    flags: u64,
-    wakeup_events: u32,
-    bp_type: u32,
-    /// `uprobe_path`: a pointer to the NUL-terminated path.
-    config1: u64,
-    /// `probe_offset`: the file offset.
-    config2: u64,
+/// Whether this kernel has the uprobe PMU: `Ok(how)` or `Err(why not)`.
+pub fn pmu_available() -> Result<String, String> {
+    if std::path::Path::new(UPROBE_PMU_TYPE).exists() {
+        Ok("perf_event_open of uprobes".into())
+    } else {
+        Err("no /sys/bus/event_source/devices/uprobe (CONFIG_UPROBES off)".into())
+    }
 }
 
 /// One uprobe placement.
@@ -62,20 +48,10 @@ pub fn attach(
     at: &Placement,
 ) -> Result<Link, RuntimeError> {
     let what = describe(at);
-    let prog_fd = program
-        .fd()
-        .map_err(|_| wrong_type(meta))?
-        .as_fd()
-        .as_raw_fd();
+    let prog_fd = program.fd().map_err(|_| wrong_type(meta))?.as_fd();
     let event = open_event(at).map_err(|e| attach_error(meta, &what, at, &e))?;
-    // SAFETY: ioctls on the perf event fd we own, with the program fd as argument.
-    let set = unsafe { libc::ioctl(event.as_raw_fd(), PERF_EVENT_IOC_SET_BPF, prog_fd) };
-    if set != 0 {
-        return Err(attach_error(meta, &what, at, &io::Error::last_os_error()));
-    }
-    if unsafe { libc::ioctl(event.as_raw_fd(), PERF_EVENT_IOC_ENABLE, 0) } != 0 {
-        return Err(attach_error(meta, &what, at, &io::Error::last_os_error()));
-    }
+    perf_event::set_bpf_and_enable(&event, prog_fd)
+        .map_err(|e| attach_error(meta, &what, at, &e))?;
     Ok(Box::new(UprobeLink { _event: event }))
 }
 
@@ -102,38 +78,15 @@ fn open_event(at: &Placement) -> io::Result<OwnedFd> {
         config |= RETPROBE_BIT;
     }
     let attr = PerfEventAttr {
-        type_: pmu_type,
-        size: std::mem::size_of::<PerfEventAttr>() as u32,
-        config,
-        sample_period: 1,
-        // `disabled`: enabled once the program is set.
-        flags: 1,
+        flags: perf_event::FLAG_DISABLED,
+        // `uprobe_path` and `probe_offset`.
         config1: path.as_ptr() as u64,
         config2: at.offset,
-        ..PerfEventAttr::default()
+        ..PerfEventAttr::new(pmu_type, config)
     };
     // A pid-scoped event follows that process on every CPU; a system-wide one is opened on CPU 0
     // and fires for every process anyway (uprobes are not per-CPU).
-    let (pid, cpu) = match at.pid {
-        Some(pid) => (pid as libc::c_int, -1),
-        None => (-1, 0),
-    };
-    // SAFETY: attr and path outlive the call; the kernel copies both.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_perf_event_open,
-            &attr as *const PerfEventAttr,
-            pid,
-            cpu,
-            -1 as libc::c_int,
-            PERF_FLAG_FD_CLOEXEC,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: perf_event_open returned a new fd that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
+    perf_event::open(&attr, at.pid, 0)
 }
 
 fn attach_error(meta: &ProgramMeta, what: &str, at: &Placement, e: &io::Error) -> RuntimeError {

@@ -10,40 +10,16 @@
 //! falls back to one perf event per uprobe, so this path only ever makes things faster.
 
 use super::Link;
-use crate::bpf_sys::sys_bpf;
+use crate::bpf_sys::{attach_type, link_create, prog_load, prog_type};
 use aya::maps::MapData;
 use aya::Ebpf;
+use rdt_codegen::insn::{self, PSEUDO_MAP_FD};
 use rdt_codegen::{Attach, ProgramMeta};
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-const BPF_PROG_LOAD: u32 = 5;
-const BPF_LINK_CREATE: u32 = 28;
-const BPF_PROG_TYPE_KPROBE: u32 = 2;
-const BPF_TRACE_UPROBE_MULTI: u32 = 48;
 const BPF_F_UPROBE_MULTI_RETURN: u32 = 1;
-const BPF_PSEUDO_MAP_FD: u8 = 1;
-/// `BPF_LD | BPF_IMM | BPF_DW`: the first half of `ld_imm64`.
-const LD_IMM64: u8 = 0x18;
-
-/// The `BPF_PROG_LOAD` member of `union bpf_attr`, up to `expected_attach_type`.
-#[repr(C)]
-#[derive(Default)]
-struct ProgLoadAttr {
-    prog_type: u32,
-    insn_cnt: u32,
-    insns: u64,
-    license: u64,
-    log_level: u32,
-    log_size: u32,
-    log_buf: u64,
-    kern_version: u32,
-    prog_flags: u32,
-    prog_name: [u8; 16],
-    prog_ifindex: u32,
-    expected_attach_type: u32,
-}
 
 /// The `BPF_LINK_CREATE` member of `union bpf_attr` with its `uprobe_multi` part.
 #[repr(C)]
@@ -148,7 +124,7 @@ fn attach_group(ebpf: &Ebpf, meta: &ProgramMeta, group: &Group) -> io::Result<Mu
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in the path"))?;
     let mut attr = UprobeMultiLinkAttr {
         prog_fd: program.as_raw_fd() as u32,
-        attach_type: BPF_TRACE_UPROBE_MULTI,
+        attach_type: attach_type::TRACE_UPROBE_MULTI,
         path: path.as_ptr() as u64,
         offsets: group.offsets.as_ptr() as u64,
         ref_ctr_offsets: group.ref_ctr_offsets.as_ptr() as u64,
@@ -161,9 +137,7 @@ fn attach_group(ebpf: &Ebpf, meta: &ProgramMeta, group: &Group) -> io::Result<Mu
         pid: group.pid.unwrap_or(0),
         ..UprobeMultiLinkAttr::default()
     };
-    let fd = sys_bpf(BPF_LINK_CREATE, &mut attr)?;
-    // SAFETY: BPF_LINK_CREATE returned a new fd that nothing else owns.
-    let link = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    let link = link_create(&mut attr)?;
     Ok(MultiLink {
         _link: link,
         _program: program,
@@ -180,31 +154,19 @@ fn load_copy(ebpf: &Ebpf, meta: &ProgramMeta) -> io::Result<OwnedFd> {
             .iter()
             .find(|(n, _)| n == name)
             .ok_or_else(|| io::Error::other(format!("map {name} was not found")))?;
-        let insn = insns
+        let load = insns
             .get_mut(*index)
-            .filter(|i| i.code == LD_IMM64)
+            .filter(|i| i.code == insn::LD | insn::IMM | insn::DW)
             .ok_or_else(|| io::Error::other("a map reference is not an ld_imm64"))?;
-        insn.src = BPF_PSEUDO_MAP_FD;
-        insn.imm = map.1.fd().as_fd().as_raw_fd();
+        load.src = PSEUDO_MAP_FD;
+        load.imm = map.1.fd().as_fd().as_raw_fd();
     }
-    let bytes: Vec<u8> = insns.iter().flat_map(|i| i.to_bytes()).collect();
-    let license = c"GPL";
-    let mut name = [0u8; 16];
-    for (dst, src) in name.iter_mut().zip(meta.name.bytes().take(15)) {
-        *dst = src;
-    }
-    let mut attr = ProgLoadAttr {
-        prog_type: BPF_PROG_TYPE_KPROBE,
-        insn_cnt: insns.len() as u32,
-        insns: bytes.as_ptr() as u64,
-        license: license.as_ptr() as u64,
-        prog_name: name,
-        expected_attach_type: BPF_TRACE_UPROBE_MULTI,
-        ..ProgLoadAttr::default()
-    };
-    let fd = sys_bpf(BPF_PROG_LOAD, &mut attr)?;
-    // SAFETY: BPF_PROG_LOAD returned a new fd that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    prog_load(
+        prog_type::KPROBE,
+        attach_type::TRACE_UPROBE_MULTI,
+        &meta.name,
+        &insns,
+    )
 }
 
 /// The maps the aya-loaded copy uses, by the names `map_refs` gives them.

@@ -12,6 +12,15 @@ use std::path::Path;
 
 const REF_CTR_FORMAT: &str = "/sys/bus/event_source/devices/uprobe/format/ref_ctr_offset";
 
+/// Whether this kernel can set USDT semaphores: `Ok(how)` or `Err(why not)`.
+pub fn semaphores_available() -> Result<String, String> {
+    if Path::new(REF_CTR_FORMAT).exists() {
+        Ok("uprobe ref_ctr_offset".into())
+    } else {
+        Err("the uprobe PMU has no ref_ctr_offset (kernel < 4.20)".into())
+    }
+}
+
 pub fn attach(
     program: &mut Program,
     meta: &ProgramMeta,

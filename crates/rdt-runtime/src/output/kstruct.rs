@@ -2,6 +2,7 @@
 //! bpftrace prints them: `{ .pid = 12, .comm = bash, .parent = 0xffff…, .se = { … } }`, arrays as
 //! `[1,2,3]`. Members of anonymous structs and unions are printed in their parent's braces.
 
+use crate::bytes::{c_string, field, read_u64};
 use rdt_btf::btf::{Btf, Kind, TypeId, TypeRef};
 
 /// No real kernel type nests deeper; damaged BTF must not recurse forever.
@@ -77,8 +78,7 @@ fn array(btf: &Btf, t: &rdt_btf::btf::BtfType, bytes: &[u8], depth: u32) -> Stri
     let elem = btf.resolve(a.elem).and_then(|e| btf.ty(e));
     if let Ok(e) = &elem {
         if e.size_or_type == 1 && e.int().is_some_and(|i| i.char || e.name.contains("char")) {
-            let text = bytes.split(|&b| b == 0).next().unwrap_or(&[]);
-            return String::from_utf8_lossy(text).into_owned();
+            return c_string(bytes);
         }
     }
     let size = btf.size_of(a.elem).ok().flatten().unwrap_or(0) as usize;
@@ -94,10 +94,7 @@ fn array(btf: &Btf, t: &rdt_btf::btf::BtfType, bytes: &[u8], depth: u32) -> Stri
 }
 
 fn le(bytes: &[u8], size: u32) -> u64 {
-    let mut word = [0u8; 8];
-    let n = (size as usize).min(8).min(bytes.len());
-    word[..n].copy_from_slice(&bytes[..n]);
-    u64::from_le_bytes(word)
+    read_u64(field(bytes, 0, size))
 }
 
 fn int(bytes: &[u8], size: u32, signed: bool) -> String {

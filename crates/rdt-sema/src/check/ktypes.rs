@@ -515,7 +515,7 @@ impl ClauseChecker<'_> {
         }
         let event = self.events.len();
         self.events.push(crate::ir::Event::Printf {
-            format: "%s\n".to_string(),
+            format: crate::format::Format::new("%s\n"),
             args: vec![value.ty.clone()],
             span,
             time_formats: vec![None],

@@ -1,0 +1,102 @@
+//! `perf_event_open` and `PERF_EVENT_IOC_SET_BPF`/`ENABLE`: the way a BPF program runs on a perf
+//! event that aya does not open itself (uprobes with a USDT semaphore, kprobes made through
+//! tracefs `kprobe_events`). Closing the event detaches the program.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+/// `PERF_TYPE_TRACEPOINT`: `config` is a tracefs event id.
+pub const TYPE_TRACEPOINT: u32 = 2;
+const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 8;
+/// `_IO('$', 0)` and `_IOW('$', 8, u32)`.
+const PERF_EVENT_IOC_ENABLE: libc::c_ulong = 0x2400;
+const PERF_EVENT_IOC_SET_BPF: libc::c_ulong = 0x4004_2408;
+/// `disabled` in `flags`: the event starts once the program is set.
+pub const FLAG_DISABLED: u64 = 1;
+
+/// The leading part of `struct perf_event_attr` up to `config2` (PERF_ATTR_SIZE_VER1); the
+/// kernel zero-fills the rest.
+#[repr(C)]
+#[derive(Default)]
+pub struct PerfEventAttr {
+    pub type_: u32,
+    pub size: u32,
+    pub config: u64,
+    pub sample_period: u64,
+    pub sample_type: u64,
+    pub read_format: u64,
+    pub flags: u64,
+    pub wakeup_events: u32,
+    pub bp_type: u32,
+    pub config1: u64,
+    pub config2: u64,
+}
+
+impl PerfEventAttr {
+    /// An event of PMU `type_` with `config`, firing the program on every hit.
+    pub fn new(type_: u32, config: u64) -> Self {
+        PerfEventAttr {
+            type_,
+            size: std::mem::size_of::<PerfEventAttr>() as u32,
+            config,
+            sample_period: 1,
+            ..PerfEventAttr::default()
+        }
+    }
+}
+
+/// Opens the event for process `pid` on every CPU, or, without a pid, on `cpu` for every
+/// process. Pointers in `attr` (a uprobe's path) must be live for the call.
+pub fn open(attr: &PerfEventAttr, pid: Option<u32>, cpu: i32) -> io::Result<OwnedFd> {
+    let (pid, cpu) = match pid {
+        Some(pid) => (pid as libc::c_int, -1),
+        None => (-1, cpu),
+    };
+    // SAFETY: attr is a perf_event_attr prefix of the size it declares; the kernel copies it and
+    // whatever its pointers refer to.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_perf_event_open,
+            attr as *const PerfEventAttr,
+            pid,
+            cpu,
+            -1 as libc::c_int,
+            PERF_FLAG_FD_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: perf_event_open returned a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
+}
+
+/// Sets `prog` on `event` and enables the event.
+pub fn set_bpf_and_enable(event: &OwnedFd, prog: BorrowedFd) -> io::Result<()> {
+    // SAFETY: ioctls on a perf event fd we own, with a program fd or 0 as the argument.
+    unsafe {
+        if libc::ioctl(
+            event.as_raw_fd(),
+            PERF_EVENT_IOC_SET_BPF as _,
+            prog.as_raw_fd(),
+        ) != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+        if libc::ioctl(event.as_raw_fd(), PERF_EVENT_IOC_ENABLE as _, 0) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attr_is_perf_attr_size_ver1() {
+        assert_eq!(std::mem::size_of::<PerfEventAttr>(), 72);
+        assert_eq!(std::mem::offset_of!(PerfEventAttr, config1), 56);
+    }
+}

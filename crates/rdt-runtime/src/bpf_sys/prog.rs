@@ -1,0 +1,119 @@
+//! Program commands of the `bpf()` system call that aya 0.14 does not offer the way rdt needs
+//! them: loading a copy with an expected attach type (uprobe-multi links) and the tiny probe
+//! programs of `rdt --info`.
+
+use super::{fd_u32, sys_bpf};
+use rdt_codegen::insn::Insn;
+use std::io;
+use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd};
+
+/// `enum bpf_cmd` values for programs and links.
+pub(crate) mod prog_cmd {
+    pub const PROG_LOAD: u32 = 5;
+    pub const PROG_TEST_RUN: u32 = 10;
+    pub const LINK_CREATE: u32 = 28;
+}
+
+/// `enum bpf_prog_type` values.
+pub(crate) mod prog_type {
+    pub const KPROBE: u32 = 2;
+    pub const RAW_TRACEPOINT: u32 = 17;
+}
+
+/// `enum bpf_attach_type` values.
+pub(crate) mod attach_type {
+    pub const TRACE_KPROBE_MULTI: u32 = 42;
+    pub const TRACE_UPROBE_MULTI: u32 = 48;
+}
+
+/// `BPF_OBJ_NAME_LEN`.
+const OBJ_NAME_LEN: usize = 16;
+
+/// The `BPF_PROG_LOAD` member of `union bpf_attr`, up to `expected_attach_type`.
+#[repr(C)]
+#[derive(Default)]
+struct ProgLoadAttr {
+    prog_type: u32,
+    insn_cnt: u32,
+    insns: u64,
+    license: u64,
+    log_level: u32,
+    log_size: u32,
+    log_buf: u64,
+    kern_version: u32,
+    prog_flags: u32,
+    prog_name: [u8; OBJ_NAME_LEN],
+    prog_ifindex: u32,
+    expected_attach_type: u32,
+}
+
+/// The `test` member of `union bpf_attr`, up to `data_out`.
+#[repr(C)]
+#[derive(Default)]
+struct TestRunAttr {
+    prog_fd: u32,
+    retval: u32,
+    data_size_in: u32,
+    data_size_out: u32,
+    data_in: u64,
+    data_out: u64,
+}
+
+/// Loads a GPL program of `prog_type` named `name` (cut to the kernel's 15 bytes).
+pub(crate) fn prog_load(
+    prog_type: u32,
+    expected_attach_type: u32,
+    name: &str,
+    insns: &[Insn],
+) -> io::Result<OwnedFd> {
+    let bytes: Vec<u8> = insns.iter().flat_map(|i| i.to_bytes()).collect();
+    let license = c"GPL";
+    let mut prog_name = [0u8; OBJ_NAME_LEN];
+    for (dst, src) in prog_name
+        .iter_mut()
+        .zip(name.bytes().take(OBJ_NAME_LEN - 1))
+    {
+        *dst = src;
+    }
+    let mut attr = ProgLoadAttr {
+        prog_type,
+        insn_cnt: insns.len() as u32,
+        insns: bytes.as_ptr() as u64,
+        license: license.as_ptr() as u64,
+        prog_name,
+        expected_attach_type,
+        ..ProgLoadAttr::default()
+    };
+    let fd = sys_bpf(prog_cmd::PROG_LOAD, &mut attr)?;
+    // SAFETY: BPF_PROG_LOAD returned a new file descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
+}
+
+/// Runs `prog` once with `BPF_PROG_TEST_RUN` and no input; returns its return value.
+pub(crate) fn prog_test_run(prog: BorrowedFd) -> io::Result<u32> {
+    let mut attr = TestRunAttr {
+        prog_fd: fd_u32(prog),
+        ..TestRunAttr::default()
+    };
+    sys_bpf(prog_cmd::PROG_TEST_RUN, &mut attr)?;
+    Ok(attr.retval)
+}
+
+/// Creates a link with `BPF_LINK_CREATE`; `attr` is the command's member of `union bpf_attr`.
+pub(crate) fn link_create<T>(attr: &mut T) -> io::Result<OwnedFd> {
+    let fd = sys_bpf(prog_cmd::LINK_CREATE, attr)?;
+    // SAFETY: BPF_LINK_CREATE returned a new file descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prog_attr_layouts_match_the_kernel() {
+        assert_eq!(std::mem::offset_of!(ProgLoadAttr, prog_name), 48);
+        assert_eq!(std::mem::offset_of!(ProgLoadAttr, expected_attach_type), 68);
+        assert_eq!(std::mem::size_of::<TestRunAttr>(), 32);
+    }
+}
