@@ -78,7 +78,8 @@ pub struct ClauseChecker<'a> {
     pub diags: &'a mut Vec<Diagnostic>,
     pub params: &'a Params,
     pub context: &'a Context,
-    /// The probe description, for messages ("in tracepoint probes").
+    /// The probe kind as the script spells it, only for messages ("in tracepoint probes");
+    /// questions about the probe go to `context`.
     pub probe_kind: &'a str,
     pub strsize: u32,
     vars: Vec<Type>,

@@ -306,18 +306,11 @@ impl ClauseChecker<'_> {
         for _ in 0..pointer_depth {
             ty = Type::Ptr {
                 to: Box::new(ty),
-                user: self.user_space_probe(),
+                // Pointers made from plain numbers point into user memory in user-space probes.
+                user: self.context.user_space(),
             };
         }
         Some(ty)
-    }
-
-    /// Pointers made from plain numbers point into user memory in user-space probes.
-    fn user_space_probe(&self) -> bool {
-        matches!(
-            self.probe_kind,
-            "uprobe" | "u" | "uretprobe" | "ur" | "usdt" | "U"
-        )
     }
 
     /// `(struct foo *)expr`, `(int8 *)expr`: reinterpret a number or pointer as a typed pointer.
