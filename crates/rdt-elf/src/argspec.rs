@@ -135,6 +135,10 @@ pub fn parse_arg(spec: &str) -> Result<ArgSpec, ArgSpecError> {
         Some(_) => return Err(err("expected SIZE@OPERAND")),
         None => (8, true, spec),
     };
+    // AT&T operands are ASCII; the note text was decoded lossily, so anything else is garbage.
+    if !operand.is_ascii() {
+        return Err(err("the operand has non-ASCII characters"));
+    }
     let loc = parse_operand(operand).map_err(|r| err(&r))?;
     Ok(ArgSpec { size, signed, loc })
 }
@@ -230,7 +234,12 @@ fn split_symbol(text: &str) -> Result<(Option<String>, i64), String> {
     if let Some(n) = parse_int(text) {
         return Ok((None, n));
     }
-    let cut = text[1..].find(['+', '-']).map(|i| i + 1);
+    // The symbol comes first, so a sign at position 0 cannot start the displacement.
+    let cut = text
+        .char_indices()
+        .skip(1)
+        .find(|&(_, c)| matches!(c, '+' | '-'))
+        .map(|(i, _)| i);
     let (sym, disp) = match cut {
         Some(i) => {
             let d = &text[i..];
@@ -469,6 +478,11 @@ mod tests {
             "8@%fs:0x28",
             "4@()",
             "4@a b(%rax)",
+            // Note strings are decoded lossily: a multi-byte first character must not panic.
+            "8@é(%rip)",
+            "8@é+4(%rip)",
+            "4@é",
+            "4@$é",
         ] {
             assert!(parse_arg(bad).is_err(), "{bad} should not decode");
         }
