@@ -5,13 +5,16 @@
 //! - [`btf`]: a lazy reader of the kernel's BTF (vmlinux and modules' split BTF).
 //! - [`kfuncs`]: the kernel functions kprobes can attach to.
 //! - [`kallsyms`]: kernel symbol addresses from /proc/kallsyms.
+//! - [`machine`]: CPU lists and start clocks, read once per run.
 
 pub mod btf;
 pub mod kfuncs;
 pub mod kallsyms;
+pub mod machine;
 mod syscalls_x86_64;
 pub mod tracefs;
 
+pub use machine::Machine;
 pub use syscalls_x86_64::SYSCALLS;
 pub use tracefs::{
     categories, categories_at, event_format, event_format_at, glob_match, list_events,

@@ -36,6 +36,8 @@ pub struct Params {
     /// The `-c` command's program as typed (its first word): the binary D's `pid$target` probes
     /// and `uprobe` targets without a path refer to before the child has run `exec`.
     pub target_program: Option<String>,
+    /// CPUs and start clocks, taken once by the caller (`ncpus`, `walltimestamp`).
+    pub machine: rdt_btf::Machine,
 }
 
 /// Everything the checker learns about maps, shared by all clauses.

@@ -155,7 +155,11 @@ fn run(cli: Cli) -> Result<(), ()> {
         (None, Some(pid)) => Target::Pid(pid),
         (None, None) => Target::None,
     };
+    // One reading of the machine serves every stage: `ncpus`, per-CPU sizes, `elapsed` and
+    // `walltimestamp` count from the same instant.
+    let machine = rdt_btf::Machine::now();
     let params = rdt_sema::Params {
+        machine,
         positional,
         target_pid: target.pid(),
         unsafe_ok: cli.unsafe_ok,
@@ -181,8 +185,8 @@ fn run(cli: Cli) -> Result<(), ()> {
         return Ok(());
     }
     let options = rdt_codegen::Options {
-        ncpus: possible_cpus(),
-        start_ns: monotonic_ns(),
+        ncpus: machine.possible_cpus,
+        start_ns: machine.mono_ns,
     };
     let artifact = rdt_codegen::generate(&ir, &options).map_err(|d| report(&d))?;
     if let Some(path) = &cli.emit_elf {
@@ -270,15 +274,4 @@ fn command_line_option(text: &str) -> rdt_syntax::ast::OptionSetting {
         value,
         span: rdt_syntax::Span::default(),
     }
-}
-
-fn possible_cpus() -> u32 {
-    rdt_runtime::bpf_sys::possible_cpus().unwrap_or(1)
-}
-
-fn monotonic_ns() -> u64 {
-    // SAFETY: clock_gettime writes the timespec it is given.
-    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }

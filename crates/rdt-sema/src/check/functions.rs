@@ -127,11 +127,14 @@ impl ClauseChecker<'_> {
         }
         match name {
             "ncpus" => Some(Some(typed(
-                ExprKind::Int(i64::from(online_cpus())),
+                ExprKind::Int(i64::from(self.params.machine.online_cpus)),
                 Type::I64,
                 span,
             ))),
-            "walltimestamp" => Some(Some(walltimestamp(span))),
+            "walltimestamp" => Some(Some(walltimestamp(
+                self.params.machine.realtime_offset_ns(),
+                span,
+            ))),
             "ppid" => Some(self.ppid(span)),
             "username" => {
                 self.error(
@@ -439,9 +442,8 @@ impl ClauseChecker<'_> {
 }
 
 /// `walltimestamp`: nanoseconds since the epoch, from the monotonic clock plus the offset
-/// between the two clocks measured now.
-fn walltimestamp(span: Span) -> Expr {
-    let offset = realtime_ns().saturating_sub(monotonic_ns());
+/// between the two clocks taken when rdt started (the same instant `elapsed` counts from).
+fn walltimestamp(offset: u64, span: Span) -> Expr {
     typed(
         ExprKind::Binary {
             op: BinOp::Add,
@@ -451,33 +453,4 @@ fn walltimestamp(span: Span) -> Expr {
         Type::U64,
         span,
     )
-}
-
-fn clock_ns(clock: libc::clockid_t) -> u64 {
-    // SAFETY: clock_gettime writes the timespec it is given.
-    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
-    unsafe { libc::clock_gettime(clock, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
-fn realtime_ns() -> u64 {
-    clock_ns(libc::CLOCK_REALTIME)
-}
-
-fn monotonic_ns() -> u64 {
-    clock_ns(libc::CLOCK_MONOTONIC)
-}
-
-/// CPUs online now (bpftrace's `ncpus`), from `/sys/devices/system/cpu/online` ("0-3,5").
-fn online_cpus() -> u32 {
-    let text = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
-    let count: u32 = text
-        .trim()
-        .split(',')
-        .filter_map(|part| match part.split_once('-') {
-            Some((a, b)) => Some(b.parse::<u32>().ok()? - a.parse::<u32>().ok()? + 1),
-            None => part.parse::<u32>().ok().map(|_| 1),
-        })
-        .sum();
-    count.max(1)
 }
