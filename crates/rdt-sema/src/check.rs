@@ -749,12 +749,7 @@ impl<'a> ClauseChecker<'a> {
                 None
             }
             None => {
-                let candidates = builtins::BUILTINS
-                    .iter()
-                    .map(|(n, _)| *n)
-                    .chain(builtins::CONTEXT_NAMES.iter().copied())
-                    .chain(functions::LANG_IDENTS.iter().copied())
-                    .chain(crate::stdlib::names());
+                let candidates = builtins::identifier_names();
                 let mut d = Diagnostic::error(span, format!("unknown identifier `{name}`"))
                     .with_label("not a builtin");
                 if let Some(near) = did_you_mean(name, candidates) {
@@ -797,14 +792,8 @@ impl<'a> ClauseChecker<'a> {
         args: &[ast::Expr],
         span: Span,
     ) -> Option<Expr> {
-        if let Some(f) = functions::lang_function(name) {
-            return self.lang_call(f, name, name_span, args, span);
-        }
         let Some(def) = builtins::function(name) else {
-            let names = builtins::FUNCTIONS
-                .iter()
-                .map(|f| f.name)
-                .chain(functions::LANG_FUNCTIONS.iter().map(|f| f.name));
+            let names = builtins::function_names();
             let mut d = Diagnostic::error(name_span, format!("unknown function `{name}`"))
                 .with_label("not a function");
             if let Some(near) = did_you_mean(name, names) {
@@ -813,6 +802,9 @@ impl<'a> ClauseChecker<'a> {
             self.error(d);
             return None;
         };
+        if def.function.is_checked_in_functions() {
+            return self.lang_call(def, name, name_span, args, span);
+        }
         self.call_arity(name, name_span, args)?;
         match def.function {
             Function::Str => {
@@ -1050,20 +1042,11 @@ impl<'a> ClauseChecker<'a> {
     }
 
     fn cast(&mut self, ty: &ast::TypeName, expr: &ast::Expr, span: Span) -> Option<Expr> {
-        if ty.pointer_depth > 0 || int_type_named(&ty.name).is_none() {
-            return self.pointer_cast(ty, expr, span);
-        }
-        let value = self.expr(expr)?;
+        // Pointer and struct types are checked against kernel types (check/ktypes.rs).
         let Some(target) = int_type_named(&ty.name).filter(|_| ty.pointer_depth == 0) else {
-            return self.unsupported(
-                ty.span,
-                &format!(
-                    "casting to `{}{}`",
-                    ty.name,
-                    "*".repeat(ty.pointer_depth as usize)
-                ),
-            );
+            return self.pointer_cast(ty, expr, span);
         };
+        let value = self.expr(expr)?;
         if !value.ty.is_scalar() {
             self.error(
                 Diagnostic::error(
