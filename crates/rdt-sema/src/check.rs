@@ -1040,25 +1040,6 @@ impl<'a> ClauseChecker<'a> {
             span,
         ))
     }
-
-    fn cast(&mut self, ty: &ast::TypeName, expr: &ast::Expr, span: Span) -> Option<Expr> {
-        // Pointer and struct types are checked against kernel types (check/ktypes.rs).
-        let Some(target) = int_type_named(&ty.name).filter(|_| ty.pointer_depth == 0) else {
-            return self.pointer_cast(ty, expr, span);
-        };
-        let value = self.expr(expr)?;
-        if !value.ty.is_scalar() {
-            self.error(
-                Diagnostic::error(
-                    value.span,
-                    format!("cannot cast `{}` to `{}`", value.ty, ty.name),
-                )
-                .with_label("not a number"),
-            );
-            return None;
-        }
-        Some(typed(ExprKind::Cast(Box::new(value)), target, span))
-    }
 }
 
 /// Struct and array values are read piecewise, never copied into variables or maps.

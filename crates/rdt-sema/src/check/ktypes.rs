@@ -313,8 +313,9 @@ impl ClauseChecker<'_> {
         Some(ty)
     }
 
-    /// `(struct foo *)expr`, `(int8 *)expr`: reinterpret a number or pointer as a typed pointer.
-    pub(super) fn pointer_cast(
+    /// Every cast: `(uint32)x` and `(pid_t)x` convert a number; `(struct foo *)expr` and
+    /// `(int8 *)expr` reinterpret a number or pointer as a typed pointer.
+    pub(super) fn cast(
         &mut self,
         ty: &ast::TypeName,
         expr: &ast::Expr,
