@@ -5,13 +5,18 @@
 //! - [`btf`]: a lazy reader of the kernel's BTF (vmlinux and modules' split BTF).
 //! - [`kfuncs`]: the kernel functions kprobes can attach to.
 //! - [`kallsyms`]: kernel symbol addresses by name, from /proc/kallsyms.
+//! - [`pt_regs`]: where x86-64 registers are saved in a probe's context.
+//! - [`machine`]: CPU lists and start clocks, read once per run.
 
 pub mod btf;
 pub mod kallsyms;
 pub mod kfuncs;
+pub mod machine;
+pub mod pt_regs;
 mod syscalls_x86_64;
 pub mod tracefs;
 
+pub use machine::Machine;
 pub use syscalls_x86_64::SYSCALLS;
 pub use tracefs::{
     categories, categories_at, event_format, event_format_at, glob_match, list_events,

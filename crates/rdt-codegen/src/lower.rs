@@ -7,6 +7,7 @@
 use crate::artifact::{Counter, EventMeta};
 use crate::insn::helper;
 use crate::lir::{AluOp, Base, CallArg, Cond, Function, Inst, Label, MapIndex, Operand, VReg};
+use rdt_btf::pt_regs;
 use rdt_sema::ir::{self, Builtin, Expr, ExprKind, MapValue, ProgType, Stmt, StmtKind};
 use rdt_sema::Type;
 use rdt_syntax::ast::{BinOp, UnOp};
@@ -17,7 +18,6 @@ mod kmem;
 mod func_ip;
 pub mod stacks;
 mod map_loop;
-mod user;
 mod aggregate;
 mod len;
 
@@ -42,9 +42,6 @@ pub struct Globals<'a> {
     pub seen_processes: Option<stacks::SeenProcesses>,
 }
 
-/// Offsets in `struct pt_regs` (x86-64) of the first six function arguments and the return value.
-const KPROBE_ARG_REGS: [i16; 6] = [112, 104, 96, 88, 72, 64];
-const KPROBE_RET_REG: i16 = 80;
 
 pub struct Lowerer<'a> {
     g: &'a Globals<'a>,
@@ -649,7 +646,7 @@ impl<'a> Lowerer<'a> {
             ExprKind::Arg { index } => {
                 let v = self.vreg();
                 let offset = match self.prog_type {
-                    ProgType::Kprobe => KPROBE_ARG_REGS[(*index as usize).min(5)],
+                    ProgType::Kprobe => pt_regs::ARGUMENTS[(*index as usize).min(5)] as i16,
                     _ => i16::from(*index) * 8,
                 };
                 self.emit(Inst::LoadCtx {
@@ -663,7 +660,7 @@ impl<'a> Lowerer<'a> {
                 let v = self.vreg();
                 self.emit(Inst::LoadCtx {
                     dst: v,
-                    offset: KPROBE_RET_REG,
+                    offset: pt_regs::RETURN_VALUE as i16,
                     size: 8,
                 });
                 v
@@ -707,7 +704,6 @@ impl<'a> Lowerer<'a> {
                 self.extend(v, &e.ty)
             }
             ExprKind::Deref { addr, user } => self.read_scalar_at(addr, *user, &e.ty),
-            ExprKind::ReadUser { addr } => self.read_user(addr, &e.ty),
             // Non-scalar kinds never reach here: sema types them as strings or tuples.
             ExprKind::Str(_)
             | ExprKind::Tuple(_)

@@ -63,25 +63,25 @@ impl fmt::Display for ArgSpecError {
 
 impl std::error::Error for ArgSpecError {}
 
-/// (64-bit name, pt_regs offset, [64-, 32-, 16-, 8-bit names]).
-const REGISTERS: &[(&str, u32, [&str; 4])] = &[
-    ("rax", 80, ["rax", "eax", "ax", "al"]),
-    ("rbx", 40, ["rbx", "ebx", "bx", "bl"]),
-    ("rcx", 88, ["rcx", "ecx", "cx", "cl"]),
-    ("rdx", 96, ["rdx", "edx", "dx", "dl"]),
-    ("rsi", 104, ["rsi", "esi", "si", "sil"]),
-    ("rdi", 112, ["rdi", "edi", "di", "dil"]),
-    ("rbp", 32, ["rbp", "ebp", "bp", "bpl"]),
-    ("rsp", 152, ["rsp", "esp", "sp", "spl"]),
-    ("r8", 72, ["r8", "r8d", "r8w", "r8b"]),
-    ("r9", 64, ["r9", "r9d", "r9w", "r9b"]),
-    ("r10", 56, ["r10", "r10d", "r10w", "r10b"]),
-    ("r11", 48, ["r11", "r11d", "r11w", "r11b"]),
-    ("r12", 24, ["r12", "r12d", "r12w", "r12b"]),
-    ("r13", 16, ["r13", "r13d", "r13w", "r13b"]),
-    ("r14", 8, ["r14", "r14d", "r14w", "r14b"]),
-    ("r15", 0, ["r15", "r15d", "r15w", "r15b"]),
-    ("rip", 128, ["rip", "eip", "ip", ""]),
+/// (64-bit name, [64-, 32-, 16-, 8-bit names]); offsets come from [`rdt_btf::pt_regs`].
+const REGISTERS: &[(&str, [&str; 4])] = &[
+    ("rax", ["rax", "eax", "ax", "al"]),
+    ("rbx", ["rbx", "ebx", "bx", "bl"]),
+    ("rcx", ["rcx", "ecx", "cx", "cl"]),
+    ("rdx", ["rdx", "edx", "dx", "dl"]),
+    ("rsi", ["rsi", "esi", "si", "sil"]),
+    ("rdi", ["rdi", "edi", "di", "dil"]),
+    ("rbp", ["rbp", "ebp", "bp", "bpl"]),
+    ("rsp", ["rsp", "esp", "sp", "spl"]),
+    ("r8", ["r8", "r8d", "r8w", "r8b"]),
+    ("r9", ["r9", "r9d", "r9w", "r9b"]),
+    ("r10", ["r10", "r10d", "r10w", "r10b"]),
+    ("r11", ["r11", "r11d", "r11w", "r11b"]),
+    ("r12", ["r12", "r12d", "r12w", "r12b"]),
+    ("r13", ["r13", "r13d", "r13w", "r13b"]),
+    ("r14", ["r14", "r14d", "r14w", "r14b"]),
+    ("r15", ["r15", "r15d", "r15w", "r15b"]),
+    ("rip", ["rip", "eip", "ip", ""]),
 ];
 
 const HIGH_BYTES: &[(&str, &str)] = &[("ah", "rax"), ("bh", "rbx"), ("ch", "rcx"), ("dh", "rdx")];
@@ -94,11 +94,11 @@ pub fn register(name: &str) -> Option<Reg> {
         Some(n) if n.starts_with('r') && n[1..].parse::<u8>().is_ok() => format!("{n}b"),
         _ => name,
     };
-    for &(full, offset, names) in REGISTERS {
+    for &(full, names) in REGISTERS {
         if let Some(i) = names.iter().position(|n| !n.is_empty() && *n == name) {
             return Some(Reg {
                 name: full,
-                pt_regs_offset: offset,
+                pt_regs_offset: rdt_btf::pt_regs::offset(full)?,
                 width: [8, 4, 2, 1][i],
                 high_byte: false,
             });
@@ -135,6 +135,10 @@ pub fn parse_arg(spec: &str) -> Result<ArgSpec, ArgSpecError> {
         Some(_) => return Err(err("expected SIZE@OPERAND")),
         None => (8, true, spec),
     };
+    // AT&T operands are ASCII; the note text was decoded lossily, so anything else is garbage.
+    if !operand.is_ascii() {
+        return Err(err("the operand has non-ASCII characters"));
+    }
     let loc = parse_operand(operand).map_err(|r| err(&r))?;
     Ok(ArgSpec { size, signed, loc })
 }
@@ -230,7 +234,12 @@ fn split_symbol(text: &str) -> Result<(Option<String>, i64), String> {
     if let Some(n) = parse_int(text) {
         return Ok((None, n));
     }
-    let cut = text[1..].find(['+', '-']).map(|i| i + 1);
+    // The symbol comes first, so a sign at position 0 cannot start the displacement.
+    let cut = text
+        .char_indices()
+        .skip(1)
+        .find(|&(_, c)| matches!(c, '+' | '-'))
+        .map(|(i, _)| i);
     let (sym, disp) = match cut {
         Some(i) => {
             let d = &text[i..];
@@ -469,6 +478,11 @@ mod tests {
             "8@%fs:0x28",
             "4@()",
             "4@a b(%rax)",
+            // Note strings are decoded lossily: a multi-byte first character must not panic.
+            "8@é(%rip)",
+            "8@é+4(%rip)",
+            "4@é",
+            "4@$é",
         ] {
             assert!(parse_arg(bad).is_err(), "{bad} should not decode");
         }

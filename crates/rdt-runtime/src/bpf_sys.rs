@@ -335,38 +335,8 @@ pub fn possible_cpus() -> io::Result<u32> {
     if let Some(n) = CACHE.get() {
         return Ok(*n);
     }
-    let text = std::fs::read_to_string("/sys/devices/system/cpu/possible")?;
-    let n = parse_cpu_list(&text).ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("cannot parse possible CPUs {:?}", text.trim()),
-        )
-    })?;
+    let n = rdt_btf::machine::possible_cpus()?;
     Ok(*CACHE.get_or_init(|| n))
-}
-
-/// Counts the CPUs in a kernel CPU list such as `0-1` or `0,2-5`.
-pub fn parse_cpu_list(text: &str) -> Option<u32> {
-    cpu_ids(text).and_then(|ids| u32::try_from(ids.len()).ok())
-}
-
-/// The CPU numbers of a sysfs CPU list such as `0-3,6`; `None` when malformed or empty.
-pub fn cpu_ids(text: &str) -> Option<Vec<u32>> {
-    let mut ids = Vec::new();
-    for part in text.trim().split(',').filter(|p| !p.is_empty()) {
-        let (first, last) = match part.split_once('-') {
-            Some((a, b)) => (a.trim().parse::<u32>().ok()?, b.trim().parse::<u32>().ok()?),
-            None => {
-                let n = part.trim().parse::<u32>().ok()?;
-                (n, n)
-            }
-        };
-        if last < first {
-            return None;
-        }
-        ids.extend(first..=last);
-    }
-    (!ids.is_empty()).then_some(ids)
 }
 
 #[cfg(test)]
@@ -387,17 +357,6 @@ mod tests {
         assert_eq!(std::mem::offset_of!(MapBatchAttr, count), 32);
         assert_eq!(std::mem::offset_of!(MapBatchAttr, map_fd), 36);
         assert_eq!(std::mem::offset_of!(MapBatchAttr, elem_flags), 40);
-    }
-
-    #[test]
-    fn cpu_lists() {
-        assert_eq!(parse_cpu_list("0-1\n"), Some(2));
-        assert_eq!(parse_cpu_list("0"), Some(1));
-        assert_eq!(parse_cpu_list("0,2-5"), Some(5));
-        assert_eq!(parse_cpu_list("0-3,8-11\n"), Some(8));
-        assert_eq!(parse_cpu_list(""), None);
-        assert_eq!(parse_cpu_list("3-1"), None);
-        assert_eq!(parse_cpu_list("x"), None);
     }
 
     #[test]

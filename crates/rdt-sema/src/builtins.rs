@@ -28,6 +28,22 @@ pub const CONTEXT_NAMES: &[&str] = &[
     "arg4", "arg5",
 ];
 
+/// Builtins whose value is decided while checking (check/functions.rs): `ncpus` and
+/// `walltimestamp` are constants of the run, `ppid` reads through kernel types.
+pub const COMPUTED_NAMES: &[&str] = &["ncpus", "walltimestamp", "ppid", "username"];
+
+/// Every identifier the language defines, for "did you mean": builtins, context names, computed
+/// builtins, the probe names (probe_names.rs) and the stdlib constants.
+pub fn identifier_names() -> impl Iterator<Item = &'static str> {
+    BUILTINS
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(CONTEXT_NAMES.iter().copied())
+        .chain(COMPUTED_NAMES.iter().copied())
+        .chain(crate::probe_names::PROBE_NAME_BUILTINS.iter().copied())
+        .chain(crate::stdlib::names())
+}
+
 pub fn builtin(name: &str) -> Option<Builtin> {
     BUILTINS.iter().find(|(n, _)| *n == name).map(|(_, b)| *b)
 }
@@ -84,9 +100,22 @@ pub enum Function {
     Errorf,
     Strftime,
     Len,
+    // String functions and actions, checked in check/functions.rs.
+    Strncmp,
+    Strcontains,
+    Strlen,
+    Signal,
+    System,
+    Join,
 }
 
 impl Function {
+    /// The string functions and actions whose checks live in check/functions.rs.
+    pub fn is_checked_in_functions(self) -> bool {
+        use Function::*;
+        matches!(self, Strncmp | Strcontains | Strlen | Signal | System | Join)
+    }
+
     /// Functions whose value is only ever assigned to a map: `@m[k] = count()`.
     pub fn is_aggregation(self) -> bool {
         use Function::*;
@@ -122,6 +151,8 @@ pub struct FunctionDef {
     pub max_args: usize,
     /// Usage shown in help lines.
     pub usage: &'static str,
+    /// Allowed only with `--unsafe`.
+    pub unsafe_only: bool,
 }
 
 pub const FUNCTIONS: &[FunctionDef] = &[
@@ -131,6 +162,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 7,
         usage: "printf(\"format\", args…)",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "exit",
@@ -138,6 +170,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 0,
         max_args: 0,
         usage: "exit()",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "str",
@@ -145,6 +178,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 2,
         usage: "str(pointer[, length])",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "count",
@@ -152,6 +186,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 0,
         max_args: 0,
         usage: "@map[key] = count()",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "sum",
@@ -159,6 +194,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 1,
         usage: "@map[key] = sum(value)",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "sizeof",
@@ -166,6 +202,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 1,
         usage: "sizeof(type) or sizeof(expression)",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "offsetof",
@@ -173,6 +210,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 2,
         max_args: 2,
         usage: "offsetof(struct name, field)",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "kptr",
@@ -180,6 +218,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 1,
         usage: "kptr(pointer): read it from kernel memory",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "uptr",
@@ -187,6 +226,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 1,
         usage: "uptr(pointer): read it from user memory",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "kstack",
@@ -194,6 +234,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 0,
         max_args: 2,
         usage: "kstack([mode][, frames]) with mode bpftrace, perf or raw",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "ustack",
@@ -201,6 +242,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 0,
         max_args: 2,
         usage: "ustack([mode][, frames]) with mode bpftrace, perf or raw",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "ksym",
@@ -208,6 +250,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 1,
         usage: "ksym(kernel address)",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "usym",
@@ -215,6 +258,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 1,
         usage: "usym(user address)",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "kaddr",
@@ -222,6 +266,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 1,
         usage: "kaddr(\"kernel symbol\")",
+        unsafe_only: false,
     },
     // Aggregations and map operations (see check/aggregate.rs and check/map_ops.rs).
     FunctionDef {
@@ -230,6 +275,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 1,
         usage: "@map[key] = avg(value)",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "min",
@@ -237,6 +283,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 1,
         usage: "@map[key] = min(value)",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "max",
@@ -244,6 +291,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 1,
         usage: "@map[key] = max(value)",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "stats",
@@ -251,6 +299,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 1,
         usage: "@map[key] = stats(value)",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "stddev",
@@ -258,6 +307,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 1,
         usage: "@map[key] = stddev(value)",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "hist",
@@ -265,6 +315,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 2,
         usage: "@map[key] = hist(value[, bits 0..5])",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "lhist",
@@ -272,6 +323,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 4,
         max_args: 4,
         usage: "@map[key] = lhist(value, min, max, step)",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "delete",
@@ -279,6 +331,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 2,
         usage: "delete(@map[key]) or delete(@map, key)",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "clear",
@@ -286,6 +339,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 1,
         usage: "clear(@map)",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "zero",
@@ -293,6 +347,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 1,
         usage: "zero(@map)",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "has_key",
@@ -300,6 +355,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 2,
         usage: "has_key(@map, key)",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "print",
@@ -307,6 +363,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 3,
         usage: "print(@map[, top[, div]]) or print(value)",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "printa",
@@ -314,6 +371,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 8,
         usage: "printa([\"format\", ]@map, …)",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "time",
@@ -321,6 +379,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 0,
         max_args: 1,
         usage: "time([\"%H:%M:%S\\n\"])",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "errorf",
@@ -328,6 +387,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 7,
         usage: "errorf(\"format\", args…)",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "strftime",
@@ -335,6 +395,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 2,
         max_args: 2,
         usage: "printf(\"%s\", strftime(\"%H:%M:%S\", nsecs))",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "len",
@@ -342,6 +403,56 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 1,
         usage: "len(@map)",
+        unsafe_only: false,
+    },
+    // String functions and actions (see check/functions.rs).
+    FunctionDef {
+        name: "strncmp",
+        function: Function::Strncmp,
+        min_args: 3,
+        max_args: 3,
+        usage: "strncmp(string, string, length)",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "strcontains",
+        function: Function::Strcontains,
+        min_args: 2,
+        max_args: 2,
+        usage: "strcontains(haystack, needle)",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "strlen",
+        function: Function::Strlen,
+        min_args: 1,
+        max_args: 1,
+        usage: "strlen(string)",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "signal",
+        function: Function::Signal,
+        min_args: 1,
+        max_args: 1,
+        usage: "signal(SIGKILL), signal(\"KILL\") or signal(9)",
+        unsafe_only: true,
+    },
+    FunctionDef {
+        name: "system",
+        function: Function::System,
+        min_args: 1,
+        max_args: 7,
+        usage: "system(\"format\", args…)",
+        unsafe_only: true,
+    },
+    FunctionDef {
+        name: "join",
+        function: Function::Join,
+        min_args: 1,
+        max_args: 2,
+        usage: "join(args.argv[, \"separator\"])",
+        unsafe_only: false,
     },
     // D spellings of aggregations and map operations.
     FunctionDef {
@@ -350,6 +461,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 1,
         usage: "@map[key] = quantize(value)",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "lquantize",
@@ -357,6 +469,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 4,
         max_args: 4,
         usage: "@map[key] = lquantize(value, min, max, step)",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "llquantize",
@@ -364,6 +477,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 5,
         max_args: 5,
         usage: "@map[key] = llquantize(value, factor, low, high, steps)",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "trunc",
@@ -371,6 +485,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 2,
         usage: "trunc(@map[, count])",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "normalize",
@@ -378,6 +493,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 2,
         max_args: 2,
         usage: "normalize(@map, factor)",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "denormalize",
@@ -385,6 +501,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 1,
         usage: "denormalize(@map)",
+        unsafe_only: false,
     },
     // D spellings.
     FunctionDef {
@@ -393,6 +510,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 0,
         max_args: 2,
         usage: "stack([frames])",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "copyinstr",
@@ -400,6 +518,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 2,
         usage: "copyinstr(pointer[, length])",
+        unsafe_only: false,
     },
     FunctionDef {
         name: "stringof",
@@ -407,8 +526,22 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 1,
         usage: "stringof(pointer)",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "raise",
+        function: Function::Signal,
+        min_args: 1,
+        max_args: 1,
+        usage: "raise(SIGKILL)",
+        unsafe_only: true,
     },
 ];
+
+/// Every function name, for "did you mean".
+pub fn function_names() -> impl Iterator<Item = &'static str> {
+    FUNCTIONS.iter().map(|f| f.name)
+}
 
 pub fn function(name: &str) -> Option<&'static FunctionDef> {
     FUNCTIONS.iter().find(|f| f.name == name)

@@ -37,6 +37,8 @@ pub struct Params {
     /// The `-c` command's program as typed (its first word): the binary D's `pid$target` probes
     /// and `uprobe` targets without a path refer to before the child has run `exec`.
     pub target_program: Option<String>,
+    /// CPUs and start clocks, taken once by the caller (`ncpus`, `walltimestamp`).
+    pub machine: rdt_btf::Machine,
 }
 
 /// Everything the checker learns about maps, shared by all clauses.
@@ -79,7 +81,8 @@ pub struct ClauseChecker<'a> {
     pub diags: &'a mut Vec<Diagnostic>,
     pub params: &'a Params,
     pub context: &'a Context,
-    /// The probe description, for messages ("in tracepoint probes").
+    /// The probe kind as the script spells it, only for messages ("in tracepoint probes");
+    /// questions about the probe go to `context`.
     pub probe_kind: &'a str,
     pub strsize: u32,
     vars: Vec<Type>,
@@ -747,12 +750,7 @@ impl<'a> ClauseChecker<'a> {
                 None
             }
             None => {
-                let candidates = builtins::BUILTINS
-                    .iter()
-                    .map(|(n, _)| *n)
-                    .chain(builtins::CONTEXT_NAMES.iter().copied())
-                    .chain(functions::LANG_IDENTS.iter().copied())
-                    .chain(crate::stdlib::names());
+                let candidates = builtins::identifier_names();
                 let mut d = Diagnostic::error(span, format!("unknown identifier `{name}`"))
                     .with_label("not a builtin");
                 if let Some(near) = did_you_mean(name, candidates) {
@@ -795,14 +793,8 @@ impl<'a> ClauseChecker<'a> {
         args: &[ast::Expr],
         span: Span,
     ) -> Option<Expr> {
-        if let Some(f) = functions::lang_function(name) {
-            return self.lang_call(f, name, name_span, args, span);
-        }
         let Some(def) = builtins::function(name) else {
-            let names = builtins::FUNCTIONS
-                .iter()
-                .map(|f| f.name)
-                .chain(functions::LANG_FUNCTIONS.iter().map(|f| f.name));
+            let names = builtins::function_names();
             let mut d = Diagnostic::error(name_span, format!("unknown function `{name}`"))
                 .with_label("not a function");
             if let Some(near) = did_you_mean(name, names) {
@@ -811,6 +803,9 @@ impl<'a> ClauseChecker<'a> {
             self.error(d);
             return None;
         };
+        if def.function.is_checked_in_functions() {
+            return self.lang_call(def, name, name_span, args, span);
+        }
         self.call_arity(name, name_span, args)?;
         match def.function {
             Function::Str => {
@@ -1050,34 +1045,6 @@ impl<'a> ClauseChecker<'a> {
             ty,
             span,
         ))
-    }
-
-    fn cast(&mut self, ty: &ast::TypeName, expr: &ast::Expr, span: Span) -> Option<Expr> {
-        if ty.pointer_depth > 0 || int_type_named(&ty.name).is_none() {
-            return self.pointer_cast(ty, expr, span);
-        }
-        let value = self.expr(expr)?;
-        let Some(target) = int_type_named(&ty.name).filter(|_| ty.pointer_depth == 0) else {
-            return self.unsupported(
-                ty.span,
-                &format!(
-                    "casting to `{}{}`",
-                    ty.name,
-                    "*".repeat(ty.pointer_depth as usize)
-                ),
-            );
-        };
-        if !value.ty.is_scalar() {
-            self.error(
-                Diagnostic::error(
-                    value.span,
-                    format!("cannot cast `{}` to `{}`", value.ty, ty.name),
-                )
-                .with_label("not a number"),
-            );
-            return None;
-        }
-        Some(typed(ExprKind::Cast(Box::new(value)), target, span))
     }
 }
 

@@ -492,11 +492,6 @@ pub enum ExprKind {
         value: Box<Expr>,
         after: Vec<Stmt>,
     },
-    /// An integer of the expression's type read from user memory at `addr` (a USDT argument in
-    /// memory); a failed read counts a fault and gives 0.
-    ReadUser {
-        addr: Box<Expr>,
-    },
 }
 
 /// Values that come from the kernel's view of the current event.

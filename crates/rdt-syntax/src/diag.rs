@@ -85,6 +85,24 @@ pub fn render(file_name: &str, source: &str, diagnostics: &[Diagnostic]) -> Stri
     String::from_utf8_lossy(&out.into_inner()).into_owned()
 }
 
+/// Renders diagnostics that have no place in a script (a `-x` option, say) against `context`,
+/// the input as the user typed it: `error: -x strsize=0: invalid strsize `0` (expected …)`.
+pub fn render_unlocated(context: &str, diagnostics: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diagnostics {
+        let kind = if d.warning { "warning" } else { "error" };
+        out.push_str(&format!("{kind}: {context}: {}", d.message));
+        if !d.label.is_empty() {
+            out.push_str(&format!(" ({})", d.label));
+        }
+        out.push('\n');
+        for help in &d.help {
+            out.push_str(&format!("  = help: {help}\n"));
+        }
+    }
+    out
+}
+
 /// Closest candidate by edit distance, for "did you mean" help. `None` when nothing is close.
 pub fn did_you_mean<'a>(
     name: &str,

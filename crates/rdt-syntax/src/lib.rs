@@ -5,12 +5,14 @@
 //! `grammar/rdt.lalrpop` at the repository root, compiled by `build.rs`.
 
 pub mod ast;
+mod command_line;
 mod diag;
 mod errors;
 mod lexer;
 mod parser;
 mod span;
 
-pub use diag::{did_you_mean, render, Diagnostic};
+pub use command_line::with_default_action;
+pub use diag::{did_you_mean, render, render_unlocated, Diagnostic};
 pub use parser::parse;
 pub use span::Span;

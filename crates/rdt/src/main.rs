@@ -105,7 +105,7 @@ fn main() -> ExitCode {
 fn script(cli: &Cli) -> Result<(String, String, Vec<String>), String> {
     if let Some(p) = &cli.program {
         return Ok((
-            with_default_action(p),
+            rdt_syntax::with_default_action(p),
             "<program>".to_string(),
             cli.positional.clone(),
         ));
@@ -134,7 +134,11 @@ fn run(cli: Cli) -> Result<(), ()> {
     let report = |diags: &[Diagnostic]| eprint!("{}", rdt_syntax::render(&name, &source, diags));
 
     let mut ast = rdt_syntax::parse(&source).map_err(|d| report(&d))?;
-    let set_options: Vec<_> = cli.set_options.iter().map(|o| command_line_option(o)).collect();
+    let set_options: Vec<_> = cli
+        .set_options
+        .iter()
+        .map(|o| rdt_syntax::ast::OptionSetting::from_command_line(o))
+        .collect();
     check_command_line_options(&cli.set_options, &set_options)?;
     ast.options.extend(set_options);
     if cli.debug == Some(Stage::Ast) {
@@ -152,7 +156,11 @@ fn run(cli: Cli) -> Result<(), ()> {
         (None, Some(pid)) => Target::Pid(pid),
         (None, None) => Target::None,
     };
+    // One reading of the machine serves every stage: `ncpus`, per-CPU sizes, `elapsed` and
+    // `walltimestamp` count from the same instant.
+    let machine = rdt_btf::Machine::now();
     let params = rdt_sema::Params {
+        machine,
         positional,
         target_pid: target.pid(),
         unsafe_ok: cli.unsafe_ok,
@@ -178,8 +186,8 @@ fn run(cli: Cli) -> Result<(), ()> {
         return Ok(());
     }
     let options = rdt_codegen::Options {
-        ncpus: possible_cpus(),
-        start_ns: monotonic_ns(),
+        ncpus: machine.possible_cpus,
+        start_ns: machine.mono_ns,
     };
     let artifact = rdt_codegen::generate(&ir, &options).map_err(|d| report(&d))?;
     if let Some(path) = &cli.emit_elf {
@@ -223,16 +231,6 @@ fn run(cli: Cli) -> Result<(), ()> {
     })
 }
 
-/// D's `-n 'syscall::openat:entry'` names probes without an action: DTrace then prints the CPU
-/// and the probe for every firing, and so does rdt.
-fn with_default_action(program: &str) -> String {
-    let has_action = program.contains('{') || program.trim_end().ends_with('>');
-    if has_action {
-        return program.to_string();
-    }
-    format!("{program} {{ printf(\"%3d %s:%s\\n\", cpu, probefunc, probename); }}")
-}
-
 /// Reports bad `-x` settings against the option as typed (they have no place in the script).
 fn check_command_line_options(
     texts: &[String],
@@ -240,42 +238,13 @@ fn check_command_line_options(
 ) -> Result<(), ()> {
     let mut failed = false;
     for (text, setting) in texts.iter().zip(settings) {
-        for d in rdt_sema::check_options(std::slice::from_ref(setting)) {
-            let kind = if d.warning { "warning" } else { "error" };
-            eprintln!("{kind}: -x {text}: {} ({})", d.message, d.label);
-            for help in &d.help {
-                eprintln!("  = help: {help}");
-            }
-            failed |= !d.warning;
-        }
+        let diags = rdt_sema::check_options(std::slice::from_ref(setting));
+        eprint!("{}", rdt_syntax::render_unlocated(&format!("-x {text}"), &diags));
+        failed |= diags.iter().any(|d| !d.warning);
     }
     if failed {
         Err(())
     } else {
         Ok(())
     }
-}
-
-/// `-x name=value` (or `-x name`) as if the script had `#pragma D option name=value`.
-fn command_line_option(text: &str) -> rdt_syntax::ast::OptionSetting {
-    let (name, value) = match text.split_once('=') {
-        Some((n, v)) => (n.to_string(), Some(v.to_string())),
-        None => (text.to_string(), None),
-    };
-    rdt_syntax::ast::OptionSetting {
-        name,
-        value,
-        span: rdt_syntax::Span::default(),
-    }
-}
-
-fn possible_cpus() -> u32 {
-    rdt_runtime::bpf_sys::possible_cpus().unwrap_or(1)
-}
-
-fn monotonic_ns() -> u64 {
-    // SAFETY: clock_gettime writes the timespec it is given.
-    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }

@@ -125,6 +125,5 @@ pub(super) fn no_hardware_pmu(meta: &ProgramMeta, event: &str) -> RuntimeError {
 
 /// CPUs listed in `/sys/devices/system/cpu/online`; CPU 0 if it cannot be read.
 pub fn online_cpus() -> Vec<u32> {
-    let text = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
-    crate::bpf_sys::cpu_ids(&text).unwrap_or_else(|| vec![0])
+    rdt_btf::machine::online_cpu_ids().unwrap_or_else(|| vec![0])
 }

@@ -3,112 +3,17 @@
 //! `ncpus`, `walltimestamp`, the probe names, and the stdlib constants (`ENOENT`, `SIGKILL`, …).
 
 use super::{string_literal, typed, ClauseChecker};
+use crate::builtins::{self, Function, FunctionDef};
 use crate::ir::{Builtin, Event, Expr, ExprKind, StmtKind};
 use crate::{stdlib, Type};
 use rdt_syntax::ast::{self, BinOp};
 use rdt_syntax::{did_you_mean, Diagnostic, Span};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LangFunction {
-    Strncmp,
-    Strcontains,
-    Strlen,
-    Signal,
-    System,
-    Join,
-}
-
-pub struct LangFunctionDef {
-    pub name: &'static str,
-    pub function: LangFunction,
-    pub min_args: usize,
-    pub max_args: usize,
-    pub usage: &'static str,
-    /// Allowed only with `--unsafe`.
-    pub unsafe_only: bool,
-}
-
-pub const LANG_FUNCTIONS: &[LangFunctionDef] = &[
-    LangFunctionDef {
-        name: "strncmp",
-        function: LangFunction::Strncmp,
-        min_args: 3,
-        max_args: 3,
-        usage: "strncmp(string, string, length)",
-        unsafe_only: false,
-    },
-    LangFunctionDef {
-        name: "strcontains",
-        function: LangFunction::Strcontains,
-        min_args: 2,
-        max_args: 2,
-        usage: "strcontains(haystack, needle)",
-        unsafe_only: false,
-    },
-    LangFunctionDef {
-        name: "strlen",
-        function: LangFunction::Strlen,
-        min_args: 1,
-        max_args: 1,
-        usage: "strlen(string)",
-        unsafe_only: false,
-    },
-    LangFunctionDef {
-        name: "signal",
-        function: LangFunction::Signal,
-        min_args: 1,
-        max_args: 1,
-        usage: "signal(SIGKILL), signal(\"KILL\") or signal(9)",
-        unsafe_only: true,
-    },
-    LangFunctionDef {
-        name: "system",
-        function: LangFunction::System,
-        min_args: 1,
-        max_args: 7,
-        usage: "system(\"format\", args…)",
-        unsafe_only: true,
-    },
-    LangFunctionDef {
-        name: "join",
-        function: LangFunction::Join,
-        min_args: 1,
-        max_args: 2,
-        usage: "join(args.argv[, \"separator\"])",
-        unsafe_only: false,
-    },
-    // D spelling.
-    LangFunctionDef {
-        name: "raise",
-        function: LangFunction::Signal,
-        min_args: 1,
-        max_args: 1,
-        usage: "raise(SIGKILL)",
-        unsafe_only: true,
-    },
-];
-
-/// Builtin names resolved here (for "did you mean").
-pub const LANG_IDENTS: &[&str] = &[
-    "ncpus",
-    "walltimestamp",
-    "probe",
-    "func",
-    "probeprov",
-    "probemod",
-    "probefunc",
-    "probename",
-];
 
 /// Largest haystack × needle size for `strcontains` with a needle that is not a literal.
 const MAX_SEARCH_PAIRS: u32 = 128 * 128;
 
 /// Arguments `join()` reads at most (bpftrace's default).
 const JOIN_MAX_ARGS: u32 = 16;
-
-pub fn lang_function(name: &str) -> Option<&'static LangFunctionDef> {
-    LANG_FUNCTIONS.iter().find(|f| f.name == name)
-}
 
 impl ClauseChecker<'_> {
     /// Resolves a builtin or stdlib constant; `None` when `name` is neither.
@@ -130,11 +35,14 @@ impl ClauseChecker<'_> {
         }
         match name {
             "ncpus" => Some(Some(typed(
-                ExprKind::Int(i64::from(online_cpus())),
+                ExprKind::Int(i64::from(self.params.machine.online_cpus)),
                 Type::I64,
                 span,
             ))),
-            "walltimestamp" => Some(Some(walltimestamp(span))),
+            "walltimestamp" => Some(Some(walltimestamp(
+                self.params.machine.realtime_offset_ns(),
+                span,
+            ))),
             "ppid" => Some(self.ppid(span)),
             "username" => {
                 self.error(
@@ -187,18 +95,19 @@ impl ClauseChecker<'_> {
         Some(typed(ExprKind::Cast(Box::new(tgid)), Type::U32, span))
     }
 
-    /// Checks a call of one of [`LANG_FUNCTIONS`] used as a value.
+    /// Checks a call of a string function or action (see
+    /// [`Function::is_checked_in_functions`]) used as a value.
     pub(super) fn lang_call(
         &mut self,
-        def: &LangFunctionDef,
+        def: &FunctionDef,
         name: &str,
         name_span: Span,
         args: &[ast::Expr],
         span: Span,
     ) -> Option<Expr> {
-        self.lang_arity(def, name, name_span, args)?;
+        self.call_arity(name, name_span, args)?;
         let kind = match def.function {
-            LangFunction::Strncmp => {
+            Function::Strncmp => {
                 let (a, b) = (self.string_arg(&args[0]), self.string_arg(&args[1]));
                 let n = self.length_arg(&args[2])?;
                 ExprKind::StrNcmp {
@@ -207,7 +116,7 @@ impl ClauseChecker<'_> {
                     n,
                 }
             }
-            LangFunction::Strcontains => {
+            Function::Strcontains => {
                 let (h, n) = (self.string_arg(&args[0]), self.string_arg(&args[1]));
                 let (h, n) = (h?, n?);
                 self.check_search_size(&h, &n)?;
@@ -216,8 +125,9 @@ impl ClauseChecker<'_> {
                     needle: Box::new(n),
                 }
             }
-            LangFunction::Strlen => ExprKind::StrLen(Box::new(self.string_arg(&args[0])?)),
-            LangFunction::Signal | LangFunction::System | LangFunction::Join => {
+            Function::Strlen => ExprKind::StrLen(Box::new(self.string_arg(&args[0])?)),
+            // call() sends only these functions here; the rest have values.
+            _ => {
                 self.error(
                     Diagnostic::error(span, format!("{name}() has no value"))
                         .with_label("used as a value")
@@ -239,8 +149,8 @@ impl ClauseChecker<'_> {
         else {
             return None;
         };
-        let def =
-            lang_function(name).filter(|d| d.unsafe_only || d.function == LangFunction::Join)?;
+        let def = builtins::function(name)
+            .filter(|d| d.unsafe_only || d.function == Function::Join)?;
         if def.unsafe_only && !self.params.unsafe_ok {
             self.error(
                 Diagnostic::error(*name_span, format!("{name}() is an unsafe function"))
@@ -251,12 +161,12 @@ impl ClauseChecker<'_> {
             );
             return Some(None);
         }
-        if self.lang_arity(def, name, *name_span, args).is_none() {
+        if self.call_arity(name, *name_span, args).is_none() {
             return Some(None);
         }
         Some(match def.function {
-            LangFunction::Signal => self.signal_arg(&args[0]).map(StmtKind::Signal),
-            LangFunction::Join => self.join(args, e.span),
+            Function::Signal => self.signal_arg(&args[0]).map(StmtKind::Signal),
+            Function::Join => self.join(args, e.span),
             _ => self.system(args, e.span),
         })
     }
@@ -383,35 +293,6 @@ impl ClauseChecker<'_> {
         None
     }
 
-    fn lang_arity(
-        &mut self,
-        def: &LangFunctionDef,
-        name: &str,
-        span: Span,
-        args: &[ast::Expr],
-    ) -> Option<()> {
-        if (def.min_args..=def.max_args).contains(&args.len()) {
-            return Some(());
-        }
-        let expected = if def.min_args == def.max_args {
-            format!("{}", def.min_args)
-        } else {
-            format!("{} to {}", def.min_args, def.max_args)
-        };
-        self.error(
-            Diagnostic::error(
-                span,
-                format!(
-                    "{name}() takes {expected} argument(s), {} given",
-                    args.len()
-                ),
-            )
-            .with_label("wrong number of arguments")
-            .with_help(format!("usage: {}", def.usage)),
-        );
-        None
-    }
-
     fn string_arg(&mut self, arg: &ast::Expr) -> Option<Expr> {
         let value = self.expr(arg)?;
         if !value.ty.is_str() {
@@ -442,9 +323,8 @@ impl ClauseChecker<'_> {
 }
 
 /// `walltimestamp`: nanoseconds since the epoch, from the monotonic clock plus the offset
-/// between the two clocks measured now.
-fn walltimestamp(span: Span) -> Expr {
-    let offset = realtime_ns().saturating_sub(monotonic_ns());
+/// between the two clocks taken when rdt started (the same instant `elapsed` counts from).
+fn walltimestamp(offset: u64, span: Span) -> Expr {
     typed(
         ExprKind::Binary {
             op: BinOp::Add,
@@ -454,33 +334,4 @@ fn walltimestamp(span: Span) -> Expr {
         Type::U64,
         span,
     )
-}
-
-fn clock_ns(clock: libc::clockid_t) -> u64 {
-    // SAFETY: clock_gettime writes the timespec it is given.
-    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
-    unsafe { libc::clock_gettime(clock, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
-fn realtime_ns() -> u64 {
-    clock_ns(libc::CLOCK_REALTIME)
-}
-
-fn monotonic_ns() -> u64 {
-    clock_ns(libc::CLOCK_MONOTONIC)
-}
-
-/// CPUs online now (bpftrace's `ncpus`), from `/sys/devices/system/cpu/online` ("0-3,5").
-fn online_cpus() -> u32 {
-    let text = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
-    let count: u32 = text
-        .trim()
-        .split(',')
-        .filter_map(|part| match part.split_once('-') {
-            Some((a, b)) => Some(b.parse::<u32>().ok()? - a.parse::<u32>().ok()? + 1),
-            None => part.parse::<u32>().ok().map(|_| 1),
-        })
-        .sum();
-    count.max(1)
 }

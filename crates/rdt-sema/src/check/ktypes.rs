@@ -306,22 +306,16 @@ impl ClauseChecker<'_> {
         for _ in 0..pointer_depth {
             ty = Type::Ptr {
                 to: Box::new(ty),
-                user: self.user_space_probe(),
+                // Pointers made from plain numbers point into user memory in user-space probes.
+                user: self.context.user_space(),
             };
         }
         Some(ty)
     }
 
-    /// Pointers made from plain numbers point into user memory in user-space probes.
-    fn user_space_probe(&self) -> bool {
-        matches!(
-            self.probe_kind,
-            "uprobe" | "u" | "uretprobe" | "ur" | "usdt" | "U"
-        )
-    }
-
-    /// `(struct foo *)expr`, `(int8 *)expr`: reinterpret a number or pointer as a typed pointer.
-    pub(super) fn pointer_cast(
+    /// Every cast: `(uint32)x` and `(pid_t)x` convert a number; `(struct foo *)expr` and
+    /// `(int8 *)expr` reinterpret a number or pointer as a typed pointer.
+    pub(super) fn cast(
         &mut self,
         ty: &ast::TypeName,
         expr: &ast::Expr,

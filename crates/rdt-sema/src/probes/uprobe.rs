@@ -378,8 +378,6 @@ fn unknown_function(path: &str, name: &str, functions: &[Symbol], span: Span) ->
     d.with_help(format!("`rdt -l 'uprobe:{path}:*'` lists its functions"))
 }
 
-/// Offset of `sp` in x86-64 `struct pt_regs`.
-const PT_REGS_SP: u32 = 152;
 /// Arguments passed in registers (rdi, rsi, rdx, rcx, r8, r9).
 const REGISTER_ARGS: u8 = 6;
 
@@ -408,12 +406,15 @@ pub(super) fn arg(index: u8, ret: bool, span: Span, probe: &str) -> Result<Resol
     let slot = 8 * i64::from(index - REGISTER_ARGS + 1);
     let addr = u64_expr(ExprKind::Binary {
         op: BinOp::Add,
-        lhs: Box::new(u64_expr(ExprKind::CtxField { offset: PT_REGS_SP })),
+        lhs: Box::new(u64_expr(ExprKind::CtxField {
+            offset: rdt_btf::pt_regs::RSP,
+        })),
         rhs: Box::new(u64_expr(ExprKind::Int(slot))),
     });
     Ok(Resolved {
-        kind: ExprKind::ReadUser {
+        kind: ExprKind::Deref {
             addr: Box::new(addr),
+            user: true,
         },
         ty: Type::U64,
     })

@@ -257,8 +257,9 @@ impl UsdtContext {
         let kind = match &spec.loc {
             ArgLoc::Imm(v) => ExprKind::Int(*v),
             ArgLoc::Reg(reg) => ExprKind::Cast(Box::new(register_value(*reg, span))),
-            ArgLoc::Mem { base, index, disp } => ExprKind::ReadUser {
+            ArgLoc::Mem { base, index, disp } => ExprKind::Deref {
                 addr: Box::new(address(*base, *index, *disp, span)),
+                user: true,
             },
             // decode_args turns every `%rip`-relative operand into memory relative to `ip`.
             ArgLoc::RipRel { symbol, .. } => {
