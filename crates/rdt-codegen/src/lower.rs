@@ -19,6 +19,7 @@ mod map_loop;
 mod user;
 mod aggregate;
 mod len;
+mod funcs_extra;
 
 /// Facts about the whole object that lowering needs.
 pub struct Globals<'a> {
@@ -409,6 +410,7 @@ impl<'a> Lowerer<'a> {
             }
             Type::Stack(stack) => self.stack_into(e, region, stack),
             Type::Symbol { .. } => self.symbol_into(e, region),
+            Type::Text(kind) => self.text_into(e, region, *kind),
             _ => {
                 let v = self.scalar(e);
                 self.store(

@@ -22,6 +22,8 @@ pub mod stack;
 pub mod kstruct;
 pub mod hist;
 pub mod json;
+pub mod text;
+pub mod cat;
 
 /// How `print(@map, top, div)` (and D's `normalize`) shape a map's output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,6 +245,7 @@ pub fn compare_keys(ty: &Type, a: &[u8], b: &[u8]) -> Ordering {
             maps::field(a, 0, stack.size()).cmp(maps::field(b, 0, stack.size()))
         }
         Type::Symbol { .. } => maps::field(a, 0, 16).cmp(maps::field(b, 0, 16)),
+        Type::Text(kind) => maps::field(a, 0, kind.size()).cmp(maps::field(b, 0, kind.size())),
     }
 }
 

@@ -23,6 +23,7 @@ mod stacks;
 mod user;
 mod aggregate;
 mod map_ops;
+mod funcs_extra;
 
 /// Inputs of a script that are not in its text.
 #[derive(Debug, Clone, Default)]
@@ -170,6 +171,9 @@ impl<'a> ClauseChecker<'a> {
 
     fn expr_stmt(&mut self, e: &ast::Expr) -> Option<StmtKind> {
         if let Some(kind) = self.lang_stmt_call(e) {
+            return kind;
+        }
+        if let Some(kind) = self.extra_stmt_call(e) {
             return kind;
         }
         if let ast::ExprKind::Call { name, args, .. } = &e.kind {
@@ -720,6 +724,9 @@ impl<'a> ClauseChecker<'a> {
         if let Some(b) = builtins::builtin(name) {
             return Some(typed(ExprKind::Builtin(b), builtins::builtin_type(b), span));
         }
+        if let Some(e) = self.extra_ident(name, span) {
+            return e;
+        }
         if let Some(e) = self.lang_ident(name, span) {
             return e;
         }
@@ -751,6 +758,7 @@ impl<'a> ClauseChecker<'a> {
                     .map(|(n, _)| *n)
                     .chain(builtins::CONTEXT_NAMES.iter().copied())
                     .chain(functions::LANG_IDENTS.iter().copied())
+                    .chain(funcs_extra::EXTRA_IDENTS.iter().copied())
                     .chain(crate::stdlib::names());
                 let mut d = Diagnostic::error(span, format!("unknown identifier `{name}`"))
                     .with_label("not a builtin");
@@ -797,11 +805,15 @@ impl<'a> ClauseChecker<'a> {
         if let Some(f) = functions::lang_function(name) {
             return self.lang_call(f, name, name_span, args, span);
         }
+        if let Some(e) = self.extra_call(name, name_span, args, span) {
+            return e;
+        }
         let Some(def) = builtins::function(name) else {
             let names = builtins::FUNCTIONS
                 .iter()
                 .map(|f| f.name)
-                .chain(functions::LANG_FUNCTIONS.iter().map(|f| f.name));
+                .chain(functions::LANG_FUNCTIONS.iter().map(|f| f.name))
+                .chain(funcs_extra::EXTRA_FUNCTIONS.iter().map(|f| f.name));
             let mut d = Diagnostic::error(name_span, format!("unknown function `{name}`"))
                 .with_label("not a function");
             if let Some(near) = did_you_mean(name, names) {
