@@ -1150,6 +1150,7 @@ fn unify(a: &Type, b: &Type) -> Option<Type> {
         (Type::Ptr { .. } | Type::Int { .. }, Type::Ptr { .. } | Type::Int { .. }) => Some(U64),
         (Type::Stack(x), Type::Stack(y)) if x == y => Some(a.clone()),
         (Type::Symbol { user: x }, Type::Symbol { user: y }) if x == y => Some(a.clone()),
+        (Type::Text(x), Type::Text(y)) if x == y => Some(a.clone()),
         _ => None,
     }
 }

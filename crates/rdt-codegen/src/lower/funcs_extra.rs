@@ -59,6 +59,13 @@ impl Lowerer<'_> {
                 let user = *user;
                 self.read_bytes_at(data, user, region, max);
             }
+            // A `char[N]` member is typed as a string, but its bytes matter past any NUL.
+            ty if matches!(data.kind, ExprKind::Deref { .. }) => {
+                let ExprKind::Deref { addr, user } = &data.kind else {
+                    return;
+                };
+                self.read_bytes_at(addr, *user, region, ty.size().min(max));
+            }
             ty => {
                 let len = ty.size().min(max);
                 let src = self.mem_location(data);

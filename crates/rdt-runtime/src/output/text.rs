@@ -160,7 +160,8 @@ mod tests {
 
     #[test]
     fn passwd_lines_name_their_uid() {
-        let passwd = "root:x:0:0:root:/root:/bin/sh\nbad line\nnobody:x:65534:65534::/:/bin/false\n";
+        let passwd =
+            "root:x:0:0:root:/root:/bin/sh\nbad line\nnobody:x:65534:65534::/:/bin/false\n";
         assert_eq!(passwd_name(passwd, 65534).as_deref(), Some("nobody"));
         assert_eq!(passwd_name(passwd, 7), None);
     }

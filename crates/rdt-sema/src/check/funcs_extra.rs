@@ -229,7 +229,8 @@ impl ClauseChecker<'_> {
                                     if n == AF_INET { 4 } else { 16 },
                                 ),
                             )
-                            .with_label("wrong size for the address family"),
+                            .with_label("wrong size for the address family")
+                            .with_help("AF_INET addresses have 4 bytes, AF_INET6 addresses 16"),
                         );
                         return None;
                     }
@@ -267,7 +268,12 @@ impl ClauseChecker<'_> {
                 self.error(
                     Diagnostic::error(arg.span, format!("cannot find cgroup `{path}`: {why}"))
                         .with_label("not a cgroup2 directory")
-                        .with_help("give a directory under the cgroup2 mount, e.g. /sys/fs/cgroup"),
+                        .with_help(match cgroup2_mount() {
+                            Some(m) => {
+                                format!("cgroup2 is mounted at {m}; give a directory under it")
+                            }
+                            None => "cgroup2 is not mounted on this machine".to_string(),
+                        }),
                 );
                 None
             }
@@ -369,6 +375,16 @@ impl ClauseChecker<'_> {
         );
         None
     }
+}
+
+/// Where cgroup2 is mounted, from `/proc/self/mountinfo` (for help lines).
+fn cgroup2_mount() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    info.lines().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        (right.split_whitespace().next()? == "cgroup2")
+            .then(|| left.split_whitespace().nth(4).map(str::to_string))?
+    })
 }
 
 /// The inode number of a directory on a cgroup2 file system.
