@@ -24,6 +24,7 @@ mod user;
 mod aggregate;
 mod map_ops;
 mod funcs_extra;
+mod uaddr;
 
 /// Inputs of a script that are not in its text.
 #[derive(Debug, Clone, Default)]

@@ -20,6 +20,7 @@ pub enum ExtraFunction {
     Buf,
     Cat,
     Trace,
+    Uaddr,
 }
 
 pub struct ExtraFunctionDef {
@@ -65,6 +66,13 @@ pub const EXTRA_FUNCTIONS: &[ExtraFunctionDef] = &[
         min_args: 1,
         max_args: 7,
         usage: "cat(\"file name format\", args…)",
+    },
+    ExtraFunctionDef {
+        name: "uaddr",
+        function: ExtraFunction::Uaddr,
+        min_args: 1,
+        max_args: 1,
+        usage: "uaddr(\"symbol\") in a uprobe, or with -c CMD / -p PID",
     },
     // D spelling.
     ExtraFunctionDef {
@@ -134,6 +142,7 @@ impl ClauseChecker<'_> {
                 Some(text(TextKind::CgroupPath, vec![id], span))
             }
             ExtraFunction::Buf => self.buf(args, span),
+            ExtraFunction::Uaddr => self.uaddr_call(&args[0], span),
             ExtraFunction::Cat | ExtraFunction::Trace => {
                 self.error(
                     Diagnostic::error(span, format!("{}() has no value", def.name))
