@@ -3,7 +3,9 @@
 //! [`TextKind`] says; naming, path lookup and escaping happen when the value is printed.
 
 use super::{Lowerer, Region};
-use crate::lir::{Base, Operand};
+use crate::artifact::Counter;
+use crate::insn::helper;
+use crate::lir::{Base, CallArg, Cond, Inst, Operand, VReg};
 use rdt_sema::ir::{Builtin, Expr, ExprKind};
 use rdt_sema::types::TextKind;
 use rdt_sema::Type;
@@ -29,20 +31,73 @@ impl Lowerer<'_> {
                 self.bytes_into(&args[1], region + HEADER, TextKind::NTOP_ADDR);
             }
             TextKind::Buf { size } => {
-                self.header(region, |l| l.scalar(&args[1]));
+                let n = self.clamped_length(&args[1], size);
+                self.store(Base::Scratch, region, 8, Operand::Reg(n));
                 self.zero(region + HEADER, kind.size() - TextKind::HEADER);
-                if args[0].ty.is_int() {
+                match &args[0].ty {
                     // An integer address outside a user-space probe: kernel memory.
-                    self.read_bytes_at(&args[0], false, region + HEADER, size);
-                } else {
-                    self.bytes_into(&args[0], region + HEADER, size);
+                    Type::Int { .. } => self.read_n_bytes(&args[0], false, region + HEADER, n),
+                    Type::Ptr { user, .. } => {
+                        let user = *user;
+                        self.read_n_bytes(&args[0], user, region + HEADER, n);
+                    }
+                    // An array: all of it; the header says how much prints.
+                    _ => self.bytes_into(&args[0], region + HEADER, size),
                 }
             }
         }
     }
 
+    /// `len` limited to `max` by an unsigned comparison the verifier follows (a negative length
+    /// is a huge unsigned one, so it reads `max` bytes).
+    fn clamped_length(&mut self, len: &Expr, max: u32) -> VReg {
+        // A copy: the length may be a variable's own register.
+        let value = self.scalar(len);
+        let n = self.vreg();
+        self.emit(Inst::Mov {
+            dst: n,
+            src: Operand::Reg(value),
+        });
+        let fits = self.label();
+        self.emit(Inst::Branch {
+            cond: Cond::Le,
+            lhs: n,
+            rhs: Operand::Imm(i64::from(max)),
+            target: fits,
+        });
+        self.emit(Inst::Mov {
+            dst: n,
+            src: Operand::Imm(i64::from(max)),
+        });
+        self.place(fits);
+        n
+    }
+
+    /// Reads `n` (at most the buffer's size) bytes at `addr`; a failed read is counted.
+    fn read_n_bytes(&mut self, addr: &Expr, user: bool, region: Region, n: VReg) {
+        let a = self.scalar(addr);
+        let read = if user {
+            helper::PROBE_READ_USER
+        } else {
+            helper::PROBE_READ_KERNEL
+        };
+        let r = self.call(
+            read,
+            vec![CallArg::Scratch(region), CallArg::Reg(n), CallArg::Reg(a)],
+        );
+        let ok = self.label();
+        self.emit(Inst::Branch {
+            cond: Cond::Sge,
+            lhs: r,
+            rhs: Operand::Imm(0),
+            target: ok,
+        });
+        self.bump_counter(Counter::ReadFaults);
+        self.place(ok);
+    }
+
     /// Stores the u64 every text layout starts with.
-    fn header(&mut self, region: Region, value: impl FnOnce(&mut Self) -> crate::lir::VReg) {
+    fn header(&mut self, region: Region, value: impl FnOnce(&mut Self) -> VReg) {
         let v = value(self);
         self.store(Base::Scratch, region, 8, Operand::Reg(v));
     }

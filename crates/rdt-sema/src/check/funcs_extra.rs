@@ -99,6 +99,12 @@ pub fn extra_function(name: &str) -> Option<&'static ExtraFunctionDef> {
     EXTRA_FUNCTIONS.iter().find(|f| f.name == name)
 }
 
+/// `buf()`'s length: a constant, or a value known only when the probe fires.
+enum BufLength {
+    Constant(u32),
+    Runtime(Expr),
+}
+
 fn text(kind: TextKind, args: Vec<Expr>, span: Span) -> Expr {
     typed(ExprKind::Text { args }, Type::Text(kind), span)
 }
@@ -297,9 +303,13 @@ impl ClauseChecker<'_> {
             data.ty,
             Type::Str { .. } | Type::Kernel(crate::ktypes::KernelType::Array { .. })
         );
-        let len = match args.get(1) {
-            Some(a) => Some(self.buf_length(a)?),
-            None => None,
+        // A run-time length reads at most strsize bytes, like str() (bpftrace does the same).
+        let (len, length) = match args.get(1) {
+            Some(a) => match self.buf_length(a)? {
+                BufLength::Constant(n) => (Some(n), None),
+                BufLength::Runtime(e) => (Some(self.strsize.min(MAX_BUF_LEN)), Some(e)),
+            },
+            None => (None, None),
         };
         let len = match (len, array) {
             (Some(n), true) => n.min(data.ty.size()),
@@ -321,22 +331,28 @@ impl ClauseChecker<'_> {
                 return None;
             }
         };
-        let length = typed(ExprKind::Int(i64::from(len)), Type::U64, span);
+        let length =
+            length.unwrap_or_else(|| typed(ExprKind::Int(i64::from(len)), Type::U64, span));
         Some(text(TextKind::Buf { size: len }, vec![data, length], span))
     }
 
-    fn buf_length(&mut self, arg: &ast::Expr) -> Option<u32> {
+    fn buf_length(&mut self, arg: &ast::Expr) -> Option<BufLength> {
         let value = self.expr(arg)?;
         match value.kind {
-            ExprKind::Int(n) if (1..=i64::from(MAX_BUF_LEN)).contains(&n) => Some(n as u32),
+            ExprKind::Int(n) if (0..=i64::from(MAX_BUF_LEN)).contains(&n) => {
+                Some(BufLength::Constant(n as u32))
+            }
+            _ if value.ty.is_int() && !matches!(value.kind, ExprKind::Int(_)) => {
+                Some(BufLength::Runtime(value))
+            }
             _ => {
                 self.error(
                     Diagnostic::error(
                         value.span,
-                        format!("the length of buf() must be a constant from 1 to {MAX_BUF_LEN}"),
+                        format!("the length of buf() must be an integer; a constant may be at most {MAX_BUF_LEN}"),
                     )
-                    .with_label("not a constant length")
-                    .with_help("for example `buf(arg1, 16)`"),
+                    .with_label("not a usable length")
+                    .with_help("for example `buf(arg1, 16)` or `buf(args.buf, args.count)`"),
                 );
                 None
             }
