@@ -284,7 +284,8 @@ impl<'a> ClauseChecker<'a> {
                         value.span,
                         format!("printf() cannot print a value of type `{}`", value.ty),
                     )
-                    .with_label("not a number or a string"),
+                    .with_label("not a number or a string")
+                    .with_help("print a field of it, or its bytes with `buf()` (an address with `ntop()`)"),
                 );
                 return None;
             }
