@@ -6,9 +6,11 @@
 //! - [`kfuncs`]: the kernel functions kprobes can attach to.
 //! - [`kallsyms`]: kernel symbol addresses by name, from /proc/kallsyms.
 //! - [`pt_regs`]: where x86-64 registers are saved in a probe's context.
+//! - [`cgroup`]: cgroup v2 ids and mounts.
 //! - [`machine`]: CPU lists and start clocks, read once per run.
 
 pub mod btf;
+pub mod cgroup;
 pub mod kallsyms;
 pub mod kfuncs;
 pub mod machine;

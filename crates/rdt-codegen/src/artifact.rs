@@ -135,6 +135,7 @@ impl EventMeta {
             EventKind::Printf { args, .. }
             | EventKind::Errorf { args, .. }
             | EventKind::System { args, .. }
+            | EventKind::Cat { args, .. }
             | EventKind::PrintValue { args } => args,
             _ => &[],
         }
@@ -160,6 +161,11 @@ pub enum EventKind {
     },
     /// `system(format, args…)`: laid out like printf; user space runs the formatted command.
     System {
+        format: rdt_sema::format::Format,
+        args: Vec<(u32, Type)>,
+    },
+    /// `cat(format, args…)`: laid out like printf; user space prints the named file.
+    Cat {
         format: rdt_sema::format::Format,
         args: Vec<(u32, Type)>,
     },

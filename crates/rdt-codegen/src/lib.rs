@@ -534,6 +534,17 @@ fn layout_events(events: &[Event], maps: &[ir::MapDecl]) -> Vec<EventMeta> {
                     span: *span,
                 }
             }
+            Event::Cat { format, args, span } => {
+                let types: Vec<Type> = args.iter().map(lower::record_type).collect();
+                let offsets = Type::tuple_offsets(&types);
+                EventMeta {
+                    kind: EventKind::Cat {
+                        format: format.clone(),
+                        args: offsets.into_iter().zip(types).collect(),
+                    },
+                    span: *span,
+                }
+            }
             Event::System { format, args, span } => {
                 let types: Vec<Type> = args.iter().map(lower::record_type).collect();
                 let offsets = Type::tuple_offsets(&types);

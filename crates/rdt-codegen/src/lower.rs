@@ -20,6 +20,7 @@ pub mod stacks;
 mod map_loop;
 mod aggregate;
 mod len;
+mod funcs_extra;
 
 /// Facts about the whole object that lowering needs.
 pub struct Globals<'a> {
@@ -406,6 +407,7 @@ impl<'a> Lowerer<'a> {
             }
             Type::Stack(stack) => self.stack_into(e, region, stack),
             Type::Symbol { .. } => self.symbol_into(e, region),
+            Type::Text(kind) => self.text_into(e, region, *kind),
             _ => {
                 let v = self.scalar(e);
                 self.store(

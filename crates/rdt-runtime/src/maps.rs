@@ -232,6 +232,7 @@ pub fn decode(ty: &Type, bytes: &[u8]) -> Value {
             addr: read_u64(field(bytes, 0, 8)),
             pid: read_u64(field(bytes, 8, 8)) as u32,
         },
+        Type::Text(kind) => Value::Str(crate::output::text::format(*kind, bytes)),
         // An enum printed with `%s`: its name, or its number when it has none.
         Type::Kernel(k @ KernelType::Enum { .. }) => {
             let v = read_u64(field(bytes, 0, 8)) as i64;

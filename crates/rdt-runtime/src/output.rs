@@ -23,6 +23,8 @@ pub(crate) mod kstruct;
 pub(crate) mod hist;
 pub(crate) mod join;
 pub(crate) mod json;
+pub(crate) mod text;
+pub(crate) mod cat;
 
 /// How `print(@map, top, div)` (and D's `normalize`) shape a map's output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,6 +247,7 @@ pub fn compare_keys(ty: &Type, a: &[u8], b: &[u8]) -> Ordering {
             maps::field(a, 0, stack.size()).cmp(maps::field(b, 0, stack.size()))
         }
         Type::Symbol { .. } => maps::field(a, 0, 16).cmp(maps::field(b, 0, 16)),
+        Type::Text(kind) => maps::field(a, 0, kind.size()).cmp(maps::field(b, 0, kind.size())),
     }
 }
 

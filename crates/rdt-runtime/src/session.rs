@@ -304,6 +304,13 @@ impl Session<'_> {
                 crate::system::run(self.out, &command).map_err(output_error)?;
                 String::new()
             }
+            EventKind::Cat { format, args } => {
+                let text = crate::output::cat::contents(&printf::format_printf(format, args, body));
+                match self.format {
+                    OutputFormat::Text => text,
+                    OutputFormat::Json => json::text_record("cat", &text),
+                }
+            }
             EventKind::Join {
                 sep,
                 max_args,

@@ -24,6 +24,8 @@ mod stacks;
 mod user;
 mod aggregate;
 mod map_ops;
+mod funcs_extra;
+mod uaddr;
 
 /// Inputs of a script that are not in its text.
 #[derive(Debug, Clone, Default)]
@@ -176,6 +178,9 @@ impl<'a> ClauseChecker<'a> {
         if let Some(kind) = self.lang_stmt_call(e) {
             return kind;
         }
+        if let Some(kind) = self.extra_stmt_call(e) {
+            return kind;
+        }
         if let ast::ExprKind::Call { name, args, .. } = &e.kind {
             if let Some(stmt) = self.print_kernel_value(name, args, e.span) {
                 return stmt;
@@ -283,7 +288,8 @@ impl<'a> ClauseChecker<'a> {
                         value.span,
                         format!("printf() cannot print a value of type `{}`", value.ty),
                     )
-                    .with_label("not a number or a string"),
+                    .with_label("not a number or a string")
+                    .with_help("print a field of it, or its bytes with `buf()` (an address with `ntop()`)"),
                 );
                 return None;
             }
@@ -724,6 +730,9 @@ impl<'a> ClauseChecker<'a> {
         if let Some(b) = builtins::builtin(name) {
             return Some(typed(ExprKind::Builtin(b), builtins::builtin_type(b), span));
         }
+        if let Some(e) = self.extra_ident(name, span) {
+            return e;
+        }
         if let Some(e) = self.lang_ident(name, span) {
             return e;
         }
@@ -750,7 +759,8 @@ impl<'a> ClauseChecker<'a> {
                 None
             }
             None => {
-                let candidates = builtins::identifier_names();
+                let candidates = builtins::identifier_names()
+                    .chain(funcs_extra::EXTRA_IDENTS.iter().copied());
                 let mut d = Diagnostic::error(span, format!("unknown identifier `{name}`"))
                     .with_label("not a builtin");
                 if let Some(near) = did_you_mean(name, candidates) {
@@ -793,8 +803,12 @@ impl<'a> ClauseChecker<'a> {
         args: &[ast::Expr],
         span: Span,
     ) -> Option<Expr> {
+        if let Some(e) = self.extra_call(name, name_span, args, span) {
+            return e;
+        }
         let Some(def) = builtins::function(name) else {
-            let names = builtins::function_names();
+            let names = builtins::function_names()
+                .chain(funcs_extra::EXTRA_FUNCTIONS.iter().map(|f| f.name));
             let mut d = Diagnostic::error(name_span, format!("unknown function `{name}`"))
                 .with_label("not a function");
             if let Some(near) = did_you_mean(name, names) {
@@ -1111,6 +1125,7 @@ fn unify(a: &Type, b: &Type) -> Option<Type> {
         (Type::Ptr { .. } | Type::Int { .. }, Type::Ptr { .. } | Type::Int { .. }) => Some(U64),
         (Type::Stack(x), Type::Stack(y)) if x == y => Some(a.clone()),
         (Type::Symbol { user: x }, Type::Symbol { user: y }) if x == y => Some(a.clone()),
+        (Type::Text(x), Type::Text(y)) if x == y => Some(a.clone()),
         _ => None,
     }
 }

@@ -200,7 +200,8 @@ fn parse_conversion(format: &str, start: usize) -> Result<Conversion, (usize, St
     };
     let kind = match conv {
         'd' | 'i' | 'u' | 'x' | 'X' | 'o' => ConvKind::Int,
-        's' => ConvKind::Str,
+        // `%r`: bpftrace's conversion for buf() values (printed as text, like `%s`).
+        's' | 'r' => ConvKind::Str,
         'c' => ConvKind::Char,
         'p' => ConvKind::Pointer,
         _ => return Err((i, unsupported_message(format, start, i, conv))),

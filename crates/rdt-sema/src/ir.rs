@@ -242,6 +242,12 @@ pub enum Event {
         args: Vec<Type>,
         span: Span,
     },
+    /// `cat(format, args…)`: user space prints the contents of the file the format names.
+    Cat {
+        format: crate::format::Format,
+        args: Vec<Type>,
+        span: Span,
+    },
     /// `clear`, `zero`, `print`, `trunc`, `normalize`, `denormalize` of a whole map: done by
     /// user space when it reads the record, so it happens in stream order.
     MapOp {
@@ -485,6 +491,9 @@ pub enum ExprKind {
     Stack,
     /// `ksym(addr)` / `usym(addr)`: an address that prints as its symbol.
     Symbol { addr: Box<Expr>, user: bool },
+    /// A value the expression's [`Type::Text`](crate::Type::Text) turns into text in user
+    /// space; `args` are the call's checked arguments (see check/funcs_extra.rs).
+    Text { args: Vec<Expr> },
     /// `x++` / `++x` used as a value: `value` is read after the `before` statements and before
     /// the `after` ones.
     WithEffect {

@@ -11,6 +11,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("signal.d", include_str!("../../../stdlib/signal.d")),
     ("fcntl.d", include_str!("../../../stdlib/fcntl.d")),
     ("sched.d", include_str!("../../../stdlib/sched.d")),
+    ("socket.d", include_str!("../../../stdlib/socket.d")),
 ];
 
 /// The value of the stdlib constant `name`: a substring search for its declaration (no line

@@ -5,6 +5,8 @@ use std::fmt;
 
 mod stack;
 pub use stack::{StackMode, StackType};
+mod text;
+pub use text::TextKind;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Type {
@@ -21,6 +23,8 @@ pub enum Type {
     /// An address printed as the symbol it falls in (`ksym`, `usym`): a u64 address, then a u64
     /// process id (0 for kernel addresses) so user addresses can be resolved later.
     Symbol { user: bool },
+    /// A value printed as text made in user space (`username`, `ntop()`, `buf()`, …).
+    Text(TextKind),
     /// No value (a statement-only call such as `printf`).
     Void,
     /// A kernel struct, union or array, known from BTF (see [`crate::ktypes`]).
@@ -52,7 +56,10 @@ impl Type {
     /// Values that `printf` prints with `%s` and that user space turns into text: strings,
     /// stacks and symbols.
     pub fn prints_as_text(&self) -> bool {
-        matches!(self, Type::Str { .. } | Type::Stack(_) | Type::Symbol { .. })
+        matches!(
+            self,
+            Type::Str { .. } | Type::Stack(_) | Type::Symbol { .. } | Type::Text(_)
+        )
     }
 
     /// Integers and pointers both live in one register.
@@ -74,6 +81,7 @@ impl Type {
             Type::Ptr { .. } => 8,
             Type::Stack(st) => st.size(),
             Type::Symbol { .. } => 16,
+            Type::Text(kind) => kind.size(),
             Type::Void => 0,
             Type::Kernel(k) => k.size(),
         }
@@ -84,6 +92,7 @@ impl Type {
             Type::Int { bits, .. } => u32::from(*bits / 8),
             Type::Str { .. } => 1,
             Type::Tuple(_) | Type::Ptr { .. } | Type::Stack(_) | Type::Symbol { .. } => 8,
+            Type::Text(_) => 8,
             Type::Void => 1,
             Type::Kernel(k) => k.align(),
         }
@@ -130,6 +139,7 @@ impl fmt::Display for Type {
             Type::Stack(st) => write!(f, "{st}"),
             Type::Symbol { user: false } => write!(f, "ksym"),
             Type::Symbol { user: true } => write!(f, "usym"),
+            Type::Text(kind) => write!(f, "{kind}"),
             Type::Void => write!(f, "void"),
             Type::Kernel(k) => write!(f, "{k}"),
         }

@@ -1,0 +1,403 @@
+//! Builtins and functions whose values become text in user space (`username`, D's `cwd`,
+//! `ntop()`, `cgroup_path()`, `buf()`), `cgroupid()` resolved when compiling, and the output
+//! statements `cat()` and D's `trace()`. Kept apart from the shared tables in builtins.rs and
+//! functions.rs; check.rs dispatches here with one line each for identifiers, calls and
+//! statements.
+
+use super::{typed, ClauseChecker};
+use crate::builtins::Function;
+use crate::ir::{Event, Expr, ExprKind, StmtKind};
+use crate::types::TextKind;
+use crate::Type;
+use rdt_syntax::ast;
+use rdt_syntax::{Diagnostic, Span};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtraFunction {
+    Ntop,
+    Cgroupid,
+    CgroupPath,
+    Buf,
+    Cat,
+    Trace,
+    Uaddr,
+}
+
+pub struct ExtraFunctionDef {
+    pub name: &'static str,
+    pub function: ExtraFunction,
+    pub min_args: usize,
+    pub max_args: usize,
+    pub usage: &'static str,
+}
+
+pub const EXTRA_FUNCTIONS: &[ExtraFunctionDef] = &[
+    ExtraFunctionDef {
+        name: "ntop",
+        function: ExtraFunction::Ntop,
+        min_args: 1,
+        max_args: 2,
+        usage: "ntop([AF_INET or AF_INET6, ]address)",
+    },
+    ExtraFunctionDef {
+        name: "cgroupid",
+        function: ExtraFunction::Cgroupid,
+        min_args: 1,
+        max_args: 1,
+        usage: "cgroupid(\"/sys/fs/cgroup/PATH\")",
+    },
+    ExtraFunctionDef {
+        name: "cgroup_path",
+        function: ExtraFunction::CgroupPath,
+        min_args: 1,
+        max_args: 1,
+        usage: "cgroup_path(cgroup id)",
+    },
+    ExtraFunctionDef {
+        name: "buf",
+        function: ExtraFunction::Buf,
+        min_args: 1,
+        max_args: 2,
+        usage: "buf(pointer, length) or buf(array)",
+    },
+    ExtraFunctionDef {
+        name: "cat",
+        function: ExtraFunction::Cat,
+        min_args: 1,
+        max_args: 7,
+        usage: "cat(\"file name format\", args…)",
+    },
+    ExtraFunctionDef {
+        name: "uaddr",
+        function: ExtraFunction::Uaddr,
+        min_args: 1,
+        max_args: 1,
+        usage: "uaddr(\"symbol\") in a uprobe, or with -c CMD / -p PID",
+    },
+    // D spelling.
+    ExtraFunctionDef {
+        name: "trace",
+        function: ExtraFunction::Trace,
+        min_args: 1,
+        max_args: 1,
+        usage: "trace(value)",
+    },
+];
+
+/// Builtin names resolved here (for "did you mean").
+pub const EXTRA_IDENTS: &[&str] = &["username", "cwd"];
+
+/// Largest `buf()` length: the record must fit the BPF stack with room to spare.
+pub const MAX_BUF_LEN: u32 = 256;
+
+const AF_INET: i64 = 2;
+const AF_INET6: i64 = 10;
+/// `statfs` magic of the cgroup2 file system.
+
+pub fn extra_function(name: &str) -> Option<&'static ExtraFunctionDef> {
+    EXTRA_FUNCTIONS.iter().find(|f| f.name == name)
+}
+
+/// `buf()`'s length: a constant, or a value known only when the probe fires.
+enum BufLength {
+    Constant(u32),
+    Runtime(Expr),
+}
+
+fn text(kind: TextKind, args: Vec<Expr>, span: Span) -> Expr {
+    typed(ExprKind::Text { args }, Type::Text(kind), span)
+}
+
+impl ClauseChecker<'_> {
+    /// `username` and `cwd`; `None` for any other name.
+    pub(super) fn extra_ident(&mut self, name: &str, span: Span) -> Option<Option<Expr>> {
+        let kind = match name {
+            "username" => TextKind::Username,
+            "cwd" => TextKind::Cwd,
+            _ => return None,
+        };
+        Some(Some(text(kind, Vec::new(), span)))
+    }
+
+    /// A call of one of [`EXTRA_FUNCTIONS`] used as a value; `None` for any other name.
+    pub(super) fn extra_call(
+        &mut self,
+        name: &str,
+        name_span: Span,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> Option<Option<Expr>> {
+        let def = extra_function(name)?;
+        Some(self.extra_value(def, name_span, args, span))
+    }
+
+    fn extra_value(
+        &mut self,
+        def: &ExtraFunctionDef,
+        name_span: Span,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> Option<Expr> {
+        self.extra_arity(def, name_span, args)?;
+        match def.function {
+            ExtraFunction::Ntop => self.ntop(args, span),
+            ExtraFunction::Cgroupid => self.cgroupid(&args[0], span),
+            ExtraFunction::CgroupPath => {
+                let id = self.integer_arg(&args[0], "cgroup_path() needs a cgroup id")?;
+                Some(text(TextKind::CgroupPath, vec![id], span))
+            }
+            ExtraFunction::Buf => self.buf(args, span),
+            ExtraFunction::Uaddr => self.uaddr_call(&args[0], span),
+            ExtraFunction::Cat | ExtraFunction::Trace => {
+                self.error(
+                    Diagnostic::error(span, format!("{}() has no value", def.name))
+                        .with_label("used as a value")
+                        .with_help(format!("call `{}(…)` as a statement of its own", def.name)),
+                );
+                None
+            }
+        }
+    }
+
+    /// A statement calling `cat()` or `trace()`; `None` for any other expression.
+    pub(super) fn extra_stmt_call(&mut self, e: &ast::Expr) -> Option<Option<StmtKind>> {
+        let ast::ExprKind::Call {
+            name,
+            name_span,
+            args,
+        } = &e.kind
+        else {
+            return None;
+        };
+        let def = extra_function(name)
+            .filter(|d| matches!(d.function, ExtraFunction::Cat | ExtraFunction::Trace))?;
+        if self.extra_arity(def, *name_span, args).is_none() {
+            return Some(None);
+        }
+        Some(match def.function {
+            ExtraFunction::Cat => self.cat(args, e.span),
+            _ => self.map_op_stmt(Function::Print, args, e.span),
+        })
+    }
+
+    /// `cat(format, args…)`: checked like printf; user space prints the named file's contents.
+    fn cat(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
+        let stmt = self.printf(args, span)?;
+        if let Some(Event::Printf {
+            format, args, span, ..
+        }) = self.events.pop()
+        {
+            self.events.push(Event::Cat { format, args, span });
+        }
+        Some(stmt)
+    }
+
+    /// `ntop(addr)` (IPv4 from an integer, IPv4 or IPv6 from a 4- or 16-byte array) and
+    /// `ntop(af, addr)`.
+    fn ntop(&mut self, args: &[ast::Expr], span: Span) -> Option<Expr> {
+        let (family, addr) = match args {
+            [addr] => (None, addr),
+            [family, addr, ..] => (Some(family), addr),
+            [] => return None,
+        };
+        let addr = self.expr(addr)?;
+        let array = matches!(
+            addr.ty,
+            Type::Str { .. } | Type::Kernel(crate::ktypes::KernelType::Array { .. })
+        );
+        let size = if addr.ty.is_int() {
+            Some(4)
+        } else if array && matches!(addr.ty.size(), 4 | 16) {
+            Some(addr.ty.size())
+        } else {
+            None
+        };
+        let Some(size) = size else {
+            self.error(
+                Diagnostic::error(
+                    addr.span,
+                    format!(
+                        "ntop() needs an IPv4 address (an integer or 4 bytes) or an IPv6 address (16 bytes), not `{}`",
+                        addr.ty
+                    ),
+                )
+                .with_label("not an address")
+                .with_help("for example `ntop(args.saddr)` or `ntop(AF_INET6, args.saddr_v6)`"),
+            );
+            return None;
+        };
+        let implied = if size == 16 { AF_INET6 } else { AF_INET };
+        let family = match family {
+            None => typed(ExprKind::Int(implied), Type::I64, span),
+            Some(f) => {
+                let f = self.expr(f)?;
+                match f.kind {
+                    ExprKind::Int(n) if n == implied => f,
+                    ExprKind::Int(n) if n == AF_INET || n == AF_INET6 => {
+                        self.error(
+                            Diagnostic::error(
+                                addr.span,
+                                format!(
+                                    "an {} address has {} bytes, this one has {size}",
+                                    if n == AF_INET { "AF_INET" } else { "AF_INET6" },
+                                    if n == AF_INET { 4 } else { 16 },
+                                ),
+                            )
+                            .with_label("wrong size for the address family")
+                            .with_help("AF_INET addresses have 4 bytes, AF_INET6 addresses 16"),
+                        );
+                        return None;
+                    }
+                    _ => {
+                        self.error(
+                            Diagnostic::error(
+                                f.span,
+                                "the address family must be AF_INET (2) or AF_INET6 (10)",
+                            )
+                            .with_label("not an address family")
+                            .with_help("for example `ntop(AF_INET6, args.saddr_v6)`"),
+                        );
+                        return None;
+                    }
+                }
+            }
+        };
+        Some(text(TextKind::Ntop, vec![family, addr], span))
+    }
+
+    /// `cgroupid("/sys/fs/cgroup/…")`: the cgroup2 directory's inode number, which is the
+    /// kernel's cgroup id (what `cgroup` and `bpf_get_current_cgroup_id` give).
+    fn cgroupid(&mut self, arg: &ast::Expr, span: Span) -> Option<Expr> {
+        let ast::ExprKind::Str(path) = &arg.kind else {
+            self.error(
+                Diagnostic::error(arg.span, "cgroupid() needs a path as a string literal")
+                    .with_label("not a string literal")
+                    .with_help("for example `cgroupid(\"/sys/fs/cgroup/system.slice\")`"),
+            );
+            return None;
+        };
+        match rdt_btf::cgroup::cgroup_inode(path) {
+            Ok(id) => Some(typed(ExprKind::Int(id as i64), Type::U64, span)),
+            Err(why) => {
+                self.error(
+                    Diagnostic::error(arg.span, format!("cannot find cgroup `{path}`: {why}"))
+                        .with_label("not a cgroup2 directory")
+                        .with_help(match rdt_btf::cgroup::cgroup2_mount() {
+                            Some(m) => {
+                                format!("cgroup2 is mounted at {m}; give a directory under it")
+                            }
+                            None => "cgroup2 is not mounted on this machine".to_string(),
+                        }),
+                );
+                None
+            }
+        }
+    }
+
+    /// `buf(p, n)`: `n` (a constant) bytes at pointer `p`; `buf(array)`: a whole array.
+    fn buf(&mut self, args: &[ast::Expr], span: Span) -> Option<Expr> {
+        let data = self.expr(&args[0])?;
+        let data = self.user_address(data);
+        let array = matches!(
+            data.ty,
+            Type::Str { .. } | Type::Kernel(crate::ktypes::KernelType::Array { .. })
+        );
+        // A run-time length reads at most strsize bytes, like str() (bpftrace does the same).
+        let (len, length) = match args.get(1) {
+            Some(a) => match self.buf_length(a)? {
+                BufLength::Constant(n) => (Some(n), None),
+                BufLength::Runtime(e) => (Some(self.strsize.min(MAX_BUF_LEN)), Some(e)),
+            },
+            None => (None, None),
+        };
+        let len = match (len, array) {
+            (Some(n), true) => n.min(data.ty.size()),
+            (Some(n), false) if data.ty.is_scalar() => n,
+            (None, true) => data.ty.size().min(MAX_BUF_LEN),
+            _ => {
+                self.error(
+                    Diagnostic::error(
+                        data.span,
+                        format!(
+                            "buf() needs a pointer and a length, or an array; not `{}`{}",
+                            data.ty,
+                            if data.ty.is_scalar() { " alone" } else { "" }
+                        ),
+                    )
+                    .with_label("no length known")
+                    .with_help("for example `buf(arg1, 16)`"),
+                );
+                return None;
+            }
+        };
+        let length =
+            length.unwrap_or_else(|| typed(ExprKind::Int(i64::from(len)), Type::U64, span));
+        Some(text(TextKind::Buf { size: len }, vec![data, length], span))
+    }
+
+    fn buf_length(&mut self, arg: &ast::Expr) -> Option<BufLength> {
+        let value = self.expr(arg)?;
+        match value.kind {
+            ExprKind::Int(n) if (0..=i64::from(MAX_BUF_LEN)).contains(&n) => {
+                Some(BufLength::Constant(n as u32))
+            }
+            _ if value.ty.is_int() && !matches!(value.kind, ExprKind::Int(_)) => {
+                Some(BufLength::Runtime(value))
+            }
+            _ => {
+                self.error(
+                    Diagnostic::error(
+                        value.span,
+                        format!("the length of buf() must be an integer; a constant may be at most {MAX_BUF_LEN}"),
+                    )
+                    .with_label("not a usable length")
+                    .with_help("for example `buf(arg1, 16)` or `buf(args.buf, args.count)`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn integer_arg(&mut self, arg: &ast::Expr, message: &str) -> Option<Expr> {
+        let value = self.expr(arg)?;
+        if !value.ty.is_scalar() {
+            self.error(
+                Diagnostic::error(value.span, format!("{message}, not `{}`", value.ty))
+                    .with_label("not an integer")
+                    .with_help("for example `cgroup_path(cgroup)`"),
+            );
+            return None;
+        }
+        Some(value)
+    }
+
+    fn extra_arity(
+        &mut self,
+        def: &ExtraFunctionDef,
+        span: Span,
+        args: &[ast::Expr],
+    ) -> Option<()> {
+        if (def.min_args..=def.max_args).contains(&args.len()) {
+            return Some(());
+        }
+        let expected = if def.min_args == def.max_args {
+            format!("{}", def.min_args)
+        } else {
+            format!("{} to {}", def.min_args, def.max_args)
+        };
+        self.error(
+            Diagnostic::error(
+                span,
+                format!(
+                    "{}() takes {expected} argument(s), {} given",
+                    def.name,
+                    args.len()
+                ),
+            )
+            .with_label("wrong number of arguments")
+            .with_help(format!("usage: {}", def.usage)),
+        );
+        None
+    }
+}
+
