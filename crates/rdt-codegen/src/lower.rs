@@ -13,6 +13,7 @@ use rdt_syntax::ast::{BinOp, UnOp};
 use rdt_syntax::Span;
 
 mod lang;
+mod strings;
 mod kmem;
 pub mod stacks;
 mod map_loop;
@@ -996,25 +997,14 @@ impl<'a> Lowerer<'a> {
             _ => {
                 let a = self.mem_location(lhs);
                 let b = self.mem_location(rhs);
-                let same = self.label();
-                let n = lhs.ty.size().min(rhs.ty.size());
-                for i in 0..n as i32 {
-                    let x = self.load(a.0, a.1 + i, 1);
-                    let y = self.load(b.0, b.1 + i, 1);
-                    self.emit(Inst::Branch {
-                        cond: Cond::Ne,
-                        lhs: x,
-                        rhs: Operand::Reg(y),
-                        target: differ,
-                    });
-                    self.emit(Inst::Branch {
-                        cond: Cond::Eq,
-                        lhs: x,
-                        rhs: Operand::Imm(0),
-                        target: same,
-                    });
-                }
-                self.place(same);
+                let n = lhs.ty.size().min(rhs.ty.size()) as i32;
+                let differs = self.strings_differ(a, b, n);
+                self.emit(Inst::Branch {
+                    cond: Cond::Ne,
+                    lhs: differs,
+                    rhs: Operand::Imm(0),
+                    target: differ,
+                });
             }
         }
         self.emit(Inst::Mov {
