@@ -10,6 +10,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 mod list;
+mod script_text;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -102,14 +103,13 @@ fn script(cli: &Cli) -> Result<(String, String, Vec<String>), String> {
         ));
     }
     if let Some(file) = &cli.script_file {
-        let text =
-            std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+        let text = script_text::read_script_file(file)?;
         return Ok((text, file.clone(), cli.positional.clone()));
     }
     let Some((file, args)) = cli.positional.split_first() else {
         return Err("no program given: use `rdt -e 'PROGRAM'` or `rdt FILE.d`".to_string());
     };
-    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+    let text = script_text::read_script_file(file)?;
     Ok((text, file.clone(), args.to_vec()))
 }
 
@@ -215,7 +215,10 @@ fn run(cli: Cli) -> Result<(), ()> {
 /// D's `-n 'syscall::openat:entry'` names probes without an action: DTrace then prints the CPU
 /// and the probe for every firing, and so does rdt.
 fn with_default_action(program: &str) -> String {
-    let has_action = program.contains('{') || program.trim_end().ends_with('>');
+    // A blank program stays blank: the parser then says it has no probes.
+    let has_action = program.contains('{')
+        || program.trim_end().ends_with('>')
+        || script_text::is_blank(program);
     if has_action {
         return program.to_string();
     }
