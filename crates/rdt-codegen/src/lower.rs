@@ -45,8 +45,10 @@ pub struct Lowerer<'a> {
     prog_type: ProgType,
     f: Function,
     span: Span,
-    /// Bytes of scratch used so far.
+    /// Bytes of scratch in use at this point of lowering.
     scratch_top: u32,
+    /// The most scratch ever in use: what the program needs.
+    scratch_peak: u32,
     /// The end of the program, where `exit()` jumps.
     exit: Label,
     vars: Vec<VarLoc>,
@@ -79,6 +81,7 @@ impl<'a> Lowerer<'a> {
             f: Function::default(),
             span: Span::default(),
             scratch_top: 0,
+            scratch_peak: 0,
             exit: 0,
             vars: Vec::new(),
             loops: Vec::new(),
@@ -114,7 +117,8 @@ impl<'a> Lowerer<'a> {
         self.stmts(&probe.body);
         self.place(exit);
         remove_unreachable(&mut self.f);
-        (self.f, align8(self.scratch_top.max(8)), self.callbacks)
+        let needed = align8(self.scratch_needed().max(8));
+        (self.f, needed, self.callbacks)
     }
 
     // ---- building blocks ----
@@ -140,7 +144,12 @@ impl<'a> Lowerer<'a> {
     fn alloc(&mut self, size: u32) -> Region {
         let at = align8(self.scratch_top);
         self.scratch_top = at + align8(size.max(1));
+        self.scratch_peak = self.scratch_peak.max(self.scratch_top);
         at as Region
+    }
+
+    fn scratch_needed(&self) -> u32 {
+        self.scratch_peak.max(self.scratch_top)
     }
 
     fn imm(&mut self, v: i64) -> VReg {
@@ -247,7 +256,11 @@ impl<'a> Lowerer<'a> {
     fn stmts(&mut self, stmts: &[Stmt]) {
         for s in stmts {
             self.span = s.span;
+            // A statement's temporaries (keys, records, strings) are dead once it is done, so
+            // the next statement reuses their scratch; variables were placed before the body.
+            let mark = self.scratch_top;
             self.stmt(s);
+            self.scratch_top = mark;
         }
     }
 
