@@ -25,9 +25,13 @@ pub struct Encoded {
     pub func_relocs: Vec<(usize, usize)>,
 }
 
+/// Why a function cannot be encoded: limits of the BPF instruction set, reported at the clause.
 #[derive(Debug)]
-pub struct TooManySpills {
-    pub bytes: u32,
+pub enum EmitError {
+    /// Spill slots and the frame exceed the 512-byte BPF stack.
+    TooMuchStack { bytes: u32 },
+    /// A jump spans more instructions than its 16-bit offset reaches.
+    JumpTooFar { span: Span, insns: usize },
 }
 
 struct Emitter<'a> {
@@ -46,7 +50,7 @@ pub fn emit(
     scratch_map: usize,
     scratch_key: u32,
     prologue_span: Span,
-) -> Result<Encoded, TooManySpills> {
+) -> Result<Encoded, EmitError> {
     emit_function(f, scratch_map, scratch_key, prologue_span, R1)
 }
 
@@ -57,7 +61,7 @@ pub fn emit_callback(
     scratch_map: usize,
     scratch_key: u32,
     prologue_span: Span,
-) -> Result<Encoded, TooManySpills> {
+) -> Result<Encoded, EmitError> {
     emit_function(f, scratch_map, scratch_key, prologue_span, R2)
 }
 
@@ -67,11 +71,11 @@ fn emit_function(
     scratch_key: u32,
     prologue_span: Span,
     ctx_reg: u8,
-) -> Result<Encoded, TooManySpills> {
+) -> Result<Encoded, EmitError> {
     let alloc = regalloc::allocate(f, FIRST_SPILL_SLOT);
     let frame = (-FIRST_SPILL_SLOT) as u32 - 8 + alloc.stack_bytes;
     if frame > STACK_LIMIT {
-        return Err(TooManySpills { bytes: frame });
+        return Err(EmitError::TooMuchStack { bytes: frame });
     }
     let mut e = Emitter {
         out: Encoded::default(),
@@ -91,7 +95,7 @@ fn emit_function(
     e.span = prologue_span;
     e.push(insn::mov_imm(R0, 0));
     e.push(insn::exit());
-    e.patch_jumps();
+    e.patch_jumps()?;
     Ok(e.out)
 }
 
@@ -312,12 +316,19 @@ impl Emitter<'_> {
         self.push(j);
     }
 
-    fn patch_jumps(&mut self) {
+    fn patch_jumps(&mut self) -> Result<(), EmitError> {
         for (at, label) in std::mem::take(&mut self.fixups) {
             // Every label used by a jump is placed by lowering; a missing one is a codegen bug.
             let dest = self.labels.get(&label).copied().unwrap_or(at + 1);
-            self.out.insns[at].off = (dest as i64 - at as i64 - 1) as i16;
+            let off = i16::try_from(dest as i64 - at as i64 - 1).map_err(|_| {
+                EmitError::JumpTooFar {
+                    span: self.out.spans[at],
+                    insns: self.out.insns.len(),
+                }
+            })?;
+            self.out.insns[at].off = off;
         }
+        Ok(())
     }
 }
 

@@ -223,7 +223,7 @@ fn lower_probes(
                         code,
                     });
                 }
-                Err(e) => diags.push(too_much_stack(probe.span, e.bytes)),
+                Err(e) => diags.push(emit_error(probe.span, e)),
             }
         }
         lowered.probe_callbacks.push(mine);
@@ -236,7 +236,7 @@ fn lower_probes(
         lowered.scratch_size = lowered.scratch_size.max(scratch_bytes);
         match emit::emit(&function, scratch, index as u32, probe.span) {
             Ok(code) => lowered.encoded.push(code),
-            Err(e) => diags.push(too_much_stack(probe.span, e.bytes)),
+            Err(e) => diags.push(emit_error(probe.span, e)),
         }
     }
     if diags.is_empty() {
@@ -345,6 +345,21 @@ fn with_callbacks<'a>(
             .extend(cb.map_relocs.iter().map(|&(at, m)| (base + at, m)));
     }
     code
+}
+
+fn emit_error(probe: Span, e: emit::EmitError) -> Diagnostic {
+    match e {
+        emit::EmitError::TooMuchStack { bytes } => too_much_stack(probe, bytes),
+        emit::EmitError::JumpTooFar { span, insns } => Diagnostic::error(
+            span,
+            format!(
+                "this clause compiles to {insns} BPF instructions, too many for a jump to cross (at most 32767)"
+            ),
+        )
+        .with_label("this jumps too far")
+        .with_secondary(probe, "in this probe")
+        .with_help("split the clause into several clauses for the same probe, or lower `strsize`"),
+    }
 }
 
 fn too_much_stack(span: Span, bytes: u32) -> Diagnostic {

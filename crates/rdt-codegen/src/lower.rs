@@ -14,6 +14,7 @@ use rdt_syntax::ast::{BinOp, UnOp};
 use rdt_syntax::Span;
 
 mod lang;
+mod strings;
 mod kmem;
 mod func_ip;
 pub mod stacks;
@@ -49,8 +50,10 @@ pub struct Lowerer<'a> {
     prog_type: ProgType,
     f: Function,
     span: Span,
-    /// Bytes of scratch used so far.
+    /// Bytes of scratch in use at this point of lowering.
     scratch_top: u32,
+    /// The most scratch ever in use: what the program needs.
+    scratch_peak: u32,
     /// The end of the program, where `exit()` jumps.
     exit: Label,
     vars: Vec<VarLoc>,
@@ -83,6 +86,7 @@ impl<'a> Lowerer<'a> {
             f: Function::default(),
             span: Span::default(),
             scratch_top: 0,
+            scratch_peak: 0,
             exit: 0,
             vars: Vec::new(),
             loops: Vec::new(),
@@ -118,7 +122,8 @@ impl<'a> Lowerer<'a> {
         self.stmts(&probe.body);
         self.place(exit);
         remove_unreachable(&mut self.f);
-        (self.f, align8(self.scratch_top.max(8)), self.callbacks)
+        let needed = align8(self.scratch_needed().max(8));
+        (self.f, needed, self.callbacks)
     }
 
     // ---- building blocks ----
@@ -144,7 +149,12 @@ impl<'a> Lowerer<'a> {
     fn alloc(&mut self, size: u32) -> Region {
         let at = align8(self.scratch_top);
         self.scratch_top = at + align8(size.max(1));
+        self.scratch_peak = self.scratch_peak.max(self.scratch_top);
         at as Region
+    }
+
+    fn scratch_needed(&self) -> u32 {
+        self.scratch_peak.max(self.scratch_top)
     }
 
     fn imm(&mut self, v: i64) -> VReg {
@@ -266,7 +276,11 @@ impl<'a> Lowerer<'a> {
     fn stmts(&mut self, stmts: &[Stmt]) {
         for s in stmts {
             self.span = s.span;
+            // A statement's temporaries (keys, records, strings) are dead once it is done, so
+            // the next statement reuses their scratch; variables were placed before the body.
+            let mark = self.scratch_top;
             self.stmt(s);
+            self.scratch_top = mark;
         }
     }
 
@@ -919,8 +933,14 @@ impl<'a> Lowerer<'a> {
             _ => {
                 let a = self.mem_location(lhs);
                 let b = self.mem_location(rhs);
-                let n = lhs.ty.size().min(rhs.ty.size());
-                self.compare_bytes_until_nul(a, b, n, differ);
+                let n = lhs.ty.size().min(rhs.ty.size()) as i32;
+                let differs = self.strings_differ(a, b, n);
+                self.emit(Inst::Branch {
+                    cond: Cond::Ne,
+                    lhs: differs,
+                    rhs: Operand::Imm(0),
+                    target: differ,
+                });
             }
         }
         self.emit(Inst::Mov {
@@ -929,35 +949,6 @@ impl<'a> Lowerer<'a> {
         });
         self.place(differ);
         result
-    }
-
-    /// Falls through when the strings at `a` and `b` agree in their first `n` bytes (or up to
-    /// a common NUL); jumps to `differ` at the first byte where they disagree.
-    pub(super) fn compare_bytes_until_nul(
-        &mut self,
-        a: (Base, i32),
-        b: (Base, i32),
-        n: u32,
-        differ: Label,
-    ) {
-        let same = self.label();
-        for i in 0..n as i32 {
-            let x = self.load(a.0, a.1 + i, 1);
-            let y = self.load(b.0, b.1 + i, 1);
-            self.emit(Inst::Branch {
-                cond: Cond::Ne,
-                lhs: x,
-                rhs: Operand::Reg(y),
-                target: differ,
-            });
-            self.emit(Inst::Branch {
-                cond: Cond::Eq,
-                lhs: x,
-                rhs: Operand::Imm(0),
-                target: same,
-            });
-        }
-        self.place(same);
     }
 
     /// Jumps to `differ` unless memory at `at` holds exactly `expected`.

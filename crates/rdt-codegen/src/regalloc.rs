@@ -39,10 +39,9 @@ pub fn allocate(f: &Function, first_slot: i16) -> Allocation {
     let mut locs = vec![Loc::Stack(first_slot); f.vregs as usize];
     let mut free: Vec<u8> = ALLOCATABLE.iter().rev().copied().collect();
     let mut active: Vec<Interval> = Vec::new();
-    let mut next_slot = first_slot;
-    let mut spill = |locs: &mut Vec<Loc>, v: VReg| {
-        locs[v as usize] = Loc::Stack(next_slot);
-        next_slot -= 8;
+    let mut slots = SpillSlots::new(first_slot);
+    let mut spill = |locs: &mut Vec<Loc>, v: Interval| {
+        locs[v.vreg as usize] = Loc::Stack(slots.take(v));
     };
     for iv in intervals {
         active.retain(|a| {
@@ -66,20 +65,53 @@ pub fn allocate(f: &Function, first_slot: i16) -> Allocation {
             .max_by_key(|(_, a)| a.end)
             .map(|(i, a)| (i, *a));
         let Some((victim_index, victim)) = longest else {
-            spill(&mut locs, iv.vreg);
+            spill(&mut locs, iv);
             continue;
         };
         if victim.end > iv.end {
             locs[iv.vreg as usize] = locs[victim.vreg as usize];
-            spill(&mut locs, victim.vreg);
+            spill(&mut locs, victim);
             active.remove(victim_index);
             active.push(iv);
         } else {
-            spill(&mut locs, iv.vreg);
+            spill(&mut locs, iv);
         }
     }
-    let stack_bytes = (first_slot - next_slot) as u32;
+    let stack_bytes = slots.bytes();
     Allocation { locs, stack_bytes }
+}
+
+/// 8-byte stack slots, each reused once the interval that held it has ended: a long clause
+/// spills many values over its length, but only a few at once.
+struct SpillSlots {
+    first: i16,
+    /// Offset of each slot and the last instruction its current holder is live at.
+    slots: Vec<(i16, usize)>,
+}
+
+impl SpillSlots {
+    fn new(first: i16) -> SpillSlots {
+        SpillSlots {
+            first,
+            slots: Vec::new(),
+        }
+    }
+
+    /// A slot free for the whole of `iv` (a spilled victim holds its slot from its own start,
+    /// so only slots released before then qualify).
+    fn take(&mut self, iv: Interval) -> i16 {
+        if let Some(slot) = self.slots.iter_mut().find(|(_, until)| *until < iv.start) {
+            slot.1 = iv.end;
+            return slot.0;
+        }
+        let offset = self.first - 8 * self.slots.len() as i16;
+        self.slots.push((offset, iv.end));
+        offset
+    }
+
+    fn bytes(&self) -> u32 {
+        8 * self.slots.len() as u32
+    }
 }
 
 fn live_intervals(f: &Function) -> Vec<Interval> {
@@ -165,6 +197,38 @@ mod tests {
         let regs = a.locs.iter().filter(|l| matches!(l, Loc::Reg(_))).count();
         assert_eq!(regs, 3);
         assert_eq!(a.stack_bytes, 16);
+    }
+
+    /// Ten rounds of "five values live at once": two spill slots, reused every round, not 20.
+    #[test]
+    fn spill_slots_are_reused_after_their_values_die() {
+        let mut insts = vec![];
+        for round in 0..10u32 {
+            let vs: Vec<VReg> = (round * 5..round * 5 + 5).collect();
+            insts.extend(vs.iter().map(|&v| Inst::Mov {
+                dst: v,
+                src: Operand::Imm(1),
+            }));
+            insts.extend(vs.iter().map(|&v| Inst::Branch {
+                cond: Cond::Eq,
+                lhs: v,
+                rhs: Operand::Imm(0),
+                target: 0,
+            }));
+        }
+        insts.push(Inst::Label(0));
+        let a = allocate(&func(insts, 50), -16);
+        assert_eq!(a.stack_bytes, 16);
+        // Values live at the same time never share a slot.
+        for round in 0..10usize {
+            let slots: Vec<Loc> = a.locs[round * 5..round * 5 + 5]
+                .iter()
+                .copied()
+                .filter(|l| matches!(l, Loc::Stack(_)))
+                .collect();
+            assert_eq!(slots.len(), 2);
+            assert_ne!(slots[0], slots[1]);
+        }
     }
 
     #[test]

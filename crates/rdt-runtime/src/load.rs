@@ -160,7 +160,7 @@ fn rejected_log(io_error: &std::io::Error, log: &str, meta: &ProgramMeta) -> Run
     let too_complex = reason.contains("too large") || reason.contains("too complex");
     let help = if too_complex {
         // The verifier walks a loop once per iteration: long loops exhaust its budget.
-        "the program is too large for the verifier, which walks every loop iteration: lower the loop bounds (or `strsize`), or split the clause"
+        "the program is too large for the verifier, which walks every loop iteration (a `while` or a `for` with computed bounds up to 1024 times): use `for ($i : 0..N)` with constant bounds, lower the bounds (or `strsize`), move work out of the loop, or split the clause"
     } else {
         "this is a bug in rdt's code generation; run with `-d bpf` to see the instructions, `-v` for the verifier log"
     };

@@ -36,6 +36,35 @@ pub struct PausedChild {
     reaped: bool,
 }
 
+/// That `program` names an executable file, directly or through `$PATH` (as execvp looks).
+fn check_runnable(program: &str) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let is_executable = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        let path = std::path::Path::new(program);
+        if !path.exists() {
+            return Err(io::Error::new(io::ErrorKind::NotFound, "no such file"));
+        }
+        if !is_executable(path) {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "not an executable file",
+            ));
+        }
+        return Ok(());
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
+    if std::env::split_paths(&path).any(|dir| is_executable(&dir.join(program))) {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::NotFound,
+        "no such program in $PATH",
+    ))
+}
+
 impl PausedChild {
     /// Forks; the child waits for [`PausedChild::release`], then execs `words` (PATH-resolved).
     pub fn spawn(words: &[String]) -> io::Result<PausedChild> {
@@ -52,6 +81,8 @@ impl PausedChild {
                 "the command is empty",
             ));
         }
+        // Found before forking: a failed exec in the child could only say so on its stderr.
+        check_runnable(&words[0])?;
         let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
         argv.push(std::ptr::null());
         let failed = CString::new(format!("rdt: cannot run `{}`\n", words[0])).unwrap_or_default();

@@ -13,6 +13,7 @@ use rdt_syntax::ast::{self, BinOp, UnOp};
 use rdt_syntax::{did_you_mean, Diagnostic, Span};
 use std::collections::HashMap;
 
+mod callback_ctx;
 mod control;
 mod func_ip;
 mod functions;
@@ -970,6 +971,16 @@ impl<'a> ClauseChecker<'a> {
                 );
                 return None;
             }
+        }
+        if matches!(op, BinOp::Div | BinOp::Mod) && matches!(r.kind, ExprKind::Int(0)) {
+            // BPF refuses a division by the constant 0 outright (a zero only known at run time
+            // yields 0, as in bpftrace).
+            self.error(
+                Diagnostic::error(r.span, format!("`{}` by the constant 0", op.symbol()))
+                    .with_label("division by zero")
+                    .with_help("divide by a non-zero constant, or by a value computed at run time"),
+            );
+            return None;
         }
         let ty = if op.is_comparison() || matches!(op, BinOp::LogAnd | BinOp::LogOr) {
             U64

@@ -11,11 +11,12 @@ const D_DEFAULT_ACTION: &str = "{ printf(\"%3d %s:%s\\n\", cpu, probefunc, probe
 /// D's `-n 'syscall::openat:entry [/predicate/]'`: a program with no action block gets D's
 /// default action. Decided on tokens, so a `{` in a string or a comment is not an action.
 pub fn with_default_action(program: &str) -> String {
-    let has_action = lexer::tokenize(program)
-        .tokens
+    let tokens = lexer::tokenize(program).tokens;
+    let has_action = tokens
         .iter()
         .any(|(_, tok, _)| matches!(tok, Tok::LBrace | Tok::AngleOpen));
-    if has_action {
+    // A blank program (nothing, or only comments) stays blank: the parser says it has no probes.
+    if has_action || tokens.is_empty() {
         program.to_string()
     } else {
         format!("{program} {D_DEFAULT_ACTION}")

@@ -10,6 +10,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 mod list;
+mod script_text;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -111,14 +112,13 @@ fn script(cli: &Cli) -> Result<(String, String, Vec<String>), String> {
         ));
     }
     if let Some(file) = &cli.script_file {
-        let text =
-            std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+        let text = script_text::read_script_file(file)?;
         return Ok((text, file.clone(), cli.positional.clone()));
     }
     let Some((file, args)) = cli.positional.split_first() else {
         return Err("no program given: use `rdt -e 'PROGRAM'` or `rdt FILE.d`".to_string());
     };
-    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+    let text = script_text::read_script_file(file)?;
     Ok((text, file.clone(), args.to_vec()))
 }
 

@@ -319,40 +319,21 @@ impl Lowerer<'_> {
     }
 
     fn str_len(&mut self, s: &Expr) -> VReg {
-        let (base, at) = self.mem_location(s);
-        let result = self.imm(0);
-        let done = self.label();
-        for i in 0..s.ty.size() as i32 {
-            let b = self.load(base, at + i, 1);
-            self.emit(Inst::Branch {
-                cond: Cond::Eq,
-                lhs: b,
-                rhs: Operand::Imm(0),
-                target: done,
-            });
-            self.emit(Inst::Mov {
-                dst: result,
-                src: Operand::Imm(i64::from(i + 1)),
-            });
+        if let ExprKind::Str(lit) = &s.kind {
+            let len = lit.iter().position(|&b| b == 0).unwrap_or(lit.len());
+            let len = len.min(s.ty.size().saturating_sub(1) as usize);
+            return self.imm(len as i64);
         }
-        self.place(done);
-        result
+        let at = self.mem_location(s);
+        self.string_length(at, s.ty.size() as i32)
     }
 
     /// 0 when the strings agree in their first `n` bytes (or up to a common NUL), else 1.
     fn str_ncmp(&mut self, lhs: &Expr, rhs: &Expr, n: u32) -> VReg {
         let a = self.mem_location(lhs);
         let b = self.mem_location(rhs);
-        let result = self.imm(1);
-        let differ = self.label();
-        let m = n.min(lhs.ty.size()).min(rhs.ty.size());
-        self.compare_bytes_until_nul(a, b, m, differ);
-        self.emit(Inst::Mov {
-            dst: result,
-            src: Operand::Imm(0),
-        });
-        self.place(differ);
-        result
+        let m = n.min(lhs.ty.size()).min(rhs.ty.size()) as i32;
+        self.strings_differ(a, b, m)
     }
 
     /// 1 when `needle` occurs in `haystack`: every start position tried, unrolled.

@@ -37,9 +37,11 @@ impl Lowerer<'_> {
         cb.vars = self.vars.clone();
         cb.memory_vars = true;
         cb.scratch_top = self.scratch_top;
+        cb.scratch_peak = self.scratch_top;
         cb.span = self.span;
         let (callback, cb_top) = cb.lower_callback(map, kv, stop, body);
         self.scratch_top = self.scratch_top.max(cb_top);
+        self.scratch_peak = self.scratch_peak.max(cb_top);
         let index = self.callbacks.len();
         self.callbacks.push(callback);
         let m = self.g.user_maps[map];
@@ -94,7 +96,8 @@ impl Lowerer<'_> {
         self.store(Base::Scratch, stop, 8, Operand::Imm(STOP_RETURN));
         self.place(end);
         remove_unreachable(&mut self.f);
-        (self.f, self.scratch_top)
+        let needed = self.scratch_needed();
+        (self.f, needed)
     }
 
     /// Copies the entry's key (the callback's context) and its value into `$kv`.

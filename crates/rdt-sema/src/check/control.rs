@@ -162,6 +162,14 @@ impl ClauseChecker<'_> {
             );
             return None;
         }
+        if let Some(span) = super::callback_ctx::first_stack_use(body) {
+            self.error(
+                Diagnostic::error(span, "the body of a `for` over a map cannot take a stack")
+                    .with_label("the body runs in a callback without the probe's context")
+                    .with_help("take the stack into a `$variable` before the loop: `$s = kstack;`"),
+            );
+            return None;
+        }
         let name = format!("@{map}");
         let Some(id) = self.maps.id(&name) else {
             let names = self.maps.decls.iter().map(|d| d.name.as_str());
