@@ -216,13 +216,14 @@ fn report(console: &str, took: Duration) -> ExitCode {
     }
 }
 
+/// The guest's /init. The initramfs is already a RAM file system, and nothing may be mounted
+/// over /tmp: the rdt binary sits at its host path, which may be under /tmp (a CI checkout).
 const INIT: &str = r#"#!/bin/sh
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-mount -t tmpfs tmpfs /tmp
 mount -t tracefs nodev /sys/kernel/tracing
 mount -t debugfs nodev /sys/kernel/debug
 hostname rdt-vm
