@@ -161,3 +161,94 @@ pub fn list(glob: &str, _verbose: bool) -> Result<Vec<super::list::Listed>, Stri
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loads() -> Result<(), String> {
+        Ok(())
+    }
+
+    fn refused() -> Result<(), String> {
+        Err("no trampolines".into())
+    }
+
+    /// The stand-in is only testable where kprobes are missing (this machine) and BTF exists.
+    fn kprobes_missing_with_btf() -> bool {
+        let ok = rdt_btf::kprobes::mechanism().is_err() && rdt_btf::btf::vmlinux().is_ok();
+        if !ok {
+            eprintln!("skipped: this kernel has kprobes or no BTF");
+        }
+        ok
+    }
+
+    fn prog_type(spec: &str, check: Option<fn() -> Result<(), String>>) -> ProgType {
+        let (kind, rest) = spec.split_once(':').unwrap();
+        let params = Params {
+            fentry_check: check,
+            ..Params::default()
+        };
+        expand(kind, rest, Span::default(), &params).unwrap()[0].prog_type
+    }
+
+    #[test]
+    fn fentry_and_fexit_stand_in_where_they_load() {
+        if !kprobes_missing_with_btf() {
+            return;
+        }
+        assert_eq!(
+            prog_type("kprobe:do_sys_openat2", Some(loads)),
+            ProgType::Fentry
+        );
+        assert_eq!(
+            prog_type("kretprobe:do_sys_openat2", Some(loads)),
+            ProgType::Fexit
+        );
+        assert_eq!(
+            prog_type("fbt::do_sys_openat2:entry", Some(loads)),
+            ProgType::Fentry
+        );
+    }
+
+    #[test]
+    fn kprobes_stay_where_fentry_cannot_stand_in() {
+        if !kprobes_missing_with_btf() {
+            return;
+        }
+        assert_eq!(
+            prog_type("kprobe:do_sys_openat2", Some(refused)),
+            ProgType::Kprobe
+        );
+        assert_eq!(prog_type("kprobe:do_sys_openat2", None), ProgType::Kprobe);
+        assert_eq!(
+            prog_type("kprobe:do_sys_openat2+4", Some(loads)),
+            ProgType::Kprobe
+        );
+        assert_eq!(
+            prog_type("kprobe:no_such_function_at_all", Some(loads)),
+            ProgType::Kprobe
+        );
+    }
+
+    #[test]
+    fn the_note_names_the_probe_and_its_trampoline() {
+        if !kprobes_missing_with_btf() {
+            return;
+        }
+        let params = Params {
+            fentry_check: Some(loads),
+            ..Params::default()
+        };
+        let instances = expand("kretprobe", "do_sys_openat2", Span::default(), &params).unwrap();
+        let note = stand_in_note("kretprobe:do_sys_openat2", &instances).unwrap();
+        assert!(note.starts_with("kprobes are unavailable ("), "{note}");
+        assert!(
+            note.ends_with("`kretprobe:do_sys_openat2` uses fexit instead"),
+            "{note}"
+        );
+        let params = Params::default();
+        let instances = expand("kprobe", "do_sys_openat2", Span::default(), &params).unwrap();
+        assert_eq!(stand_in_note("kprobe:do_sys_openat2", &instances), None);
+    }
+}
