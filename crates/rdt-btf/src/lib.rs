@@ -13,6 +13,7 @@ pub mod btf;
 pub mod cgroup;
 pub mod kallsyms;
 pub mod kfuncs;
+pub mod kprobes;
 pub mod machine;
 pub mod pt_regs;
 mod syscalls_x86_64;

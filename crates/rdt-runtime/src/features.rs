@@ -77,6 +77,9 @@ fn ring_buffer() -> Feature {
 }
 
 fn kprobe_pmu() -> Feature {
+    if rdt_btf::kprobes::disabled_by_env() {
+        return feature("kprobe PMU", Err("RDT_NO_KPROBES=1".to_string()));
+    }
     feature(
         "kprobe PMU",
         file_exists(
@@ -88,6 +91,9 @@ fn kprobe_pmu() -> Feature {
 }
 
 fn kprobe_events() -> Feature {
+    if rdt_btf::kprobes::disabled_by_env() {
+        return feature("kprobe_events", Err("RDT_NO_KPROBES=1".to_string()));
+    }
     let r = match rdt_btf::tracefs::root() {
         Ok(root) if root.join("kprobe_events").exists() => {
             Ok(root.join("kprobe_events").display().to_string())
@@ -102,12 +108,23 @@ fn kprobe_events() -> Feature {
 }
 
 fn fentry() -> Feature {
-    let r = match aya::sys::is_program_supported(ProgramType::Tracing) {
-        Ok(true) => Ok("BPF trampolines".to_string()),
-        Ok(false) => Err("tracing programs cannot attach (no BPF trampoline)".into()),
-        Err(e) => Err(format!("a tracing program cannot be loaded: {}", cause(&e))),
-    };
-    feature("fentry/fexit", r)
+    feature(
+        "fentry/fexit",
+        fentry_loads().map(|()| "BPF trampolines".to_string()),
+    )
+}
+
+/// Whether an fentry program loads here, or why not (probed once per process). The kprobe probe
+/// module asks this (through `Params::fentry_check`) before letting fentry stand in for kprobes.
+pub fn fentry_loads() -> Result<(), String> {
+    static LOADS: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    LOADS
+        .get_or_init(|| match aya::sys::is_program_supported(ProgramType::Tracing) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("tracing programs cannot attach (no BPF trampoline)".into()),
+            Err(e) => Err(format!("a tracing program cannot be loaded: {}", cause(&e))),
+        })
+        .clone()
 }
 
 fn cause(e: &dyn std::error::Error) -> String {

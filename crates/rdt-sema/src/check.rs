@@ -42,6 +42,9 @@ pub struct Params {
     pub target_program: Option<String>,
     /// CPUs and start clocks, taken once by the caller (`ncpus`, `walltimestamp`).
     pub machine: rdt_btf::Machine,
+    /// Whether fentry programs load on this kernel, or why not: asked only when kprobes are
+    /// missing, to let fentry stand in (probes/kprobe.rs). `None` (tests, tools): no stand-in.
+    pub fentry_check: Option<fn() -> Result<(), String>>,
 }
 
 /// Everything the checker learns about maps, shared by all clauses.

@@ -14,6 +14,8 @@ pub struct Program {
     pub options: Options,
     /// Warnings found while checking (an unknown option, …), for the caller to print.
     pub warnings: Vec<rdt_syntax::Diagnostic>,
+    /// What `-v` reports about choices made for the script (fentry standing in for kprobes).
+    pub notes: Vec<String>,
     /// Maps whose entries are counted in the kernel because the script calls `len()` on them.
     pub counted_maps: Vec<MapId>,
 }

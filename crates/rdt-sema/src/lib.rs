@@ -27,7 +27,8 @@ use rdt_syntax::{Diagnostic, Span};
 pub fn analyze(program: &ast::Program, params: &Params) -> Result<ir::Program, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let options = options(&program.options, &mut diags);
-    let clauses = expand_clauses(program, params, &mut diags);
+    let mut notes = Vec::new();
+    let clauses = expand_clauses(program, params, &mut diags, &mut notes);
     if program.clauses.is_empty() {
         diags.push(
             Diagnostic::error(Span::default(), "the program has no probes")
@@ -51,6 +52,7 @@ pub fn analyze(program: &ast::Program, params: &Params) -> Result<ir::Program, V
         events,
         options,
         warnings: diags,
+        notes,
     })
 }
 
@@ -69,13 +71,17 @@ fn expand_clauses<'a>(
     program: &'a ast::Program,
     params: &Params,
     diags: &mut Vec<Diagnostic>,
+    notes: &mut Vec<String>,
 ) -> Vec<ExpandedClause<'a>> {
     let mut out = Vec::new();
     for clause in &program.clauses {
         let mut groups = Vec::new();
         for spec in &clause.probes {
             match probes::expand(&spec.text, spec.span, params) {
-                Ok(instances) => groups.extend(group_instances(spec, instances, reads_of(clause))),
+                Ok(instances) => {
+                    notes.extend(probes::note(&spec.text, &instances));
+                    groups.extend(group_instances(spec, instances, reads_of(clause)))
+                }
                 Err(d) => diags.push(d),
             }
         }

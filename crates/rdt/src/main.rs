@@ -169,6 +169,7 @@ fn run(cli: Cli) -> Result<(), ()> {
                 .ok()
                 .and_then(|w| w.into_iter().next())
         }),
+        fentry_check: Some(rdt_runtime::features::fentry_loads),
     };
     let ir = rdt_sema::analyze(&ast, &params).map_err(|d| report(&d))?;
     // Warnings without a place in the script came from `-x` and were reported already.
@@ -180,6 +181,11 @@ fn run(cli: Cli) -> Result<(), ()> {
         .collect();
     if !warnings.is_empty() {
         report(&warnings);
+    }
+    if cli.verbose > 0 {
+        for note in &ir.notes {
+            eprintln!("rdt: {note}");
+        }
     }
     if cli.debug == Some(Stage::Ir) {
         println!("{ir:#?}");

@@ -4,9 +4,9 @@
 use super::{failed, kprobe_events, wrong_type, Link};
 use crate::error::RuntimeError;
 use aya::programs::{KProbe, Program};
+use rdt_btf::kprobes::Mechanism;
 use rdt_codegen::ProgramMeta;
 use rdt_syntax::Diagnostic;
-use std::path::Path;
 
 /// `suggest`: explain a failure with the kernel's closest function names (reads the whole
 /// function list, pointless for a wildcard's functions, which came from it).
@@ -19,13 +19,9 @@ pub fn attach(
     suggest: bool,
 ) -> Result<Link, RuntimeError> {
     let kind = if ret { "kretprobe" } else { "kprobe" };
-    let pmu = Path::new(KPROBE_PMU).exists();
-    let events = rdt_btf::tracefs::root()
-        .ok()
-        .filter(|r| r.join("kprobe_events").exists());
     let p: &mut KProbe = program.try_into().map_err(|_| wrong_type(meta))?;
-    match (pmu && !kprobe_events::forced(), events) {
-        (true, _) => {
+    match rdt_btf::kprobes::mechanism() {
+        Ok(Mechanism::Pmu) => {
             let id = p.attach(function, offset).map_err(|e| {
                 let unknown = suggest.then(|| unknown_function(meta, function, kind));
                 unknown
@@ -37,7 +33,8 @@ pub fn attach(
                     .map_err(|e| failed(meta.probe_span, kind, &e))?,
             ))
         }
-        (false, Some(tracefs)) => {
+        Ok(Mechanism::Events(events_file)) => {
+            let tracefs = events_file.parent().unwrap_or(&events_file).to_path_buf();
             let fd = p
                 .fd()
                 .map_err(|e| failed(meta.probe_span, &format!("{kind} {function}"), &e))?;
@@ -56,15 +53,8 @@ pub fn attach(
                 })?;
             Ok(Box::new(probe))
         }
-        (false, None) => Err(unavailable(meta, function, kind, &kprobes_missing())),
+        Err(why) => Err(unavailable(meta, function, kind, &why)),
     }
-}
-
-const KPROBE_PMU: &str = "/sys/bus/event_source/devices/kprobe/type";
-
-/// Why kprobes cannot work here.
-fn kprobes_missing() -> String {
-    "this kernel has no kprobe PMU (/sys/bus/event_source/devices/kprobe) and no `kprobe_events` in tracefs: it was built without CONFIG_KPROBES".to_string()
 }
 
 /// When an attach failed because the kernel has no function of that name: a diagnostic with
@@ -94,7 +84,8 @@ fn unavailable(meta: &ProgramMeta, function: &str, kind: &str, why: &str) -> Run
         format!("{kind}s are not available on this kernel"),
     )
     .with_label(format!("cannot attach a {kind} to `{function}`"))
-    .with_help(why.to_string());
+    .with_help(why.to_string())
+    .with_help(fentry_cannot_stand_in(kind, offset_given(meta)));
     let alternatives = stand_in_tracepoints(function);
     if !alternatives.is_empty() {
         let list: Vec<String> = alternatives
@@ -111,6 +102,32 @@ fn unavailable(meta: &ProgramMeta, function: &str, kind: &str, why: &str) -> Run
         );
     }
     RuntimeError::located(d)
+}
+
+/// Why the probe module did not compile this probe as fentry/fexit instead (it does when kprobes
+/// are missing, fentry loads and BTF describes the function: crates/rdt-sema/src/probes/kprobe.rs).
+fn fentry_cannot_stand_in(kind: &str, with_offset: bool) -> String {
+    let trampoline = if kind == "kretprobe" {
+        "fexit"
+    } else {
+        "fentry"
+    };
+    match crate::features::fentry_loads() {
+        Err(why) => format!("{trampoline} cannot stand in either: {why}"),
+        Ok(()) if with_offset => {
+            format!("{trampoline} could stand in, but only at a function's entry (no `+offset`)")
+        }
+        Ok(()) => {
+            format!("{trampoline} could stand in, but only for a function with a BTF prototype")
+        }
+    }
+}
+
+/// Whether the probe names an offset into its function.
+fn offset_given(meta: &ProgramMeta) -> bool {
+    meta.attach
+        .iter()
+        .any(|a| matches!(a, rdt_codegen::Attach::Kprobe { offset, .. } if *offset != 0))
 }
 
 /// Tracepoints that fire where `function` runs: for a syscall implementation (`do_sys_open`,

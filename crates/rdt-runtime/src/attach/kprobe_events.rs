@@ -4,7 +4,8 @@
 //! tracepoint perf event, and the program attached with PERF_EVENT_IOC_SET_BPF. Dropping the
 //! link closes the event and removes the probe from `kprobe_events` again.
 //!
-//! `RDT_KPROBE_EVENTS=1` picks this path even when the PMU exists (how the VM lane tests it).
+//! `RDT_KPROBE_EVENTS=1` picks this path even when the PMU exists (how the VM lane tests it; the
+//! choice is made in rdt_btf::kprobes).
 
 use super::perf_event::{self, PerfEventAttr};
 use std::fs::OpenOptions;
@@ -12,11 +13,6 @@ use std::io::{self, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
-
-/// Whether the user asked for `kprobe_events` even where the PMU exists.
-pub fn forced() -> bool {
-    std::env::var_os("RDT_KPROBE_EVENTS").is_some_and(|v| v == "1")
-}
 
 /// A kprobe created in `kprobe_events` with a program attached; removed when dropped.
 pub struct TracefsKprobe {

@@ -49,7 +49,7 @@ pub fn expand(kind: &str, rest: &str, span: Span) -> Result<Vec<Instance>, Diagn
     Ok(vec![instance(function, ret)])
 }
 
-fn instance(function: &str, ret: bool) -> Instance {
+pub(super) fn instance(function: &str, ret: bool) -> Instance {
     Instance {
         prog_type: if ret {
             ProgType::Fexit

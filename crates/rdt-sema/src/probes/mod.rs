@@ -60,6 +60,14 @@ pub struct Resolved {
 
 pub use tracepoint::exact_syscall_guard;
 
+/// What `-v` says about how a probe description was expanded, if anything.
+pub fn note(text: &str, instances: &[Instance]) -> Option<String> {
+    match split_kind(text).0 {
+        "kprobe" | "k" | "kretprobe" | "kr" | "fbt" => kprobe::stand_in_note(text, instances),
+        _ => None,
+    }
+}
+
 /// Parses and expands one probe description into its instances.
 pub fn expand(text: &str, span: Span, params: &Params) -> Result<Vec<Instance>, Diagnostic> {
     let (kind, rest) = split_kind(text);
@@ -72,7 +80,7 @@ pub fn expand(text: &str, span: Span, params: &Params) -> Result<Vec<Instance>, 
             timer::expand_d(kind, span)
         }
         "kprobe" | "k" | "kretprobe" | "kr" | "fbt" => {
-            kprobe::expand(kind, rest.unwrap_or(""), span)
+            kprobe::expand(kind, rest.unwrap_or(""), span, params)
         }
         "rawtracepoint" | "rt" => rawtracepoint::expand(rest.unwrap_or(""), span),
         "software" | "s" | "hardware" | "h" => perf::expand(kind, rest.unwrap_or(""), span),
