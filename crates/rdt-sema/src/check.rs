@@ -760,8 +760,7 @@ impl<'a> ClauseChecker<'a> {
                 None
             }
             None => {
-                let candidates = builtins::identifier_names()
-                    .chain(funcs_extra::EXTRA_IDENTS.iter().copied());
+                let candidates = builtins::identifier_names();
                 let mut d = Diagnostic::error(span, format!("unknown identifier `{name}`"))
                     .with_label("not a builtin");
                 if let Some(near) = did_you_mean(name, candidates) {
@@ -808,8 +807,7 @@ impl<'a> ClauseChecker<'a> {
             return e;
         }
         let Some(def) = builtins::function(name) else {
-            let names = builtins::function_names()
-                .chain(funcs_extra::EXTRA_FUNCTIONS.iter().map(|f| f.name));
+            let names = builtins::function_names();
             let mut d = Diagnostic::error(name_span, format!("unknown function `{name}`"))
                 .with_label("not a function");
             if let Some(near) = did_you_mean(name, names) {
