@@ -66,7 +66,7 @@ pub fn write(
             section: SymbolSection::Section(section),
             flags: SymbolFlags::None,
         });
-        add_map_relocations(&mut obj, section, offset, &p.code, &map_symbols)?;
+        add_map_relocations(&mut obj, section, offset, p.code, &map_symbols)?;
         relocate_callbacks(&mut obj, section, offset, p, &callback_symbols)?;
     }
     if let Some((types, ext)) = btf {

@@ -100,15 +100,6 @@ pub fn sorted_entries<'e>(meta: &MapMeta, entries: &'e [Entry], top: u64) -> Vec
     sorted
 }
 
-/// Formats one entry: `@name[key]: value`, or `@name: value` for a map without keys.
-pub fn format_entry(meta: &MapMeta, entry: &Entry) -> String {
-    format!(
-        "{}: {}",
-        entry_name(meta, entry),
-        format_value(&entry.value)
-    )
-}
-
 /// `@name[key]`, or `@name` for a map without keys.
 fn entry_name(meta: &MapMeta, entry: &Entry) -> String {
     match &meta.key {
