@@ -224,11 +224,16 @@ impl<'a> Lowerer<'a> {
     }
 
     fn bump_counter(&mut self, counter: Counter) {
+        self.add_to_array_slot(self.g.counters, counter as i64, 1);
+    }
+
+    /// Adds `delta` to the u64 at `index` of the array map `map` (counters, `len()` counts).
+    pub(super) fn add_to_array_slot(&mut self, map: usize, index: i64, delta: i64) {
         let key = self.alloc(4);
-        self.store(Base::Scratch, key, 4, Operand::Imm(counter as i64));
+        self.store(Base::Scratch, key, 4, Operand::Imm(index));
         let slot = self.call(
             helper::MAP_LOOKUP_ELEM,
-            vec![CallArg::Map(self.g.counters), CallArg::Scratch(key)],
+            vec![CallArg::Map(map), CallArg::Scratch(key)],
         );
         let done = self.label();
         self.emit(Inst::Branch {
@@ -238,7 +243,7 @@ impl<'a> Lowerer<'a> {
             target: done,
         });
         let v = self.load(Base::Reg(slot), 0, 8);
-        let v = self.alu(AluOp::Add, v, Operand::Imm(1));
+        let v = self.alu(AluOp::Add, v, Operand::Imm(delta));
         self.store(Base::Reg(slot), 0, 8, Operand::Reg(v));
         self.place(done);
     }
