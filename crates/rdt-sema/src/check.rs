@@ -179,9 +179,6 @@ impl<'a> ClauseChecker<'a> {
         if let Some(kind) = self.lang_stmt_call(e) {
             return kind;
         }
-        if let Some(kind) = self.extra_stmt_call(e) {
-            return kind;
-        }
         if let ast::ExprKind::Call { name, args, .. } = &e.kind {
             if let Some(stmt) = self.print_kernel_value(name, args, e.span) {
                 return stmt;
@@ -199,6 +196,15 @@ impl<'a> ClauseChecker<'a> {
                     let event = self.events.len();
                     self.events.push(Event::Exit { span: e.span });
                     return Some(StmtKind::Exit { event });
+                }
+                Some(Function::Cat) => {
+                    self.call_arity(name, *name_span, args)?;
+                    return self.cat(args, e.span);
+                }
+                // D's `trace(value)` prints the value like `print(value)`.
+                Some(Function::Trace) => {
+                    self.call_arity(name, *name_span, args)?;
+                    return self.map_op_stmt(Function::Print, args, e.span);
                 }
                 Some(f) if f.is_aggregation() => {
                     self.error(aggregate_outside_assignment(name, e.span));

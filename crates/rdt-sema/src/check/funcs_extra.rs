@@ -1,7 +1,7 @@
 //! Builtins and functions whose values become text in user space (`username`, D's `cwd`,
 //! `ntop()`, `cgroup_path()`, `buf()`), `cgroupid()` resolved when compiling, and the output
-//! statements `cat()` and D's `trace()`. Their table rows are in builtins.rs; check.rs
-//! dispatches here with one line each for identifiers, calls and statements.
+//! statement `cat()`. Their table rows are in builtins.rs; check.rs dispatches here with one
+//! line each for identifiers, calls and statements (D's `trace()` is `print()` there).
 
 use super::{typed, ClauseChecker};
 use crate::builtins::{self, Function};
@@ -75,30 +75,8 @@ impl ClauseChecker<'_> {
         }
     }
 
-    /// A statement calling `cat()` or `trace()`; `None` for any other expression.
-    pub(super) fn extra_stmt_call(&mut self, e: &ast::Expr) -> Option<Option<StmtKind>> {
-        let ast::ExprKind::Call {
-            name,
-            name_span,
-            args,
-        } = &e.kind
-        else {
-            return None;
-        };
-        let function = builtins::function(name)
-            .map(|d| d.function)
-            .filter(|f| matches!(f, Function::Cat | Function::Trace))?;
-        if self.call_arity(name, *name_span, args).is_none() {
-            return Some(None);
-        }
-        Some(match function {
-            Function::Cat => self.cat(args, e.span),
-            _ => self.map_op_stmt(Function::Print, args, e.span),
-        })
-    }
-
     /// `cat(format, args…)`: checked like printf; user space prints the named file's contents.
-    fn cat(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
+    pub(super) fn cat(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
         let stmt = self.printf(args, span)?;
         if let Some(Event::Printf {
             format, args, span, ..
