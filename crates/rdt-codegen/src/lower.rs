@@ -146,6 +146,16 @@ impl<'a> Lowerer<'a> {
         self.emit(Inst::Label(l));
     }
 
+    /// Jumps to `target` when `v` is 0: a map lookup that found nothing, a helper that failed.
+    fn branch_if_zero(&mut self, v: VReg, target: Label) {
+        self.emit(Inst::Branch {
+            cond: Cond::Eq,
+            lhs: v,
+            rhs: Operand::Imm(0),
+            target,
+        });
+    }
+
     fn alloc(&mut self, size: u32) -> Region {
         let at = align8(self.scratch_top);
         self.scratch_top = at + align8(size.max(1));
@@ -236,12 +246,7 @@ impl<'a> Lowerer<'a> {
             vec![CallArg::Map(map), CallArg::Scratch(key)],
         );
         let done = self.label();
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: slot,
-            rhs: Operand::Imm(0),
-            target: done,
-        });
+        self.branch_if_zero(slot, done);
         let v = self.load(Base::Reg(slot), 0, 8);
         let v = self.alu(AluOp::Add, v, Operand::Imm(delta));
         self.store(Base::Reg(slot), 0, 8, Operand::Reg(v));
@@ -572,12 +577,7 @@ impl<'a> Lowerer<'a> {
                 self.zero(region, size);
                 let slot = self.map_lookup(*map, key.as_deref());
                 let done = self.label();
-                self.emit(Inst::Branch {
-                    cond: Cond::Eq,
-                    lhs: slot,
-                    rhs: Operand::Imm(0),
-                    target: done,
-                });
+                self.branch_if_zero(slot, done);
                 self.copy((Base::Scratch, region), (Base::Reg(slot), 0), size);
                 self.place(done);
             }
@@ -802,12 +802,7 @@ impl<'a> Lowerer<'a> {
         let result = self.imm(0);
         let slot = self.map_lookup(map, key);
         let done = self.label();
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: slot,
-            rhs: Operand::Imm(0),
-            target: done,
-        });
+        self.branch_if_zero(slot, done);
         let v = self.load(Base::Reg(slot), 0, 8);
         self.emit(Inst::Mov {
             dst: result,

@@ -204,12 +204,7 @@ impl Lowerer<'_> {
                 target: done,
             });
             let p = self.load(Base::Scratch, slot, 8);
-            self.emit(Inst::Branch {
-                cond: Cond::Eq,
-                lhs: p,
-                rhs: Operand::Imm(0),
-                target: done,
-            });
+            self.branch_if_zero(p, done);
             let dst = rec + 16 + i * arg_size as i32;
             self.call(
                 crate::insn::helper::PROBE_READ_USER_STR,
@@ -365,12 +360,7 @@ impl Lowerer<'_> {
                 let next = self.label();
                 for j in 0..nsize {
                     let y = self.load(n.0, n.1 + j, 1);
-                    self.emit(Inst::Branch {
-                        cond: Cond::Eq,
-                        lhs: y,
-                        rhs: Operand::Imm(0),
-                        target: found,
-                    });
+                    self.branch_if_zero(y, found);
                     if p + j >= hsize {
                         self.emit(Inst::Jump { target: next });
                         break;
