@@ -169,11 +169,7 @@ impl RawObject {
         let fd = self
             .program_fd(name)
             .ok_or_else(|| io::Error::other(format!("program {name} is not loaded")))?;
-        let mut attr = TestRunAttr {
-            prog_fd: fd.as_raw_fd() as u32,
-            ..Default::default()
-        };
-        sys_bpf(prog_cmd::PROG_TEST_RUN, &mut attr).map(drop)
+        crate::bpf_sys::prog_test_run(fd).map(drop)
     }
 }
 
@@ -300,28 +296,6 @@ struct BtfLoadAttr {
     _pad: u32,
 }
 
-/// The `test` member of `union bpf_attr`, up to `batch_size`.
-#[repr(C)]
-#[derive(Default)]
-struct TestRunAttr {
-    prog_fd: u32,
-    retval: u32,
-    data_size_in: u32,
-    data_size_out: u32,
-    data_in: u64,
-    data_out: u64,
-    repeat: u32,
-    duration: u32,
-    ctx_size_in: u32,
-    ctx_size_out: u32,
-    ctx_in: u64,
-    ctx_out: u64,
-    flags: u32,
-    cpu: u32,
-    batch_size: u32,
-    _pad: u32,
-}
-
 /// The `raw_tracepoint` member of `union bpf_attr`.
 #[repr(C)]
 struct RawTracepointOpenAttr {
@@ -373,7 +347,6 @@ mod tests {
     #[test]
     fn attrs_have_the_kernel_layout() {
         assert_eq!(std::mem::size_of::<ProgLoadAttr>(), 112);
-        assert_eq!(std::mem::size_of::<TestRunAttr>(), 80);
         assert_eq!(std::mem::size_of::<RawTracepointOpenAttr>(), 16);
     }
 }
