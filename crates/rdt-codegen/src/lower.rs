@@ -233,6 +233,20 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// Writes the value at `val` under the key at `key` into map `m`; a full map is counted.
+    pub(super) fn update_or_count_full(&mut self, m: usize, key: Region, val: Region) {
+        let r = self.call(
+            helper::MAP_UPDATE_ELEM,
+            vec![
+                CallArg::Map(m),
+                CallArg::Scratch(key),
+                CallArg::Scratch(val),
+                CallArg::Imm(0),
+            ],
+        );
+        self.count_unless(r, Cond::Eq, Counter::MapFull);
+    }
+
     fn bump_counter(&mut self, counter: Counter) {
         self.add_to_array_slot(self.g.counters, counter as i64, 1);
     }
@@ -375,16 +389,7 @@ impl<'a> Lowerer<'a> {
         let key = self.map_key(map, key);
         let m = self.g.user_maps[map];
         let counted = self.insert_counting(map, key, val);
-        let r = self.call(
-            helper::MAP_UPDATE_ELEM,
-            vec![
-                CallArg::Map(m),
-                CallArg::Scratch(key),
-                CallArg::Scratch(val),
-                CallArg::Imm(0),
-            ],
-        );
-        self.count_unless(r, Cond::Eq, Counter::MapFull);
+        self.update_or_count_full(m, key, val);
         if let Some(done) = counted {
             self.place(done);
         }

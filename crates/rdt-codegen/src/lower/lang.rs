@@ -253,16 +253,7 @@ impl Lowerer<'_> {
         let val = self.alloc(8);
         self.store(Base::Scratch, val, 8, Operand::Reg(v));
         let k = self.map_key(map, Some(key));
-        let r = self.call(
-            crate::insn::helper::MAP_UPDATE_ELEM,
-            vec![
-                CallArg::Map(m),
-                CallArg::Scratch(k),
-                CallArg::Scratch(val),
-                CallArg::Imm(0),
-            ],
-        );
-        self.count_unless(r, Cond::Eq, Counter::MapFull);
+        self.update_or_count_full(m, k, val);
         self.place(done);
     }
 
