@@ -134,6 +134,12 @@ impl Lowerer<'_> {
             dst: i,
             src: Operand::Reg(after),
         });
+        self.loop_back(top, limit, done);
+    }
+
+    /// Ends a loop: jumps back to `top`; `limit` (reached when the iteration cap is hit) counts
+    /// the cut-short loop and falls through to `done`, the loop's exit.
+    fn loop_back(&mut self, top: Label, limit: Label, done: Label) {
         self.emit(Inst::Jump { target: top });
         self.place(limit);
         self.bump_counter(Counter::LoopLimit);
@@ -153,10 +159,7 @@ impl Lowerer<'_> {
                 break_to: done,
             },
         );
-        self.emit(Inst::Jump { target: top });
-        self.place(limit);
-        self.bump_counter(Counter::LoopLimit);
-        self.place(done);
+        self.loop_back(top, limit, done);
     }
 
     fn unroll(&mut self, count: u32, body: &[Stmt]) {
