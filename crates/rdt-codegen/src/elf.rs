@@ -143,7 +143,11 @@ fn relocate_callbacks(
     callback_symbols: &[object::write::SymbolId],
 ) -> Result<(), object::write::Error> {
     for &(insn, local) in &p.code.func_relocs {
-        let Some(&symbol) = p.callbacks.get(local).and_then(|g| callback_symbols.get(*g)) else {
+        let Some(&symbol) = p
+            .callbacks
+            .get(local)
+            .and_then(|g| callback_symbols.get(*g))
+        else {
             continue;
         };
         obj.add_relocation(

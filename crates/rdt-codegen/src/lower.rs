@@ -13,15 +13,15 @@ use rdt_sema::Type;
 use rdt_syntax::ast::{BinOp, UnOp};
 use rdt_syntax::Span;
 
-mod lang;
-mod strings;
-mod kmem;
-mod func_ip;
-pub mod stacks;
-mod map_loop;
 mod aggregate;
-mod len;
+mod func_ip;
 mod funcs_extra;
+mod kmem;
+mod lang;
+mod len;
+mod map_loop;
+pub mod stacks;
+mod strings;
 
 /// Facts about the whole object that lowering needs.
 pub struct Globals<'a> {
@@ -43,7 +43,6 @@ pub struct Globals<'a> {
     /// Processes whose user addresses were captured, and the event announcing a new one.
     pub seen_processes: Option<stacks::SeenProcesses>,
 }
-
 
 pub struct Lowerer<'a> {
     g: &'a Globals<'a>,

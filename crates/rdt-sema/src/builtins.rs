@@ -75,9 +75,13 @@ pub enum Function {
     Kptr,
     Uptr,
     /// `kstack(…)`, `ustack(…)`, D's `stack(…)`.
-    Stack { user: bool },
+    Stack {
+        user: bool,
+    },
     /// `ksym(addr)`, `usym(addr)`.
-    Symbol { user: bool },
+    Symbol {
+        user: bool,
+    },
     /// `kaddr("symbol")`: a kernel symbol's address, found when compiling.
     Kaddr,
     Avg,
@@ -123,13 +127,19 @@ impl Function {
     /// The string functions and actions whose checks live in check/functions.rs.
     pub fn is_checked_in_functions(self) -> bool {
         use Function::*;
-        matches!(self, Strncmp | Strcontains | Strlen | Signal | System | Join)
+        matches!(
+            self,
+            Strncmp | Strcontains | Strlen | Signal | System | Join
+        )
     }
 
     /// The functions whose checks live in check/funcs_extra.rs.
     pub fn is_checked_in_funcs_extra(self) -> bool {
         use Function::*;
-        matches!(self, Ntop | Cgroupid | CgroupPath | Buf | Cat | Trace | Uaddr)
+        matches!(
+            self,
+            Ntop | Cgroupid | CgroupPath | Buf | Cat | Trace | Uaddr
+        )
     }
 
     /// Functions whose value is only ever assigned to a map: `@m[k] = count()`.

@@ -20,13 +20,13 @@ mod functions;
 mod locals;
 
 pub use control::LangState;
-mod ktypes;
-mod stacks;
-mod user;
 mod aggregate;
-mod map_ops;
 mod funcs_extra;
+mod ktypes;
+mod map_ops;
+mod stacks;
 mod uaddr;
+mod user;
 
 /// Inputs of a script that are not in its text.
 #[derive(Debug, Clone, Default)]
@@ -296,7 +296,9 @@ impl<'a> ClauseChecker<'a> {
                         format!("printf() cannot print a value of type `{}`", value.ty),
                     )
                     .with_label("not a number or a string")
-                    .with_help("print a field of it, or its bytes with `buf()` (an address with `ntop()`)"),
+                    .with_help(
+                        "print a field of it, or its bytes with `buf()` (an address with `ntop()`)",
+                    ),
                 );
                 return None;
             }

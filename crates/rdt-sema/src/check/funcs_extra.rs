@@ -47,9 +47,9 @@ impl ClauseChecker<'_> {
         args: &[ast::Expr],
         span: Span,
     ) -> Option<Option<Expr>> {
-        let function = builtins::function(name)
-            .map(|d| d.function)
-            .filter(|f| f.is_checked_in_funcs_extra() && !matches!(f, Function::Cat | Function::Trace))?;
+        let function = builtins::function(name).map(|d| d.function).filter(|f| {
+            f.is_checked_in_funcs_extra() && !matches!(f, Function::Cat | Function::Trace)
+        })?;
         Some(self.extra_value(function, name, name_span, args, span))
     }
 
@@ -266,4 +266,3 @@ impl ClauseChecker<'_> {
         Some(value)
     }
 }
-

@@ -138,8 +138,8 @@ impl ClauseChecker<'_> {
         else {
             return None;
         };
-        let def = builtins::function(name)
-            .filter(|d| d.unsafe_only || d.function == Function::Join)?;
+        let def =
+            builtins::function(name).filter(|d| d.unsafe_only || d.function == Function::Join)?;
         if def.unsafe_only && !self.params.unsafe_ok {
             self.error(
                 Diagnostic::error(*name_span, format!("{name}() is an unsafe function"))
