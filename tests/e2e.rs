@@ -399,9 +399,9 @@ fn run_case(case: &Case, is_root: bool, targets: &Path) -> Outcome {
         bless(case, &output);
     }
     match (&case.output_file, written) {
-        (Some(want), Ok(got)) if &got != want => {
-            Outcome::Fail(format!("{{tmp}}/out differs; expected:\n{want}--- got\n{got}"))
-        }
+        (Some(want), Ok(got)) if &got != want => Outcome::Fail(format!(
+            "{{tmp}}/out differs; expected:\n{want}--- got\n{got}"
+        )),
         (Some(_), Err(e)) => Outcome::Fail(format!("cannot read {{tmp}}/out: {e}")),
         _ => match &case.skip_unless {
             Some((pattern, reason)) if !stdout_matches(&output.stdout, pattern) => {
@@ -418,7 +418,9 @@ fn stdout_matches(stdout: &[u8], pattern: &str) -> bool {
     let Ok(re) = Regex::new(&format!("^(?:{pattern})$")) else {
         return true;
     };
-    String::from_utf8_lossy(stdout).lines().any(|l| re.is_match(l))
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .any(|l| re.is_match(l))
 }
 
 /// `BLESS=1`: rewrite a case's trailing `--- stderr` section with what rdt printed.

@@ -274,7 +274,11 @@ fn build_initramfs(busybox: &Path, filter: Option<&str>) -> Result<Vec<u8>, Stri
     let root = repo().display().to_string();
     let root = root.trim_start_matches('/');
     cpio.dir(&format!("{root}/crates/rdt"));
-    add_tree(&mut cpio, &repo().join("examples"), &format!("{root}/examples"))?;
+    add_tree(
+        &mut cpio,
+        &repo().join("examples"),
+        &format!("{root}/examples"),
+    )?;
     let cases = repo().join("tests/vm/cases");
     add_tree(&mut cpio, &cases, GUEST_CASES.trim_start_matches('/'))?;
     Ok(cpio.finish())

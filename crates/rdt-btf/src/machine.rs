@@ -67,7 +67,14 @@ pub fn possible_cpus() -> io::Result<u32> {
 
 /// The CPUs listed in `/sys/devices/system/cpu/online`, or `None` when it cannot be read.
 pub fn online_cpu_ids() -> Option<Vec<u32>> {
-    cpu_ids(&std::fs::read_to_string(ONLINE).ok()?)
+    cpu_ids(&online_cpu_list()?)
+}
+
+/// `/sys/devices/system/cpu/online` as the kernel writes it (`0-1`), for reports.
+pub fn online_cpu_list() -> Option<String> {
+    std::fs::read_to_string(ONLINE)
+        .ok()
+        .map(|text| text.trim().to_string())
 }
 
 /// Counts the CPUs in a kernel CPU list such as `0-1` or `0,2-5`.

@@ -66,7 +66,7 @@ pub fn write(
             section: SymbolSection::Section(section),
             flags: SymbolFlags::None,
         });
-        add_map_relocations(&mut obj, section, offset, &p.code, &map_symbols)?;
+        add_map_relocations(&mut obj, section, offset, p.code, &map_symbols)?;
         relocate_callbacks(&mut obj, section, offset, p, &callback_symbols)?;
     }
     if let Some((types, ext)) = btf {
@@ -143,7 +143,11 @@ fn relocate_callbacks(
     callback_symbols: &[object::write::SymbolId],
 ) -> Result<(), object::write::Error> {
     for &(insn, local) in &p.code.func_relocs {
-        let Some(&symbol) = p.callbacks.get(local).and_then(|g| callback_symbols.get(*g)) else {
+        let Some(&symbol) = p
+            .callbacks
+            .get(local)
+            .and_then(|g| callback_symbols.get(*g))
+        else {
             continue;
         };
         obj.add_relocation(

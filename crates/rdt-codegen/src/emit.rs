@@ -320,12 +320,11 @@ impl Emitter<'_> {
         for (at, label) in std::mem::take(&mut self.fixups) {
             // Every label used by a jump is placed by lowering; a missing one is a codegen bug.
             let dest = self.labels.get(&label).copied().unwrap_or(at + 1);
-            let off = i16::try_from(dest as i64 - at as i64 - 1).map_err(|_| {
-                EmitError::JumpTooFar {
+            let off =
+                i16::try_from(dest as i64 - at as i64 - 1).map_err(|_| EmitError::JumpTooFar {
                     span: self.out.spans[at],
                     insns: self.out.insns.len(),
-                }
-            })?;
+                })?;
             self.out.insns[at].off = off;
         }
         Ok(())

@@ -13,15 +13,15 @@ use rdt_sema::Type;
 use rdt_syntax::ast::{BinOp, UnOp};
 use rdt_syntax::Span;
 
-mod lang;
-mod strings;
-mod kmem;
-mod func_ip;
-pub mod stacks;
-mod map_loop;
 mod aggregate;
-mod len;
+mod func_ip;
 mod funcs_extra;
+mod kmem;
+mod lang;
+mod len;
+mod map_loop;
+pub mod stacks;
+mod strings;
 
 /// Facts about the whole object that lowering needs.
 pub struct Globals<'a> {
@@ -43,7 +43,6 @@ pub struct Globals<'a> {
     /// Processes whose user addresses were captured, and the event announcing a new one.
     pub seen_processes: Option<stacks::SeenProcesses>,
 }
-
 
 pub struct Lowerer<'a> {
     g: &'a Globals<'a>,
@@ -146,6 +145,16 @@ impl<'a> Lowerer<'a> {
         self.emit(Inst::Label(l));
     }
 
+    /// Jumps to `target` when `v` is 0: a map lookup that found nothing, a helper that failed.
+    fn branch_if_zero(&mut self, v: VReg, target: Label) {
+        self.emit(Inst::Branch {
+            cond: Cond::Eq,
+            lhs: v,
+            rhs: Operand::Imm(0),
+            target,
+        });
+    }
+
     fn alloc(&mut self, size: u32) -> Region {
         let at = align8(self.scratch_top);
         self.scratch_top = at + align8(size.max(1));
@@ -223,22 +232,36 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// Writes the value at `val` under the key at `key` into map `m`; a full map is counted.
+    pub(super) fn update_or_count_full(&mut self, m: usize, key: Region, val: Region) {
+        let r = self.call(
+            helper::MAP_UPDATE_ELEM,
+            vec![
+                CallArg::Map(m),
+                CallArg::Scratch(key),
+                CallArg::Scratch(val),
+                CallArg::Imm(0),
+            ],
+        );
+        self.count_unless(r, Cond::Eq, Counter::MapFull);
+    }
+
     fn bump_counter(&mut self, counter: Counter) {
+        self.add_to_array_slot(self.g.counters, counter as i64, 1);
+    }
+
+    /// Adds `delta` to the u64 at `index` of the array map `map` (counters, `len()` counts).
+    pub(super) fn add_to_array_slot(&mut self, map: usize, index: i64, delta: i64) {
         let key = self.alloc(4);
-        self.store(Base::Scratch, key, 4, Operand::Imm(counter as i64));
+        self.store(Base::Scratch, key, 4, Operand::Imm(index));
         let slot = self.call(
             helper::MAP_LOOKUP_ELEM,
-            vec![CallArg::Map(self.g.counters), CallArg::Scratch(key)],
+            vec![CallArg::Map(map), CallArg::Scratch(key)],
         );
         let done = self.label();
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: slot,
-            rhs: Operand::Imm(0),
-            target: done,
-        });
+        self.branch_if_zero(slot, done);
         let v = self.load(Base::Reg(slot), 0, 8);
-        let v = self.alu(AluOp::Add, v, Operand::Imm(1));
+        let v = self.alu(AluOp::Add, v, Operand::Imm(delta));
         self.store(Base::Reg(slot), 0, 8, Operand::Reg(v));
         self.place(done);
     }
@@ -365,16 +388,7 @@ impl<'a> Lowerer<'a> {
         let key = self.map_key(map, key);
         let m = self.g.user_maps[map];
         let counted = self.insert_counting(map, key, val);
-        let r = self.call(
-            helper::MAP_UPDATE_ELEM,
-            vec![
-                CallArg::Map(m),
-                CallArg::Scratch(key),
-                CallArg::Scratch(val),
-                CallArg::Imm(0),
-            ],
-        );
-        self.count_unless(r, Cond::Eq, Counter::MapFull);
+        self.update_or_count_full(m, key, val);
         if let Some(done) = counted {
             self.place(done);
         }
@@ -567,12 +581,7 @@ impl<'a> Lowerer<'a> {
                 self.zero(region, size);
                 let slot = self.map_lookup(*map, key.as_deref());
                 let done = self.label();
-                self.emit(Inst::Branch {
-                    cond: Cond::Eq,
-                    lhs: slot,
-                    rhs: Operand::Imm(0),
-                    target: done,
-                });
+                self.branch_if_zero(slot, done);
                 self.copy((Base::Scratch, region), (Base::Reg(slot), 0), size);
                 self.place(done);
             }
@@ -797,12 +806,7 @@ impl<'a> Lowerer<'a> {
         let result = self.imm(0);
         let slot = self.map_lookup(map, key);
         let done = self.label();
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: slot,
-            rhs: Operand::Imm(0),
-            target: done,
-        });
+        self.branch_if_zero(slot, done);
         let v = self.load(Base::Reg(slot), 0, 8);
         self.emit(Inst::Mov {
             dst: result,

@@ -10,7 +10,9 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::sync::OnceLock;
 
 mod prog;
-pub(crate) use prog::{attach_type, link_create, prog_load, prog_test_run, prog_type};
+pub(crate) use prog::{
+    attach_type, link_create, prog_cmd, prog_load, prog_test_run, prog_type, ProgLoadAttr,
+};
 
 /// `enum bpf_cmd` values used here.
 mod cmd {

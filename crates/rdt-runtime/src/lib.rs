@@ -3,19 +3,19 @@
 
 mod actions;
 mod attach;
-mod bytes;
 pub mod bpf_sys;
+mod bytes;
 mod error;
-mod flamegraph;
 pub mod features;
+mod flamegraph;
 mod load;
 pub mod maps;
 pub mod output;
 pub(crate) mod printf;
 mod session;
 mod signals;
-mod system;
 pub(crate) mod symbolize;
+mod system;
 mod target;
 
 pub use actions::OutputFormat;

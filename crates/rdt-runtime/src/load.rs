@@ -164,9 +164,12 @@ fn rejected_log(io_error: &std::io::Error, log: &str, meta: &ProgramMeta) -> Run
     } else {
         "this is a bug in rdt's code generation; run with `-d bpf` to see the instructions, `-v` for the verifier log"
     };
-    let mut d = Diagnostic::error(span, "the kernel's BPF verifier rejected the program for this probe")
-        .with_label(reason)
-        .with_help(help);
+    let mut d = Diagnostic::error(
+        span,
+        "the kernel's BPF verifier rejected the program for this probe",
+    )
+    .with_label(reason)
+    .with_help(help);
     if span != meta.probe_span {
         d = d.with_secondary(meta.probe_span, "in this probe");
     }

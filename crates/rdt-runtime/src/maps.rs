@@ -4,8 +4,8 @@ use std::io;
 use std::os::fd::BorrowedFd;
 
 use rdt_codegen::{Counter, MapMeta, ValueKind};
-use rdt_sema::types::StackType;
 use rdt_sema::ktypes::KernelType;
+use rdt_sema::types::StackType;
 use rdt_sema::Type;
 
 use crate::bpf_sys;

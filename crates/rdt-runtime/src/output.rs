@@ -18,13 +18,13 @@ use rdt_sema::Type;
 
 use crate::maps::{self, Entry, Value};
 
-pub(crate) mod stack;
-pub(crate) mod kstruct;
+pub(crate) mod cat;
 pub(crate) mod hist;
 pub(crate) mod join;
 pub(crate) mod json;
+pub(crate) mod kstruct;
+pub(crate) mod stack;
 pub(crate) mod text;
-pub(crate) mod cat;
 
 /// How `print(@map, top, div)` (and D's `normalize`) shape a map's output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,15 +98,6 @@ pub fn sorted_entries<'e>(meta: &MapMeta, entries: &'e [Entry], top: u64) -> Vec
         sorted.drain(..sorted.len() - top as usize);
     }
     sorted
-}
-
-/// Formats one entry: `@name[key]: value`, or `@name: value` for a map without keys.
-pub fn format_entry(meta: &MapMeta, entry: &Entry) -> String {
-    format!(
-        "{}: {}",
-        entry_name(meta, entry),
-        format_value(&entry.value)
-    )
 }
 
 /// `@name[key]`, or `@name` for a map without keys.
@@ -223,10 +214,8 @@ pub fn compare_keys(ty: &Type, a: &[u8], b: &[u8]) -> Ordering {
         Type::Ptr { .. } => {
             maps::read_u64(maps::field(a, 0, 8)).cmp(&maps::read_u64(maps::field(b, 0, 8)))
         }
-        Type::Str { size } => {
-            crate::bytes::until_nul(maps::field(a, 0, *size))
-                .cmp(crate::bytes::until_nul(maps::field(b, 0, *size)))
-        }
+        Type::Str { size } => crate::bytes::until_nul(maps::field(a, 0, *size))
+            .cmp(crate::bytes::until_nul(maps::field(b, 0, *size))),
         Type::Tuple(fields) => {
             let offsets = Type::tuple_offsets(fields);
             fields
@@ -243,9 +232,7 @@ pub fn compare_keys(ty: &Type, a: &[u8], b: &[u8]) -> Ordering {
                 .unwrap_or(Ordering::Equal)
         }
         Type::Void | Type::Kernel(_) => Ordering::Equal,
-        Type::Stack(stack) => {
-            maps::field(a, 0, stack.size()).cmp(maps::field(b, 0, stack.size()))
-        }
+        Type::Stack(stack) => maps::field(a, 0, stack.size()).cmp(maps::field(b, 0, stack.size())),
         Type::Symbol { .. } => maps::field(a, 0, 16).cmp(maps::field(b, 0, 16)),
         Type::Text(kind) => maps::field(a, 0, kind.size()).cmp(maps::field(b, 0, kind.size())),
     }

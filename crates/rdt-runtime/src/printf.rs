@@ -433,14 +433,8 @@ mod tests {
         assert_eq!(Record::new().str("x", 8).fmt("%d"), "x");
         // A missing argument shows the conversion; a short record reads zeros.
         assert_eq!(printf_text("%d and %s", &[], &[]), "%d and %s");
-        assert_eq!(
-            printf_text("%d", &[(4, Type::U64)], &[1, 2, 3, 4, 5]),
-            "5"
-        );
-        assert_eq!(
-            printf_text("%s", &[(100, Type::Str { size: 16 })], &[]),
-            ""
-        );
+        assert_eq!(printf_text("%d", &[(4, Type::U64)], &[1, 2, 3, 4, 5]), "5");
+        assert_eq!(printf_text("%s", &[(100, Type::Str { size: 16 })], &[]), "");
         // A malformed format prints as written.
         assert_eq!(printf_text("50%", &[], &[]), "50%");
     }

@@ -4,12 +4,12 @@
 use crate::actions::{self, MapRef, OutputFormat};
 use crate::attach::{self, Link};
 use crate::error::RuntimeError;
+use crate::load::Loaded;
 use crate::output::{json, PrintOpts};
 use crate::signals::{Signal, SignalFd};
 use crate::target::{self, PausedChild, Target};
 use crate::{load, maps, printf};
 use aya::maps::{Map, MapData, RingBuf};
-use crate::load::Loaded;
 use rdt_codegen::{Artifact, Attach, Counter, EventKind, MapOp, ProgramMeta};
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -462,7 +462,10 @@ fn write_flamegraph(path: &std::path::Path, folded: &str) -> Result<(), RuntimeE
         )));
     }
     crate::flamegraph::write_svg(path, folded, "rdt").map_err(|e| {
-        RuntimeError::Other(format!("cannot write the flame graph {}: {e}", path.display()))
+        RuntimeError::Other(format!(
+            "cannot write the flame graph {}: {e}",
+            path.display()
+        ))
     })
 }
 

@@ -28,9 +28,10 @@ pub const CONTEXT_NAMES: &[&str] = &[
     "arg4", "arg5",
 ];
 
-/// Builtins whose value is decided while checking (check/functions.rs): `ncpus` and
-/// `walltimestamp` are constants of the run, `ppid` reads through kernel types.
-pub const COMPUTED_NAMES: &[&str] = &["ncpus", "walltimestamp", "ppid", "username"];
+/// Builtins whose value is decided while checking: `ncpus` and `walltimestamp` are constants of
+/// the run, `ppid` reads through kernel types (check/functions.rs); `username` and D's `cwd`
+/// become text in user space (check/funcs_extra.rs).
+pub const COMPUTED_NAMES: &[&str] = &["ncpus", "walltimestamp", "ppid", "username", "cwd"];
 
 /// Every identifier the language defines, for "did you mean": builtins, context names, computed
 /// builtins, the probe names (probe_names.rs) and the stdlib constants.
@@ -74,9 +75,13 @@ pub enum Function {
     Kptr,
     Uptr,
     /// `kstack(…)`, `ustack(…)`, D's `stack(…)`.
-    Stack { user: bool },
+    Stack {
+        user: bool,
+    },
     /// `ksym(addr)`, `usym(addr)`.
-    Symbol { user: bool },
+    Symbol {
+        user: bool,
+    },
     /// `kaddr("symbol")`: a kernel symbol's address, found when compiling.
     Kaddr,
     Avg,
@@ -107,13 +112,34 @@ pub enum Function {
     Signal,
     System,
     Join,
+    // Values that become text in user space, `cgroupid()` and the output statements `cat()` and
+    // D's `trace()`, checked in check/funcs_extra.rs.
+    Ntop,
+    Cgroupid,
+    CgroupPath,
+    Buf,
+    Cat,
+    Trace,
+    Uaddr,
 }
 
 impl Function {
     /// The string functions and actions whose checks live in check/functions.rs.
     pub fn is_checked_in_functions(self) -> bool {
         use Function::*;
-        matches!(self, Strncmp | Strcontains | Strlen | Signal | System | Join)
+        matches!(
+            self,
+            Strncmp | Strcontains | Strlen | Signal | System | Join
+        )
+    }
+
+    /// The functions whose checks live in check/funcs_extra.rs.
+    pub fn is_checked_in_funcs_extra(self) -> bool {
+        use Function::*;
+        matches!(
+            self,
+            Ntop | Cgroupid | CgroupPath | Buf | Cat | Trace | Uaddr
+        )
     }
 
     /// Functions whose value is only ever assigned to a map: `@m[k] = count()`.
@@ -535,6 +561,64 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         max_args: 1,
         usage: "raise(SIGKILL)",
         unsafe_only: true,
+    },
+    // Text made in user space, cgroups, cat() and uaddr() (see check/funcs_extra.rs).
+    FunctionDef {
+        name: "ntop",
+        function: Function::Ntop,
+        min_args: 1,
+        max_args: 2,
+        usage: "ntop([AF_INET or AF_INET6, ]address)",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "cgroupid",
+        function: Function::Cgroupid,
+        min_args: 1,
+        max_args: 1,
+        usage: "cgroupid(\"/sys/fs/cgroup/PATH\")",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "cgroup_path",
+        function: Function::CgroupPath,
+        min_args: 1,
+        max_args: 1,
+        usage: "cgroup_path(cgroup id)",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "buf",
+        function: Function::Buf,
+        min_args: 1,
+        max_args: 2,
+        usage: "buf(pointer, length) or buf(array)",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "cat",
+        function: Function::Cat,
+        min_args: 1,
+        max_args: 7,
+        usage: "cat(\"file name format\", args…)",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "uaddr",
+        function: Function::Uaddr,
+        min_args: 1,
+        max_args: 1,
+        usage: "uaddr(\"symbol\") in a uprobe, or with -c CMD / -p PID",
+        unsafe_only: false,
+    },
+    // D spelling.
+    FunctionDef {
+        name: "trace",
+        function: Function::Trace,
+        min_args: 1,
+        max_args: 1,
+        usage: "trace(value)",
+        unsafe_only: false,
     },
 ];
 

@@ -20,13 +20,13 @@ mod functions;
 mod locals;
 
 pub use control::LangState;
-mod ktypes;
-mod stacks;
-mod user;
 mod aggregate;
-mod map_ops;
 mod funcs_extra;
+mod ktypes;
+mod map_ops;
+mod stacks;
 mod uaddr;
+mod user;
 
 /// Inputs of a script that are not in its text.
 #[derive(Debug, Clone, Default)]
@@ -182,9 +182,6 @@ impl<'a> ClauseChecker<'a> {
         if let Some(kind) = self.lang_stmt_call(e) {
             return kind;
         }
-        if let Some(kind) = self.extra_stmt_call(e) {
-            return kind;
-        }
         if let ast::ExprKind::Call { name, args, .. } = &e.kind {
             if let Some(stmt) = self.print_kernel_value(name, args, e.span) {
                 return stmt;
@@ -202,6 +199,15 @@ impl<'a> ClauseChecker<'a> {
                     let event = self.events.len();
                     self.events.push(Event::Exit { span: e.span });
                     return Some(StmtKind::Exit { event });
+                }
+                Some(Function::Cat) => {
+                    self.call_arity(name, *name_span, args)?;
+                    return self.cat(args, e.span);
+                }
+                // D's `trace(value)` prints the value like `print(value)`.
+                Some(Function::Trace) => {
+                    self.call_arity(name, *name_span, args)?;
+                    return self.map_op_stmt(Function::Print, args, e.span);
                 }
                 Some(f) if f.is_aggregation() => {
                     self.error(aggregate_outside_assignment(name, e.span));
@@ -293,7 +299,9 @@ impl<'a> ClauseChecker<'a> {
                         format!("printf() cannot print a value of type `{}`", value.ty),
                     )
                     .with_label("not a number or a string")
-                    .with_help("print a field of it, or its bytes with `buf()` (an address with `ntop()`)"),
+                    .with_help(
+                        "print a field of it, or its bytes with `buf()` (an address with `ntop()`)",
+                    ),
                 );
                 return None;
             }
@@ -763,8 +771,7 @@ impl<'a> ClauseChecker<'a> {
                 None
             }
             None => {
-                let candidates = builtins::identifier_names()
-                    .chain(funcs_extra::EXTRA_IDENTS.iter().copied());
+                let candidates = builtins::identifier_names();
                 let mut d = Diagnostic::error(span, format!("unknown identifier `{name}`"))
                     .with_label("not a builtin");
                 if let Some(near) = did_you_mean(name, candidates) {
@@ -811,8 +818,7 @@ impl<'a> ClauseChecker<'a> {
             return e;
         }
         let Some(def) = builtins::function(name) else {
-            let names = builtins::function_names()
-                .chain(funcs_extra::EXTRA_FUNCTIONS.iter().map(|f| f.name));
+            let names = builtins::function_names();
             let mut d = Diagnostic::error(name_span, format!("unknown function `{name}`"))
                 .with_label("not a function");
             if let Some(near) = did_you_mean(name, names) {

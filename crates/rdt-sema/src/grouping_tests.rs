@@ -6,7 +6,9 @@ use super::*;
 fn kprobes(functions: &[&str]) -> Vec<Instance> {
     functions
         .iter()
-        .flat_map(|f| probes::expand(&format!("kprobe:{f}"), Span::default(), &Params::default()).unwrap())
+        .flat_map(|f| {
+            probes::expand(&format!("kprobe:{f}"), Span::default(), &Params::default()).unwrap()
+        })
         .collect()
 }
 

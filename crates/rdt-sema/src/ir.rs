@@ -325,13 +325,24 @@ pub enum StmtKind {
         op: Aggregate,
     },
     /// `delete(@m[key])`
-    MapDelete { map: MapId, key: Option<Expr> },
+    MapDelete {
+        map: MapId,
+        key: Option<Expr>,
+    },
     /// `$v = value`
-    VarStore { var: VarId, value: Expr },
+    VarStore {
+        var: VarId,
+        value: Expr,
+    },
     /// Emit ring-buffer record `event` holding `args`.
-    Printf { event: usize, args: Vec<Expr> },
+    Printf {
+        event: usize,
+        args: Vec<Expr>,
+    },
     /// Emit the exit record and stop this program.
-    Exit { event: usize },
+    Exit {
+        event: usize,
+    },
     If {
         cond: Expr,
         then: Vec<Stmt>,
@@ -355,9 +366,15 @@ pub enum StmtKind {
         body: Vec<Stmt>,
     },
     /// `while (cond)`: bounded by [`LOOP_LIMIT`] iterations.
-    While { cond: Expr, body: Vec<Stmt> },
+    While {
+        cond: Expr,
+        body: Vec<Stmt>,
+    },
     /// `unroll(count)`: the body repeated `count` times.
-    Unroll { count: u32, body: Vec<Stmt> },
+    Unroll {
+        count: u32,
+        body: Vec<Stmt>,
+    },
     Break,
     Continue,
     /// Ends the action block.
@@ -373,7 +390,10 @@ pub enum StmtKind {
     /// `signal(sig)`: bpf_send_signal to the current process.
     Signal(Expr),
     /// `join(argv[, sep])`: emit the [`Event::Join`] record `event`, reading from `array`.
-    Join { event: usize, array: Expr },
+    Join {
+        event: usize,
+        array: Expr,
+    },
 }
 
 /// Iterations after which a `while` loop (or a `for` loop with a bound computed at run time)
@@ -470,7 +490,10 @@ pub enum ExprKind {
     /// Integer conversion to the expression's type (truncate / sign-extend).
     Cast(Box<Expr>),
     /// Field `index` of a tuple value.
-    TupleField { tuple: Box<Expr>, index: usize },
+    TupleField {
+        tuple: Box<Expr>,
+        index: usize,
+    },
     /// `strncmp(a, b, n)`: 0 when the first `n` bytes (up to a NUL) agree, else 1.
     StrNcmp {
         lhs: Box<Expr>,
@@ -487,15 +510,23 @@ pub enum ExprKind {
     /// The value of the expression's type stored at address `addr` in kernel memory, or in user
     /// memory when `user`; read with `bpf_probe_read_*`, a failed read counted. Struct and array
     /// types are places: member access and indexing move `addr`, nothing is read for them.
-    Deref { addr: Box<Expr>, user: bool },
+    Deref {
+        addr: Box<Expr>,
+        user: bool,
+    },
     /// `kstack` / `ustack`: the current call stack, captured with `bpf_get_stack`; the
     /// expression's type is a [`Type::Stack`](crate::Type::Stack) saying which and how.
     Stack,
     /// `ksym(addr)` / `usym(addr)`: an address that prints as its symbol.
-    Symbol { addr: Box<Expr>, user: bool },
+    Symbol {
+        addr: Box<Expr>,
+        user: bool,
+    },
     /// A value the expression's [`Type::Text`](crate::Type::Text) turns into text in user
     /// space; `args` are the call's checked arguments (see check/funcs_extra.rs).
-    Text { args: Vec<Expr> },
+    Text {
+        args: Vec<Expr>,
+    },
     /// `x++` / `++x` used as a value: `value` is read after the `before` statements and before
     /// the `after` ones.
     WithEffect {

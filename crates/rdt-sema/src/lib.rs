@@ -5,14 +5,14 @@ pub mod buckets;
 pub mod builtins;
 mod check;
 pub mod format;
+#[cfg(test)]
+mod grouping_tests;
 pub mod ir;
-pub mod probe_names;
 pub mod ktypes;
+pub mod probe_names;
 pub mod probes;
 pub mod stdlib;
 pub mod types;
-#[cfg(test)]
-mod grouping_tests;
 
 pub use check::Params;
 pub use types::Type;

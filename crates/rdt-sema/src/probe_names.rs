@@ -52,7 +52,11 @@ impl ProbeNames {
                 ..Default::default()
             },
             Attach::PerfCounter(counter) => {
-                let kind = if counter.hardware { "hardware" } else { "software" };
+                let kind = if counter.hardware {
+                    "hardware"
+                } else {
+                    "software"
+                };
                 ProbeNames {
                     probe: format!("{kind}:{}:{}", counter.event, counter.period),
                     provider: kind.into(),
@@ -79,7 +83,10 @@ impl ProbeNames {
                 }
             }
             Attach::Uprobe { path, ret, .. } => ProbeNames {
-                probe: format!("{}:{path}:{label}", if *ret { "uretprobe" } else { "uprobe" }),
+                probe: format!(
+                    "{}:{path}:{label}",
+                    if *ret { "uretprobe" } else { "uprobe" }
+                ),
                 provider: "pid".into(),
                 module: path.clone(),
                 function: label.to_string(),

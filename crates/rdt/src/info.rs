@@ -7,8 +7,8 @@ pub fn info() -> Result<(), ()> {
     let mut out = io::stdout().lock();
     let _ = writeln!(out, "System");
     let _ = writeln!(out, "  kernel: {}", rdt_runtime::features::kernel_release());
-    let cpus = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
-    let _ = writeln!(out, "  online CPUs: {}", cpus.trim());
+    let cpus = rdt_btf::machine::online_cpu_list().unwrap_or_default();
+    let _ = writeln!(out, "  online CPUs: {cpus}");
     let _ = writeln!(out, "\nKernel features");
     for f in rdt_runtime::features::probe_all() {
         let state = if f.available { "yes" } else { "no" };

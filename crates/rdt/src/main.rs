@@ -245,7 +245,10 @@ fn check_command_line_options(
     let mut failed = false;
     for (text, setting) in texts.iter().zip(settings) {
         let diags = rdt_sema::check_options(std::slice::from_ref(setting));
-        eprint!("{}", rdt_syntax::render_unlocated(&format!("-x {text}"), &diags));
+        eprint!(
+            "{}",
+            rdt_syntax::render_unlocated(&format!("-x {text}"), &diags)
+        );
         failed |= diags.iter().any(|d| !d.warning);
     }
     if failed {

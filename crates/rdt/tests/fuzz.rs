@@ -84,7 +84,13 @@ const INT_MAPS: &[&str] = &["@mi"];
 impl Gen {
     fn new(seed: u64) -> Gen {
         let mut rng = Rng(seed);
-        let probe = *rng.pick(&[Probe::Begin, Probe::Begin, Probe::Tracepoint, Probe::Interval, Probe::Uprobe]);
+        let probe = *rng.pick(&[
+            Probe::Begin,
+            Probe::Begin,
+            Probe::Tracepoint,
+            Probe::Interval,
+            Probe::Uprobe,
+        ]);
         Gen {
             rng,
             out: String::new(),
@@ -150,7 +156,12 @@ impl Gen {
         loop {
             match self.rng.below(16) {
                 0 | 1 => return self.int_literal(),
-                2 => return self.rng.pick(&["pid", "tid", "uid", "gid", "cpu", "nsecs", "elapsed"]).to_string(),
+                2 => {
+                    return self
+                        .rng
+                        .pick(&["pid", "tid", "uid", "gid", "cpu", "nsecs", "elapsed"])
+                        .to_string()
+                }
                 3 | 4 => {
                     let vars = self.vars_of(Ty::Int);
                     if !vars.is_empty() {
@@ -169,18 +180,33 @@ impl Gen {
                     return field.to_string();
                 }
                 6 if self.reads_args() => match self.probe {
-                    Probe::Tracepoint => return self.rng.pick(&["args.flags", "args.dfd", "args->mode"]).to_string(),
+                    Probe::Tracepoint => {
+                        return self
+                            .rng
+                            .pick(&["args.flags", "args.dfd", "args->mode"])
+                            .to_string()
+                    }
                     Probe::Uprobe => return self.rng.pick(&["arg0", "arg1"]).to_string(),
                     _ => {}
                 },
                 7 => {
-                    let v: Vec<_> = self.self_vars.iter().filter(|(_, t)| *t == Ty::Int).map(|(n, _)| n.clone()).collect();
+                    let v: Vec<_> = self
+                        .self_vars
+                        .iter()
+                        .filter(|(_, t)| *t == Ty::Int)
+                        .map(|(n, _)| n.clone())
+                        .collect();
                     if !v.is_empty() {
                         return format!("self->{}", self.rng.pick(&v));
                     }
                 }
                 8 => {
-                    let v: Vec<_> = self.this_vars.iter().filter(|(_, t)| *t == Ty::Int).map(|(n, _)| n.clone()).collect();
+                    let v: Vec<_> = self
+                        .this_vars
+                        .iter()
+                        .filter(|(_, t)| *t == Ty::Int)
+                        .map(|(n, _)| n.clone())
+                        .collect();
                     if !v.is_empty() {
                         return format!("this->{}", self.rng.pick(&v));
                     }
@@ -209,7 +235,10 @@ impl Gen {
         let d = depth - 1;
         match self.rng.below(14) {
             0..=3 => {
-                let op = *self.rng.pick(&["+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "<", ">=", "==", "!=", "&&", "||"]);
+                let op = *self.rng.pick(&[
+                    "+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "<", ">=", "==", "!=",
+                    "&&", "||",
+                ]);
                 let a = self.int_expr(d);
                 let b = if op == "<<" || op == ">>" {
                     format!("{}", self.rng.below(64))
@@ -225,7 +254,9 @@ impl Gen {
                 format!("({c} ? {a} : {b})")
             }
             5 => {
-                let ty = *self.rng.pick(&["uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64"]);
+                let ty = *self.rng.pick(&[
+                    "uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64",
+                ]);
                 format!("(({ty}){})", self.int_expr(d))
             }
             6 => {
@@ -276,7 +307,9 @@ impl Gen {
             2 => 100 + self.rng.below(30),
             _ => self.rng.below(12),
         };
-        let body: String = (0..len).map(|i| (b'a' + ((i as u64 + self.rng.below(3)) % 26) as u8) as char).collect();
+        let body: String = (0..len)
+            .map(|i| (b'a' + ((i as u64 + self.rng.below(3)) % 26) as u8) as char)
+            .collect();
         format!("\"{body}\"")
     }
 
@@ -297,13 +330,23 @@ impl Gen {
                     _ => {}
                 },
                 7 => {
-                    let v: Vec<_> = self.self_vars.iter().filter(|(_, t)| *t == Ty::Str).map(|(n, _)| n.clone()).collect();
+                    let v: Vec<_> = self
+                        .self_vars
+                        .iter()
+                        .filter(|(_, t)| *t == Ty::Str)
+                        .map(|(n, _)| n.clone())
+                        .collect();
                     if !v.is_empty() {
                         return format!("self->{}", self.rng.pick(&v));
                     }
                 }
                 8 => {
-                    let v: Vec<_> = self.this_vars.iter().filter(|(_, t)| *t == Ty::Str).map(|(n, _)| n.clone()).collect();
+                    let v: Vec<_> = self
+                        .this_vars
+                        .iter()
+                        .filter(|(_, t)| *t == Ty::Str)
+                        .map(|(n, _)| n.clone())
+                        .collect();
                     if !v.is_empty() {
                         return format!("this->{}", self.rng.pick(&v));
                     }
@@ -365,7 +408,11 @@ impl Gen {
         let e = 1 + self.rng.below(4) as usize;
         match self.rng.below(22) {
             0 | 1 => {
-                let ty = if self.rng.chance(65) { Ty::Int } else { Ty::Str };
+                let ty = if self.rng.chance(65) {
+                    Ty::Int
+                } else {
+                    Ty::Str
+                };
                 let v = self.fresh("$v");
                 let x = self.expr(ty, e);
                 self.line(&format!("{v} = {x};"));
@@ -374,7 +421,11 @@ impl Gen {
             2 => {
                 // Not a loop counter: a `while` whose counter changes unpredictably is walked
                 // for all of its 1024 allowed iterations by the verifier (a documented limit).
-                let vars: Vec<String> = self.vars_of(Ty::Int).into_iter().filter(|v| v.starts_with("$v")).collect();
+                let vars: Vec<String> = self
+                    .vars_of(Ty::Int)
+                    .into_iter()
+                    .filter(|v| v.starts_with("$v"))
+                    .collect();
                 if let Some(v) = vars.first().cloned() {
                     let op = *self.rng.pick(&["+=", "-=", "*=", "|=", "<<=", "="]);
                     let x = self.int_expr(e);
@@ -466,15 +517,24 @@ impl Gen {
                 self.loop_depth -= 1;
                 self.line("}");
             }
-            16 if depth > 0 && self.in_map_loop.is_none() && !self.in_while && self.loop_depth == 0 => {
+            16 if depth > 0
+                && self.in_map_loop.is_none()
+                && !self.in_while
+                && self.loop_depth == 0 =>
+            {
                 let kv = self.fresh("$kv");
                 let m = self.rng.below(2);
-                self.line(&format!("for ({kv} : {}) {{", if m == 0 { "@mi" } else { "@mt" }));
+                self.line(&format!(
+                    "for ({kv} : {}) {{",
+                    if m == 0 { "@mi" } else { "@mt" }
+                ));
                 self.loop_depth += 1;
                 self.in_map_loop = Some(kv.clone());
                 self.indent += 1;
                 if m == 1 {
-                    self.line(&format!("printf(\"%d %s %d\\n\", {kv}.0.0, {kv}.0.1, {kv}.1);"));
+                    self.line(&format!(
+                        "printf(\"%d %s %d\\n\", {kv}.0.0, {kv}.0.1, {kv}.1);"
+                    ));
                 }
                 self.indent -= 1;
                 let n = 1 + self.rng.below(4) as usize;
@@ -497,8 +557,16 @@ impl Gen {
                 self.line("}");
             }
             17 => {
-                let ty = if self.rng.chance(60) { Ty::Int } else { Ty::Str };
-                let name = format!("s{}_{}", if ty == Ty::Int { "i" } else { "s" }, self.rng.below(3));
+                let ty = if self.rng.chance(60) {
+                    Ty::Int
+                } else {
+                    Ty::Str
+                };
+                let name = format!(
+                    "s{}_{}",
+                    if ty == Ty::Int { "i" } else { "s" },
+                    self.rng.below(3)
+                );
                 let x = self.expr(ty, e);
                 self.line(&format!("self->{name} = {x};"));
                 if !self.self_vars.iter().any(|(n, _)| *n == name) {
@@ -506,8 +574,16 @@ impl Gen {
                 }
             }
             18 if self.in_map_loop.is_none() => {
-                let ty = if self.rng.chance(60) { Ty::Int } else { Ty::Str };
-                let name = format!("t{}_{}", if ty == Ty::Int { "i" } else { "s" }, self.rng.below(3));
+                let ty = if self.rng.chance(60) {
+                    Ty::Int
+                } else {
+                    Ty::Str
+                };
+                let name = format!(
+                    "t{}_{}",
+                    if ty == Ty::Int { "i" } else { "s" },
+                    self.rng.below(3)
+                );
                 let x = self.expr(ty, e);
                 self.line(&format!("this->{name} = {x};"));
                 if !self.this_vars.iter().any(|(n, _)| *n == name) {
@@ -545,7 +621,11 @@ impl Gen {
     }
 
     fn printf(&mut self, e: usize) {
-        let n = if self.rng.chance(10) { 6 + self.rng.below(8) } else { self.rng.below(5) };
+        let n = if self.rng.chance(10) {
+            6 + self.rng.below(8)
+        } else {
+            self.rng.below(5)
+        };
         let mut fmt = String::new();
         let mut args = vec![];
         for _ in 0..n {
@@ -570,7 +650,11 @@ impl Gen {
 
     fn script(mut self) -> String {
         let big = self.rng.chance(4);
-        self.budget = if big { 150 + self.rng.below(150) as usize } else { 2 + self.rng.below(14) as usize };
+        self.budget = if big {
+            150 + self.rng.below(150) as usize
+        } else {
+            2 + self.rng.below(14) as usize
+        };
         let depth = if self.rng.chance(20) { 4 } else { 2 };
         let head = format!("{} {{\n", self.probe.spelling());
         // Every map is assigned before anything reads it.
@@ -604,8 +688,12 @@ fn classify(status: Option<i32>, stderr: &str) -> Verdict {
     match status {
         None => Verdict::Hang,
         Some(_) if stderr.contains("panicked") => Verdict::Panic,
-        Some(_) if stderr.contains("internal error") || stderr.contains("bug in rdt") => Verdict::Internal,
-        Some(_) if stderr.contains("verifier rejected") && stderr.contains("too large") => Verdict::TooComplex,
+        Some(_) if stderr.contains("internal error") || stderr.contains("bug in rdt") => {
+            Verdict::Internal
+        }
+        Some(_) if stderr.contains("verifier rejected") && stderr.contains("too large") => {
+            Verdict::TooComplex
+        }
         Some(_) if stderr.contains("verifier rejected") => Verdict::Rejected,
         Some(0) => Verdict::Ok,
         // A located diagnostic has a `┌─ file:line:col` line and a caret.
@@ -653,7 +741,12 @@ fn generated_scripts_load_or_are_diagnosed() {
         println!("skipped: the verifier needs root");
         return;
     }
-    let env = |k: &str, d: u64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
     let first = env("FUZZ_SEED", 0);
     let count = env("FUZZ_COUNT", 40);
     let out_dir = std::env::var("FUZZ_OUT").ok();
@@ -675,7 +768,10 @@ fn generated_scripts_load_or_are_diagnosed() {
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("worker")).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker"))
+            .collect()
     });
     let mut tally: BTreeMap<Verdict, usize> = BTreeMap::new();
     let mut messages: BTreeMap<String, usize> = BTreeMap::new();
@@ -710,5 +806,10 @@ fn generated_scripts_load_or_are_diagnosed() {
     for (m, c) in &messages {
         println!("  {c:5} {m}");
     }
-    assert!(bad.is_empty(), "{} scripts broke the standard:\n{}", bad.len(), bad.join("\n-----\n"));
+    assert!(
+        bad.is_empty(),
+        "{} scripts broke the standard:\n{}",
+        bad.len(),
+        bad.join("\n-----\n")
+    );
 }

@@ -87,12 +87,7 @@ impl Lowerer<'_> {
             helper::MAP_LOOKUP_PERCPU_ELEM,
             vec![CallArg::Map(m), CallArg::Scratch(key), CallArg::Reg(cpu)],
         );
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: slot,
-            rhs: Operand::Imm(0),
-            target: next,
-        });
+        self.branch_if_zero(slot, next);
         let first = self.load(Base::Reg(slot), 0, 8);
         let second = self.load(Base::Reg(slot), 8, 8);
         if kind == MapValue::Avg {
@@ -102,19 +97,9 @@ impl Lowerer<'_> {
             self.set(result, t);
         } else {
             // Skip CPUs without a value; take the first one seen, then the extreme.
-            self.emit(Inst::Branch {
-                cond: Cond::Eq,
-                lhs: second,
-                rhs: Operand::Imm(0),
-                target: next,
-            });
+            self.branch_if_zero(second, next);
             let take = self.label();
-            self.emit(Inst::Branch {
-                cond: Cond::Eq,
-                lhs: seen,
-                rhs: Operand::Imm(0),
-                target: take,
-            });
+            self.branch_if_zero(seen, take);
             let keep_old = if kind == MapValue::Min {
                 Cond::Sge
             } else {
@@ -152,12 +137,7 @@ impl Lowerer<'_> {
     fn signed_average(&mut self, total: VReg, count: VReg) -> VReg {
         let avg = self.imm(0);
         let done = self.label();
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: count,
-            rhs: Operand::Imm(0),
-            target: done,
-        });
+        self.branch_if_zero(count, done);
         let negative = self.label();
         self.emit(Inst::Branch {
             cond: Cond::Slt,
@@ -202,12 +182,7 @@ impl Lowerer<'_> {
                 helper::MAP_LOOKUP_ELEM,
                 vec![CallArg::Map(m), CallArg::Scratch(key)],
             );
-            self.emit(Inst::Branch {
-                cond: Cond::Eq,
-                lhs: slot,
-                rhs: Operand::Imm(0),
-                target: full,
-            });
+            self.branch_if_zero(slot, full);
             return slot;
         }
         let slot = self.vreg();
@@ -259,12 +234,7 @@ impl Lowerer<'_> {
             helper::MAP_LOOKUP_ELEM,
             vec![CallArg::Map(zeroes), CallArg::Scratch(index)],
         );
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: p,
-            rhs: Operand::Imm(0),
-            target: failed,
-        });
+        self.branch_if_zero(p, failed);
         p
     }
 
@@ -279,12 +249,7 @@ impl Lowerer<'_> {
         let replace = self.label();
         let skip = self.label();
         let seen = self.load(Base::Reg(slot), 8, 8);
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: seen,
-            rhs: Operand::Imm(0),
-            target: replace,
-        });
+        self.branch_if_zero(seen, replace);
         let old = self.load(Base::Reg(slot), 0, 8);
         self.emit(Inst::Branch {
             cond: keep_old,
@@ -380,12 +345,7 @@ impl Lowerer<'_> {
         for shift in [32, 16, 8, 4, 2, 1] {
             let skip = self.label();
             let high = self.alu(AluOp::Rsh, rest, Operand::Imm(shift));
-            self.emit(Inst::Branch {
-                cond: Cond::Eq,
-                lhs: high,
-                rhs: Operand::Imm(0),
-                target: skip,
-            });
+            self.branch_if_zero(high, skip);
             self.set(rest, high);
             let p = self.alu(AluOp::Add, power, Operand::Imm(shift));
             self.set(power, p);

@@ -134,6 +134,12 @@ impl Lowerer<'_> {
             dst: i,
             src: Operand::Reg(after),
         });
+        self.loop_back(top, limit, done);
+    }
+
+    /// Ends a loop: jumps back to `top`; `limit` (reached when the iteration cap is hit) counts
+    /// the cut-short loop and falls through to `done`, the loop's exit.
+    fn loop_back(&mut self, top: Label, limit: Label, done: Label) {
         self.emit(Inst::Jump { target: top });
         self.place(limit);
         self.bump_counter(Counter::LoopLimit);
@@ -153,10 +159,7 @@ impl Lowerer<'_> {
                 break_to: done,
             },
         );
-        self.emit(Inst::Jump { target: top });
-        self.place(limit);
-        self.bump_counter(Counter::LoopLimit);
-        self.place(done);
+        self.loop_back(top, limit, done);
     }
 
     fn unroll(&mut self, count: u32, body: &[Stmt]) {
@@ -204,12 +207,7 @@ impl Lowerer<'_> {
                 target: done,
             });
             let p = self.load(Base::Scratch, slot, 8);
-            self.emit(Inst::Branch {
-                cond: Cond::Eq,
-                lhs: p,
-                rhs: Operand::Imm(0),
-                target: done,
-            });
+            self.branch_if_zero(p, done);
             let dst = rec + 16 + i * arg_size as i32;
             self.call(
                 crate::insn::helper::PROBE_READ_USER_STR,
@@ -258,16 +256,7 @@ impl Lowerer<'_> {
         let val = self.alloc(8);
         self.store(Base::Scratch, val, 8, Operand::Reg(v));
         let k = self.map_key(map, Some(key));
-        let r = self.call(
-            crate::insn::helper::MAP_UPDATE_ELEM,
-            vec![
-                CallArg::Map(m),
-                CallArg::Scratch(k),
-                CallArg::Scratch(val),
-                CallArg::Imm(0),
-            ],
-        );
-        self.count_unless(r, Cond::Eq, Counter::MapFull);
+        self.update_or_count_full(m, k, val);
         self.place(done);
     }
 
@@ -365,12 +354,7 @@ impl Lowerer<'_> {
                 let next = self.label();
                 for j in 0..nsize {
                     let y = self.load(n.0, n.1 + j, 1);
-                    self.emit(Inst::Branch {
-                        cond: Cond::Eq,
-                        lhs: y,
-                        rhs: Operand::Imm(0),
-                        target: found,
-                    });
+                    self.branch_if_zero(y, found);
                     if p + j >= hsize {
                         self.emit(Inst::Jump { target: next });
                         break;

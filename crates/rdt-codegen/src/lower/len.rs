@@ -4,7 +4,7 @@
 
 use super::{Lowerer, Region};
 use crate::insn::helper;
-use crate::lir::{AluOp, Base, CallArg, Cond, Inst, Label, Operand, VReg};
+use crate::lir::{Base, CallArg, Cond, Inst, Label, Operand, VReg};
 
 /// `BPF_NOEXIST`: insert only if the key is absent.
 const NOEXIST: i64 = 1;
@@ -67,72 +67,18 @@ impl Lowerer<'_> {
     }
 
     fn add_to_len(&mut self, map: usize, delta: i64) {
-        let Some(lens) = self.g.lens else {
-            return;
-        };
-        let index = self.alloc(4);
-        self.store(Base::Scratch, index, 4, Operand::Imm(map as i64));
-        let slot = self.call(
-            helper::MAP_LOOKUP_ELEM,
-            vec![CallArg::Map(lens), CallArg::Scratch(index)],
-        );
-        let skip = self.label();
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: slot,
-            rhs: Operand::Imm(0),
-            target: skip,
-        });
-        let old = self.load(Base::Reg(slot), 0, 8);
-        let new = self.alu(AluOp::Add, old, Operand::Imm(delta));
-        self.store(Base::Reg(slot), 0, 8, Operand::Reg(new));
-        self.place(skip);
+        if let Some(lens) = self.g.lens {
+            self.add_to_array_slot(lens, map as i64, delta);
+        }
     }
 
     /// `len(@m)`: the sum of every CPU's count.
     pub(super) fn map_len(&mut self, map: usize) -> VReg {
-        let acc = self.imm(0);
         let Some(lens) = self.g.lens else {
-            return acc;
+            return self.imm(0);
         };
         let index = self.alloc(4);
         self.store(Base::Scratch, index, 4, Operand::Imm(map as i64));
-        let cpu = self.imm(0);
-        let top = self.label();
-        let skip = self.label();
-        self.place(top);
-        let slot = self.call(
-            helper::MAP_LOOKUP_PERCPU_ELEM,
-            vec![
-                CallArg::Map(lens),
-                CallArg::Scratch(index),
-                CallArg::Reg(cpu),
-            ],
-        );
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: slot,
-            rhs: Operand::Imm(0),
-            target: skip,
-        });
-        let v = self.load(Base::Reg(slot), 0, 8);
-        let sum = self.alu(AluOp::Add, acc, Operand::Reg(v));
-        self.emit(Inst::Mov {
-            dst: acc,
-            src: Operand::Reg(sum),
-        });
-        self.place(skip);
-        let next = self.alu(AluOp::Add, cpu, Operand::Imm(1));
-        self.emit(Inst::Mov {
-            dst: cpu,
-            src: Operand::Reg(next),
-        });
-        self.emit(Inst::Branch {
-            cond: Cond::Lt,
-            lhs: cpu,
-            rhs: Operand::Imm(i64::from(self.g.ncpus)),
-            target: top,
-        });
-        acc
+        self.sum_slots(lens, index)
     }
 }

@@ -126,12 +126,7 @@ impl Lowerer<'_> {
             vec![CallArg::Map(m), CallArg::Scratch(kv)],
         );
         let done = self.label();
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: slot,
-            rhs: Operand::Imm(0),
-            target: done,
-        });
+        self.branch_if_zero(slot, done);
         self.copy(
             (Base::Scratch, value_at),
             (Base::Reg(slot), 0),
@@ -150,12 +145,7 @@ impl Lowerer<'_> {
             helper::MAP_LOOKUP_PERCPU_ELEM,
             vec![CallArg::Map(m), CallArg::Scratch(key), CallArg::Reg(cpu)],
         );
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: slot,
-            rhs: Operand::Imm(0),
-            target: skip,
-        });
+        self.branch_if_zero(slot, skip);
         let v = self.load(Base::Reg(slot), 0, 8);
         let sum = self.alu(AluOp::Add, acc, Operand::Reg(v));
         self.emit(Inst::Mov {

@@ -16,8 +16,8 @@ mod uprobe_multi;
 pub(crate) mod usdt;
 
 use crate::error::RuntimeError;
-use aya::programs::{RawTracePoint, TracePoint};
 use crate::load::Loaded;
+use aya::programs::{RawTracePoint, TracePoint};
 use rdt_codegen::{Attach, ProgramMeta};
 use rdt_syntax::{Diagnostic, Span};
 use std::any::Any;

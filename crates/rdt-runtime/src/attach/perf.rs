@@ -10,8 +10,6 @@ use rdt_codegen::{PerfCounter, ProgramMeta};
 use rdt_syntax::Diagnostic;
 use std::path::Path;
 
-const PERF_TYPE_HARDWARE: u32 = 0;
-const PERF_TYPE_SOFTWARE: u32 = 1;
 /// The CPU's PMU registers itself here; VMs without a virtual PMU have none.
 pub(super) const CPU_PMU: &str = "/sys/bus/event_source/devices/cpu";
 
@@ -42,9 +40,9 @@ pub fn attach(
     }
     let config = PerfEventConfig::Pmu {
         pmu_type: if counter.hardware {
-            PERF_TYPE_HARDWARE
+            super::perf_event::TYPE_HARDWARE
         } else {
-            PERF_TYPE_SOFTWARE
+            super::perf_event::TYPE_SOFTWARE
         },
         config: counter.config,
     };

@@ -1,18 +1,29 @@
 //! `perf_event_open` and `PERF_EVENT_IOC_SET_BPF`/`ENABLE`: the way a BPF program runs on a perf
 //! event that aya does not open itself (uprobes with a USDT semaphore, kprobes made through
-//! tracefs `kprobe_events`). Closing the event detaches the program.
+//! tracefs `kprobe_events`, tracepoints and perf events of the aya-free loader in raw.rs).
+//! Closing the event detaches the program.
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
+/// `PERF_TYPE_HARDWARE`: `config` is a CPU counter (cycles, instructions, …).
+pub const TYPE_HARDWARE: u32 = 0;
+/// `PERF_TYPE_SOFTWARE`: `config` is a kernel counter (cpu-clock, page faults, …).
+pub const TYPE_SOFTWARE: u32 = 1;
 /// `PERF_TYPE_TRACEPOINT`: `config` is a tracefs event id.
 pub const TYPE_TRACEPOINT: u32 = 2;
+/// `PERF_SAMPLE_RAW` in `sample_type`.
+pub const SAMPLE_RAW: u64 = 1 << 10;
 const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 8;
 /// `_IO('$', 0)` and `_IOW('$', 8, u32)`.
 const PERF_EVENT_IOC_ENABLE: libc::c_ulong = 0x2400;
 const PERF_EVENT_IOC_SET_BPF: libc::c_ulong = 0x4004_2408;
 /// `disabled` in `flags`: the event starts once the program is set.
 pub const FLAG_DISABLED: u64 = 1;
+/// `inherit` in `flags`: threads and children the process creates are counted too.
+pub const FLAG_INHERIT: u64 = 1 << 1;
+/// `freq` in `flags`: `sample_period` is a frequency in Hz.
+pub const FLAG_FREQ: u64 = 1 << 10;
 
 /// The leading part of `struct perf_event_attr` up to `config2` (PERF_ATTR_SIZE_VER1); the
 /// kernel zero-fills the rest.

@@ -1,24 +1,17 @@
 //! Attaching programs of the aya-free loader ([`crate::load::Loaded::Raw`]) by descriptor:
 //! raw tracepoints with `BPF_RAW_TRACEPOINT_OPEN`, tracepoints and perf events with
-//! `perf_event_open` + `PERF_EVENT_IOC_SET_BPF`. Closing the returned descriptors detaches.
+//! `perf_event_open` + `PERF_EVENT_IOC_SET_BPF` (see [`super::perf_event`]). Closing the returned descriptors detaches.
 
 use super::perf::{no_hardware_pmu, online_cpus, Scope, CPU_PMU};
+use super::perf_event::{self, PerfEventAttr};
 use super::{failed, Link};
 use crate::error::RuntimeError;
-use aya_obj::generated::perf_event_attr;
 use rdt_codegen::{Attach, PerfCounter, ProgramMeta, TimerPeriod};
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::Path;
 
-const PERF_TYPE_HARDWARE: u32 = 0;
-const PERF_TYPE_SOFTWARE: u32 = 1;
-const PERF_TYPE_TRACEPOINT: u32 = 2;
 const PERF_COUNT_SW_CPU_CLOCK: u64 = 0;
-const PERF_SAMPLE_RAW: u64 = 1 << 10;
-const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 8;
-const PERF_EVENT_IOC_ENABLE: libc::c_ulong = 0x2400;
-const PERF_EVENT_IOC_SET_BPF: libc::c_ulong = 0x4004_2408;
 
 /// Attaches `prog` at every attach point of `meta` (see [`super::attach`]).
 pub fn attach(
@@ -48,7 +41,7 @@ pub fn attach(
                     (true, None) => Scope::AllCpus,
                 };
                 let event = PerfEvent {
-                    type_: PERF_TYPE_SOFTWARE,
+                    type_: perf_event::TYPE_SOFTWARE,
                     config: PERF_COUNT_SW_CPU_CLOCK,
                     sample: *period,
                 };
@@ -81,9 +74,9 @@ fn perf_counter(
         return Err(no_hardware_pmu(meta, &counter.event));
     }
     let (type_, kind) = if counter.hardware {
-        (PERF_TYPE_HARDWARE, "hardware")
+        (perf_event::TYPE_HARDWARE, "hardware")
     } else {
-        (PERF_TYPE_SOFTWARE, "software")
+        (perf_event::TYPE_SOFTWARE, "software")
     };
     let event = PerfEvent {
         type_,
@@ -105,11 +98,9 @@ fn tracepoint(prog: BorrowedFd, category: &str, name: &str) -> io::Result<OwnedF
         .trim()
         .parse()
         .map_err(|_| io::Error::other(format!("{} holds no number", id_path.display())))?;
-    let mut attr = new_attr(PERF_TYPE_TRACEPOINT, id);
-    attr.__bindgen_anon_1.sample_period = 1;
-    attr.__bindgen_anon_2.wakeup_events = 1;
-    let event = perf_event_open(&attr, -1, 0)?;
-    set_bpf(&event, prog)?;
+    let attr = new_attr(perf_event::TYPE_TRACEPOINT, id, 1);
+    let event = perf_event::open(&attr, None, 0)?;
+    perf_event::set_bpf_and_enable(&event, prog)?;
     Ok(event)
 }
 
@@ -129,29 +120,30 @@ impl PerfEvent {
         scope: Scope,
         what: &str,
     ) -> Result<Vec<Link>, RuntimeError> {
-        let places: Vec<(i32, i32, String)> = match scope {
+        let places: Vec<(Option<u32>, i32, String)> = match scope {
             Scope::AllCpus => online_cpus()
                 .into_iter()
-                .map(|cpu| (-1, cpu as i32, format!(" on CPU {cpu}")))
+                .map(|cpu| (None, cpu as i32, format!(" on CPU {cpu}")))
                 .collect(),
-            Scope::OneCpu => vec![(-1, 0, String::new())],
-            Scope::Process(pid) => vec![(pid as i32, -1, format!(" for process {pid}"))],
+            Scope::OneCpu => vec![(None, 0, String::new())],
+            Scope::Process(pid) => vec![(Some(pid), -1, format!(" for process {pid}"))],
         };
-        let mut attr = new_attr(self.type_, self.config);
-        match self.sample {
-            TimerPeriod::Nanos(period) => attr.__bindgen_anon_1.sample_period = period,
+        let mut attr = match self.sample {
+            TimerPeriod::Nanos(period) => new_attr(self.type_, self.config, period),
             TimerPeriod::Hz(hz) => {
-                attr.set_freq(1);
-                attr.__bindgen_anon_1.sample_freq = hz;
+                let mut attr = new_attr(self.type_, self.config, hz);
+                attr.flags |= perf_event::FLAG_FREQ;
+                attr
             }
-        }
+        };
         // The traced process's threads and children are counted too.
-        attr.set_inherit(u64::from(matches!(scope, Scope::Process(_))));
-        attr.__bindgen_anon_2.wakeup_events = 1;
+        if matches!(scope, Scope::Process(_)) {
+            attr.flags |= perf_event::FLAG_INHERIT;
+        }
         let mut links = Vec::new();
         for (pid, cpu, where_) in places {
-            let event = perf_event_open(&attr, pid, cpu)
-                .and_then(|event| set_bpf(&event, prog).map(|()| event))
+            let event = perf_event::open(&attr, pid, cpu)
+                .and_then(|event| perf_event::set_bpf_and_enable(&event, prog).map(|()| event))
                 .map_err(|e| failed(meta.probe_span, &format!("{what}{where_}"), &e))?;
             links.push(Box::new(event) as Link);
         }
@@ -159,46 +151,13 @@ impl PerfEvent {
     }
 }
 
-fn new_attr(type_: u32, config: u64) -> perf_event_attr {
-    // SAFETY: perf_event_attr is plain integers and unions of integers; all zeroes is its
-    // documented "nothing set" value.
-    let mut attr: perf_event_attr = unsafe { std::mem::zeroed() };
-    attr.type_ = type_;
-    attr.size = std::mem::size_of::<perf_event_attr>() as u32;
-    attr.config = config;
-    attr.sample_type = PERF_SAMPLE_RAW;
-    attr
-}
-
-fn perf_event_open(attr: &perf_event_attr, pid: i32, cpu: i32) -> io::Result<OwnedFd> {
-    // SAFETY: attr is a valid perf_event_attr whose size field matches its type.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_perf_event_open,
-            attr as *const perf_event_attr,
-            pid,
-            cpu,
-            -1,
-            PERF_FLAG_FD_CLOEXEC,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
+/// An event of PMU `type_` with `config` sampling every `sample` (a period, or a frequency
+/// with [`perf_event::FLAG_FREQ`]), waking the reader on each sample.
+fn new_attr(type_: u32, config: u64, sample: u64) -> PerfEventAttr {
+    PerfEventAttr {
+        sample_period: sample,
+        sample_type: perf_event::SAMPLE_RAW,
+        wakeup_events: 1,
+        ..PerfEventAttr::new(type_, config)
     }
-    // SAFETY: perf_event_open returned a fresh descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
-}
-
-/// Runs `prog` on the event's firings and enables it.
-fn set_bpf(event: &OwnedFd, prog: BorrowedFd) -> io::Result<()> {
-    for (request, arg) in [
-        (PERF_EVENT_IOC_SET_BPF, prog.as_raw_fd()),
-        (PERF_EVENT_IOC_ENABLE, 0),
-    ] {
-        // SAFETY: both requests take an int argument and touch no user memory.
-        if unsafe { libc::ioctl(event.as_raw_fd(), request, arg) } < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
 }

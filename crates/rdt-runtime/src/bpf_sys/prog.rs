@@ -11,6 +11,8 @@ use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd};
 pub(crate) mod prog_cmd {
     pub const PROG_LOAD: u32 = 5;
     pub const PROG_TEST_RUN: u32 = 10;
+    pub const RAW_TRACEPOINT_OPEN: u32 = 17;
+    pub const BTF_LOAD: u32 = 18;
     pub const LINK_CREATE: u32 = 28;
 }
 
@@ -29,22 +31,30 @@ pub(crate) mod attach_type {
 /// `BPF_OBJ_NAME_LEN`.
 const OBJ_NAME_LEN: usize = 16;
 
-/// The `BPF_PROG_LOAD` member of `union bpf_attr`, up to `expected_attach_type`.
+/// The `BPF_PROG_LOAD` member of `union bpf_attr`, up to `attach_btf_id`.
 #[repr(C)]
 #[derive(Default)]
-struct ProgLoadAttr {
-    prog_type: u32,
-    insn_cnt: u32,
-    insns: u64,
-    license: u64,
-    log_level: u32,
-    log_size: u32,
-    log_buf: u64,
-    kern_version: u32,
-    prog_flags: u32,
-    prog_name: [u8; OBJ_NAME_LEN],
-    prog_ifindex: u32,
-    expected_attach_type: u32,
+pub(crate) struct ProgLoadAttr {
+    pub prog_type: u32,
+    pub insn_cnt: u32,
+    pub insns: u64,
+    pub license: u64,
+    pub log_level: u32,
+    pub log_size: u32,
+    pub log_buf: u64,
+    pub kern_version: u32,
+    pub prog_flags: u32,
+    pub prog_name: [u8; OBJ_NAME_LEN],
+    pub prog_ifindex: u32,
+    pub expected_attach_type: u32,
+    pub prog_btf_fd: u32,
+    pub func_info_rec_size: u32,
+    pub func_info: u64,
+    pub func_info_cnt: u32,
+    pub line_info_rec_size: u32,
+    pub line_info: u64,
+    pub line_info_cnt: u32,
+    pub attach_btf_id: u32,
 }
 
 /// The `test` member of `union bpf_attr`, up to `data_out`.
@@ -114,6 +124,7 @@ mod tests {
     fn prog_attr_layouts_match_the_kernel() {
         assert_eq!(std::mem::offset_of!(ProgLoadAttr, prog_name), 48);
         assert_eq!(std::mem::offset_of!(ProgLoadAttr, expected_attach_type), 68);
+        assert_eq!(std::mem::size_of::<ProgLoadAttr>(), 112);
         assert_eq!(std::mem::size_of::<TestRunAttr>(), 32);
     }
 }

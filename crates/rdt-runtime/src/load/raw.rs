@@ -8,7 +8,7 @@
 //! with the bare `bpf()` commands; maps are then handed to aya's `Map`/`MapData` so reading them is
 //! the same code either way. Objects with other program types still go through aya.
 
-use crate::bpf_sys::sys_bpf;
+use crate::bpf_sys::{prog_cmd, sys_bpf, ProgLoadAttr};
 use crate::error::RuntimeError;
 use aya::maps::{Map, MapData};
 use aya_obj::Object;
@@ -17,12 +17,6 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-
-/// `enum bpf_cmd` values used here.
-const BPF_PROG_LOAD: u32 = 5;
-const BPF_PROG_TEST_RUN: u32 = 10;
-const BPF_RAW_TRACEPOINT_OPEN: u32 = 17;
-const BPF_BTF_LOAD: u32 = 18;
 
 /// `enum bpf_prog_type` values of the program kinds loaded here.
 fn kernel_prog_type(t: ProgType) -> Option<u32> {
@@ -175,11 +169,7 @@ impl RawObject {
         let fd = self
             .program_fd(name)
             .ok_or_else(|| io::Error::other(format!("program {name} is not loaded")))?;
-        let mut attr = TestRunAttr {
-            prog_fd: fd.as_raw_fd() as u32,
-            ..Default::default()
-        };
-        sys_bpf(BPF_PROG_TEST_RUN, &mut attr).map(drop)
+        crate::bpf_sys::prog_test_run(fd).map(drop)
     }
 }
 
@@ -191,7 +181,7 @@ pub fn raw_tracepoint_open(prog: BorrowedFd, tracepoint: &str) -> io::Result<Own
         prog_fd: prog.as_raw_fd() as u32,
         _pad: 0,
     };
-    let fd = sys_bpf(BPF_RAW_TRACEPOINT_OPEN, &mut attr)?;
+    let fd = sys_bpf(prog_cmd::RAW_TRACEPOINT_OPEN, &mut attr)?;
     // SAFETY: the command returned a fresh descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
 }
@@ -244,7 +234,7 @@ impl ProgramCode<'_> {
             attr.log_size = buf.len() as u32;
             attr.log_buf = buf.as_mut_ptr() as u64;
         }
-        let fd = sys_bpf(BPF_PROG_LOAD, &mut attr)?;
+        let fd = sys_bpf(prog_cmd::PROG_LOAD, &mut attr)?;
         // SAFETY: BPF_PROG_LOAD returned a fresh descriptor that nothing else owns.
         Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
     }
@@ -276,7 +266,7 @@ fn load_btf(data: &[u8]) -> io::Result<OwnedFd> {
         btf_size: data.len() as u32,
         ..Default::default()
     };
-    let fd = sys_bpf(BPF_BTF_LOAD, &mut attr)?;
+    let fd = sys_bpf(prog_cmd::BTF_LOAD, &mut attr)?;
     // SAFETY: BPF_BTF_LOAD returned a fresh descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
 }
@@ -294,32 +284,6 @@ fn object_name(name: &str) -> [u8; 16] {
     out
 }
 
-/// The `BPF_PROG_LOAD` member of `union bpf_attr`, up to `attach_btf_id`.
-#[repr(C)]
-#[derive(Default)]
-struct ProgLoadAttr {
-    prog_type: u32,
-    insn_cnt: u32,
-    insns: u64,
-    license: u64,
-    log_level: u32,
-    log_size: u32,
-    log_buf: u64,
-    kern_version: u32,
-    prog_flags: u32,
-    prog_name: [u8; 16],
-    prog_ifindex: u32,
-    expected_attach_type: u32,
-    prog_btf_fd: u32,
-    func_info_rec_size: u32,
-    func_info: u64,
-    func_info_cnt: u32,
-    line_info_rec_size: u32,
-    line_info: u64,
-    line_info_cnt: u32,
-    attach_btf_id: u32,
-}
-
 /// The `BPF_BTF_LOAD` member of `union bpf_attr`, up to `btf_log_level`.
 #[repr(C)]
 #[derive(Default)]
@@ -329,28 +293,6 @@ struct BtfLoadAttr {
     btf_size: u32,
     btf_log_size: u32,
     btf_log_level: u32,
-    _pad: u32,
-}
-
-/// The `test` member of `union bpf_attr`, up to `batch_size`.
-#[repr(C)]
-#[derive(Default)]
-struct TestRunAttr {
-    prog_fd: u32,
-    retval: u32,
-    data_size_in: u32,
-    data_size_out: u32,
-    data_in: u64,
-    data_out: u64,
-    repeat: u32,
-    duration: u32,
-    ctx_size_in: u32,
-    ctx_size_out: u32,
-    ctx_in: u64,
-    ctx_out: u64,
-    flags: u32,
-    cpu: u32,
-    batch_size: u32,
     _pad: u32,
 }
 
@@ -405,7 +347,6 @@ mod tests {
     #[test]
     fn attrs_have_the_kernel_layout() {
         assert_eq!(std::mem::size_of::<ProgLoadAttr>(), 112);
-        assert_eq!(std::mem::size_of::<TestRunAttr>(), 80);
         assert_eq!(std::mem::size_of::<RawTracepointOpenAttr>(), 16);
     }
 }

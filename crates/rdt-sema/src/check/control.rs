@@ -151,7 +151,9 @@ impl ClauseChecker<'_> {
             );
             return None;
         }
-        if crate::block_uses_args(body, &|n| n == "args" || n == "retval" || n.starts_with("arg")) {
+        if crate::block_uses_args(body, &|n| {
+            n == "args" || n == "retval" || n.starts_with("arg")
+        }) {
             self.error(
                 Diagnostic::error(
                     map_span,

@@ -1,102 +1,21 @@
 //! Builtins and functions whose values become text in user space (`username`, D's `cwd`,
 //! `ntop()`, `cgroup_path()`, `buf()`), `cgroupid()` resolved when compiling, and the output
-//! statements `cat()` and D's `trace()`. Kept apart from the shared tables in builtins.rs and
-//! functions.rs; check.rs dispatches here with one line each for identifiers, calls and
-//! statements.
+//! statement `cat()`. Their table rows are in builtins.rs; check.rs dispatches here with one
+//! line each for identifiers, calls and statements (D's `trace()` is `print()` there).
 
 use super::{typed, ClauseChecker};
-use crate::builtins::Function;
+use crate::builtins::{self, Function};
 use crate::ir::{Event, Expr, ExprKind, StmtKind};
 use crate::types::TextKind;
 use crate::Type;
 use rdt_syntax::ast;
 use rdt_syntax::{Diagnostic, Span};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExtraFunction {
-    Ntop,
-    Cgroupid,
-    CgroupPath,
-    Buf,
-    Cat,
-    Trace,
-    Uaddr,
-}
-
-pub struct ExtraFunctionDef {
-    pub name: &'static str,
-    pub function: ExtraFunction,
-    pub min_args: usize,
-    pub max_args: usize,
-    pub usage: &'static str,
-}
-
-pub const EXTRA_FUNCTIONS: &[ExtraFunctionDef] = &[
-    ExtraFunctionDef {
-        name: "ntop",
-        function: ExtraFunction::Ntop,
-        min_args: 1,
-        max_args: 2,
-        usage: "ntop([AF_INET or AF_INET6, ]address)",
-    },
-    ExtraFunctionDef {
-        name: "cgroupid",
-        function: ExtraFunction::Cgroupid,
-        min_args: 1,
-        max_args: 1,
-        usage: "cgroupid(\"/sys/fs/cgroup/PATH\")",
-    },
-    ExtraFunctionDef {
-        name: "cgroup_path",
-        function: ExtraFunction::CgroupPath,
-        min_args: 1,
-        max_args: 1,
-        usage: "cgroup_path(cgroup id)",
-    },
-    ExtraFunctionDef {
-        name: "buf",
-        function: ExtraFunction::Buf,
-        min_args: 1,
-        max_args: 2,
-        usage: "buf(pointer, length) or buf(array)",
-    },
-    ExtraFunctionDef {
-        name: "cat",
-        function: ExtraFunction::Cat,
-        min_args: 1,
-        max_args: 7,
-        usage: "cat(\"file name format\", args…)",
-    },
-    ExtraFunctionDef {
-        name: "uaddr",
-        function: ExtraFunction::Uaddr,
-        min_args: 1,
-        max_args: 1,
-        usage: "uaddr(\"symbol\") in a uprobe, or with -c CMD / -p PID",
-    },
-    // D spelling.
-    ExtraFunctionDef {
-        name: "trace",
-        function: ExtraFunction::Trace,
-        min_args: 1,
-        max_args: 1,
-        usage: "trace(value)",
-    },
-];
-
-/// Builtin names resolved here (for "did you mean").
-pub const EXTRA_IDENTS: &[&str] = &["username", "cwd"];
-
 /// Largest `buf()` length: the record must fit the BPF stack with room to spare.
 pub const MAX_BUF_LEN: u32 = 256;
 
 const AF_INET: i64 = 2;
 const AF_INET6: i64 = 10;
-/// `statfs` magic of the cgroup2 file system.
-
-pub fn extra_function(name: &str) -> Option<&'static ExtraFunctionDef> {
-    EXTRA_FUNCTIONS.iter().find(|f| f.name == name)
-}
 
 /// `buf()`'s length: a constant, or a value known only when the probe fires.
 enum BufLength {
@@ -119,7 +38,8 @@ impl ClauseChecker<'_> {
         Some(Some(text(kind, Vec::new(), span)))
     }
 
-    /// A call of one of [`EXTRA_FUNCTIONS`] used as a value; `None` for any other name.
+    /// A call of one of the functions checked here used as a value; `None` for any other name
+    /// (and for `cat()` and `trace()`, which check.rs reports as having no value).
     pub(super) fn extra_call(
         &mut self,
         name: &str,
@@ -127,61 +47,36 @@ impl ClauseChecker<'_> {
         args: &[ast::Expr],
         span: Span,
     ) -> Option<Option<Expr>> {
-        let def = extra_function(name)?;
-        Some(self.extra_value(def, name_span, args, span))
+        let function = builtins::function(name).map(|d| d.function).filter(|f| {
+            f.is_checked_in_funcs_extra() && !matches!(f, Function::Cat | Function::Trace)
+        })?;
+        Some(self.extra_value(function, name, name_span, args, span))
     }
 
     fn extra_value(
         &mut self,
-        def: &ExtraFunctionDef,
+        function: Function,
+        name: &str,
         name_span: Span,
         args: &[ast::Expr],
         span: Span,
     ) -> Option<Expr> {
-        self.extra_arity(def, name_span, args)?;
-        match def.function {
-            ExtraFunction::Ntop => self.ntop(args, span),
-            ExtraFunction::Cgroupid => self.cgroupid(&args[0], span),
-            ExtraFunction::CgroupPath => {
+        self.call_arity(name, name_span, args)?;
+        match function {
+            Function::Ntop => self.ntop(args, span),
+            Function::Cgroupid => self.cgroupid(&args[0], span),
+            Function::CgroupPath => {
                 let id = self.integer_arg(&args[0], "cgroup_path() needs a cgroup id")?;
                 Some(text(TextKind::CgroupPath, vec![id], span))
             }
-            ExtraFunction::Buf => self.buf(args, span),
-            ExtraFunction::Uaddr => self.uaddr_call(&args[0], span),
-            ExtraFunction::Cat | ExtraFunction::Trace => {
-                self.error(
-                    Diagnostic::error(span, format!("{}() has no value", def.name))
-                        .with_label("used as a value")
-                        .with_help(format!("call `{}(…)` as a statement of its own", def.name)),
-                );
-                None
-            }
+            Function::Buf => self.buf(args, span),
+            Function::Uaddr => self.uaddr_call(&args[0], span),
+            _ => None,
         }
-    }
-
-    /// A statement calling `cat()` or `trace()`; `None` for any other expression.
-    pub(super) fn extra_stmt_call(&mut self, e: &ast::Expr) -> Option<Option<StmtKind>> {
-        let ast::ExprKind::Call {
-            name,
-            name_span,
-            args,
-        } = &e.kind
-        else {
-            return None;
-        };
-        let def = extra_function(name)
-            .filter(|d| matches!(d.function, ExtraFunction::Cat | ExtraFunction::Trace))?;
-        if self.extra_arity(def, *name_span, args).is_none() {
-            return Some(None);
-        }
-        Some(match def.function {
-            ExtraFunction::Cat => self.cat(args, e.span),
-            _ => self.map_op_stmt(Function::Print, args, e.span),
-        })
     }
 
     /// `cat(format, args…)`: checked like printf; user space prints the named file's contents.
-    fn cat(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
+    pub(super) fn cat(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
         let stmt = self.printf(args, span)?;
         if let Some(Event::Printf {
             format, args, span, ..
@@ -370,34 +265,4 @@ impl ClauseChecker<'_> {
         }
         Some(value)
     }
-
-    fn extra_arity(
-        &mut self,
-        def: &ExtraFunctionDef,
-        span: Span,
-        args: &[ast::Expr],
-    ) -> Option<()> {
-        if (def.min_args..=def.max_args).contains(&args.len()) {
-            return Some(());
-        }
-        let expected = if def.min_args == def.max_args {
-            format!("{}", def.min_args)
-        } else {
-            format!("{} to {}", def.min_args, def.max_args)
-        };
-        self.error(
-            Diagnostic::error(
-                span,
-                format!(
-                    "{}() takes {expected} argument(s), {} given",
-                    def.name,
-                    args.len()
-                ),
-            )
-            .with_label("wrong number of arguments")
-            .with_help(format!("usage: {}", def.usage)),
-        );
-        None
-    }
 }
-

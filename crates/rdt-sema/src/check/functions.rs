@@ -44,17 +44,6 @@ impl ClauseChecker<'_> {
                 span,
             ))),
             "ppid" => Some(self.ppid(span)),
-            "username" => {
-                self.error(
-                    Diagnostic::error(
-                        span,
-                        format!("`{name}` is not supported by this version of rdt yet"),
-                    )
-                    .with_label("needs kernel BTF type information")
-                    .with_help("print `uid` and look the name up with `getent passwd UID`"),
-                );
-                Some(None)
-            }
             _ if self.lang.inline.iter().any(|(n, _)| n == name) => {
                 let value = self
                     .lang
@@ -149,8 +138,8 @@ impl ClauseChecker<'_> {
         else {
             return None;
         };
-        let def = builtins::function(name)
-            .filter(|d| d.unsafe_only || d.function == Function::Join)?;
+        let def =
+            builtins::function(name).filter(|d| d.unsafe_only || d.function == Function::Join)?;
         if def.unsafe_only && !self.params.unsafe_ok {
             self.error(
                 Diagnostic::error(*name_span, format!("{name}() is an unsafe function"))

@@ -234,7 +234,10 @@ impl ClauseChecker<'_> {
             return None;
         }
         let value = self.expr(&args[0])?;
-        if !(value.ty.is_scalar() || value.ty.prints_as_text() || matches!(value.ty, Type::Tuple(_))) {
+        if !(value.ty.is_scalar()
+            || value.ty.prints_as_text()
+            || matches!(value.ty, Type::Tuple(_)))
+        {
             self.error(
                 Diagnostic::error(
                     value.span,

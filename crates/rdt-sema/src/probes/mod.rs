@@ -37,11 +37,6 @@ pub enum Context {
     /// BEGIN, END, timers: no arguments.
     None,
     Tracepoint(tracepoint::TracepointContext),
-    Kprobe {
-        ret: bool,
-    },
-    /// A raw tracepoint's `u64 args[]`: `arg0…`.
-    RawArgs,
     /// Kernel functions and raw tracepoints whose arguments are typed from BTF.
     Btf(btf_args::BtfContext),
     /// uprobe / uretprobe: `arg0…` from the x86-64 calling convention, `retval`.
@@ -150,11 +145,7 @@ impl Context {
     /// Whether every instance of this kind reads `arg0…` and `retval` the same way (registers)
     /// and `func` at run time, so one program serves a whole wildcard that reads only those.
     pub fn uniform_args(&self) -> bool {
-        match self {
-            Context::Kprobe { .. } | Context::RawArgs => true,
-            Context::Btf(b) => b.source == btf_args::Source::Kprobe,
-            _ => false,
-        }
+        matches!(self, Context::Btf(b) if b.source == btf_args::Source::Kprobe)
     }
 
     /// Whether `func` is read when the probe fires (`bpf_get_func_ip`) rather than a constant.
@@ -167,18 +158,6 @@ impl Context {
         match self {
             Context::Tracepoint(tp) => tp.field(field, span),
             Context::Btf(b) => b.field(field, span),
-            Context::Kprobe { .. } => Err(Diagnostic::error(
-                span,
-                "kprobe `args` need kernel BTF function prototypes",
-            )
-            .with_label("not supported yet")
-            .with_help("use `arg0`, `arg1`, … for the raw arguments")),
-            Context::RawArgs => Err(Diagnostic::error(
-                span,
-                "raw tracepoint `args` need kernel BTF (btf_trace_* types)",
-            )
-            .with_label("not supported yet")
-            .with_help("use `arg0`, `arg1`, … for the raw arguments")),
             Context::Uprobe { .. } | Context::Usdt(_) => Err(Diagnostic::error(
                 span,
                 format!("{probe} probes have no named `args`"),
@@ -216,10 +195,6 @@ impl Context {
     /// Resolves `arg0`…`arg5`.
     pub fn arg(&self, index: u8, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
         match self {
-            Context::Kprobe { .. } | Context::RawArgs => Ok(Resolved {
-                kind: ExprKind::Arg { index },
-                ty: Type::U64,
-            }),
             Context::Btf(b) => b.arg(index, span),
             Context::Uprobe { ret } => uprobe::arg(index, *ret, span, probe),
             Context::Usdt(site) => site.arg(index, span),
@@ -233,7 +208,7 @@ impl Context {
     /// Resolves `retval`.
     pub fn retval(&self, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
         match self {
-            Context::Kprobe { ret: true } | Context::Uprobe { ret: true } => Ok(Resolved {
+            Context::Uprobe { ret: true } => Ok(Resolved {
                 kind: ExprKind::Retval,
                 ty: Type::I64,
             }),

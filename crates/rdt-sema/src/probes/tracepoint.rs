@@ -258,7 +258,10 @@ fn field_type(field: &Field, user_pointers: bool) -> Option<Type> {
     if let Some(len) = field.array_len {
         if !c.contains("char") && len > 0 && field.size == len {
             // `__u8 saddr[4]`: raw bytes, for ntop() and buf().
-            let elem = Box::new(Type::Int { bits: 8, signed: false });
+            let elem = Box::new(Type::Int {
+                bits: 8,
+                signed: false,
+            });
             return Some(Type::Kernel(crate::ktypes::KernelType::Array { elem, len }));
         }
         return c.contains("char").then_some(Type::Str { size: len });
