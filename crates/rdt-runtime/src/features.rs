@@ -119,11 +119,13 @@ fn fentry() -> Feature {
 pub fn fentry_loads() -> Result<(), String> {
     static LOADS: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     LOADS
-        .get_or_init(|| match aya::sys::is_program_supported(ProgramType::Tracing) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err("tracing programs cannot attach (no BPF trampoline)".into()),
-            Err(e) => Err(format!("a tracing program cannot be loaded: {}", cause(&e))),
-        })
+        .get_or_init(
+            || match aya::sys::is_program_supported(ProgramType::Tracing) {
+                Ok(true) => Ok(()),
+                Ok(false) => Err("tracing programs cannot attach (no BPF trampoline)".into()),
+                Err(e) => Err(format!("a tracing program cannot be loaded: {}", cause(&e))),
+            },
+        )
         .clone()
 }
 

@@ -77,7 +77,8 @@ pub fn attach(
         .parse()
         .map_err(|_| format!("{}: not a number", id_file.display()))?;
     let perf = open_tracepoint(id).map_err(|e| format!("perf_event_open: {e}"))?;
-    perf_event::set_bpf_and_enable(&perf, prog.as_fd()).map_err(|e| format!("PERF_EVENT_IOC_SET_BPF: {e}"))?;
+    perf_event::set_bpf_and_enable(&perf, prog.as_fd())
+        .map_err(|e| format!("PERF_EVENT_IOC_SET_BPF: {e}"))?;
     probe.perf = Some(perf);
     Ok(probe)
 }
