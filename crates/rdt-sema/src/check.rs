@@ -704,17 +704,6 @@ impl<'a> ClauseChecker<'a> {
         }
     }
 
-    fn unsupported(&mut self, span: Span, what: &str) -> Option<Expr> {
-        self.error(
-            Diagnostic::error(
-                span,
-                format!("{what} is not supported by this version of rdt yet"),
-            )
-            .with_label("unsupported"),
-        );
-        None
-    }
-
     fn target_pid(&mut self, span: Span) -> Option<Expr> {
         match self.params.target_pid {
             Some(pid) => Some(typed(ExprKind::Int(i64::from(pid)), Type::U32, span)),
@@ -927,10 +916,17 @@ impl<'a> ClauseChecker<'a> {
             return self.deref(operand, span);
         }
         let value = self.expr(operand)?;
-        if !value.ty.is_scalar() || matches!(op, UnOp::Deref | UnOp::AddrOf) {
-            if matches!(op, UnOp::Deref | UnOp::AddrOf) {
-                return self.unsupported(span, "pointer dereference");
-            }
+        if op == UnOp::AddrOf {
+            self.error(
+                Diagnostic::error(span, "taking an address with `&` is not supported")
+                    .with_label("an address of a value in the BPF program")
+                    .with_help(
+                        "read kernel memory through a pointer instead: `ptr->field`, `*ptr`",
+                    ),
+            );
+            return None;
+        }
+        if !value.ty.is_scalar() {
             self.error(
                 Diagnostic::error(
                     value.span,
