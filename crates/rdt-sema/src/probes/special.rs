@@ -13,7 +13,10 @@ pub fn expand(kind: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
         _ => {
             return Err(
                 Diagnostic::error(span, format!("`{kind}` probes are not supported yet"))
-                    .with_label("unsupported probe"),
+                    .with_label("unsupported probe")
+                    .with_help(
+                        "rdt counts run-time faults (failed reads, full maps, lost events) and reports them at exit",
+                    ),
             )
         }
     };
