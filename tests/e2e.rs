@@ -381,7 +381,7 @@ fn run_case(case: &Case, is_root: bool, targets: &Path) -> Outcome {
             Err(e) => return Outcome::Fail(format!("cannot write the case's stdin: {e}")),
         }
     }
-    let output = run_with_timeout(cmd, Duration::from_secs(30), case.signal_after);
+    let output = run_with_timeout(cmd, Duration::from_secs(60), case.signal_after);
     if let Some(mut s) = sleeper {
         let _ = s.wait();
     }
