@@ -114,6 +114,9 @@ pub struct EventMeta {
     pub span: Span,
 }
 
+/// Bytes of a [`EventKind::ReadFault`] record after its id.
+pub const READ_FAULT_BODY: u32 = 16;
+
 impl EventMeta {
     /// Bytes of the ring-buffer record: the u64 id, then the arguments.
     pub fn record_size(&self) -> u32 {
@@ -122,6 +125,7 @@ impl EventMeta {
                 max_args, arg_size, ..
             } => 16 + max_args * arg_size,
             EventKind::ProcessSeen => 16,
+            EventKind::ReadFault => 8 + READ_FAULT_BODY,
             _ => {
                 let args = self.arg_slots();
                 8 + Type::Tuple(args.iter().map(|(_, t)| t.clone()).collect()).size()
@@ -172,6 +176,9 @@ pub enum EventKind {
     /// A process whose user addresses were captured for the first time (u64 pid after the id):
     /// user space notes its memory mappings while it still runs, to symbolize them later.
     ProcessSeen,
+    /// `-k`: a memory read failed. After the id: the helper's error (i64), then the start and
+    /// end of the read's span in the script (u32 each).
+    ReadFault,
     /// `clear`, `zero`, `print`, `trunc`, `normalize` of the map named `map` (with its `@`).
     MapOp { op: MapOp, map: String },
     /// `print(value)`: the one value in `args`.

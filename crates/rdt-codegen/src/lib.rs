@@ -32,6 +32,8 @@ pub struct Options {
     pub ncpus: u32,
     /// CLOCK_MONOTONIC when tracing starts, the zero of `elapsed`.
     pub start_ns: u64,
+    /// `-k`: every failed memory read also sends a record naming its place in the script.
+    pub warn_faults: bool,
 }
 
 use insn::map_type::{
@@ -48,7 +50,15 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
     let mut maps = define_maps(program);
     let mut events = layout_events(&program.events, &program.maps);
     let seen_processes = track_seen_processes(program, &mut maps, &mut events);
+    let fault_event = options.warn_faults.then(|| {
+        events.push(EventMeta {
+            kind: EventKind::ReadFault,
+            span: Span::default(),
+        });
+        events.len() - 1
+    });
     let globals = Globals {
+        fault_event,
         lens: maps.lens,
         zeroes: maps.zeroes,
         program,

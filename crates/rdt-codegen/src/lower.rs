@@ -42,6 +42,8 @@ pub struct Globals<'a> {
     pub events: &'a [EventMeta],
     /// Processes whose user addresses were captured, and the event announcing a new one.
     pub seen_processes: Option<stacks::SeenProcesses>,
+    /// `-k`: the event that reports a failed read with its place in the script.
+    pub fault_event: Option<usize>,
 }
 
 pub struct Lowerer<'a> {
@@ -278,7 +280,42 @@ impl<'a> Lowerer<'a> {
             target: fine,
         });
         self.bump_counter(counter);
+        if counter == Counter::ReadFaults {
+            self.report_fault(ret);
+        }
         self.place(fine);
+    }
+
+    /// `-k`: sends the failed read's error and span to user space, which warns at that place.
+    fn report_fault(&mut self, err: VReg) {
+        let Some(event) = self.g.fault_event else {
+            return;
+        };
+        let size = 8 + crate::artifact::READ_FAULT_BODY;
+        let rec = self.alloc(size);
+        self.store(Base::Scratch, rec, 8, Operand::Imm(event as i64));
+        self.store(Base::Scratch, rec + 8, 8, Operand::Reg(err));
+        self.store(
+            Base::Scratch,
+            rec + 16,
+            4,
+            Operand::Imm(i64::from(self.span.start)),
+        );
+        self.store(
+            Base::Scratch,
+            rec + 20,
+            4,
+            Operand::Imm(i64::from(self.span.end)),
+        );
+        self.call(
+            helper::RINGBUF_OUTPUT,
+            vec![
+                CallArg::Map(self.g.ringbuf),
+                CallArg::Scratch(rec),
+                CallArg::Imm(i64::from(size)),
+                CallArg::Imm(0),
+            ],
+        );
     }
 
     fn declare_vars(&mut self, types: &[Type]) {

@@ -322,6 +322,18 @@ impl Session<'_> {
                     OutputFormat::Json => json::text_record("join", &text),
                 }
             }
+            EventKind::ReadFault => {
+                let err = maps::read_u64(body) as i64;
+                let start = maps::read_u64(maps::field(body, 8, 8)) as u32;
+                let end = (maps::read_u64(maps::field(body, 8, 8)) >> 32) as u32;
+                let (name, source) = self.source;
+                let at = actions::location(name, source, rdt_syntax::Span { start, end });
+                eprintln!(
+                    "{at}: WARNING: a memory read failed: {}",
+                    read_fault_reason(err)
+                );
+                String::new()
+            }
             EventKind::ProcessSeen => {
                 crate::symbolize::remember_process(maps::read_u64(body) as u32);
                 String::new()
@@ -467,6 +479,15 @@ fn write_flamegraph(path: &std::path::Path, folded: &str) -> Result<(), RuntimeE
             path.display()
         ))
     })
+}
+
+/// Words for the error a `bpf_probe_read_*` helper returned.
+fn read_fault_reason(err: i64) -> String {
+    match -err {
+        14 => "bad address (EFAULT): the pointer is invalid or the page is not resident".into(),
+        34 => "not a kernel address (ERANGE): a user-space pointer read as kernel memory?".into(),
+        n => format!("{} ({err})", io::Error::from_raw_os_error(n as i32)),
+    }
 }
 
 fn output_error(e: io::Error) -> RuntimeError {

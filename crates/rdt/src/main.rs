@@ -31,6 +31,9 @@ struct Cli {
     /// Allow functions that change the system: system(), signal().
     #[arg(long = "unsafe")]
     unsafe_ok: bool,
+    /// Warn, at the script line, each time a memory read fails (they are always counted).
+    #[arg(short = 'k')]
+    warn_faults: bool,
     /// Run CMD after the probes attach; stop when it exits.
     #[arg(short = 'c', value_name = "CMD")]
     command: Option<String>,
@@ -194,6 +197,7 @@ fn run(cli: Cli) -> Result<(), ()> {
     let options = rdt_codegen::Options {
         ncpus: machine.possible_cpus,
         start_ns: machine.mono_ns,
+        warn_faults: cli.warn_faults,
     };
     let artifact = rdt_codegen::generate(&ir, &options).map_err(|d| report(&d))?;
     if let Some(path) = &cli.emit_elf {

@@ -85,15 +85,7 @@ impl Lowerer<'_> {
             read,
             vec![CallArg::Scratch(region), CallArg::Reg(n), CallArg::Reg(a)],
         );
-        let ok = self.label();
-        self.emit(Inst::Branch {
-            cond: Cond::Sge,
-            lhs: r,
-            rhs: Operand::Imm(0),
-            target: ok,
-        });
-        self.bump_counter(Counter::ReadFaults);
-        self.place(ok);
+        self.count_unless(r, Cond::Sge, Counter::ReadFaults);
     }
 
     /// Stores the u64 every text layout starts with.
