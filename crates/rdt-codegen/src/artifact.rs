@@ -59,15 +59,9 @@ pub struct MapMeta {
     pub value: ValueKind,
     /// Value size in bytes of one CPU's slot.
     pub value_size: u32,
-}
-
-impl MapMeta {
-    /// A key-less aggregation lives in a one-slot per-CPU array (cheaper than a hash: no key
-    /// hashing, no insertion); an all-zero value there means the map has no entry.
-    pub fn is_array(&self) -> bool {
-        // Mirrors ir::MapDecl::is_single_slot.
-        self.key.is_none() && self.value.is_per_cpu() && self.value != ValueKind::Sum
-    }
+    /// A one-slot per-CPU array, never inserted into (see `ir::MapDecl::is_single_slot`): an
+    /// all-zero value there means the map has no entry.
+    pub single_slot: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -494,6 +494,7 @@ fn map_meta(decl: &ir::MapDecl, def: &MapDef) -> MapMeta {
         key_size: def.key_size,
         value,
         value_size: def.value_size,
+        single_slot: decl.is_single_slot(),
     }
 }
 

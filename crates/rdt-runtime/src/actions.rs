@@ -46,7 +46,7 @@ impl MapRef<'_> {
 
     /// `clear(@m)`: removes every entry.
     pub fn clear(&self) -> io::Result<()> {
-        if self.meta.is_array() {
+        if self.meta.single_slot {
             // The array's one slot cannot be deleted; all zeros reads as no entry.
             return self.zero();
         }
@@ -99,7 +99,7 @@ impl MapRef<'_> {
         } else {
             &sorted[kept..]
         };
-        if self.meta.is_array() && !removed.is_empty() {
+        if self.meta.single_slot && !removed.is_empty() {
             return self.zero();
         }
         for e in removed {

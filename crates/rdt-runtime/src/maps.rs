@@ -109,7 +109,7 @@ pub fn read_map(fd: BorrowedFd, meta: &MapMeta) -> io::Result<Vec<Entry>> {
         meta.value_size as usize
     };
     let mut raw = bpf_sys::map_entries(fd, meta.key_size as usize, value_size)?;
-    if meta.is_array() {
+    if meta.single_slot {
         raw.retain(|(_, bytes)| bytes.iter().any(|&b| b != 0));
     }
     let slot = bpf_sys::round_up_8(meta.value_size as usize);

@@ -255,6 +255,7 @@ mod tests {
             key_size,
             value,
             value_size,
+            single_slot: false,
         }
     }
 

@@ -53,6 +53,7 @@ fn meta(
         key_size,
         value,
         value_size,
+        single_slot: false,
     }
 }
 

@@ -163,6 +163,7 @@ mod tests {
             key,
             value,
             value_size: 8,
+            single_slot: false,
         }
     }
 
