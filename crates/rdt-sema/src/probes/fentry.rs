@@ -73,12 +73,7 @@ pub(super) fn instance(function: &str, ret: bool) -> Instance {
 
 /// The traceable kernel functions matching `glob` that have a BTF prototype.
 fn wildcard_functions(kind: &str, glob: &str, span: Span) -> Result<Vec<String>, Diagnostic> {
-    let traceable = rdt_btf::kfuncs::matching(glob).map_err(|why| {
-        Diagnostic::error(span, format!("cannot expand the wildcard `{glob}`"))
-            .with_label("the kernel's functions cannot be listed")
-            .with_help(why)
-    })?;
-    let found: Vec<String> = traceable
+    let found: Vec<String> = super::kprobe::matching_functions(glob, span)?
         .into_iter()
         .filter(|f| function_args(f).is_ok())
         .collect();

@@ -110,13 +110,19 @@ pub fn stand_in_note(text: &str, instances: &[Instance]) -> Option<String> {
     ))
 }
 
-/// The kernel functions a wildcard names, from tracefs `available_filter_functions`.
-fn wildcard_functions(glob: &str, span: Span) -> Result<Vec<String>, Diagnostic> {
-    let found = rdt_btf::kfuncs::matching(glob).map_err(|why| {
+/// The kernel functions matching `glob`, from tracefs `available_filter_functions` (also the
+/// start of fentry's wildcards); an error at `span` when they cannot be listed.
+pub(super) fn matching_functions(glob: &str, span: Span) -> Result<Vec<String>, Diagnostic> {
+    rdt_btf::kfuncs::matching(glob).map_err(|why| {
         Diagnostic::error(span, format!("cannot expand the wildcard `{glob}`"))
             .with_label("the kernel's functions cannot be listed")
             .with_help(why)
-    })?;
+    })
+}
+
+/// The kernel functions a wildcard names.
+fn wildcard_functions(glob: &str, span: Span) -> Result<Vec<String>, Diagnostic> {
+    let found = matching_functions(glob, span)?;
     if found.is_empty() {
         return Err(
             Diagnostic::error(span, format!("no kernel function matches `{glob}`"))
