@@ -324,8 +324,8 @@ impl Session<'_> {
             }
             EventKind::ReadFault => {
                 let err = maps::read_u64(body) as i64;
-                let start = maps::read_u64(maps::field(body, 8, 8)) as u32;
-                let end = (maps::read_u64(maps::field(body, 8, 8)) >> 32) as u32;
+                let start = maps::read_u64(maps::field(body, 8, 4)) as u32;
+                let end = maps::read_u64(maps::field(body, 12, 4)) as u32;
                 let (name, source) = self.source;
                 let at = actions::location(name, source, rdt_syntax::Span { start, end });
                 eprintln!(
