@@ -307,7 +307,12 @@ impl<'a> Lowerer<'a> {
             4,
             Operand::Imm(i64::from(self.span.end)),
         );
-        self.call(
+        self.send_record(rec, size);
+    }
+
+    /// Copies the `size`-byte record at `rec` into the ring buffer; a full ring is counted.
+    pub(super) fn send_record(&mut self, rec: Region, size: u32) {
+        let r = self.call(
             helper::RINGBUF_OUTPUT,
             vec![
                 CallArg::Map(self.g.ringbuf),
@@ -316,6 +321,7 @@ impl<'a> Lowerer<'a> {
                 CallArg::Imm(0),
             ],
         );
+        self.count_unless(r, Cond::Eq, Counter::LostEvents);
     }
 
     fn declare_vars(&mut self, types: &[Type]) {
@@ -440,16 +446,7 @@ impl<'a> Lowerer<'a> {
         for (arg, (offset, slot_ty)) in args.iter().zip(meta.arg_slots()) {
             self.value_into(arg, rec + 8 + *offset as i32, slot_ty);
         }
-        let r = self.call(
-            helper::RINGBUF_OUTPUT,
-            vec![
-                CallArg::Map(self.g.ringbuf),
-                CallArg::Scratch(rec),
-                CallArg::Imm(i64::from(size)),
-                CallArg::Imm(0),
-            ],
-        );
-        self.count_unless(r, Cond::Eq, Counter::LostEvents);
+        self.send_record(rec, size);
     }
 
     // ---- values in memory ----

@@ -220,16 +220,7 @@ impl Lowerer<'_> {
             self.store(Base::Scratch, rec + 8, 8, Operand::Imm(i64::from(i + 1)));
         }
         self.place(done);
-        let r = self.call(
-            crate::insn::helper::RINGBUF_OUTPUT,
-            vec![
-                CallArg::Map(self.g.ringbuf),
-                CallArg::Scratch(rec),
-                CallArg::Imm(i64::from(size)),
-                CallArg::Imm(0),
-            ],
-        );
-        self.count_unless(r, Cond::Eq, Counter::LostEvents);
+        self.send_record(rec, size);
     }
 
     fn local_store(&mut self, map: usize, key: &Expr, value: &Expr, free_on_zero: bool) {

@@ -156,16 +156,7 @@ impl Lowerer<'_> {
         let record = self.alloc(16);
         self.store(Base::Scratch, record, 8, Operand::Imm(seen.event as i64));
         self.store(Base::Scratch, record + 8, 8, Operand::Reg(pid));
-        let r = self.call(
-            helper::RINGBUF_OUTPUT,
-            vec![
-                CallArg::Map(self.g.ringbuf),
-                CallArg::Scratch(record),
-                CallArg::Imm(16),
-                CallArg::Imm(0),
-            ],
-        );
-        self.count_unless(r, Cond::Eq, Counter::LostEvents);
+        self.send_record(record, 16);
         self.place(done);
     }
 }
