@@ -135,26 +135,23 @@ pub fn run_cases(root: &Path, filter: Option<String>) -> ExitCode {
                     let outcome = run_case(case, is_root, targets);
                     report(case, &outcome);
                     if let Ok(mut r) = results.lock() {
-                        r.push(outcome);
+                        r.push((case.name.as_str(), outcome));
                     }
                 }
             });
         }
     });
     let results = results.into_inner().unwrap_or_default();
-    let passed = results
-        .iter()
-        .filter(|o| matches!(o, Outcome::Pass))
-        .count();
-    let failed = results
-        .iter()
-        .filter(|o| matches!(o, Outcome::Fail(_)))
-        .count()
-        + bad_files;
-    let skipped = results
-        .iter()
-        .filter(|o| matches!(o, Outcome::Skip(_)))
-        .count();
+    let count = |pick: fn(&Outcome) -> bool| results.iter().filter(|(_, o)| pick(o)).count();
+    let passed = count(|o| matches!(o, Outcome::Pass));
+    let failed = count(|o| matches!(o, Outcome::Fail(_))) + bad_files;
+    let skipped = count(|o| matches!(o, Outcome::Skip(_)));
+    // The failures again, last: a CI log is often read from its tail only.
+    for (name, outcome) in &results {
+        if let Outcome::Fail(why) = outcome {
+            println!("\nfailed: {name}\n{why}");
+        }
+    }
     println!("\ne2e: {passed} passed, {failed} failed, {skipped} skipped");
     if failed > 0 {
         ExitCode::FAILURE
