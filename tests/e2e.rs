@@ -432,8 +432,7 @@ fn run_case(case: &Case, is_root: bool, targets: &Path) -> Outcome {
             }
             Err(e) => return Outcome::Fail(format!("cannot write the case's stdin: {e}")),
         }
-    }
-    else {
+    } else {
         // Not the harness's own standard input: under CI that may be a pipe that never closes.
         cmd.stdin(std::process::Stdio::null());
     }
