@@ -308,7 +308,7 @@ impl Gen {
             _ => self.rng.below(12),
         };
         let body: String = (0..len)
-            .map(|i| (b'a' + ((i as u64 + self.rng.below(3)) % 26) as u8) as char)
+            .map(|i| (b'a' + ((i + self.rng.below(3)) % 26) as u8) as char)
             .collect();
         format!("\"{body}\"")
     }
@@ -316,7 +316,7 @@ impl Gen {
     fn str_leaf(&mut self) -> String {
         loop {
             match self.rng.below(12) {
-                0 | 1 | 2 => return self.str_literal(),
+                0..=2 => return self.str_literal(),
                 3 => return self.rng.pick(&["comm", "curtask->comm"]).to_string(),
                 4 | 5 => {
                     let vars = self.vars_of(Ty::Str);
