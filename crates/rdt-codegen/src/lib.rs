@@ -34,6 +34,8 @@ pub struct Options {
     pub start_ns: u64,
     /// `-k`: every failed memory read also sends a record naming its place in the script.
     pub warn_faults: bool,
+    /// The kernel has the bpf_loop helper (5.17+): range `for` and `while` loops use it.
+    pub bpf_loop: bool,
 }
 
 use insn::map_type::{
@@ -69,6 +71,7 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
         start_ns: options.start_ns,
         events: &events,
         seen_processes,
+        bpf_loop: options.bpf_loop,
     };
     let lowered = lower_probes(program, &globals, maps.scratch)?;
     maps.defs[maps.scratch].value_size = lowered.scratch_size;

@@ -198,6 +198,7 @@ fn run(cli: Cli) -> Result<(), ()> {
         ncpus: machine.possible_cpus,
         start_ns: machine.mono_ns,
         warn_faults: cli.warn_faults,
+        bpf_loop: rdt_runtime::features::bpf_loop_available().is_ok(),
     };
     let artifact = rdt_codegen::generate(&ir, &options).map_err(|d| report(&d))?;
     if let Some(path) = &cli.emit_elf {
