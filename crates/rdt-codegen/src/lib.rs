@@ -227,6 +227,7 @@ fn lower_probes(
         let (function, scratch_bytes, bodies) =
             Lowerer::new(globals, probe.prog_type).lower_probe(probe);
         let mut mine = Vec::new();
+        let first_sibling = lowered.callbacks.len();
         for body in &bodies {
             match emit::emit_callback(body, scratch, index as u32, probe.span) {
                 Ok(code) => {
@@ -234,6 +235,7 @@ fn lower_probes(
                     lowered.callbacks.push(ElfCallback {
                         name: format!("cb{index}_{}", mine.len() - 1),
                         code,
+                        first_sibling,
                     });
                 }
                 Err(e) => diags.push(emit_error(probe.span, e)),
