@@ -314,7 +314,9 @@ fn program_metas(
         .map(|(((p, code), section), mine)| {
             // The loader appends each callback after the program, in order of first use:
             // the metadata does the same, so verifier errors and `-d bpf` cover callbacks too.
-            let code = with_callbacks(code, mine.iter().map(|&i| &callbacks[i].code));
+            let mine: Vec<&emit::Encoded> = mine.iter().map(|&i| &callbacks[i].code).collect();
+            let order = link_order(&code, &mine);
+            let code = with_callbacks(code, order.into_iter().map(|local| mine[local]));
             ProgramMeta {
                 name: p.name.clone(),
                 section,
@@ -345,6 +347,22 @@ fn map_metas(program: &ir::Program, maps: &MapLayout) -> Vec<MapMeta> {
         .collect();
     metas.sort_by(|a, b| a.name.cmp(&b.name));
     metas
+}
+
+/// The order in which the loader (aya) appends a program's callbacks: depth first, each at its
+/// first reference, its own callees (a nested loop's) right after it. Indices into `callbacks`.
+fn link_order(code: &emit::Encoded, callbacks: &[&emit::Encoded]) -> Vec<usize> {
+    fn visit(code: &emit::Encoded, callbacks: &[&emit::Encoded], order: &mut Vec<usize>) {
+        for &(_, local) in &code.func_relocs {
+            if local < callbacks.len() && !order.contains(&local) {
+                order.push(local);
+                visit(callbacks[local], callbacks, order);
+            }
+        }
+    }
+    let mut order = Vec::new();
+    visit(code, callbacks, &mut order);
+    order
 }
 
 /// A program's code with its callbacks appended, map references shifted to match.

@@ -19,7 +19,8 @@ pub struct LangState {
     /// Inside the body of a `for` over a map.
     pub in_map_loop: bool,
     /// Loops around the statement that only the loop limit bounds (`while`, `for` with bounds
-    /// computed at run time): the verifier walks their body up to 1024 times.
+    /// computed at run time) when the kernel lacks bpf_loop: the verifier walks their body up
+    /// to 1024 times.
     pub unbounded_loops: u32,
     /// The probe firing this clause: `probe`, `probefunc`, … (see `probe_names`).
     pub probe: crate::probe_names::ProbeNames,
@@ -39,9 +40,10 @@ impl ClauseChecker<'_> {
             } => self.for_range(var, *var_span, start, end, body)?,
             ast::StmtKind::While { cond, body } => {
                 let cond = self.condition(cond);
-                self.lang.unbounded_loops += 1;
+                let walked = u32::from(!self.params.bpf_loop);
+                self.lang.unbounded_loops += walked;
                 let body = self.loop_body(body);
-                self.lang.unbounded_loops -= 1;
+                self.lang.unbounded_loops -= walked;
                 StmtKind::While { cond: cond?, body }
             }
             ast::StmtKind::Unroll { count, body } => {
@@ -110,8 +112,10 @@ impl ClauseChecker<'_> {
         self.scopes.push(Default::default());
         let counter = typed(crate::ir::ExprKind::Int(0), Type::I64, var_span);
         let id = self.declare_or_check_var(var, var_span, &counter);
-        let bounded = matches!(start.kind, crate::ir::ExprKind::Int(_))
-            && matches!(end.kind, crate::ir::ExprKind::Int(_));
+        // With bpf_loop the body is a callback checked once, whatever the bounds.
+        let bounded = self.params.bpf_loop
+            || (matches!(start.kind, crate::ir::ExprKind::Int(_))
+                && matches!(end.kind, crate::ir::ExprKind::Int(_)));
         self.lang.unbounded_loops += u32::from(!bounded);
         let body = self.loop_body(body);
         self.lang.unbounded_loops -= u32::from(!bounded);
