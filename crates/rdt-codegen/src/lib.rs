@@ -639,3 +639,24 @@ fn section_prefix(p: &rdt_sema::ir::Probe) -> &'static str {
         p.prog_type.section_prefix()
     }
 }
+
+#[cfg(test)]
+mod link_order_tests {
+    use super::{emit::Encoded, link_order};
+
+    fn calling(callbacks: &[usize]) -> Encoded {
+        Encoded {
+            func_relocs: callbacks.iter().enumerate().map(|(at, &c)| (at, c)).collect(),
+            ..Encoded::default()
+        }
+    }
+
+    #[test]
+    fn nested_callbacks_follow_their_caller_depth_first() {
+        // Lowering lists an inner loop's callback (0) before the outer one calling it (1); a
+        // second loop (2) follows. The loader appends 1, then 0 (called by 1), then 2.
+        let callbacks = [calling(&[]), calling(&[0]), calling(&[])];
+        let refs: Vec<&Encoded> = callbacks.iter().collect();
+        assert_eq!(link_order(&calling(&[1, 2]), &refs), vec![1, 0, 2]);
+    }
+}

@@ -61,21 +61,28 @@ struct CallbackExits {
 
 impl<'a> Lowerer<'a> {
     /// `for ($i : start..end)`: bpf_loop(end - start, body) with `$i = start + index`.
-    pub(super) fn range_via_bpf_loop(&mut self, var: usize, start: &Expr, end: &Expr, body: &[Stmt]) {
+    pub(super) fn range_via_bpf_loop(
+        &mut self,
+        var: usize,
+        start: &Expr,
+        end: &Expr,
+        body: &[Stmt],
+    ) {
         let s = self.scalar(start);
         let e = self.scalar(end);
         let start_at = self.alloc(8);
         self.store(Base::Scratch, start_at, 8, Operand::Reg(s));
         let stop = self.alloc(8);
         self.store(Base::Scratch, stop, 8, Operand::Imm(0));
-        let count = self.alu(AluOp::Sub, e, Operand::Reg(s));
         let done = self.label();
         self.emit(Inst::Branch {
             cond: Cond::Sle,
-            lhs: count,
-            rhs: Operand::Imm(0),
+            lhs: e,
+            rhs: Operand::Reg(s),
             target: done,
         });
+        // Unsigned from here: `end - start` of a range wider than i64 still counts as large.
+        let count = self.alu(AluOp::Sub, e, Operand::Reg(s));
         self.cap_iterations(count);
         let mut cb = self.callback_lowerer();
         // First, before any call overwrites r1.
@@ -117,7 +124,8 @@ impl<'a> Lowerer<'a> {
         self.place(done);
     }
 
-    /// A longer range than bpf_loop runs is cut to its maximum, and the cut counted.
+    /// A longer range than bpf_loop runs is cut to its maximum (an unsigned compare), and the
+    /// cut counted.
     fn cap_iterations(&mut self, count: crate::lir::VReg) {
         let fits = self.label();
         self.emit(Inst::Branch {
@@ -226,9 +234,54 @@ impl<'a> Lowerer<'a> {
                 dst: r,
                 src: Operand::Reg(value),
             }),
-            super::VarLoc::Mem(region) => {
-                self.store(Base::Scratch, region, 8, Operand::Reg(value))
-            }
+            super::VarLoc::Mem(region) => self.store(Base::Scratch, region, 8, Operand::Reg(value)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_loop;
+    use rdt_sema::ir::{Expr, ExprKind, Stmt, StmtKind};
+    use rdt_sema::Type;
+    use rdt_syntax::Span;
+
+    fn stmt(kind: StmtKind) -> Stmt {
+        Stmt {
+            kind,
+            span: Span::default(),
+        }
+    }
+
+    fn int(v: i64) -> Expr {
+        Expr {
+            kind: ExprKind::Int(v),
+            ty: Type::I64,
+            span: Span::default(),
+        }
+    }
+
+    #[test]
+    fn finds_loops_nested_in_ifs_and_unrolls() {
+        let range = stmt(StmtKind::ForRange {
+            var: 0,
+            start: int(0),
+            end: int(3),
+            body: vec![],
+        });
+        let unrolled = stmt(StmtKind::Unroll {
+            count: 2,
+            body: vec![range],
+        });
+        let in_if = stmt(StmtKind::If {
+            cond: int(1),
+            then: vec![],
+            els: vec![unrolled],
+        });
+        assert!(has_loop(&[in_if]));
+        assert!(!has_loop(&[stmt(StmtKind::Unroll {
+            count: 2,
+            body: vec![],
+        })]));
     }
 }
