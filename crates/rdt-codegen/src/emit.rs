@@ -51,7 +51,13 @@ pub fn emit(
     scratch_key: u32,
     prologue_span: Span,
 ) -> Result<Encoded, EmitError> {
-    emit_function(f, scratch_map, scratch_key, prologue_span, Prologue::Register(R1))
+    emit_function(
+        f,
+        scratch_map,
+        scratch_key,
+        prologue_span,
+        Prologue::Register(R1),
+    )
 }
 
 /// Emits a callback. A bpf_for_each_map_elem callback is called with (map, key, value, ctx), and

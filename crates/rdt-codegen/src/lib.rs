@@ -646,7 +646,11 @@ mod link_order_tests {
 
     fn calling(callbacks: &[usize]) -> Encoded {
         Encoded {
-            func_relocs: callbacks.iter().enumerate().map(|(at, &c)| (at, c)).collect(),
+            func_relocs: callbacks
+                .iter()
+                .enumerate()
+                .map(|(at, &c)| (at, c))
+                .collect(),
             ..Encoded::default()
         }
     }

@@ -38,7 +38,9 @@ impl Lowerer<'_> {
                 end,
                 body,
             } => self.for_range(*var, start, end, body),
-            StmtKind::While { cond, body } if self.g.bpf_loop => self.while_via_bpf_loop(cond, body),
+            StmtKind::While { cond, body } if self.g.bpf_loop => {
+                self.while_via_bpf_loop(cond, body)
+            }
             StmtKind::While { cond, body } => self.while_loop(cond, body),
             StmtKind::ForMap { map, var, body } => self.for_map(*map, *var, body),
             StmtKind::Unroll { count, body } => self.unroll(*count, body),
