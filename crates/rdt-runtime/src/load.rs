@@ -170,6 +170,9 @@ fn rejected_log(io_error: &std::io::Error, log: &str, meta: &ProgramMeta) -> Run
     let too_complex = reason.contains("too large") || reason.contains("too complex");
     let help = if too_complex {
         too_complex_help()
+    } else if reason.contains("combined stack size") {
+        // Nested loop bodies are nested BPF functions sharing one 512-byte stack.
+        "the nested loop bodies (each a BPF function) need more than the 512 bytes of stack they share: nest fewer loops, or move the inner ones into a clause of their own"
     } else {
         "this is a bug in rdt's code generation; run with `-d bpf` to see the instructions, `-v` for the verifier log"
     };
