@@ -209,15 +209,18 @@ pub enum Counter {
     /// `exit()` ran: user space also learns it from here when a full ring buffer lost the
     /// exit record, so the session still ends.
     ExitRequested = 5,
+    /// A range loop longer than bpf_loop's 8,388,608 iterations was cut there.
+    RangeLimit = 6,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 6] = [
+    pub const ALL: [Counter; 7] = [
         Counter::LostEvents,
         Counter::MapFull,
         Counter::ReadFaults,
         Counter::LoopLimit,
         Counter::StackFaults,
         Counter::ExitRequested,
+        Counter::RangeLimit,
     ];
 }

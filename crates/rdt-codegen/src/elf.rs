@@ -31,10 +31,13 @@ pub struct ElfProgram<'a> {
     pub callbacks: &'a [usize],
 }
 
-/// A bpf_for_each_map_elem callback, written to `.text` as a static function.
+/// A bpf_for_each_map_elem or bpf_loop callback, written to `.text` as a static function.
 pub struct ElfCallback {
     pub name: String,
     pub code: Encoded,
+    /// Index in the callback list of its probe's first callback: a nested loop's callback
+    /// address in `code` names a sibling by its index in the probe's own list.
+    pub first_sibling: usize,
 }
 
 /// Writes the object; `btf` is `(.BTF, .BTF.ext)`, present when there are callbacks.
@@ -105,6 +108,23 @@ fn write_callbacks(
             flags: SymbolFlags::None,
         }));
         add_map_relocations(obj, section, offset, &cb.code, map_symbols)?;
+        // A nested callback comes before the one calling it, so its symbol exists already.
+        for &(insn, local) in &cb.code.func_relocs {
+            let Some(&symbol) = symbols.get(cb.first_sibling + local) else {
+                continue;
+            };
+            obj.add_relocation(
+                section,
+                Relocation {
+                    offset: offset + insn as u64 * 8,
+                    symbol,
+                    addend: 0,
+                    flags: RelocationFlags::Elf {
+                        r_type: R_BPF_64_64,
+                    },
+                },
+            )?;
+        }
     }
     Ok(symbols)
 }

@@ -4,7 +4,7 @@
 //! r0–r5 are temporaries; r9 holds the scratch pointer for the whole program.
 
 use crate::insn::{self, Insn, FP, R0, R1, R2, R9};
-use crate::lir::{AluOp, Base, CallArg, Cond, Function, Inst, Label, Operand, VReg};
+use crate::lir::{AluOp, Base, CallArg, Cond, Entry, Function, Inst, Label, Operand, VReg};
 use crate::regalloc::{self, Allocation, Loc};
 use rdt_syntax::Span;
 use std::collections::HashMap;
@@ -51,18 +51,39 @@ pub fn emit(
     scratch_key: u32,
     prologue_span: Span,
 ) -> Result<Encoded, EmitError> {
-    emit_function(f, scratch_map, scratch_key, prologue_span, R1)
+    emit_function(
+        f,
+        scratch_map,
+        scratch_key,
+        prologue_span,
+        Prologue::Register(R1),
+    )
 }
 
-/// Emits a bpf_for_each_map_elem callback: it is called with (map, key, value, ctx), and its
-/// "context" (what [`Inst::LoadCtx`] reads) is the entry's key.
+/// Emits a callback. A bpf_for_each_map_elem callback is called with (map, key, value, ctx), and
+/// its "context" (what [`Inst::LoadCtx`] reads) is the entry's key. A bpf_loop callback is called
+/// with (index, ctx), ctx pointing at the caller's saved context pointer, which it copies into
+/// its own frame: the probe's context stays readable inside the loop body.
 pub fn emit_callback(
     f: &Function,
     scratch_map: usize,
     scratch_key: u32,
     prologue_span: Span,
 ) -> Result<Encoded, EmitError> {
-    emit_function(f, scratch_map, scratch_key, prologue_span, R2)
+    let ctx = match f.entry {
+        Entry::MapElem => Prologue::Register(R2),
+        Entry::Loop => Prologue::PointedToBy(R2),
+    };
+    emit_function(f, scratch_map, scratch_key, prologue_span, ctx)
+}
+
+/// Where a function finds the context pointer it saves at entry.
+#[derive(Clone, Copy)]
+enum Prologue {
+    Register(u8),
+    /// At offset 0 of the memory this register points to (r1 stays untouched for
+    /// [`Inst::LoopIndex`]).
+    PointedToBy(u8),
 }
 
 fn emit_function(
@@ -70,7 +91,7 @@ fn emit_function(
     scratch_map: usize,
     scratch_key: u32,
     prologue_span: Span,
-    ctx_reg: u8,
+    ctx: Prologue,
 ) -> Result<Encoded, EmitError> {
     let alloc = regalloc::allocate(f, FIRST_SPILL_SLOT);
     let frame = (-FIRST_SPILL_SLOT) as u32 - 8 + alloc.stack_bytes;
@@ -84,7 +105,13 @@ fn emit_function(
         fixups: Vec::new(),
         span: prologue_span,
     };
-    e.push(insn::store_reg(insn::DW, FP, CTX_SLOT, ctx_reg));
+    match ctx {
+        Prologue::Register(r) => e.push(insn::store_reg(insn::DW, FP, CTX_SLOT, r)),
+        Prologue::PointedToBy(r) => {
+            e.push(insn::load(insn::DW, R0, r, 0));
+            e.push(insn::store_reg(insn::DW, FP, CTX_SLOT, R0));
+        }
+    }
     for (inst, span) in &f.insts {
         e.span = *span;
         match inst {
@@ -275,6 +302,15 @@ impl Emitter<'_> {
                 self.labels.insert(*l, self.out.insns.len());
             }
             Inst::InitScratch => {}
+            Inst::LoopIndex { dst } => {
+                let d = self.target(*dst, R0);
+                self.push(insn::mov_reg(d, R1));
+                self.commit(*dst, d);
+            }
+            Inst::Return { value } => {
+                self.push(insn::mov_imm(R0, *value));
+                self.push(insn::exit());
+            }
         }
     }
 
@@ -301,6 +337,10 @@ impl Emitter<'_> {
             }
             CallArg::Map(m) => self.load_map(reg, m),
             CallArg::Ctx => self.push(insn::load(insn::DW, reg, FP, CTX_SLOT)),
+            CallArg::CtxSlot => {
+                self.push(insn::mov_reg(reg, FP));
+                self.push(insn::alu64_imm(insn::ADD, reg, i32::from(CTX_SLOT)));
+            }
             CallArg::Callback(index) => {
                 // The loader links the callback in and marks this a BPF_PSEUDO_FUNC load.
                 self.out.func_relocs.push((self.out.insns.len(), index));

@@ -122,6 +122,7 @@ pub mod helper {
     pub const SEND_SIGNAL: i32 = 109;
     pub const JIFFIES64: i32 = 118;
     pub const FOR_EACH_MAP_ELEM: i32 = 164;
+    pub const LOOP: i32 = 181;
 
     pub fn name(id: i32) -> &'static str {
         match id {
@@ -147,6 +148,7 @@ pub mod helper {
             SEND_SIGNAL => "send_signal",
             JIFFIES64 => "jiffies64",
             FOR_EACH_MAP_ELEM => "for_each_map_elem",
+            LOOP => "loop",
             _ => "helper",
         }
     }

@@ -34,6 +34,8 @@ pub struct Options {
     pub start_ns: u64,
     /// `-k`: every failed memory read also sends a record naming its place in the script.
     pub warn_faults: bool,
+    /// The kernel has the bpf_loop helper (5.17+): range `for` and `while` loops use it.
+    pub bpf_loop: bool,
 }
 
 use insn::map_type::{
@@ -69,6 +71,7 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
         start_ns: options.start_ns,
         events: &events,
         seen_processes,
+        bpf_loop: options.bpf_loop,
     };
     let lowered = lower_probes(program, &globals, maps.scratch)?;
     maps.defs[maps.scratch].value_size = lowered.scratch_size;
@@ -224,6 +227,7 @@ fn lower_probes(
         let (function, scratch_bytes, bodies) =
             Lowerer::new(globals, probe.prog_type).lower_probe(probe);
         let mut mine = Vec::new();
+        let first_sibling = lowered.callbacks.len();
         for body in &bodies {
             match emit::emit_callback(body, scratch, index as u32, probe.span) {
                 Ok(code) => {
@@ -231,6 +235,7 @@ fn lower_probes(
                     lowered.callbacks.push(ElfCallback {
                         name: format!("cb{index}_{}", mine.len() - 1),
                         code,
+                        first_sibling,
                     });
                 }
                 Err(e) => diags.push(emit_error(probe.span, e)),
@@ -309,7 +314,9 @@ fn program_metas(
         .map(|(((p, code), section), mine)| {
             // The loader appends each callback after the program, in order of first use:
             // the metadata does the same, so verifier errors and `-d bpf` cover callbacks too.
-            let code = with_callbacks(code, mine.iter().map(|&i| &callbacks[i].code));
+            let mine: Vec<&emit::Encoded> = mine.iter().map(|&i| &callbacks[i].code).collect();
+            let order = link_order(&code, &mine);
+            let code = with_callbacks(code, order.into_iter().map(|local| mine[local]));
             ProgramMeta {
                 name: p.name.clone(),
                 section,
@@ -340,6 +347,22 @@ fn map_metas(program: &ir::Program, maps: &MapLayout) -> Vec<MapMeta> {
         .collect();
     metas.sort_by(|a, b| a.name.cmp(&b.name));
     metas
+}
+
+/// The order in which the loader (aya) appends a program's callbacks: depth first, each at its
+/// first reference, its own callees (a nested loop's) right after it. Indices into `callbacks`.
+fn link_order(code: &emit::Encoded, callbacks: &[&emit::Encoded]) -> Vec<usize> {
+    fn visit(code: &emit::Encoded, callbacks: &[&emit::Encoded], order: &mut Vec<usize>) {
+        for &(_, local) in &code.func_relocs {
+            if local < callbacks.len() && !order.contains(&local) {
+                order.push(local);
+                visit(callbacks[local], callbacks, order);
+            }
+        }
+    }
+    let mut order = Vec::new();
+    visit(code, callbacks, &mut order);
+    order
 }
 
 /// A program's code with its callbacks appended, map references shifted to match.
@@ -614,5 +637,30 @@ fn section_prefix(p: &rdt_sema::ir::Probe) -> &'static str {
         "kretprobe"
     } else {
         p.prog_type.section_prefix()
+    }
+}
+
+#[cfg(test)]
+mod link_order_tests {
+    use super::{emit::Encoded, link_order};
+
+    fn calling(callbacks: &[usize]) -> Encoded {
+        Encoded {
+            func_relocs: callbacks
+                .iter()
+                .enumerate()
+                .map(|(at, &c)| (at, c))
+                .collect(),
+            ..Encoded::default()
+        }
+    }
+
+    #[test]
+    fn nested_callbacks_follow_their_caller_depth_first() {
+        // Lowering lists an inner loop's callback (0) before the outer one calling it (1); a
+        // second loop (2) follows. The loader appends 1, then 0 (called by 1), then 2.
+        let callbacks = [calling(&[]), calling(&[0]), calling(&[])];
+        let refs: Vec<&Encoded> = callbacks.iter().collect();
+        assert_eq!(link_order(&calling(&[1, 2]), &refs), vec![1, 0, 2]);
     }
 }

@@ -69,8 +69,11 @@ pub enum CallArg {
     Map(MapIndex),
     /// The program's context pointer (saved at entry), for helpers such as `get_stack`.
     Ctx,
-    /// The address of callback function N of this program (bpf_for_each_map_elem).
+    /// The address of callback function N of this program (bpf_for_each_map_elem, bpf_loop).
     Callback(usize),
+    /// The address of the stack slot holding the saved context pointer: bpf_loop's callback
+    /// context, from which a loop callback takes the probe's context (lower/bpf_loop.rs).
+    CtxSlot,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,6 +131,14 @@ pub enum Inst {
     Label(Label),
     /// Finds this CPU's scratch area (r9); every [`Base::Scratch`] access comes after it.
     InitScratch,
+    /// `dst = ` the iteration index a bpf_loop callback is called with; first in the callback.
+    LoopIndex {
+        dst: VReg,
+    },
+    /// Leaves the function with `value` (a bpf_loop callback's 1 stops the loop).
+    Return {
+        value: i32,
+    },
 }
 
 impl Inst {
@@ -156,7 +167,11 @@ impl Inst {
                 })
                 .collect(),
             Inst::Branch { lhs, rhs, .. } => std::iter::once(*lhs).chain(op(rhs)).collect(),
-            Inst::Jump { .. } | Inst::Label(_) | Inst::InitScratch => vec![],
+            Inst::Jump { .. }
+            | Inst::Label(_)
+            | Inst::InitScratch
+            | Inst::LoopIndex { .. }
+            | Inst::Return { .. } => vec![],
         }
     }
 
@@ -167,7 +182,8 @@ impl Inst {
             | Inst::Alu { dst, .. }
             | Inst::Neg { dst, .. }
             | Inst::LoadCtx { dst, .. }
-            | Inst::Load { dst, .. } => Some(*dst),
+            | Inst::Load { dst, .. }
+            | Inst::LoopIndex { dst } => Some(*dst),
             Inst::Call { ret, .. } => *ret,
             _ => None,
         }
@@ -180,4 +196,16 @@ pub struct Function {
     pub insts: Vec<(Inst, Span)>,
     pub vregs: u32,
     pub labels: u32,
+    /// How a callback is called (programs ignore it).
+    pub entry: Entry,
+}
+
+/// The arguments a callback receives, which decide what its prologue saves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Entry {
+    /// bpf_for_each_map_elem: (map, key, value, ctx); the key stands in for the context.
+    #[default]
+    MapElem,
+    /// bpf_loop: (index, ctx), ctx pointing at the caller's saved context pointer.
+    Loop,
 }

@@ -14,6 +14,7 @@ use rdt_syntax::ast::{BinOp, UnOp};
 use rdt_syntax::Span;
 
 mod aggregate;
+mod bpf_loop;
 mod func_ip;
 mod funcs_extra;
 mod kmem;
@@ -44,6 +45,8 @@ pub struct Globals<'a> {
     pub seen_processes: Option<stacks::SeenProcesses>,
     /// `-k`: the event that reports a failed read with its place in the script.
     pub fault_event: Option<usize>,
+    /// The kernel has bpf_loop: range `for` and `while` loops become callbacks (lower/bpf_loop.rs).
+    pub bpf_loop: bool,
 }
 
 pub struct Lowerer<'a> {
@@ -99,7 +102,8 @@ impl<'a> Lowerer<'a> {
     /// Lowers one probe; returns the function, the scratch bytes it needs, and the callbacks it
     /// passes to bpf_for_each_map_elem (`CallArg::Callback` indexes them).
     pub fn lower_probe(mut self, probe: &ir::Probe) -> (Function, u32, Vec<Function>) {
-        self.memory_vars = map_loop::has_map_loop(&probe.body);
+        self.memory_vars = map_loop::has_map_loop(&probe.body)
+            || (self.g.bpf_loop && bpf_loop::has_loop(&probe.body));
         self.span = probe.span;
         let exit = self.label();
         self.exit = exit;
@@ -1052,7 +1056,7 @@ fn remove_unreachable(f: &mut Function) {
                 }
             }
             let keep = reachable;
-            if matches!(inst, Inst::Jump { .. }) {
+            if matches!(inst, Inst::Jump { .. } | Inst::Return { .. }) {
                 reachable = false;
             }
             keep

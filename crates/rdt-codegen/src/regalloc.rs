@@ -175,6 +175,7 @@ mod tests {
             insts: insts.into_iter().map(|i| (i, Span::default())).collect(),
             vregs,
             labels: 4,
+            ..Function::default()
         }
     }
 

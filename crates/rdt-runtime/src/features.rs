@@ -29,6 +29,7 @@ pub fn probe_all() -> Vec<Feature> {
         usdt_semaphores(),
         hardware_pmu(),
         get_stack(),
+        bpf_loop(),
         test_run(),
     ]
 }
@@ -223,6 +224,46 @@ fn get_stack() -> Feature {
         .map(|_| String::new())
         .map_err(|e| format!("a program calling it was refused: {e}"));
     feature("bpf_get_stack", r)
+}
+
+fn bpf_loop() -> Feature {
+    feature(
+        "bpf_loop",
+        bpf_loop_available().map(|()| "range `for` and `while` loops run as callbacks".to_string()),
+    )
+}
+
+/// Whether the kernel has the bpf_loop helper (5.17+), or why not (probed once per process);
+/// `RDT_NO_BPF_LOOP=1` answers no, to exercise the verifier-bounded loops.
+///
+/// The probe calls helper 181 with a number where the callback belongs: a kernel that knows
+/// the helper rejects the argument (EACCES), one that does not rejects the helper (EINVAL).
+pub fn bpf_loop_available() -> Result<(), String> {
+    static AVAILABLE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    AVAILABLE
+        .get_or_init(|| {
+            if std::env::var_os("RDT_NO_BPF_LOOP").is_some_and(|v| v == "1") {
+                return Err("RDT_NO_BPF_LOOP=1".to_string());
+            }
+            let prog = [
+                insn::mov_imm(insn::R1, 1),
+                insn::mov_imm(insn::R2, 0),
+                insn::mov_imm(insn::R3, 0),
+                insn::mov_imm(insn::R4, 0),
+                insn::call(helper::LOOP),
+                insn::mov_imm(insn::R0, 0),
+                insn::exit(),
+            ];
+            match prog_load(prog_type::KPROBE, 0, "rdt_info", &prog) {
+                Err(e) if e.raw_os_error() == Some(libc::EACCES) => Ok(()),
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                    Err("the kernel does not know the helper (kernel < 5.17)".to_string())
+                }
+                Err(e) => Err(format!("probe failed: {e}")),
+                Ok(_) => Ok(()),
+            }
+        })
+        .clone()
 }
 
 /// Runs a raw tracepoint program with BPF_PROG_TEST_RUN (what BEGIN and END need).

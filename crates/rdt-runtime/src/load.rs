@@ -140,6 +140,16 @@ fn rejected(e: ProgramError, meta: &ProgramMeta) -> RuntimeError {
     rejected_log(io_error, &verifier_log.to_string(), meta)
 }
 
+/// Why a program is too large for the verifier, and what to change.
+fn too_complex_help() -> &'static str {
+    match crate::features::bpf_loop_available() {
+        // Loops are bpf_loop callbacks, checked once: the size is in straight-line code.
+        Ok(()) => "the program is too large for the verifier: lower `strsize`, shorten the clause or its `unroll`s, or split the clause",
+        // The verifier walks a loop once per iteration: long loops exhaust its budget.
+        Err(_) => "the program is too large for the verifier, which walks every loop iteration because this kernel has no bpf_loop helper (5.17+): lower the bounds (or `strsize`), move work out of the loop, or split the clause",
+    }
+}
+
 /// A load failure with the verifier's log, located at the instruction the verifier stopped on.
 fn rejected_log(io_error: &std::io::Error, log: &str, meta: &ProgramMeta) -> RuntimeError {
     if io_error.raw_os_error() == Some(libc::EPERM) && log.trim().is_empty() {
@@ -159,8 +169,10 @@ fn rejected_log(io_error: &std::io::Error, log: &str, meta: &ProgramMeta) -> Run
     let reason = reason.unwrap_or_else(|| io_error.to_string());
     let too_complex = reason.contains("too large") || reason.contains("too complex");
     let help = if too_complex {
-        // The verifier walks a loop once per iteration: long loops exhaust its budget.
-        "the program is too large for the verifier, which walks every loop iteration (a `while` or a `for` with computed bounds up to 1024 times): use `for ($i : 0..N)` with constant bounds, lower the bounds (or `strsize`), move work out of the loop, or split the clause"
+        too_complex_help()
+    } else if reason.contains("combined stack size") {
+        // Nested loop bodies are nested BPF functions sharing one 512-byte stack.
+        "the nested loop bodies (each a BPF function) need more than the 512 bytes of stack they share: nest fewer loops, or move the inner ones into a clause of their own"
     } else {
         "this is a bug in rdt's code generation; run with `-d bpf` to see the instructions, `-v` for the verifier log"
     };

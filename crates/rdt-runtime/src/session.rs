@@ -530,6 +530,9 @@ fn report_counters(ebpf: &Loaded, artifact: &Artifact) -> u64 {
             ),
             Counter::ReadFaults => "reads of kernel or user memory failed and gave empty values",
             Counter::LoopLimit => "loops stopped after 1024 iterations (the loop limit)",
+            Counter::RangeLimit => {
+                "range loops stopped after 8388608 iterations (the bpf_loop helper's limit)"
+            }
             Counter::StackFaults => {
                 "stacks could not be captured and are empty (no user stack in kernel threads, or a fault while walking it)"
             }

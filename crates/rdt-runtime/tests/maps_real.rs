@@ -265,10 +265,10 @@ fn counters_are_summed_over_cpus() {
     )
     .expect("update");
     let n = cpus() as u64;
-    assert_eq!(
-        read_counters(fd).expect("counters"),
-        [n * (n + 1) / 2, 0, 5 * n, 0, 0, 0]
-    );
+    // Slots 0 and 2 were written; every other counter (however many there are) reads 0.
+    let counts = read_counters(fd).expect("counters");
+    assert_eq!(counts[..3], [n * (n + 1) / 2, 0, 5 * n]);
+    assert!(counts[3..].iter().all(|&c| c == 0));
 }
 
 #[test]

@@ -45,6 +45,9 @@ pub struct Params {
     /// Whether fentry programs load on this kernel, or why not: asked only when kprobes are
     /// missing, to let fentry stand in (probes/kprobe.rs). `None` (tests, tools): no stand-in.
     pub fentry_check: Option<fn() -> Result<(), String>>,
+    /// The kernel has the bpf_loop helper: `while` and range `for` bodies become callbacks the
+    /// verifier checks once, so a `for` over a map may sit inside them (check/control.rs).
+    pub bpf_loop: bool,
 }
 
 /// Everything the checker learns about maps, shared by all clauses.

@@ -1,10 +1,11 @@
 //! Lowering of loops, early exits, `self->`/`this->` stores, `signal()`, tuple fields and the
 //! string functions.
 //!
-//! Loops are real BPF loops (the verifier accepts bounded loops since 5.3). A `for` loop with
-//! constant bounds is proved finite by the verifier itself; every other loop also counts its
-//! iterations and stops after [`LOOP_LIMIT`], bumping [`Counter::LoopLimit`] so the stop is
-//! reported, never silent.
+//! Range `for` and `while` loops go through bpf_loop where the kernel has it (lower/bpf_loop.rs);
+//! here they are real BPF loops (the verifier accepts bounded loops since 5.3), the fallback for
+//! older kernels. A `for` loop with constant bounds is proved finite by the verifier itself;
+//! every other loop also counts its iterations and stops after [`LOOP_LIMIT`], bumping
+//! [`Counter::LoopLimit`] so the stop is reported, never silent.
 
 use super::{Lowerer, Region};
 use crate::artifact::Counter;
@@ -30,7 +31,16 @@ impl Lowerer<'_> {
                 start,
                 end,
                 body,
+            } if self.g.bpf_loop => self.range_via_bpf_loop(*var, start, end, body),
+            StmtKind::ForRange {
+                var,
+                start,
+                end,
+                body,
             } => self.for_range(*var, start, end, body),
+            StmtKind::While { cond, body } if self.g.bpf_loop => {
+                self.while_via_bpf_loop(cond, body)
+            }
             StmtKind::While { cond, body } => self.while_loop(cond, body),
             StmtKind::ForMap { map, var, body } => self.for_map(*map, *var, body),
             StmtKind::Unroll { count, body } => self.unroll(*count, body),

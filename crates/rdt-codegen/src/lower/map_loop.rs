@@ -6,7 +6,7 @@
 
 use super::{remove_unreachable, Lowerer, Region, VarLoc};
 use crate::insn::helper;
-use crate::lir::{AluOp, Base, CallArg, Cond, Function, Inst, Operand};
+use crate::lir::{AluOp, Base, CallArg, Cond, Inst, Operand};
 use rdt_sema::ir::{MapValue, Stmt, StmtKind};
 use rdt_sema::Type;
 
@@ -33,17 +33,9 @@ impl Lowerer<'_> {
         };
         let stop = self.alloc(8);
         self.store(Base::Scratch, stop, 8, Operand::Imm(0));
-        let mut cb = Lowerer::new(self.g, self.prog_type);
-        cb.vars = self.vars.clone();
-        cb.memory_vars = true;
-        cb.scratch_top = self.scratch_top;
-        cb.scratch_peak = self.scratch_top;
-        cb.span = self.span;
-        let (callback, cb_top) = cb.lower_callback(map, kv, stop, body);
-        self.scratch_top = self.scratch_top.max(cb_top);
-        self.scratch_peak = self.scratch_peak.max(cb_top);
-        let index = self.callbacks.len();
-        self.callbacks.push(callback);
+        let cb = self.callback_lowerer();
+        let callback = cb.lower_callback(map, kv, stop, body);
+        let index = self.adopt_callback(callback);
         let m = self.g.user_maps[map];
         self.call(
             FOR_EACH_MAP_ELEM,
@@ -70,7 +62,7 @@ impl Lowerer<'_> {
         kv: Region,
         stop: Region,
         body: &[Stmt],
-    ) -> (Function, u32) {
+    ) -> super::bpf_loop::LoweredCallback {
         let (end, broke, returned) = (self.label(), self.label(), self.label());
         self.exit = returned;
         self.emit(Inst::InitScratch);
@@ -96,8 +88,11 @@ impl Lowerer<'_> {
         self.store(Base::Scratch, stop, 8, Operand::Imm(STOP_RETURN));
         self.place(end);
         remove_unreachable(&mut self.f);
-        let needed = self.scratch_needed();
-        (self.f, needed)
+        super::bpf_loop::LoweredCallback {
+            scratch_top: self.scratch_needed(),
+            function: self.f,
+            callbacks: self.callbacks,
+        }
     }
 
     /// Copies the entry's key (the callback's context) and its value into `$kv`.

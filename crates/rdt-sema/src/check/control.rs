@@ -19,11 +19,19 @@ pub struct LangState {
     /// Inside the body of a `for` over a map.
     pub in_map_loop: bool,
     /// Loops around the statement that only the loop limit bounds (`while`, `for` with bounds
-    /// computed at run time): the verifier walks their body up to 1024 times.
+    /// computed at run time) when the kernel lacks bpf_loop: the verifier walks their body up
+    /// to 1024 times.
     pub unbounded_loops: u32,
     /// The probe firing this clause: `probe`, `probefunc`, … (see `probe_names`).
     pub probe: crate::probe_names::ProbeNames,
+    /// Loop bodies around the statement that run as callbacks (map loops; with bpf_loop, range
+    /// and `while` loops too): each is one more frame on the kernel's call stack.
+    pub callback_depth: u32,
 }
+
+/// The kernel runs at most 8 nested BPF functions (MAX_CALL_FRAMES): the program and 7 loop
+/// bodies.
+const MAX_NESTED_CALLBACKS: u32 = 7;
 
 impl ClauseChecker<'_> {
     /// Checks a loop or early-exit statement.
@@ -39,9 +47,12 @@ impl ClauseChecker<'_> {
             } => self.for_range(var, *var_span, start, end, body)?,
             ast::StmtKind::While { cond, body } => {
                 let cond = self.condition(cond);
-                self.lang.unbounded_loops += 1;
+                let walked = u32::from(!self.params.bpf_loop);
+                let callback = self.enter_callback(self.params.bpf_loop, span)?;
+                self.lang.unbounded_loops += walked;
                 let body = self.loop_body(body);
-                self.lang.unbounded_loops -= 1;
+                self.lang.unbounded_loops -= walked;
+                self.lang.callback_depth -= callback;
                 StmtKind::While { cond: cond?, body }
             }
             ast::StmtKind::Unroll { count, body } => {
@@ -110,12 +121,19 @@ impl ClauseChecker<'_> {
         self.scopes.push(Default::default());
         let counter = typed(crate::ir::ExprKind::Int(0), Type::I64, var_span);
         let id = self.declare_or_check_var(var, var_span, &counter);
-        let bounded = matches!(start.kind, crate::ir::ExprKind::Int(_))
-            && matches!(end.kind, crate::ir::ExprKind::Int(_));
+        // With bpf_loop the body is a callback checked once, whatever the bounds.
+        let bounded = self.params.bpf_loop
+            || (matches!(start.kind, crate::ir::ExprKind::Int(_))
+                && matches!(end.kind, crate::ir::ExprKind::Int(_)));
+        let Some(callback) = self.enter_callback(self.params.bpf_loop, var_span) else {
+            self.scopes.pop();
+            return None;
+        };
         self.lang.unbounded_loops += u32::from(!bounded);
         let body = self.loop_body(body);
         self.lang.unbounded_loops -= u32::from(!bounded);
         self.scopes.pop();
+        self.lang.callback_depth -= callback;
         Some(StmtKind::ForRange {
             var: id?,
             start,
@@ -218,15 +236,41 @@ impl ClauseChecker<'_> {
             var_span,
         );
         let var = self.declare_or_check_var(var, var_span, &pair);
+        let Some(callback) = self.enter_callback(true, map_span) else {
+            self.scopes.pop();
+            return None;
+        };
         self.lang.in_map_loop = true;
         let body = self.loop_body(body);
         self.lang.in_map_loop = false;
+        self.lang.callback_depth -= callback;
         self.scopes.pop();
         Some(StmtKind::ForMap {
             map: id,
             var: var?,
             body,
         })
+    }
+
+    /// Counts a loop body that runs as a callback (`yes`); past the kernel's call depth, a
+    /// located error. Returns what to take off `callback_depth` after the body.
+    fn enter_callback(&mut self, yes: bool, span: Span) -> Option<u32> {
+        if !yes {
+            return Some(0);
+        }
+        if self.lang.callback_depth >= MAX_NESTED_CALLBACKS {
+            self.error(
+                Diagnostic::error(
+                    span,
+                    format!("loops nested more than {MAX_NESTED_CALLBACKS} deep"),
+                )
+                .with_label("each loop body is a BPF function, and the kernel runs at most 8 nested")
+                .with_help("move the inner loops into a clause of their own, or repeat a short inner body with `unroll(N)`"),
+            );
+            return None;
+        }
+        self.lang.callback_depth += 1;
+        Some(1)
     }
 
     fn loop_body(&mut self, body: &ast::Block) -> Vec<Stmt> {
