@@ -57,6 +57,7 @@ pub struct RawObject {
     programs: HashMap<String, LoadedProgram>,
 }
 
+/// A program in the kernel, and how it was loaded.
 struct LoadedProgram {
     fd: OwnedFd,
     /// `BPF_TRACE_UPROBE_MULTI` when loaded for a uprobe-multi link, else 0.
