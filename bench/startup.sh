@@ -15,11 +15,14 @@ RDT=${RDT:-target/release/rdt}
 BPFTRACE=${BPFTRACE:-bpftrace}
 # The one-liners, one row each: NAME, then the script. `tracepoint` is the headline one (it
 # attaches a syscall probe and a timer, and prints a map); `BEGIN` is compile + load + run with
-# nothing attached; `kernel-types` also reads kernel BTF (`curtask`).
+# nothing attached; `kernel-types` also reads kernel BTF (`curtask`); `uprobe` resolves a symbol
+# in an ELF file and attaches a uprobe (it exits from a timer, not BEGIN: rdt runs BEGIN before
+# attaching, so an exit() there would attach nothing).
 CASES=(
     tracepoint 'tracepoint:syscalls:sys_enter_openat { @[comm] = count(); } interval:ms:1 { exit(); }'
     BEGIN 'BEGIN { printf("hello %d\n", pid); exit(); }'
     kernel-types 'BEGIN { printf("%d %s\n", curtask->real_parent->pid, curtask->comm); exit(); }'
+    uprobe 'uprobe:/bin/bash:readline { @ = count(); } interval:ms:1 { exit(); }'
 )
 
 die() { echo "startup.sh: $*" >&2; exit 1; }

@@ -11,9 +11,9 @@ use rdt_syntax::Diagnostic;
 
 mod raw;
 
-pub use raw::raw_tracepoint_open;
+pub use raw::{raw_tracepoint_open, RawObject};
 
-/// A loaded object: through aya when a program needs it (kprobes, uprobes, fentry), else through
+/// A loaded object: through aya when a program needs it (kprobes, fentry/fexit), else through
 /// rdt's own loader, which never reads kernel BTF (see [`raw`]).
 pub enum Loaded {
     Aya(Ebpf),

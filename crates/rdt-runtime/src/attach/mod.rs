@@ -12,7 +12,7 @@ mod raw;
 mod skipped;
 mod timer;
 pub(crate) mod uprobe;
-mod uprobe_multi;
+pub(crate) mod uprobe_multi;
 pub(crate) mod usdt;
 
 use crate::error::RuntimeError;
@@ -21,6 +21,7 @@ use aya::programs::{RawTracePoint, TracePoint};
 use rdt_codegen::{Attach, ProgramMeta};
 use rdt_syntax::{Diagnostic, Span};
 use std::any::Any;
+use std::os::fd::{AsFd, BorrowedFd};
 
 /// An attachment that detaches when dropped.
 pub type Link = Box<dyn Any + Send>;
@@ -90,6 +91,9 @@ fn attach(
     let ebpf = match loaded {
         Loaded::Aya(ebpf) => ebpf,
         Loaded::Raw(obj) => {
+            if let Some(links) = uprobe_multi::try_attach_raw(obj, meta)? {
+                return Ok(links);
+            }
             let prog = obj.program_fd(&meta.name).ok_or_else(|| {
                 RuntimeError::Other(format!("internal error: program {} is missing", meta.name))
             })?;
@@ -153,34 +157,42 @@ fn attach(
             Attach::PerfCounter(counter) => {
                 links.extend(perf::attach(program, meta, counter, target_pid)?);
             }
-            Attach::Uprobe {
-                path,
-                offset,
-                ret,
-                pid,
-            } => {
-                let at = uprobe::Placement {
-                    path,
-                    offset: *offset,
-                    ret: *ret,
-                    ref_ctr_offset: 0,
-                    pid: *pid,
-                };
-                links.push(uprobe::attach(program, meta, &at)?);
-            }
-            Attach::Usdt {
-                path,
-                offset,
-                semaphore,
-                pid,
-            } => {
-                links.push(usdt::attach(
-                    program, meta, path, *offset, *semaphore, *pid,
-                )?);
+            Attach::Uprobe { .. } | Attach::Usdt { .. } => {
+                let prog = program.fd().map_err(|_| wrong_type(meta))?.as_fd();
+                links.push(user_space(prog, meta, point)?);
             }
         }
     }
     Ok(links)
+}
+
+/// Attaches `prog` at a uprobe, uretprobe or USDT site, one perf event on the uprobe PMU; the
+/// same for either loader.
+fn user_space(prog: BorrowedFd, meta: &ProgramMeta, point: &Attach) -> Result<Link, RuntimeError> {
+    match point {
+        Attach::Uprobe {
+            path,
+            offset,
+            ret,
+            pid,
+        } => {
+            let at = uprobe::Placement {
+                path,
+                offset: *offset,
+                ret: *ret,
+                ref_ctr_offset: 0,
+                pid: *pid,
+            };
+            uprobe::attach(prog, meta, &at)
+        }
+        Attach::Usdt {
+            path,
+            offset,
+            semaphore,
+            pid,
+        } => usdt::attach(prog, meta, path, *offset, *semaphore, *pid),
+        _ => Err(wrong_type(meta)),
+    }
 }
 
 fn kind_name(meta: &ProgramMeta) -> &'static str {

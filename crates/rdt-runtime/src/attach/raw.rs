@@ -1,6 +1,9 @@
 //! Attaching programs of the aya-free loader ([`crate::load::Loaded::Raw`]) by descriptor:
 //! raw tracepoints with `BPF_RAW_TRACEPOINT_OPEN`, tracepoints and perf events with
-//! `perf_event_open` + `PERF_EVENT_IOC_SET_BPF` (see [`super::perf_event`]). Closing the returned descriptors detaches.
+//! `perf_event_open` + `PERF_EVENT_IOC_SET_BPF` (see [`super::perf_event`]), uprobes and USDT
+//! sites one perf event each on the uprobe PMU ([`super::uprobe`]; a program whose uprobes share
+//! one link never gets here, see [`super::uprobe_multi`]). Closing the returned descriptors
+//! detaches.
 
 use super::perf::{no_hardware_pmu, online_cpus, Scope, CPU_PMU};
 use super::perf_event::{self, PerfEventAttr};
@@ -50,10 +53,10 @@ pub fn attach(
             Attach::PerfCounter(counter) => {
                 links.extend(perf_counter(prog, meta, counter, target_pid)?);
             }
-            Attach::Kprobe { .. }
-            | Attach::Fentry { .. }
-            | Attach::Uprobe { .. }
-            | Attach::Usdt { .. } => {
+            Attach::Uprobe { .. } | Attach::Usdt { .. } => {
+                links.push(super::user_space(prog, meta, point)?);
+            }
+            Attach::Kprobe { .. } | Attach::Fentry { .. } => {
                 return Err(RuntimeError::Other(format!(
                     "internal error: program {} was loaded without aya but needs it to attach",
                     meta.name

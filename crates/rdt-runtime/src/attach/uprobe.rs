@@ -1,16 +1,16 @@
 //! uprobes and uretprobes through the kernel's uprobe PMU: `perf_event_open` with the file path
 //! and offset, then the loaded program is set on the event. aya's UProbe cannot pass a USDT
-//! semaphore (`ref_ctr_offset`), so both uprobes and USDT probes take this one path.
+//! semaphore (`ref_ctr_offset`), so both uprobes and USDT probes take this one path, whichever
+//! loader loaded the program (it needs only the program's descriptor).
 
 use super::perf_event::{self, PerfEventAttr};
-use super::{wrong_type, Link};
+use super::Link;
 use crate::error::RuntimeError;
-use aya::programs::Program;
 use rdt_codegen::ProgramMeta;
 use rdt_syntax::Diagnostic;
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{BorrowedFd, OwnedFd};
 
 const UPROBE_PMU_TYPE: &str = "/sys/bus/event_source/devices/uprobe/type";
 /// `config` bit 0 of the uprobe PMU (`format/retprobe`).
@@ -43,12 +43,11 @@ struct UprobeLink {
 }
 
 pub fn attach(
-    program: &mut Program,
+    prog_fd: BorrowedFd,
     meta: &ProgramMeta,
     at: &Placement,
 ) -> Result<Link, RuntimeError> {
     let what = describe(at);
-    let prog_fd = program.fd().map_err(|_| wrong_type(meta))?.as_fd();
     let event = open_event(at).map_err(|e| attach_error(meta, &what, at, &e))?;
     perf_event::set_bpf_and_enable(&event, prog_fd)
         .map_err(|e| attach_error(meta, &what, at, &e))?;

@@ -1,23 +1,29 @@
-//! Many uprobes of one program in one object through a single uprobe-multi link
+//! The uprobes of one program in one object through a single uprobe-multi link
 //! (`BPF_TRACE_UPROBE_MULTI`, Linux 6.6).
 //!
-//! Closing a uprobe perf event waits for an RCU grace period (~80 ms here) and the kernel closes
-//! them one after another, so a wildcard over 1,000 functions attached one event each takes well
-//! over a minute to detach; one multi link attaches and detaches them all at once. The link needs
-//! the program loaded with that expected attach type, which aya 0.14 cannot do, so this module
-//! loads a second copy of the program itself: the same instructions with the same maps (taken
-//! from the copy aya loaded). Whenever anything here fails — an older kernel, say — the caller
-//! falls back to one perf event per uprobe, so this path only ever makes things faster.
+//! Closing a uprobe perf event waits for RCU grace periods (~80-120 ms here) and the kernel
+//! closes them one after another, so a wildcard over 1,000 functions attached one event each
+//! takes well over a minute to detach; one multi link attaches and detaches them all at once, and
+//! closes in ~15 ms. That is why even a single uprobe goes on a link: it is what makes
+//! `uprobe:… { … } interval:ms:1 { exit(); }` end in a few dozen milliseconds instead of 130. The link needs
+//! the program loaded with that expected attach type. rdt's own loader does that from the start
+//! (see [`crate::load`]); for an object aya loaded (one that also has kprobes), which aya 0.14
+//! cannot do, this module loads a second copy of the program itself: the same instructions with
+//! the same maps (taken from the copy aya loaded). Whenever anything here fails — an older kernel,
+//! say — the caller falls back to one perf event per uprobe, so this path only ever makes things
+//! faster.
 
 use super::Link;
 use crate::bpf_sys::{attach_type, link_create, prog_load, prog_type};
+use crate::error::RuntimeError;
+use crate::load::RawObject;
 use aya::maps::MapData;
 use aya::Ebpf;
 use rdt_codegen::insn::{self, PSEUDO_MAP_FD};
 use rdt_codegen::{Attach, ProgramMeta};
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 const BPF_F_UPROBE_MULTI_RETURN: u32 = 1;
 
@@ -48,20 +54,67 @@ struct Group<'a> {
     ref_ctr_offsets: Vec<u64>,
 }
 
-/// The link (and the program copy it runs) keeps the uprobes attached; dropping both detaches.
+/// The link (and the program copy it runs, if it made one) keeps the uprobes attached; dropping
+/// both detaches.
 struct MultiLink {
     _link: OwnedFd,
-    _program: OwnedFd,
+    _program: Option<OwnedFd>,
 }
 
 /// One more attach point of a [`MultiLink`], so "Attached N probes" counts uprobes, not links.
 struct SharedAttachPoint;
 
+/// Whether all of `meta`'s uprobes can go on one link: all in one object, all entries or all
+/// returns, for one process or every one.
+pub fn is_candidate(meta: &ProgramMeta) -> bool {
+    group(meta).is_some()
+}
+
 /// Attaches all of `meta`'s uprobes through one link, or returns `None` when the program is not
-/// a candidate (fewer than two uprobes, several objects) or the kernel refuses.
+/// a candidate (several objects, say) or the kernel refuses.
 pub fn try_attach(ebpf: &Ebpf, meta: &ProgramMeta) -> Option<Vec<Link>> {
     let group = group(meta)?;
-    match attach_group(ebpf, meta, &group) {
+    let made = load_copy(ebpf, meta).and_then(|program| {
+        let link = create_link(program.as_fd(), &group)?;
+        Ok(MultiLink {
+            _link: link,
+            _program: Some(program),
+        })
+    });
+    settle(meta, &group, made)
+}
+
+/// The same for a program rdt's own loader loaded for the link. `Ok(None)`: the kernel refused
+/// the link, and the program has been loaded again for one perf event per uprobe.
+pub fn try_attach_raw(
+    obj: &mut RawObject,
+    meta: &ProgramMeta,
+) -> Result<Option<Vec<Link>>, RuntimeError> {
+    let Some(group) = group(meta) else {
+        return Ok(None);
+    };
+    if !obj.loaded_for_uprobe_multi(&meta.name) {
+        return Ok(None);
+    }
+    let made = obj
+        .program_fd(&meta.name)
+        .ok_or_else(|| io::Error::other("the program is missing"))
+        .and_then(|program| create_link(program, &group))
+        .map(|link| MultiLink {
+            _link: link,
+            _program: None,
+        });
+    let links = settle(meta, &group, made);
+    if links.is_none() {
+        obj.reload_plainly(meta)?;
+    }
+    Ok(links)
+}
+
+/// The links of an attached group (one per uprobe, for the "Attached N probes" count), or `None`
+/// after saying why not with `-v`.
+fn settle(meta: &ProgramMeta, group: &Group, made: io::Result<MultiLink>) -> Option<Vec<Link>> {
+    match made {
         Ok(link) => {
             let mut links: Vec<Link> = vec![Box::new(link)];
             for _ in 1..group.offsets.len() {
@@ -82,9 +135,6 @@ pub fn try_attach(ebpf: &Ebpf, meta: &ProgramMeta) -> Option<Vec<Link>> {
 }
 
 fn group(meta: &ProgramMeta) -> Option<Group<'_>> {
-    if meta.attach.len() < 2 {
-        return None;
-    }
     let mut group: Option<Group> = None;
     for point in &meta.attach {
         let (path, offset, ret, ref_ctr, pid) = match point {
@@ -118,8 +168,7 @@ fn group(meta: &ProgramMeta) -> Option<Group<'_>> {
     group
 }
 
-fn attach_group(ebpf: &Ebpf, meta: &ProgramMeta, group: &Group) -> io::Result<MultiLink> {
-    let program = load_copy(ebpf, meta)?;
+fn create_link(program: BorrowedFd, group: &Group) -> io::Result<OwnedFd> {
     let path = CString::new(group.path)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in the path"))?;
     let mut attr = UprobeMultiLinkAttr {
@@ -137,11 +186,7 @@ fn attach_group(ebpf: &Ebpf, meta: &ProgramMeta, group: &Group) -> io::Result<Mu
         pid: group.pid.unwrap_or(0),
         ..UprobeMultiLinkAttr::default()
     };
-    let link = link_create(&mut attr)?;
-    Ok(MultiLink {
-        _link: link,
-        _program: program,
-    })
+    link_create(&mut attr)
 }
 
 /// Loads `meta`'s instructions again, with BPF_TRACE_UPROBE_MULTI as the expected attach type,

@@ -5,9 +5,9 @@
 use super::uprobe::{self, Placement};
 use super::Link;
 use crate::error::RuntimeError;
-use aya::programs::Program;
 use rdt_codegen::ProgramMeta;
 use rdt_syntax::Diagnostic;
+use std::os::fd::BorrowedFd;
 use std::path::Path;
 
 const REF_CTR_FORMAT: &str = "/sys/bus/event_source/devices/uprobe/format/ref_ctr_offset";
@@ -22,7 +22,7 @@ pub fn semaphores_available() -> Result<String, String> {
 }
 
 pub fn attach(
-    program: &mut Program,
+    prog_fd: BorrowedFd,
     meta: &ProgramMeta,
     path: &str,
     offset: u64,
@@ -40,7 +40,7 @@ pub fn attach(
         ));
     }
     uprobe::attach(
-        program,
+        prog_fd,
         meta,
         &Placement {
             path,

@@ -3,40 +3,49 @@
 //! `EbpfLoader::new()` (and `Ebpf::load`) parse all of `/sys/kernel/btf/vmlinux` before anything
 //! else: ~19 MiB of heap and ~10 ms of CPU, then a dozen feature-probe loads. The BTF serves CO-RE
 //! relocations and fentry/fexit attach ids; rdt's objects carry no BTF, and tracepoint, raw
-//! tracepoint and perf-event programs are plain `BPF_PROG_LOAD`s. So those objects are parsed and
-//! relocated with aya-obj (no BTF involved), their maps created and their programs loaded here
-//! with the bare `bpf()` commands; maps are then handed to aya's `Map`/`MapData` so reading them is
-//! the same code either way. Objects with other program types still go through aya.
+//! tracepoint, perf-event, uprobe and USDT programs are plain `BPF_PROG_LOAD`s. So those objects
+//! are parsed and relocated with aya-obj (no BTF involved), their maps created and their programs
+//! loaded here with the bare `bpf()` commands; maps are then handed to aya's `Map`/`MapData` so
+//! reading them is the same code either way. Objects with kprobes or fentry/fexit programs still
+//! go through aya.
 
-use crate::bpf_sys::{prog_cmd, sys_bpf, ProgLoadAttr};
+use crate::bpf_sys::{attach_type, prog_cmd, prog_type, sys_bpf, ProgLoadAttr};
 use crate::error::RuntimeError;
 use aya::maps::{Map, MapData};
 use aya_obj::Object;
-use rdt_codegen::{Artifact, ProgType, ProgramMeta};
+use rdt_codegen::{Artifact, Attach, ProgType, ProgramMeta};
 use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
-/// `enum bpf_prog_type` values of the program kinds loaded here.
-fn kernel_prog_type(t: ProgType) -> Option<u32> {
-    match t {
+/// `enum bpf_prog_type` of a program loaded here: a kprobe-type program only when it attaches
+/// to uprobes and USDT sites alone (kprobes attach through aya).
+fn kernel_prog_type(meta: &ProgramMeta) -> Option<u32> {
+    match meta.prog_type {
         ProgType::Tracepoint => Some(5),
         ProgType::PerfEvent => Some(7),
         ProgType::RawTracepoint => Some(17),
+        ProgType::Kprobe if attaches_to_user_space_only(meta) => Some(prog_type::KPROBE),
         ProgType::Kprobe | ProgType::Fentry | ProgType::Fexit => None,
     }
 }
 
+fn attaches_to_user_space_only(meta: &ProgramMeta) -> bool {
+    meta.attach
+        .iter()
+        .all(|a| matches!(a, Attach::Uprobe { .. } | Attach::Usdt { .. }))
+}
+
 const BPF_MAP_TYPE_RINGBUF: u32 = 27;
 
-/// Whether every program of the artifact can be loaded and attached without aya (kprobes,
-/// uprobes and fentry/fexit attach through aya's program types).
+/// Whether every program of the artifact can be loaded and attached without aya (kprobes and
+/// fentry/fexit attach through aya's program types).
 pub fn can_load(artifact: &Artifact) -> bool {
     artifact
         .programs
         .iter()
-        .all(|p| kernel_prog_type(p.prog_type).is_some())
+        .all(|p| kernel_prog_type(p).is_some())
 }
 
 /// An object whose maps exist in the kernel and whose programs are loaded on demand.
@@ -45,7 +54,14 @@ pub struct RawObject {
     /// The object's own BTF (codegen emits it for callbacks: `func_info` must describe them).
     btf: Option<OwnedFd>,
     maps: HashMap<String, Map>,
-    programs: HashMap<String, OwnedFd>,
+    programs: HashMap<String, LoadedProgram>,
+}
+
+/// A program in the kernel, and how it was loaded.
+struct LoadedProgram {
+    fd: OwnedFd,
+    /// `BPF_TRACE_UPROBE_MULTI` when loaded for a uprobe-multi link, else 0.
+    expected_attach_type: u32,
 }
 
 /// Creates the object's maps and relocates its programs against them.
@@ -122,46 +138,84 @@ impl RawObject {
 
     /// The loaded program's descriptor.
     pub fn program_fd(&self, name: &str) -> Option<BorrowedFd<'_>> {
-        self.programs.get(name).map(AsFd::as_fd)
+        self.programs.get(name).map(|p| p.fd.as_fd())
+    }
+
+    /// Whether the program was loaded for a uprobe-multi link (see [`Self::load_program`]).
+    pub fn loaded_for_uprobe_multi(&self, name: &str) -> bool {
+        self.programs
+            .get(name)
+            .is_some_and(|p| p.expected_attach_type == attach_type::TRACE_UPROBE_MULTI)
     }
 
     /// Loads one program (the verifier runs here). On a rejection the load is repeated with the
     /// verifier log on, so that the diagnostic can point at the instruction.
+    ///
+    /// A program that can put all its uprobes on one uprobe-multi link is loaded for that link
+    /// (the kernel wants the attach type known at load time, and a program loaded so cannot go on
+    /// a perf event); should this kernel not know the attach type, it is loaded plainly.
     pub fn load_program(&mut self, meta: &ProgramMeta) -> Result<(), RuntimeError> {
+        let multi = crate::attach::uprobe_multi::is_candidate(meta);
+        let code = self.program_code(meta)?;
+        let loaded = if multi {
+            code.load(None, attach_type::TRACE_UPROBE_MULTI)
+                .map(|fd| (fd, attach_type::TRACE_UPROBE_MULTI))
+                .or_else(|_| code.load(None, 0).map(|fd| (fd, 0)))
+        } else {
+            code.load(None, 0).map(|fd| (fd, 0))
+        };
+        let (fd, expected_attach_type) = loaded
+            .or_else(|_| code.load_with_log().map(|fd| (fd, 0)))
+            .map_err(|(error, log)| super::rejected_log(&error, &log, meta))?;
+        let program = LoadedProgram {
+            fd,
+            expected_attach_type,
+        };
+        self.programs.insert(meta.name.clone(), program);
+        Ok(())
+    }
+
+    /// Loads the program again without an expected attach type, replacing the copy loaded for a
+    /// uprobe-multi link that the kernel then refused: the uprobes go on perf events instead.
+    pub fn reload_plainly(&mut self, meta: &ProgramMeta) -> Result<(), RuntimeError> {
+        let fd = self
+            .program_code(meta)?
+            .load(None, 0)
+            .map_err(|e| super::rejected_log(&e, "", meta))?;
+        let program = LoadedProgram {
+            fd,
+            expected_attach_type: 0,
+        };
+        self.programs.insert(meta.name.clone(), program);
+        Ok(())
+    }
+
+    fn program_code<'a>(&'a self, meta: &'a ProgramMeta) -> Result<ProgramCode<'a>, RuntimeError> {
         let missing =
             || RuntimeError::Other(format!("internal error: program {} is missing", meta.name));
-        let prog_type = kernel_prog_type(meta.prog_type).ok_or_else(missing)?;
+        let prog_type = kernel_prog_type(meta).ok_or_else(missing)?;
         let program = self.obj.programs.get(&meta.name).ok_or_else(missing)?;
         let function = self
             .obj
             .functions
             .get(&program.function_key())
             .ok_or_else(missing)?;
-        let license = program.license.clone();
-        let func_info = function.func_info.func_info_bytes();
-        let line_info = function.line_info.line_info_bytes();
-        let code = ProgramCode {
+        Ok(ProgramCode {
             prog_type,
             insns: function.instructions.as_ptr() as u64,
             insn_cnt: function.instructions.len() as u32,
-            license: &license,
+            license: &program.license,
             name: &meta.name,
             btf: self.btf.as_ref().map(|fd| BtfInfo {
                 fd: fd.as_raw_fd() as u32,
-                func_info: &func_info,
+                func_info: function.func_info.func_info_bytes(),
                 func_info_cnt: function.func_info.func_info.len() as u32,
                 func_info_rec_size: function.func_info_rec_size as u32,
-                line_info: &line_info,
+                line_info: function.line_info.line_info_bytes(),
                 line_info_cnt: function.line_info.line_info.len() as u32,
                 line_info_rec_size: function.line_info_rec_size as u32,
             }),
-        };
-        let fd = code
-            .load(None)
-            .or_else(|_| code.load_with_log())
-            .map_err(|(error, log)| super::rejected_log(&error, &log, meta))?;
-        self.programs.insert(meta.name.clone(), fd);
-        Ok(())
+        })
     }
 
     /// Runs a BEGIN/END program once (`BPF_PROG_TEST_RUN` on a raw tracepoint program).
@@ -192,24 +246,25 @@ struct ProgramCode<'a> {
     insn_cnt: u32,
     license: &'a CString,
     name: &'a str,
-    btf: Option<BtfInfo<'a>>,
+    btf: Option<BtfInfo>,
 }
 
 /// What the verifier needs to know about the program's functions (its callbacks).
-struct BtfInfo<'a> {
+struct BtfInfo {
     fd: u32,
-    func_info: &'a [u8],
+    func_info: Vec<u8>,
     func_info_cnt: u32,
     func_info_rec_size: u32,
-    line_info: &'a [u8],
+    line_info: Vec<u8>,
     line_info_cnt: u32,
     line_info_rec_size: u32,
 }
 
 impl ProgramCode<'_> {
-    fn load(&self, log: Option<&mut [u8]>) -> io::Result<OwnedFd> {
+    fn load(&self, log: Option<&mut [u8]>, expected_attach_type: u32) -> io::Result<OwnedFd> {
         let mut attr = ProgLoadAttr {
             prog_type: self.prog_type,
+            expected_attach_type,
             insn_cnt: self.insn_cnt,
             insns: self.insns,
             license: self.license.as_ptr() as u64,
@@ -244,7 +299,7 @@ impl ProgramCode<'_> {
         let mut size = 1 << 20;
         loop {
             let mut buf = vec![0u8; size];
-            let error = match self.load(Some(&mut buf)) {
+            let error = match self.load(Some(&mut buf), 0) {
                 Ok(fd) => return Ok(fd),
                 Err(e) => e,
             };
@@ -332,7 +387,9 @@ mod tests {
             name: "reject_me",
             btf: None,
         };
-        let first = code.load(None).expect_err("the verifier must reject this");
+        let first = code
+            .load(None, 0)
+            .expect_err("the verifier must reject this");
         if first.raw_os_error() == Some(libc::EPERM) {
             eprintln!("skipped: not allowed to load BPF programs");
             return;
