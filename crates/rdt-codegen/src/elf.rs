@@ -113,20 +113,32 @@ fn write_callbacks(
             let Some(&symbol) = symbols.get(cb.first_sibling + local) else {
                 continue;
             };
-            obj.add_relocation(
-                section,
-                Relocation {
-                    offset: offset + insn as u64 * 8,
-                    symbol,
-                    addend: 0,
-                    flags: RelocationFlags::Elf {
-                        r_type: R_BPF_64_64,
-                    },
-                },
-            )?;
+            relocate_load(obj, section, offset, insn, symbol)?;
         }
     }
     Ok(symbols)
+}
+
+/// `R_BPF_64_64` on the 64-bit load at instruction `insn` of code placed at `offset`: the
+/// loader patches the symbol's map fd or function address into it.
+fn relocate_load(
+    obj: &mut Object,
+    section: object::write::SectionId,
+    offset: u64,
+    insn: usize,
+    symbol: object::write::SymbolId,
+) -> Result<(), object::write::Error> {
+    obj.add_relocation(
+        section,
+        Relocation {
+            offset: offset + insn as u64 * 8,
+            symbol,
+            addend: 0,
+            flags: RelocationFlags::Elf {
+                r_type: R_BPF_64_64,
+            },
+        },
+    )
 }
 
 /// `R_BPF_64_64` from each map-address load of code placed at `offset` in `section` to the
@@ -139,17 +151,7 @@ fn add_map_relocations(
     map_symbols: &[object::write::SymbolId],
 ) -> Result<(), object::write::Error> {
     for &(insn, map) in &code.map_relocs {
-        obj.add_relocation(
-            section,
-            Relocation {
-                offset: offset + insn as u64 * 8,
-                symbol: map_symbols[map],
-                addend: 0,
-                flags: RelocationFlags::Elf {
-                    r_type: R_BPF_64_64,
-                },
-            },
-        )?;
+        relocate_load(obj, section, offset, insn, map_symbols[map])?;
     }
     Ok(())
 }
@@ -170,17 +172,7 @@ fn relocate_callbacks(
         else {
             continue;
         };
-        obj.add_relocation(
-            section,
-            Relocation {
-                offset: offset + insn as u64 * 8,
-                symbol,
-                addend: 0,
-                flags: RelocationFlags::Elf {
-                    r_type: R_BPF_64_64,
-                },
-            },
-        )?;
+        relocate_load(obj, section, offset, insn, symbol)?;
     }
     Ok(())
 }

@@ -31,7 +31,7 @@ pub const BPF_MAX_LOOPS: i64 = 1 << 23;
 /// How the loop ended, in its stop word: 0 still running, 1 finished early (`break`, or a
 /// `while` condition turned false), 2 `return` or `exit()`.
 const STOP_DONE: i64 = 1;
-const STOP_RETURN: i64 = 2;
+pub(super) const STOP_RETURN: i64 = 2;
 
 /// Whether any statement (at any depth) is a loop lowered through bpf_loop.
 pub(super) fn has_loop(stmts: &[Stmt]) -> bool {
@@ -155,6 +155,12 @@ impl<'a> Lowerer<'a> {
                 CallArg::Imm(0),
             ],
         );
+        self.leave_if_returned(stop);
+    }
+
+    /// After a loop helper (bpf_loop, bpf_for_each_map_elem) returns: leaves the clause when
+    /// the body ran `return` or `exit()`.
+    pub(super) fn leave_if_returned(&mut self, stop: i32) {
         let how = self.load(Base::Scratch, stop, 8);
         self.emit(Inst::Branch {
             cond: Cond::Eq,

@@ -10,9 +10,9 @@ use crate::lir::{AluOp, Base, CallArg, Cond, Inst, Operand};
 use rdt_sema::ir::{MapValue, Stmt, StmtKind};
 use rdt_sema::Type;
 
+use super::bpf_loop::STOP_RETURN;
 use crate::insn::helper::FOR_EACH_MAP_ELEM;
 const STOP_BREAK: i64 = 1;
-const STOP_RETURN: i64 = 2;
 
 /// Whether any statement (at any depth) is a `for` over a map.
 pub(super) fn has_map_loop(stmts: &[Stmt]) -> bool {
@@ -46,13 +46,7 @@ impl Lowerer<'_> {
                 CallArg::Imm(0),
             ],
         );
-        let how = self.load(Base::Scratch, stop, 8);
-        self.emit(Inst::Branch {
-            cond: Cond::Eq,
-            lhs: how,
-            rhs: Operand::Imm(STOP_RETURN),
-            target: self.exit,
-        });
+        self.leave_if_returned(stop);
     }
 
     /// The callback function and the scratch bytes in use after it.
