@@ -20,10 +20,13 @@ pub(crate) mod prog_cmd {
 pub(crate) mod prog_type {
     pub const KPROBE: u32 = 2;
     pub const RAW_TRACEPOINT: u32 = 17;
+    pub const TRACING: u32 = 26;
 }
 
 /// `enum bpf_attach_type` values.
 pub(crate) mod attach_type {
+    pub const TRACE_FENTRY: u32 = 24;
+    pub const TRACE_FEXIT: u32 = 25;
     pub const TRACE_KPROBE_MULTI: u32 = 42;
     pub const TRACE_UPROBE_MULTI: u32 = 48;
 }
