@@ -79,6 +79,18 @@ pub(crate) fn prog_load(
     name: &str,
     insns: &[Insn],
 ) -> io::Result<OwnedFd> {
+    prog_load_at(prog_type, expected_attach_type, 0, name, insns)
+}
+
+/// The same for a program that attaches to the kernel function of BTF id `attach_btf_id`
+/// (fentry/fexit).
+pub(crate) fn prog_load_at(
+    prog_type: u32,
+    expected_attach_type: u32,
+    attach_btf_id: u32,
+    name: &str,
+    insns: &[Insn],
+) -> io::Result<OwnedFd> {
     let bytes: Vec<u8> = insns.iter().flat_map(|i| i.to_bytes()).collect();
     let license = c"GPL";
     let mut prog_name = [0u8; OBJ_NAME_LEN];
@@ -95,6 +107,7 @@ pub(crate) fn prog_load(
         license: license.as_ptr() as u64,
         prog_name,
         expected_attach_type,
+        attach_btf_id,
         ..ProgLoadAttr::default()
     };
     let fd = sys_bpf(prog_cmd::PROG_LOAD, &mut attr)?;
