@@ -1,9 +1,7 @@
 //! `rdt --info`: what this kernel offers a tracer, each feature probed for real (a map created,
 //! a program loaded, a link tried), not guessed from the version number.
 
-use crate::bpf_sys::{
-    attach_type, link_create, prog_load, prog_load_at, prog_test_run, prog_type,
-};
+use crate::bpf_sys::{attach_type, link_create, prog_load, prog_load_at, prog_test_run, prog_type};
 use aya::maps::MapType;
 use rdt_codegen::insn::{self, helper, Insn};
 use std::os::fd::{AsFd, AsRawFd};

@@ -43,7 +43,11 @@ fn too_complex_help() -> &'static str {
 }
 
 /// A load failure with the verifier's log, located at the instruction the verifier stopped on.
-pub(crate) fn rejected_log(io_error: &std::io::Error, log: &str, meta: &ProgramMeta) -> RuntimeError {
+pub(crate) fn rejected_log(
+    io_error: &std::io::Error,
+    log: &str,
+    meta: &ProgramMeta,
+) -> RuntimeError {
     if io_error.raw_os_error() == Some(libc::EPERM) && log.trim().is_empty() {
         return RuntimeError::located(
             Diagnostic::error(

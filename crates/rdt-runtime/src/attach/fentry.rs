@@ -51,7 +51,10 @@ pub fn attach_btf_id(meta: &ProgramMeta) -> Result<u32, RuntimeError> {
         Some(_) => Err(RuntimeError::located(
             Diagnostic::error(
                 meta.probe_span,
-                format!("cannot {} `{function}`: it is a module's function", kind(meta)),
+                format!(
+                    "cannot {} `{function}`: it is a module's function",
+                    kind(meta)
+                ),
             )
             .with_label("rdt attaches fentry/fexit to vmlinux functions only")
             .with_help(format!("use `kprobe:{function}` instead")),
@@ -94,6 +97,7 @@ pub fn refused(error: &std::io::Error, log: &str, meta: &ProgramMeta) -> Runtime
 /// Attaches the loaded program to its function's trampoline; closing the link detaches it.
 pub fn attach(prog: BorrowedFd, meta: &ProgramMeta, function: &str) -> Result<Link, RuntimeError> {
     let what = format!("{} {function}", meta.prog_type.section_prefix());
-    let link = crate::load::trampoline_open(prog).map_err(|e| failed(meta.probe_span, &what, &e))?;
+    let link =
+        crate::load::trampoline_open(prog).map_err(|e| failed(meta.probe_span, &what, &e))?;
     Ok(Box::new(link))
 }

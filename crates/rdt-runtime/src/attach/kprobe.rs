@@ -12,6 +12,7 @@ use rdt_syntax::Diagnostic;
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
+use std::sync::OnceLock;
 
 /// Where the kprobe PMU says which `config` bit makes a return probe (`config:0`).
 const RETPROBE_FORMAT: &str = "/sys/bus/event_source/devices/kprobe/format/retprobe";
@@ -67,11 +68,8 @@ pub fn attach(
 /// `perf_event_open` on the kprobe PMU: the function's name in `config1`, the offset into it in
 /// `config2`, the retprobe bit in `config`. One event on CPU 0 fires for every CPU and process.
 fn open_pmu_event(function: &str, offset: u64, ret: bool) -> io::Result<OwnedFd> {
-    let pmu_type: u32 = read_sysfs(KPROBE_PMU)?
-        .trim()
-        .parse()
-        .map_err(|_| io::Error::other(format!("{KPROBE_PMU} is not a number")))?;
-    let config = if ret { 1u64 << retprobe_bit()? } else { 0 };
+    let pmu = pmu()?;
+    let config = if ret { 1u64 << pmu.retprobe_bit } else { 0 };
     let name = CString::new(function)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in the function name"))?;
     let attr = PerfEventAttr {
@@ -79,15 +77,35 @@ fn open_pmu_event(function: &str, offset: u64, ret: bool) -> io::Result<OwnedFd>
         // `kprobe_func` and `probe_offset`.
         config1: name.as_ptr() as u64,
         config2: offset,
-        ..PerfEventAttr::new(pmu_type, config)
+        ..PerfEventAttr::new(pmu.type_, config)
     };
     perf_event::open(&attr, None, 0)
 }
 
-/// The `config` bit of a return probe, from the PMU's `format/retprobe` (`config:0`).
-fn retprobe_bit() -> io::Result<u32> {
-    parse_config_bit(&read_sysfs(RETPROBE_FORMAT)?)
-        .ok_or_else(|| io::Error::other(format!("{RETPROBE_FORMAT}: not `config:<bit>`")))
+/// The kprobe PMU's perf event type and return-probe bit, read once (a wildcard attaches many).
+struct Pmu {
+    type_: u32,
+    retprobe_bit: u32,
+}
+
+fn pmu() -> io::Result<&'static Pmu> {
+    static PMU: OnceLock<Result<Pmu, String>> = OnceLock::new();
+    PMU.get_or_init(|| read_pmu().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| io::Error::other(e.clone()))
+}
+
+fn read_pmu() -> io::Result<Pmu> {
+    let type_ = read_sysfs(KPROBE_PMU)?
+        .trim()
+        .parse()
+        .map_err(|_| io::Error::other(format!("{KPROBE_PMU} is not a number")))?;
+    let retprobe_bit = parse_config_bit(&read_sysfs(RETPROBE_FORMAT)?)
+        .ok_or_else(|| io::Error::other(format!("{RETPROBE_FORMAT}: not `config:<bit>`")))?;
+    Ok(Pmu {
+        type_,
+        retprobe_bit,
+    })
 }
 
 fn parse_config_bit(format: &str) -> Option<u32> {
