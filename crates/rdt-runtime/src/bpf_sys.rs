@@ -11,7 +11,8 @@ use std::sync::OnceLock;
 
 mod prog;
 pub(crate) use prog::{
-    attach_type, link_create, prog_cmd, prog_load, prog_test_run, prog_type, ProgLoadAttr,
+    attach_type, link_create, prog_cmd, prog_load, prog_load_at, prog_test_run, prog_type,
+    ProgLoadAttr,
 };
 
 /// `enum bpf_cmd` values used here.

@@ -1,9 +1,8 @@
 //! `rdt --info`: what this kernel offers a tracer, each feature probed for real (a map created,
 //! a program loaded, a link tried), not guessed from the version number.
 
-use crate::bpf_sys::{attach_type, link_create, prog_load, prog_test_run, prog_type};
+use crate::bpf_sys::{attach_type, link_create, prog_load, prog_load_at, prog_test_run, prog_type};
 use aya::maps::MapType;
-use aya::programs::ProgramType;
 use rdt_codegen::insn::{self, helper, Insn};
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::Path;
@@ -119,25 +118,36 @@ fn fentry() -> Feature {
 /// module asks this (through `Params::fentry_check`) before letting fentry stand in for kprobes.
 pub fn fentry_loads() -> Result<(), String> {
     static LOADS: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-    LOADS
-        .get_or_init(
-            || match aya::sys::is_program_supported(ProgramType::Tracing) {
-                Ok(true) => Ok(()),
-                Ok(false) => Err("tracing programs cannot attach (no BPF trampoline)".into()),
-                Err(e) => Err(format!("a tracing program cannot be loaded: {}", cause(&e))),
-            },
-        )
-        .clone()
+    LOADS.get_or_init(probe_fentry).clone()
 }
 
-fn cause(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text = format!("{text}: {s}");
-        source = s.source();
+/// Loads a trivial fentry program on `bpf_fentry_test1` (the kernel's own fentry test function,
+/// found by rdt-btf without parsing the rest of vmlinux's BTF) and attaches it: some kernels load
+/// tracing programs but cannot make trampolines (ENOTSUPP).
+fn probe_fentry() -> Result<(), String> {
+    const TEST_FUNCTION: &str = "bpf_fentry_test1";
+    const ENOTSUPP: i32 = 524;
+    let id = rdt_btf::btf::vmlinux()
+        .map_err(|e| e.to_string())?
+        .find(rdt_btf::btf::NameKind::Func, TEST_FUNCTION)
+        .ok_or_else(|| format!("cannot tell: vmlinux's BTF has no `{TEST_FUNCTION}` to try"))?;
+    let prog = prog_load_at(
+        prog_type::TRACING,
+        attach_type::TRACE_FENTRY,
+        id,
+        "rdt_info",
+        &exit_0(),
+    )
+    .map_err(|e| format!("a tracing program cannot be loaded: `bpf_prog_load` failed: {e}"))?;
+    match crate::load::trampoline_open(prog.as_fd()) {
+        Ok(_link) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(ENOTSUPP) => {
+            Err("tracing programs cannot attach (no BPF trampoline)".into())
+        }
+        Err(e) => Err(format!(
+            "a tracing program cannot attach: `bpf_raw_tracepoint_open` failed: {e}"
+        )),
     }
-    text
 }
 
 fn uprobes() -> Feature {

@@ -1,4 +1,4 @@
-//! rdt-runtime: loads the compiled object (through aya, or its own loader when aya is not needed),
+//! rdt-runtime: loads the compiled object with its own `bpf()` loader (aya-obj parses it),
 //! attaches every probe, reads the ring buffer and the maps, and prints them in bpftrace's format.
 
 mod actions;

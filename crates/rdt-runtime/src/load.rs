@@ -1,143 +1,35 @@
-//! Loading the object with aya, and turning verifier rejections into located diagnostics.
+//! Loading the object, and turning verifier rejections into located diagnostics.
 
 use crate::error::RuntimeError;
-use aya::maps::Map;
-use aya::programs::{
-    KProbe, PerfEvent, ProgramError, RawTracePoint, RawTracePointRunOptions, TestRun, TracePoint,
-};
-use aya::{Ebpf, EbpfError, EbpfLoader, VerifierLogLevel};
-use rdt_codegen::{Artifact, ProgType, ProgramMeta};
+use rdt_codegen::{Artifact, ProgramMeta};
 use rdt_syntax::Diagnostic;
 
 mod raw;
 
-pub use raw::{raw_tracepoint_open, RawObject};
+pub use raw::{raw_tracepoint_open, trampoline_open, RawObject};
 
-/// A loaded object: through aya when a program needs it (kprobes, fentry/fexit), else through
-/// rdt's own loader, which never reads kernel BTF (see [`raw`]).
-pub enum Loaded {
-    Aya(Ebpf),
-    Raw(Box<raw::RawObject>),
-}
+/// A loaded object: its maps exist, its programs are loaded one by one with [`load_program`].
+/// Every probe kind loads through rdt's own loader ([`raw`]), which reads kernel BTF only for an
+/// fentry/fexit program's attach id, one function at a time.
+pub type Loaded = RawObject;
 
-impl Loaded {
-    pub fn map(&self, name: &str) -> Option<&Map> {
-        match self {
-            Loaded::Aya(ebpf) => ebpf.map(name),
-            Loaded::Raw(obj) => obj.map(name),
-        }
-    }
-
-    pub fn take_map(&mut self, name: &str) -> Option<Map> {
-        match self {
-            Loaded::Aya(ebpf) => ebpf.take_map(name),
-            Loaded::Raw(obj) => obj.take_map(name),
-        }
-    }
-
+impl RawObject {
     /// Runs a BEGIN or END program once with BPF_PROG_TEST_RUN.
     pub fn test_run(&mut self, meta: &ProgramMeta) -> Result<(), RuntimeError> {
-        let ran = match self {
-            Loaded::Aya(ebpf) => {
-                let program = ebpf.program_mut(&meta.name).ok_or_else(|| {
-                    RuntimeError::Other(format!("internal error: {} missing", meta.name))
-                })?;
-                let raw: &mut RawTracePoint = program
-                    .try_into()
-                    .map_err(|_| crate::attach::wrong_type(meta))?;
-                raw.test_run(RawTracePointRunOptions::new())
-                    .map(drop)
-                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
-            }
-            Loaded::Raw(obj) => obj.test_run(&meta.name).map_err(Into::into),
-        };
-        ran.map_err(|e| {
-            crate::attach::failed(meta.probe_span, "run this probe (BPF_PROG_TEST_RUN)", &*e)
+        self.run_once(&meta.name).map_err(|e| {
+            crate::attach::failed(meta.probe_span, "run this probe (BPF_PROG_TEST_RUN)", &e)
         })
     }
 }
 
 /// Creates the maps of the object. Programs are loaded one by one with [`load_program`].
 pub fn open(artifact: &Artifact) -> Result<Loaded, RuntimeError> {
-    if raw::can_load(artifact) {
-        return raw::open(artifact).map(|obj| Loaded::Raw(Box::new(obj)));
-    }
-    EbpfLoader::new()
-        .verifier_log_level(VerifierLogLevel::DEBUG)
-        .load(&artifact.elf)
-        .map(Loaded::Aya)
-        .map_err(|e| RuntimeError::Other(describe_load_error(&e)))
-}
-
-fn describe_load_error(e: &EbpfError) -> String {
-    match e {
-        EbpfError::MapError(m) => format!("the kernel refused to create a BPF map: {m}"),
-        other => format!("cannot load the BPF object: {other}"),
-    }
+    raw::open(artifact)
 }
 
 /// Loads one program into the kernel (the verifier runs here).
 pub fn load_program(loaded: &mut Loaded, meta: &ProgramMeta) -> Result<(), RuntimeError> {
-    let ebpf = match loaded {
-        Loaded::Aya(ebpf) => ebpf,
-        Loaded::Raw(obj) => return obj.load_program(meta),
-    };
-    let Some(program) = ebpf.program_mut(&meta.name) else {
-        return Err(RuntimeError::Other(format!(
-            "internal error: program {} is missing from the object",
-            meta.name
-        )));
-    };
-    match meta.prog_type {
-        ProgType::Tracepoint => as_type::<TracePoint>(program, meta)
-            .and_then(|p| p.load().map_err(|e| rejected(e, meta))),
-        ProgType::RawTracepoint => as_type::<RawTracePoint>(program, meta)
-            .and_then(|p| p.load().map_err(|e| rejected(e, meta))),
-        ProgType::Kprobe => {
-            as_type::<KProbe>(program, meta).and_then(|p| p.load().map_err(|e| rejected(e, meta)))
-        }
-        ProgType::PerfEvent => as_type::<PerfEvent>(program, meta)
-            .and_then(|p| p.load().map_err(|e| rejected(e, meta))),
-        ProgType::Fentry | ProgType::Fexit => crate::attach::fentry::load(program, meta),
-    }
-}
-
-fn as_type<'a, T>(
-    program: &'a mut aya::programs::Program,
-    meta: &ProgramMeta,
-) -> Result<&'a mut T, RuntimeError>
-where
-    &'a mut T: TryFrom<&'a mut aya::programs::Program>,
-{
-    program.try_into().map_err(|_| {
-        RuntimeError::Other(format!(
-            "internal error: program {} has the wrong type",
-            meta.name
-        ))
-    })
-}
-
-/// A load failure of a program loaded elsewhere (fentry), explained like any other.
-pub(crate) fn rejected_program(e: ProgramError, meta: &ProgramMeta) -> RuntimeError {
-    rejected(e, meta)
-}
-
-/// A verifier rejection, located at the instruction the verifier stopped on.
-fn rejected(e: ProgramError, meta: &ProgramMeta) -> RuntimeError {
-    let ProgramError::LoadError {
-        io_error,
-        verifier_log,
-    } = &e
-    else {
-        return RuntimeError::located(
-            Diagnostic::error(
-                meta.probe_span,
-                format!("the kernel refused to load this probe's program: {e}"),
-            )
-            .with_label("could not load"),
-        );
-    };
-    rejected_log(io_error, &verifier_log.to_string(), meta)
+    loaded.load_program(meta)
 }
 
 /// Why a program is too large for the verifier, and what to change.
@@ -151,7 +43,11 @@ fn too_complex_help() -> &'static str {
 }
 
 /// A load failure with the verifier's log, located at the instruction the verifier stopped on.
-fn rejected_log(io_error: &std::io::Error, log: &str, meta: &ProgramMeta) -> RuntimeError {
+pub(crate) fn rejected_log(
+    io_error: &std::io::Error,
+    log: &str,
+    meta: &ProgramMeta,
+) -> RuntimeError {
     if io_error.raw_os_error() == Some(libc::EPERM) && log.trim().is_empty() {
         return RuntimeError::located(
             Diagnostic::error(

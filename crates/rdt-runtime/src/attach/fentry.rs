@@ -1,100 +1,103 @@
 //! fentry / fexit: BPF_PROG_TYPE_TRACING programs loaded against the traced function's BTF id
-//! and attached through a BPF trampoline. Kernels can refuse them at load time (this one answers
-//! EPERM); that is explained at the probe, with what to use instead.
+//! (found by rdt-btf's lazy reader, which looks up the one function without parsing the rest of
+//! vmlinux's BTF) and attached through a BPF trampoline. Kernels can refuse them at load time
+//! (the development machine answers EPERM); that is explained at the probe, with what to use
+//! instead.
 
-use super::{failed, wrong_type, Link};
+use super::{failed, Link};
 use crate::error::RuntimeError;
-use aya::programs::{FEntry, FExit, Program, ProgramError};
-use aya::Btf;
+use rdt_btf::btf::{NameKind, TypeRef};
 use rdt_codegen::{Attach, ProgType, ProgramMeta};
 use rdt_syntax::Diagnostic;
-use std::sync::OnceLock;
+use std::os::fd::BorrowedFd;
 
-/// Loads the program against its function (the verifier checks it against the prototype).
-pub fn load(program: &mut Program, meta: &ProgramMeta) -> Result<(), RuntimeError> {
-    let Some(function) = meta.attach.iter().find_map(|a| match a {
-        Attach::Fentry { function } => Some(function.as_str()),
-        _ => None,
-    }) else {
-        return Err(RuntimeError::Other(format!(
-            "internal error: fentry program {} has no function",
-            meta.name
-        )));
-    };
-    let btf = vmlinux_btf().map_err(|e| {
-        RuntimeError::located(
-            Diagnostic::error(meta.probe_span, "fentry/fexit probes need kernel BTF")
-                .with_label(format!("cannot read /sys/kernel/btf/vmlinux: {e}")),
-        )
-    })?;
-    let result = match meta.prog_type {
-        ProgType::Fexit => {
-            let p: &mut FExit = program.try_into().map_err(|_| wrong_type(meta))?;
-            p.load(function, btf)
-        }
-        _ => {
-            let p: &mut FEntry = program.try_into().map_err(|_| wrong_type(meta))?;
-            p.load(function, btf)
-        }
-    };
-    result.map_err(|e| refused(e, meta, function))
+/// The function an fentry/fexit program traces.
+fn function(meta: &ProgramMeta) -> Result<&str, RuntimeError> {
+    meta.attach
+        .iter()
+        .find_map(|a| match a {
+            Attach::Fentry { function } => Some(function.as_str()),
+            _ => None,
+        })
+        .ok_or_else(|| {
+            RuntimeError::Other(format!(
+                "internal error: fentry program {} has no function",
+                meta.name
+            ))
+        })
 }
 
-/// aya's parse of all of vmlinux's BTF (~26 ms): only fentry/fexit scripts pay for it, and once,
-/// however many functions a wildcard gives them.
-fn vmlinux_btf() -> Result<&'static Btf, String> {
-    static BTF: OnceLock<Result<Btf, String>> = OnceLock::new();
-    BTF.get_or_init(|| Btf::from_sys_fs().map_err(|e| e.to_string()))
-        .as_ref()
-        .map_err(Clone::clone)
-}
-
-fn refused(e: ProgramError, meta: &ProgramMeta, function: &str) -> RuntimeError {
-    let kind = if meta.prog_type == ProgType::Fexit {
+fn kind(meta: &ProgramMeta) -> &'static str {
+    if meta.prog_type == ProgType::Fexit {
         "fexit"
     } else {
         "fentry"
-    };
-    if let ProgramError::LoadError { io_error, .. } = &e {
-        if io_error.raw_os_error() == Some(libc::EPERM) {
-            return RuntimeError::located(
-                Diagnostic::error(
-                    meta.probe_span,
-                    format!("{kind} probes are not available on this kernel"),
-                )
-                .with_label(format!(
-                    "the kernel refused to load the {kind} program for `{function}` (EPERM)"
-                ))
-                .with_help(
-                    "this kernel does not allow BPF trampoline (fentry/fexit) programs, even as root",
-                )
-                .with_help(format!(
-                    "use `kprobe:{function}` where kprobes exist, or a tracepoint (`rdt -l 'tracepoint:*'`)"
-                )),
-            );
-        }
     }
-    crate::load::rejected_program(e, meta)
 }
 
-pub fn attach(
-    program: &mut Program,
-    meta: &ProgramMeta,
-    function: &str,
-) -> Result<Link, RuntimeError> {
-    let what = format!("{} {function}", meta.prog_type.section_prefix());
-    if meta.prog_type == ProgType::Fexit {
-        let p: &mut FExit = program.try_into().map_err(|_| wrong_type(meta))?;
-        let id = p.attach().map_err(|e| failed(meta.probe_span, &what, &e))?;
-        let link = p
-            .take_link(id)
-            .map_err(|e| failed(meta.probe_span, &what, &e))?;
-        return Ok(Box::new(link));
+/// The BTF id of the traced function in vmlinux, which the program is loaded against (the
+/// verifier checks it against the prototype).
+pub fn attach_btf_id(meta: &ProgramMeta) -> Result<u32, RuntimeError> {
+    let function = function(meta)?;
+    let found = TypeRef::find(NameKind::Func, function).map_err(|e| {
+        RuntimeError::located(
+            Diagnostic::error(meta.probe_span, "fentry/fexit probes need kernel BTF")
+                .with_label(e.to_string()),
+        )
+    })?;
+    let vmlinux = rdt_btf::btf::vmlinux().ok();
+    match found {
+        Some(t) if vmlinux.is_some_and(|v| std::ptr::eq(t.btf, v)) => Ok(t.id),
+        Some(_) => Err(RuntimeError::located(
+            Diagnostic::error(
+                meta.probe_span,
+                format!(
+                    "cannot {} `{function}`: it is a module's function",
+                    kind(meta)
+                ),
+            )
+            .with_label("rdt attaches fentry/fexit to vmlinux functions only")
+            .with_help(format!("use `kprobe:{function}` instead")),
+        )),
+        None => Err(RuntimeError::located(
+            Diagnostic::error(
+                meta.probe_span,
+                format!("the kernel's BTF has no function `{function}`"),
+            )
+            .with_label(format!("cannot load the {} program", kind(meta))),
+        )),
     }
-    let p: &mut FEntry = program.try_into().map_err(|_| wrong_type(meta))?;
-    let id = p.attach().map_err(|e| failed(meta.probe_span, &what, &e))?;
-    let link = p
-        .take_link(id)
-        .map_err(|e| failed(meta.probe_span, &what, &e))?;
+}
+
+/// A load failure of an fentry/fexit program: a kernel that refuses trampolines altogether
+/// (EPERM even as root) is explained; anything else is a verifier rejection like any other.
+pub fn refused(error: &std::io::Error, log: &str, meta: &ProgramMeta) -> RuntimeError {
+    let kind = kind(meta);
+    let function = function(meta).unwrap_or(&meta.name);
+    if error.raw_os_error() == Some(libc::EPERM) {
+        return RuntimeError::located(
+            Diagnostic::error(
+                meta.probe_span,
+                format!("{kind} probes are not available on this kernel"),
+            )
+            .with_label(format!(
+                "the kernel refused to load the {kind} program for `{function}` (EPERM)"
+            ))
+            .with_help(
+                "this kernel does not allow BPF trampoline (fentry/fexit) programs, even as root",
+            )
+            .with_help(format!(
+                "use `kprobe:{function}` where kprobes exist, or a tracepoint (`rdt -l 'tracepoint:*'`)"
+            )),
+        );
+    }
+    crate::load::rejected_log(error, log, meta)
+}
+
+/// Attaches the loaded program to its function's trampoline; closing the link detaches it.
+pub fn attach(prog: BorrowedFd, meta: &ProgramMeta, function: &str) -> Result<Link, RuntimeError> {
+    let what = format!("{} {function}", meta.prog_type.section_prefix());
+    let link =
+        crate::load::trampoline_open(prog).map_err(|e| failed(meta.probe_span, &what, &e))?;
     Ok(Box::new(link))
 }

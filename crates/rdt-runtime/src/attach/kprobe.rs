@@ -1,17 +1,32 @@
-//! kprobes and kretprobes through aya (the kprobe PMU, else tracefs `kprobe_events`). On a kernel
-//! without either, the error says so and points at the tracepoints that can stand in.
+//! kprobes and kretprobes: a perf event on the kernel's kprobe PMU (`perf_event_open` with the
+//! function's name and offset) running the loaded program, else a probe written to tracefs
+//! `kprobe_events` ([`super::kprobe_events`]). On a kernel without either, the error says so and
+//! points at the tracepoints that can stand in.
 
-use super::{failed, kprobe_events, wrong_type, Link};
+use super::perf_event::{self, PerfEventAttr};
+use super::{kprobe_events, Link};
 use crate::error::RuntimeError;
-use aya::programs::{KProbe, Program};
-use rdt_btf::kprobes::Mechanism;
+use rdt_btf::kprobes::{Mechanism, KPROBE_PMU};
 use rdt_codegen::ProgramMeta;
 use rdt_syntax::Diagnostic;
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{BorrowedFd, OwnedFd};
+use std::sync::OnceLock;
 
-/// `suggest`: explain a failure with the kernel's closest function names (reads the whole
-/// function list, pointless for a wildcard's functions, which came from it).
+/// Where the kprobe PMU says which `config` bit makes a return probe (`config:0`).
+const RETPROBE_FORMAT: &str = "/sys/bus/event_source/devices/kprobe/format/retprobe";
+
+/// A perf event on the kprobe PMU with the program set on it; closing it detaches the program.
+struct KprobeLink {
+    _event: OwnedFd,
+}
+
+/// Attaches `prog` at `function+offset` (its return with `ret`). `suggest`: explain a failure
+/// with the kernel's closest function names (reads the whole function list, pointless for a
+/// wildcard's functions, which came from it).
 pub fn attach(
-    program: &mut Program,
+    prog: BorrowedFd,
     meta: &ProgramMeta,
     function: &str,
     offset: u64,
@@ -19,42 +34,87 @@ pub fn attach(
     suggest: bool,
 ) -> Result<Link, RuntimeError> {
     let kind = if ret { "kretprobe" } else { "kprobe" };
-    let p: &mut KProbe = program.try_into().map_err(|_| wrong_type(meta))?;
+    let cannot = |why: String| {
+        let unknown = suggest.then(|| unknown_function(meta, function, kind));
+        unknown.flatten().unwrap_or_else(|| {
+            RuntimeError::located(
+                Diagnostic::error(meta.probe_span, format!("cannot attach {kind} {function}"))
+                    .with_label(why),
+            )
+        })
+    };
     match rdt_btf::kprobes::mechanism() {
         Ok(Mechanism::Pmu) => {
-            let id = p.attach(function, offset).map_err(|e| {
-                let unknown = suggest.then(|| unknown_function(meta, function, kind));
-                unknown
-                    .flatten()
-                    .unwrap_or_else(|| failed(meta.probe_span, &format!("{kind} {function}"), &e))
-            })?;
-            Ok(Box::new(
-                p.take_link(id)
-                    .map_err(|e| failed(meta.probe_span, kind, &e))?,
-            ))
+            let event = open_pmu_event(function, offset, ret)
+                .map_err(|e| format!("perf_event_open on the kprobe PMU: {e}"))
+                .and_then(|event| {
+                    perf_event::set_bpf_and_enable(&event, prog)
+                        .map(|()| event)
+                        .map_err(|e| format!("PERF_EVENT_IOC_SET_BPF: {e}"))
+                })
+                .map_err(cannot)?;
+            Ok(Box::new(KprobeLink { _event: event }))
         }
         Ok(Mechanism::Events(events_file)) => {
             let tracefs = events_file.parent().unwrap_or(&events_file).to_path_buf();
-            let fd = p
-                .fd()
-                .map_err(|e| failed(meta.probe_span, &format!("{kind} {function}"), &e))?;
             let probe =
-                kprobe_events::attach(fd, &tracefs, function, offset, ret).map_err(|why| {
-                    let unknown = suggest.then(|| unknown_function(meta, function, kind));
-                    unknown.flatten().unwrap_or_else(|| {
-                        RuntimeError::located(
-                            Diagnostic::error(
-                                meta.probe_span,
-                                format!("cannot attach {kind} {function}"),
-                            )
-                            .with_label(why),
-                        )
-                    })
-                })?;
+                kprobe_events::attach(prog, &tracefs, function, offset, ret).map_err(cannot)?;
             Ok(Box::new(probe))
         }
         Err(why) => Err(unavailable(meta, function, kind, &why)),
     }
+}
+
+/// `perf_event_open` on the kprobe PMU: the function's name in `config1`, the offset into it in
+/// `config2`, the retprobe bit in `config`. One event on CPU 0 fires for every CPU and process.
+fn open_pmu_event(function: &str, offset: u64, ret: bool) -> io::Result<OwnedFd> {
+    let pmu = pmu()?;
+    let config = if ret { 1u64 << pmu.retprobe_bit } else { 0 };
+    let name = CString::new(function)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in the function name"))?;
+    let attr = PerfEventAttr {
+        flags: perf_event::FLAG_DISABLED,
+        // `kprobe_func` and `probe_offset`.
+        config1: name.as_ptr() as u64,
+        config2: offset,
+        ..PerfEventAttr::new(pmu.type_, config)
+    };
+    perf_event::open(&attr, None, 0)
+}
+
+/// The kprobe PMU's perf event type and return-probe bit, read once (a wildcard attaches many).
+struct Pmu {
+    type_: u32,
+    retprobe_bit: u32,
+}
+
+fn pmu() -> io::Result<&'static Pmu> {
+    static PMU: OnceLock<Result<Pmu, String>> = OnceLock::new();
+    PMU.get_or_init(|| read_pmu().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| io::Error::other(e.clone()))
+}
+
+fn read_pmu() -> io::Result<Pmu> {
+    let type_ = read_sysfs(KPROBE_PMU)?
+        .trim()
+        .parse()
+        .map_err(|_| io::Error::other(format!("{KPROBE_PMU} is not a number")))?;
+    let retprobe_bit = parse_config_bit(&read_sysfs(RETPROBE_FORMAT)?)
+        .ok_or_else(|| io::Error::other(format!("{RETPROBE_FORMAT}: not `config:<bit>`")))?;
+    Ok(Pmu {
+        type_,
+        retprobe_bit,
+    })
+}
+
+fn parse_config_bit(format: &str) -> Option<u32> {
+    let bit: u32 = format.trim().strip_prefix("config:")?.parse().ok()?;
+    (bit < 64).then_some(bit)
+}
+
+fn read_sysfs(path: &str) -> io::Result<String> {
+    std::fs::read_to_string(path).map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))
 }
 
 /// When an attach failed because the kernel has no function of that name: a diagnostic with
@@ -154,4 +214,17 @@ fn stand_in_tracepoints(function: &str) -> Vec<String> {
     names.sort_by_key(|n| (n.len(), n.clone()));
     names.truncate(3);
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retprobe_bit_comes_from_the_format_file() {
+        assert_eq!(parse_config_bit("config:0\n"), Some(0));
+        assert_eq!(parse_config_bit("config:9"), Some(9));
+        assert_eq!(parse_config_bit("config1:0"), None);
+        assert_eq!(parse_config_bit("config:64"), None);
+    }
 }

@@ -1,5 +1,5 @@
 //! kprobes through tracefs `kprobe_events`, for kernels that have kprobes but no kprobe PMU
-//! (aya only falls back to it on kernels older than 4.17): the probe is written to
+//! (or when `RDT_KPROBE_EVENTS=1` asks for it): the probe is written to
 //! `kprobe_events` as `p:rdt_<pid>/<name> fn+off` (or `r:` for a return probe), opened as a
 //! tracepoint perf event, and the program attached with PERF_EVENT_IOC_SET_BPF. Dropping the
 //! link closes the event and removes the probe from `kprobe_events` again.

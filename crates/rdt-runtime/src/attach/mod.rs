@@ -10,18 +10,16 @@ pub(crate) mod perf;
 mod perf_event;
 mod raw;
 mod skipped;
-mod timer;
 pub(crate) mod uprobe;
 pub(crate) mod uprobe_multi;
 pub(crate) mod usdt;
 
 use crate::error::RuntimeError;
 use crate::load::Loaded;
-use aya::programs::{RawTracePoint, TracePoint};
 use rdt_codegen::{Attach, ProgramMeta};
 use rdt_syntax::{Diagnostic, Span};
 use std::any::Any;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 
 /// An attachment that detaches when dropped.
 pub type Link = Box<dyn Any + Send>;
@@ -83,87 +81,18 @@ fn is_kprobe_wildcard(meta: &ProgramMeta, programs: &[&ProgramMeta]) -> bool {
 /// `target_pid` (`-p`/`-c`) narrows the probes that can watch one process (profile, perf
 /// counters). Kprobes the kernel refuses go to `skipped` when given (a wildcard's functions).
 fn attach(
-    loaded: &mut Loaded,
+    obj: &mut Loaded,
     meta: &ProgramMeta,
     target_pid: Option<u32>,
-    mut skipped: Option<&mut skipped::Skipped>,
+    skipped: Option<&mut skipped::Skipped>,
 ) -> Result<Vec<Link>, RuntimeError> {
-    let ebpf = match loaded {
-        Loaded::Aya(ebpf) => ebpf,
-        Loaded::Raw(obj) => {
-            if let Some(links) = uprobe_multi::try_attach_raw(obj, meta)? {
-                return Ok(links);
-            }
-            let prog = obj.program_fd(&meta.name).ok_or_else(|| {
-                RuntimeError::Other(format!("internal error: program {} is missing", meta.name))
-            })?;
-            return raw::attach(prog, meta, target_pid);
-        }
-    };
-    if let Some(links) = uprobe_multi::try_attach(ebpf, meta) {
+    if let Some(links) = uprobe_multi::try_attach_raw(obj, meta)? {
         return Ok(links);
     }
-    let mut links = Vec::new();
-    for point in &meta.attach {
-        let program = ebpf.program_mut(&meta.name).ok_or_else(|| {
-            RuntimeError::Other(format!("internal error: program {} is missing", meta.name))
-        })?;
-        match point {
-            Attach::Begin | Attach::End => {}
-            Attach::Tracepoint { category, name } => {
-                let p: &mut TracePoint = program.try_into().map_err(|_| wrong_type(meta))?;
-                let id = p.attach(category, name).map_err(|e| {
-                    failed(
-                        meta.probe_span,
-                        &format!("tracepoint {category}:{name}"),
-                        &e,
-                    )
-                })?;
-                links.push(Box::new(
-                    p.take_link(id)
-                        .map_err(|e| failed(meta.probe_span, "tracepoint", &e))?,
-                ) as Link);
-            }
-            Attach::RawTracepoint { name } => {
-                let p: &mut RawTracePoint = program.try_into().map_err(|_| wrong_type(meta))?;
-                let id = p
-                    .attach(name)
-                    .map_err(|e| failed(meta.probe_span, &format!("raw tracepoint {name}"), &e))?;
-                links.push(Box::new(
-                    p.take_link(id)
-                        .map_err(|e| failed(meta.probe_span, "raw tracepoint", &e))?,
-                ) as Link);
-            }
-            Attach::Kprobe {
-                function,
-                offset,
-                ret,
-            } => match (
-                kprobe::attach(program, meta, function, *offset, *ret, skipped.is_none()),
-                &mut skipped,
-            ) {
-                (Ok(link), _) => links.push(link),
-                (Err(why), Some(skipped)) => skipped.push(function, why),
-                (Err(why), None) => return Err(why),
-            },
-            Attach::Fentry { function } => {
-                links.push(fentry::attach(program, meta, function)?);
-            }
-            Attach::Timer { period, all_cpus } => {
-                links.extend(timer::attach(
-                    program, meta, *period, *all_cpus, target_pid,
-                )?);
-            }
-            Attach::PerfCounter(counter) => {
-                links.extend(perf::attach(program, meta, counter, target_pid)?);
-            }
-            Attach::Uprobe { .. } | Attach::Usdt { .. } => {
-                let prog = program.fd().map_err(|_| wrong_type(meta))?.as_fd();
-                links.push(user_space(prog, meta, point)?);
-            }
-        }
-    }
-    Ok(links)
+    let prog = obj.program_fd(&meta.name).ok_or_else(|| {
+        RuntimeError::Other(format!("internal error: program {} is missing", meta.name))
+    })?;
+    raw::attach(prog, meta, target_pid, skipped)
 }
 
 /// Attaches `prog` at a uprobe, uretprobe or USDT site, one perf event on the uprobe PMU; the

@@ -1,12 +1,14 @@
-//! Attaching programs of the aya-free loader ([`crate::load::Loaded::Raw`]) by descriptor:
-//! raw tracepoints with `BPF_RAW_TRACEPOINT_OPEN`, tracepoints and perf events with
-//! `perf_event_open` + `PERF_EVENT_IOC_SET_BPF` (see [`super::perf_event`]), uprobes and USDT
+//! Attaching loaded programs by descriptor: raw tracepoints with `BPF_RAW_TRACEPOINT_OPEN`,
+//! tracepoints and perf events with `perf_event_open` + `PERF_EVENT_IOC_SET_BPF` (see
+//! [`super::perf_event`]), kprobes on the kprobe PMU or tracefs `kprobe_events`
+//! ([`super::kprobe`]), fentry/fexit through their trampoline ([`super::fentry`]), uprobes and USDT
 //! sites one perf event each on the uprobe PMU ([`super::uprobe`]; a program whose uprobes share
 //! one link never gets here, see [`super::uprobe_multi`]). Closing the returned descriptors
 //! detaches.
 
 use super::perf::{no_hardware_pmu, online_cpus, Scope, CPU_PMU};
 use super::perf_event::{self, PerfEventAttr};
+use super::skipped::Skipped;
 use super::{failed, Link};
 use crate::error::RuntimeError;
 use rdt_codegen::{Attach, PerfCounter, ProgramMeta, TimerPeriod};
@@ -21,6 +23,7 @@ pub fn attach(
     prog: BorrowedFd,
     meta: &ProgramMeta,
     target_pid: Option<u32>,
+    mut skipped: Option<&mut Skipped>,
 ) -> Result<Vec<Link>, RuntimeError> {
     let mut links = Vec::new();
     for point in &meta.attach {
@@ -56,11 +59,20 @@ pub fn attach(
             Attach::Uprobe { .. } | Attach::Usdt { .. } => {
                 links.push(super::user_space(prog, meta, point)?);
             }
-            Attach::Kprobe { .. } | Attach::Fentry { .. } => {
-                return Err(RuntimeError::Other(format!(
-                    "internal error: program {} was loaded without aya but needs it to attach",
-                    meta.name
-                )))
+            Attach::Kprobe {
+                function,
+                offset,
+                ret,
+            } => match (
+                super::kprobe::attach(prog, meta, function, *offset, *ret, skipped.is_none()),
+                &mut skipped,
+            ) {
+                (Ok(link), _) => links.push(link),
+                (Err(why), Some(skipped)) => skipped.push(function, why),
+                (Err(why), None) => return Err(why),
+            },
+            Attach::Fentry { function } => {
+                links.push(super::fentry::attach(prog, meta, function)?);
             }
         }
     }

@@ -6,24 +6,19 @@
 //! takes well over a minute to detach; one multi link attaches and detaches them all at once, and
 //! closes in ~15 ms. That is why even a single uprobe goes on a link: it is what makes
 //! `uprobe:… { … } interval:ms:1 { exit(); }` end in a few dozen milliseconds instead of 130. The link needs
-//! the program loaded with that expected attach type. rdt's own loader does that from the start
-//! (see [`crate::load`]); for an object aya loaded (one that also has kprobes), which aya 0.14
-//! cannot do, this module loads a second copy of the program itself: the same instructions with
-//! the same maps (taken from the copy aya loaded). Whenever anything here fails — an older kernel,
-//! say — the caller falls back to one perf event per uprobe, so this path only ever makes things
-//! faster.
+//! the program loaded with that expected attach type, which the loader does from the start (see
+//! [`crate::load`]). Whenever anything here fails — an older kernel, say — the program is loaded
+//! again plainly and the caller falls back to one perf event per uprobe, so this path only ever
+//! makes things faster.
 
 use super::Link;
-use crate::bpf_sys::{attach_type, link_create, prog_load, prog_type};
+use crate::bpf_sys::{attach_type, link_create};
 use crate::error::RuntimeError;
 use crate::load::RawObject;
-use aya::maps::MapData;
-use aya::Ebpf;
-use rdt_codegen::insn::{self, PSEUDO_MAP_FD};
 use rdt_codegen::{Attach, ProgramMeta};
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 const BPF_F_UPROBE_MULTI_RETURN: u32 = 1;
 
@@ -54,11 +49,9 @@ struct Group<'a> {
     ref_ctr_offsets: Vec<u64>,
 }
 
-/// The link (and the program copy it runs, if it made one) keeps the uprobes attached; dropping
-/// both detaches.
+/// The link keeps the uprobes attached; dropping it detaches.
 struct MultiLink {
     _link: OwnedFd,
-    _program: Option<OwnedFd>,
 }
 
 /// One more attach point of a [`MultiLink`], so "Attached N probes" counts uprobes, not links.
@@ -70,22 +63,9 @@ pub fn is_candidate(meta: &ProgramMeta) -> bool {
     group(meta).is_some()
 }
 
-/// Attaches all of `meta`'s uprobes through one link, or returns `None` when the program is not
-/// a candidate (several objects, say) or the kernel refuses.
-pub fn try_attach(ebpf: &Ebpf, meta: &ProgramMeta) -> Option<Vec<Link>> {
-    let group = group(meta)?;
-    let made = load_copy(ebpf, meta).and_then(|program| {
-        let link = create_link(program.as_fd(), &group)?;
-        Ok(MultiLink {
-            _link: link,
-            _program: Some(program),
-        })
-    });
-    settle(meta, &group, made)
-}
-
-/// The same for a program rdt's own loader loaded for the link. `Ok(None)`: the kernel refused
-/// the link, and the program has been loaded again for one perf event per uprobe.
+/// Attaches all of `meta`'s uprobes through one link, when the loader loaded the program for it.
+/// `Ok(None)`: not a candidate (several objects, say), or the kernel refused the link and the
+/// program has been loaded again for one perf event per uprobe.
 pub fn try_attach_raw(
     obj: &mut RawObject,
     meta: &ProgramMeta,
@@ -100,10 +80,7 @@ pub fn try_attach_raw(
         .program_fd(&meta.name)
         .ok_or_else(|| io::Error::other("the program is missing"))
         .and_then(|program| create_link(program, &group))
-        .map(|link| MultiLink {
-            _link: link,
-            _program: None,
-        });
+        .map(|link| MultiLink { _link: link });
     let links = settle(meta, &group, made);
     if links.is_none() {
         obj.reload_plainly(meta)?;
@@ -187,82 +164,4 @@ fn create_link(program: BorrowedFd, group: &Group) -> io::Result<OwnedFd> {
         ..UprobeMultiLinkAttr::default()
     };
     link_create(&mut attr)
-}
-
-/// Loads `meta`'s instructions again, with BPF_TRACE_UPROBE_MULTI as the expected attach type,
-/// referring to the maps aya created for the first copy.
-fn load_copy(ebpf: &Ebpf, meta: &ProgramMeta) -> io::Result<OwnedFd> {
-    let maps = used_maps(ebpf, meta)?;
-    let mut insns = meta.insns.clone();
-    for (index, name) in &meta.map_refs {
-        let map = maps
-            .iter()
-            .find(|(n, _)| n == name)
-            .ok_or_else(|| io::Error::other(format!("map {name} was not found")))?;
-        let load = insns
-            .get_mut(*index)
-            .filter(|i| i.code == insn::LD | insn::IMM | insn::DW)
-            .ok_or_else(|| io::Error::other("a map reference is not an ld_imm64"))?;
-        load.src = PSEUDO_MAP_FD;
-        load.imm = map.1.fd().as_fd().as_raw_fd();
-    }
-    prog_load(
-        prog_type::KPROBE,
-        attach_type::TRACE_UPROBE_MULTI,
-        &meta.name,
-        &insns,
-    )
-}
-
-/// The maps the aya-loaded copy uses, by the names `map_refs` gives them.
-///
-/// Some maps (the ring buffer) have been taken out of `ebpf` by now, so they are reopened by id:
-/// the kernel lists a program's maps in the order the instructions first refer to them, which is
-/// the order of first appearance in `map_refs`.
-fn used_maps(ebpf: &Ebpf, meta: &ProgramMeta) -> io::Result<Vec<(String, MapData)>> {
-    let program = ebpf
-        .program(&meta.name)
-        .ok_or_else(|| io::Error::other("the program is missing"))?;
-    let ids = program
-        .info()
-        .and_then(|i| i.map_ids())
-        .map_err(io::Error::other)?
-        .unwrap_or_default();
-    let mut names: Vec<&str> = Vec::new();
-    let mut refs: Vec<&(usize, String)> = meta.map_refs.iter().collect();
-    refs.sort_by_key(|(index, _)| *index);
-    for (_, name) in refs {
-        if !names.contains(&name.as_str()) {
-            names.push(name);
-        }
-    }
-    if names.len() != ids.len() {
-        return Err(io::Error::other(format!(
-            "the program uses {} maps, its instructions name {}",
-            ids.len(),
-            names.len()
-        )));
-    }
-    names
-        .into_iter()
-        .zip(ids)
-        .map(|(name, id)| {
-            let map = MapData::from_id(id).map_err(io::Error::other)?;
-            check_name(&map, name)?;
-            Ok((name.to_string(), map))
-        })
-        .collect()
-}
-
-/// The kernel keeps the first 15 bytes of a map's name: they must agree with the name the
-/// instructions use, or the order assumed above does not hold.
-fn check_name(map: &MapData, expected: &str) -> io::Result<()> {
-    let info = map.info().map_err(io::Error::other)?;
-    let actual = info.name_as_str().unwrap_or("");
-    if actual.is_empty() || !expected.starts_with(actual) {
-        return Err(io::Error::other(format!(
-            "map {expected} came back as `{actual}`"
-        )));
-    }
-    Ok(())
 }

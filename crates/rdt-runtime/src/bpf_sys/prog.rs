@@ -20,10 +20,13 @@ pub(crate) mod prog_cmd {
 pub(crate) mod prog_type {
     pub const KPROBE: u32 = 2;
     pub const RAW_TRACEPOINT: u32 = 17;
+    pub const TRACING: u32 = 26;
 }
 
 /// `enum bpf_attach_type` values.
 pub(crate) mod attach_type {
+    pub const TRACE_FENTRY: u32 = 24;
+    pub const TRACE_FEXIT: u32 = 25;
     pub const TRACE_KPROBE_MULTI: u32 = 42;
     pub const TRACE_UPROBE_MULTI: u32 = 48;
 }
@@ -76,6 +79,18 @@ pub(crate) fn prog_load(
     name: &str,
     insns: &[Insn],
 ) -> io::Result<OwnedFd> {
+    prog_load_at(prog_type, expected_attach_type, 0, name, insns)
+}
+
+/// The same for a program that attaches to the kernel function of BTF id `attach_btf_id`
+/// (fentry/fexit).
+pub(crate) fn prog_load_at(
+    prog_type: u32,
+    expected_attach_type: u32,
+    attach_btf_id: u32,
+    name: &str,
+    insns: &[Insn],
+) -> io::Result<OwnedFd> {
     let bytes: Vec<u8> = insns.iter().flat_map(|i| i.to_bytes()).collect();
     let license = c"GPL";
     let mut prog_name = [0u8; OBJ_NAME_LEN];
@@ -92,6 +107,7 @@ pub(crate) fn prog_load(
         license: license.as_ptr() as u64,
         prog_name,
         expected_attach_type,
+        attach_btf_id,
         ..ProgLoadAttr::default()
     };
     let fd = sys_bpf(prog_cmd::PROG_LOAD, &mut attr)?;

@@ -1,52 +1,48 @@
-//! Loading without aya's `EbpfLoader`, for objects whose programs need nothing from kernel BTF.
+//! Loading without aya's `EbpfLoader`, which parses all of `/sys/kernel/btf/vmlinux` before
+//! anything else (~19 MiB of heap and ~10 ms of CPU here, ~250 ms under the VM lane's qemu), then
+//! runs a dozen feature-probe loads.
 //!
-//! `EbpfLoader::new()` (and `Ebpf::load`) parse all of `/sys/kernel/btf/vmlinux` before anything
-//! else: ~19 MiB of heap and ~10 ms of CPU, then a dozen feature-probe loads. The BTF serves CO-RE
-//! relocations and fentry/fexit attach ids; rdt's objects carry no BTF, and tracepoint, raw
-//! tracepoint, perf-event, uprobe and USDT programs are plain `BPF_PROG_LOAD`s. So those objects
-//! are parsed and relocated with aya-obj (no BTF involved), their maps created and their programs
-//! loaded here with the bare `bpf()` commands; maps are then handed to aya's `Map`/`MapData` so
-//! reading them is the same code either way. Objects with kprobes or fentry/fexit programs still
-//! go through aya.
+//! rdt's objects need nothing of that: they carry no CO-RE relocations, and tracepoint, raw
+//! tracepoint, perf-event, kprobe, uprobe and USDT programs are plain `BPF_PROG_LOAD`s. The one
+//! thing kernel BTF is needed for is the attach BTF id of an fentry/fexit program, and rdt-btf's
+//! lazy reader finds one function's id without parsing the rest. So objects are parsed and
+//! relocated with aya-obj (no BTF involved), their maps created and their programs loaded here
+//! with the bare `bpf()` commands; maps are then handed to aya's `Map`/`MapData` so reading them
+//! is the same code as before. Attaching is by descriptor (crate::attach::raw).
 
 use crate::bpf_sys::{attach_type, prog_cmd, prog_type, sys_bpf, ProgLoadAttr};
 use crate::error::RuntimeError;
 use aya::maps::{Map, MapData};
 use aya_obj::Object;
-use rdt_codegen::{Artifact, Attach, ProgType, ProgramMeta};
+use rdt_codegen::{Artifact, ProgType, ProgramMeta};
 use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
-/// `enum bpf_prog_type` of a program loaded here: a kprobe-type program only when it attaches
-/// to uprobes and USDT sites alone (kprobes attach through aya).
-fn kernel_prog_type(meta: &ProgramMeta) -> Option<u32> {
+/// `enum bpf_prog_type` of a program: kprobes, uprobes and USDT sites are all kprobe-type
+/// programs; fentry/fexit are tracing programs loaded against their function's BTF id.
+fn kernel_prog_type(meta: &ProgramMeta) -> u32 {
     match meta.prog_type {
-        ProgType::Tracepoint => Some(5),
-        ProgType::PerfEvent => Some(7),
-        ProgType::RawTracepoint => Some(17),
-        ProgType::Kprobe if attaches_to_user_space_only(meta) => Some(prog_type::KPROBE),
-        ProgType::Kprobe | ProgType::Fentry | ProgType::Fexit => None,
+        ProgType::Tracepoint => 5,
+        ProgType::PerfEvent => 7,
+        ProgType::RawTracepoint => prog_type::RAW_TRACEPOINT,
+        ProgType::Kprobe => prog_type::KPROBE,
+        ProgType::Fentry | ProgType::Fexit => prog_type::TRACING,
     }
 }
 
-fn attaches_to_user_space_only(meta: &ProgramMeta) -> bool {
-    meta.attach
-        .iter()
-        .all(|a| matches!(a, Attach::Uprobe { .. } | Attach::Usdt { .. }))
+/// The attach type and BTF id a tracing program must be loaded with (0 and 0 for the others).
+fn load_target(meta: &ProgramMeta) -> Result<(u32, u32), RuntimeError> {
+    let attach_type = match meta.prog_type {
+        ProgType::Fentry => attach_type::TRACE_FENTRY,
+        ProgType::Fexit => attach_type::TRACE_FEXIT,
+        _ => return Ok((0, 0)),
+    };
+    Ok((attach_type, crate::attach::fentry::attach_btf_id(meta)?))
 }
 
 const BPF_MAP_TYPE_RINGBUF: u32 = 27;
-
-/// Whether every program of the artifact can be loaded and attached without aya (kprobes and
-/// fentry/fexit attach through aya's program types).
-pub fn can_load(artifact: &Artifact) -> bool {
-    artifact
-        .programs
-        .iter()
-        .all(|p| kernel_prog_type(p).is_some())
-}
 
 /// An object whose maps exist in the kernel and whose programs are loaded on demand.
 pub struct RawObject {
@@ -60,7 +56,8 @@ pub struct RawObject {
 /// A program in the kernel, and how it was loaded.
 struct LoadedProgram {
     fd: OwnedFd,
-    /// `BPF_TRACE_UPROBE_MULTI` when loaded for a uprobe-multi link, else 0.
+    /// `BPF_TRACE_UPROBE_MULTI` when loaded for a uprobe-multi link, the trampoline kind of an
+    /// fentry/fexit program, else 0.
     expected_attach_type: u32,
 }
 
@@ -157,16 +154,22 @@ impl RawObject {
     pub fn load_program(&mut self, meta: &ProgramMeta) -> Result<(), RuntimeError> {
         let multi = crate::attach::uprobe_multi::is_candidate(meta);
         let code = self.program_code(meta)?;
+        let plain = code.expected_attach_type;
         let loaded = if multi {
             code.load(None, attach_type::TRACE_UPROBE_MULTI)
                 .map(|fd| (fd, attach_type::TRACE_UPROBE_MULTI))
-                .or_else(|_| code.load(None, 0).map(|fd| (fd, 0)))
+                .or_else(|_| code.load(None, plain).map(|fd| (fd, plain)))
         } else {
-            code.load(None, 0).map(|fd| (fd, 0))
+            code.load(None, plain).map(|fd| (fd, plain))
         };
         let (fd, expected_attach_type) = loaded
-            .or_else(|_| code.load_with_log().map(|fd| (fd, 0)))
-            .map_err(|(error, log)| super::rejected_log(&error, &log, meta))?;
+            .or_else(|_| code.load_with_log().map(|fd| (fd, plain)))
+            .map_err(|(error, log)| match meta.prog_type {
+                ProgType::Fentry | ProgType::Fexit => {
+                    crate::attach::fentry::refused(&error, &log, meta)
+                }
+                _ => super::rejected_log(&error, &log, meta),
+            })?;
         let program = LoadedProgram {
             fd,
             expected_attach_type,
@@ -193,7 +196,8 @@ impl RawObject {
     fn program_code<'a>(&'a self, meta: &'a ProgramMeta) -> Result<ProgramCode<'a>, RuntimeError> {
         let missing =
             || RuntimeError::Other(format!("internal error: program {} is missing", meta.name));
-        let prog_type = kernel_prog_type(meta).ok_or_else(missing)?;
+        let prog_type = kernel_prog_type(meta);
+        let (expected_attach_type, attach_btf_id) = load_target(meta)?;
         let program = self.obj.programs.get(&meta.name).ok_or_else(missing)?;
         let function = self
             .obj
@@ -202,6 +206,8 @@ impl RawObject {
             .ok_or_else(missing)?;
         Ok(ProgramCode {
             prog_type,
+            expected_attach_type,
+            attach_btf_id,
             insns: function.instructions.as_ptr() as u64,
             insn_cnt: function.instructions.len() as u32,
             license: &program.license,
@@ -219,7 +225,7 @@ impl RawObject {
     }
 
     /// Runs a BEGIN/END program once (`BPF_PROG_TEST_RUN` on a raw tracepoint program).
-    pub fn test_run(&self, name: &str) -> io::Result<()> {
+    pub fn run_once(&self, name: &str) -> io::Result<()> {
         let fd = self
             .program_fd(name)
             .ok_or_else(|| io::Error::other(format!("program {name} is not loaded")))?;
@@ -240,8 +246,25 @@ pub fn raw_tracepoint_open(prog: BorrowedFd, tracepoint: &str) -> io::Result<Own
     Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
 }
 
+/// Attaches a loaded fentry/fexit program to the function it was loaded for (a raw tracepoint
+/// open without a name makes the trampoline link); closing the descriptor detaches it.
+pub fn trampoline_open(prog: BorrowedFd) -> io::Result<OwnedFd> {
+    let mut attr = RawTracepointOpenAttr {
+        name: 0,
+        prog_fd: prog.as_raw_fd() as u32,
+        _pad: 0,
+    };
+    let fd = sys_bpf(prog_cmd::RAW_TRACEPOINT_OPEN, &mut attr)?;
+    // SAFETY: the command returned a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
+}
+
 struct ProgramCode<'a> {
     prog_type: u32,
+    /// What the program is loaded for: 0, or a trampoline kind (fentry/fexit).
+    expected_attach_type: u32,
+    /// The traced function's BTF id in vmlinux (fentry/fexit), else 0.
+    attach_btf_id: u32,
     insns: u64,
     insn_cnt: u32,
     license: &'a CString,
@@ -265,6 +288,7 @@ impl ProgramCode<'_> {
         let mut attr = ProgLoadAttr {
             prog_type: self.prog_type,
             expected_attach_type,
+            attach_btf_id: self.attach_btf_id,
             insn_cnt: self.insn_cnt,
             insns: self.insns,
             license: self.license.as_ptr() as u64,
@@ -299,7 +323,7 @@ impl ProgramCode<'_> {
         let mut size = 1 << 20;
         loop {
             let mut buf = vec![0u8; size];
-            let error = match self.load(Some(&mut buf), 0) {
+            let error = match self.load(Some(&mut buf), self.expected_attach_type) {
                 Ok(fd) => return Ok(fd),
                 Err(e) => e,
             };
@@ -381,6 +405,8 @@ mod tests {
         let license = CString::new("GPL").unwrap();
         let code = ProgramCode {
             prog_type: 17,
+            expected_attach_type: 0,
+            attach_btf_id: 0,
             insns: insns.as_ptr() as u64,
             insn_cnt: 2,
             license: &license,
