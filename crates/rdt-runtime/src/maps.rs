@@ -43,13 +43,15 @@ pub enum Value {
     Extreme(Option<i64>),
     /// A histogram's bucket counts, summed over CPUs.
     Hist(Vec<u64>),
+    /// An enum value the enum names: text shows the name, JSON the number (as bpftrace does).
+    Symbolic { name: String, value: i64 },
 }
 
 impl Value {
     /// The value as a signed number, for sorting by value (`None` for strings and tuples).
     pub fn as_i128(&self) -> Option<i128> {
         match self {
-            Value::Int(v) => Some(i128::from(*v)),
+            Value::Int(v) | Value::Symbolic { value: v, .. } => Some(i128::from(*v)),
             Value::Uint(v) | Value::Ptr(v) => Some(i128::from(*v)),
             Value::Str(_) | Value::Tuple(_) | Value::Stack { .. } | Value::Symbol { .. } => None,
             Value::Stats { .. } => self.average().map(i128::from),
@@ -233,11 +235,14 @@ pub fn decode(ty: &Type, bytes: &[u8]) -> Value {
             pid: read_u64(field(bytes, 8, 8)) as u32,
         },
         Type::Text(kind) => Value::Str(crate::output::text::format(*kind, bytes)),
-        // An enum printed with `%s`: its name, or its number when it has none.
+        // An enum value: its name, or its number when it has none.
         Type::Kernel(k @ KernelType::Enum { .. }) => {
             let v = read_u64(field(bytes, 0, 8)) as i64;
             match k.enum_name(v) {
-                Some(name) => Value::Str(name.to_string()),
+                Some(name) => Value::Symbolic {
+                    name: name.to_string(),
+                    value: v,
+                },
                 None => Value::Int(v),
             }
         }

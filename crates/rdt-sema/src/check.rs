@@ -7,6 +7,7 @@
 use crate::builtins::{self, Function};
 use crate::format;
 use crate::ir::{self, Event, Expr, ExprKind, MapDecl, MapId, MapValue, Stmt, StmtKind};
+use crate::ktypes::KernelType;
 use crate::probes::Context;
 use crate::Type;
 use rdt_syntax::ast::{self, BinOp, UnOp};
@@ -25,6 +26,7 @@ mod funcs_extra;
 mod ktypes;
 mod map_ops;
 mod stacks;
+mod symbolic;
 mod uaddr;
 mod user;
 
@@ -380,6 +382,7 @@ impl<'a> ClauseChecker<'a> {
                 self.assign_local(base, field, target, op, value, span)
             }
             ast::ExprKind::Var(name) => {
+                let value_ast = value;
                 let value = match op {
                     Some(op) => self.binary(op, target, value, span)?,
                     None => self.expr(value)?,
@@ -392,6 +395,8 @@ impl<'a> ClauseChecker<'a> {
                     return None;
                 }
                 let var = self.declare_or_check_var(name, target.span, &value)?;
+                let assigned = op.is_none().then_some(value_ast);
+                self.note_var_enum(var, assigned, &value);
                 Some(StmtKind::VarStore { var, value })
             }
             _ => {
@@ -413,6 +418,7 @@ impl<'a> ClauseChecker<'a> {
         span: Span,
     ) -> Option<StmtKind> {
         let map_name = format!("@{name}");
+        let value_ast = value;
         let key = self.map_key(keys, target_span);
         if let ast::ExprKind::Call {
             name: f,
@@ -435,8 +441,8 @@ impl<'a> ClauseChecker<'a> {
                 self.call_arity(f, *name_span, args)?;
                 let (aggregate, value_kind) = self.aggregate(agg, f, args, value.span)?;
                 let key = key?;
-                let map =
-                    self.bind_map(&map_name, target_span, key.as_ref(), value_kind, value.span)?;
+                let key_ty = self.key_type(keys, key.as_ref());
+                let map = self.bind_map(&map_name, target_span, key_ty, value_kind, value.span)?;
                 return Some(StmtKind::MapAggregate {
                     map,
                     key,
@@ -474,11 +480,16 @@ impl<'a> ClauseChecker<'a> {
             );
             return None;
         }
-        let value_ty = storable(&value.ty);
+        let value_ty = if op.is_some() {
+            storable(&value.ty)
+        } else {
+            self.stored_type(value_ast, &value)
+        };
+        let key_ty = self.key_type(keys, key.as_ref());
         let map = self.bind_map(
             &map_name,
             target_span,
-            key.as_ref(),
+            key_ty,
             MapValue::Plain(value_ty),
             value.span,
         )?;
@@ -505,7 +516,12 @@ impl<'a> ClauseChecker<'a> {
             0 => None,
             1 => typed_keys.pop(),
             _ => {
-                let ty = Type::Tuple(typed_keys.iter().map(|k| storable(&k.ty)).collect());
+                let ty = Type::Tuple(
+                    keys.iter()
+                        .zip(&typed_keys)
+                        .map(|(e, k)| self.stored_type(e, k))
+                        .collect(),
+                );
                 Some(typed(ExprKind::Tuple(typed_keys), ty, span))
             }
         })
@@ -516,13 +532,13 @@ impl<'a> ClauseChecker<'a> {
         &mut self,
         name: &str,
         span: Span,
-        key: Option<&Expr>,
+        key: Option<(Type, Span)>,
         value: MapValue,
         value_span: Span,
     ) -> Option<MapId> {
         let id = self.maps.declare(name, span);
-        let key_ty = key.map(|k| storable(&k.ty));
-        let key_span = key.map_or(span, |k| k.span);
+        let key_span = key.as_ref().map_or(span, |k| k.1);
+        let key_ty = key.map(|k| k.0);
         let decl = &self.maps.decls[id];
         let first_key_span = self.maps.key_spans[id];
         let merged_key = match (
@@ -1142,6 +1158,13 @@ fn unify(a: &Type, b: &Type) -> Option<Type> {
         (Type::Stack(x), Type::Stack(y)) if x == y => Some(a.clone()),
         (Type::Symbol { user: x }, Type::Symbol { user: y }) if x == y => Some(a.clone()),
         (Type::Text(x), Type::Text(y)) if x == y => Some(a.clone()),
+        (Type::Kernel(KernelType::Enum { .. }), Type::Kernel(KernelType::Enum { .. })) if a == b => {
+            Some(a.clone())
+        }
+        // Values of one enum print by name; mixed with plain numbers they print as numbers.
+        (Type::Kernel(KernelType::Enum { .. }), _) | (_, Type::Kernel(KernelType::Enum { .. })) => {
+            unify(&symbolic::readable(a), &symbolic::readable(b))
+        }
         _ => None,
     }
 }

@@ -23,6 +23,9 @@ pub struct LangState {
     pub unbounded_loops: u32,
     /// The probe firing this clause: `probe`, `probefunc`, … (see `probe_names`).
     pub probe: crate::probe_names::ProbeNames,
+    /// Variables that hold a value of one enum (`None`: assigned values of different kinds),
+    /// so `print($v)` and `%s` name it (check/symbolic.rs).
+    pub var_enums: std::collections::HashMap<crate::ir::VarId, Option<Type>>,
 }
 
 impl ClauseChecker<'_> {
@@ -198,7 +201,7 @@ impl ClauseChecker<'_> {
         let value = match &decl.value {
             crate::ir::MapValue::Count => Type::U64,
             crate::ir::MapValue::Sum => Type::I64,
-            crate::ir::MapValue::Plain(t) => t.clone(),
+            crate::ir::MapValue::Plain(t) => super::symbolic::readable(t),
             _ => {
                 self.error(
                     Diagnostic::error(
@@ -214,7 +217,7 @@ impl ClauseChecker<'_> {
         self.scopes.push(Default::default());
         let pair = typed(
             crate::ir::ExprKind::Int(0),
-            Type::Tuple(vec![key, value]),
+            Type::Tuple(vec![super::symbolic::readable(&key), value]),
             var_span,
         );
         let var = self.declare_or_check_var(var, var_span, &pair);

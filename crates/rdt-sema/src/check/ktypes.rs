@@ -550,7 +550,7 @@ impl ClauseChecker<'_> {
                 let member = record.btf.member(record.id, field).ok()??;
                 ktypes::as_enum(record.with_id(member.ty))
             }
-            _ => None,
+            _ => self.stored_enum_of(e),
         }
     }
 

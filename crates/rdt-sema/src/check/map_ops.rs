@@ -247,7 +247,7 @@ impl ClauseChecker<'_> {
             );
             return None;
         }
-        let ty = storable(&value.ty);
+        let ty = self.stored_type(&args[0], &value);
         Some(self.record(Event::PrintValue { ty, span }, vec![value]))
     }
 
