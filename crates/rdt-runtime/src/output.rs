@@ -153,6 +153,11 @@ pub fn format_value(value: &Value) -> String {
         Value::Uint(v) => v.to_string(),
         Value::Str(s) | Value::Symbolic { name: s, .. } => s.clone(),
         Value::Tuple(fields) => format!("({})", join_values(fields)),
+        // bpftrace prints arrays without spaces: `[1,2,3]`.
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(format_value).collect::<Vec<_>>().join(",")
+        ),
         Value::Ptr(p) => format!("0x{p:x}"),
         Value::Stack { stack, pid, addrs } => stack::format_stack(stack, *pid, addrs),
         Value::Symbol { user, addr, pid } => stack::format_symbol(*user, *addr, *pid),

@@ -22,6 +22,7 @@ mod locals;
 
 pub use control::LangState;
 mod aggregate;
+mod arrays;
 mod funcs_extra;
 mod ktypes;
 mod map_ops;
@@ -466,7 +467,9 @@ impl<'a> ClauseChecker<'a> {
             None => self.expr(value)?,
         };
         let key = key?;
-        if matches!(value.ty, Type::Kernel(_)) {
+        if arrays::is_array_place(&value) {
+            self.copyable_array(&value, "a map value")?;
+        } else if matches!(value.ty, Type::Kernel(_)) {
             self.error(not_storable(&value));
             return None;
         }
@@ -504,7 +507,9 @@ impl<'a> ClauseChecker<'a> {
         let typed_keys: Option<Vec<Expr>> = typed_keys.into_iter().collect();
         let mut typed_keys = typed_keys?;
         for k in &typed_keys {
-            if !(k.ty.is_scalar() || k.ty.prints_as_text()) {
+            if arrays::is_array_place(k) {
+                self.copyable_array(k, "a map key")?;
+            } else if !(k.ty.is_scalar() || k.ty.prints_as_text()) {
                 self.error(
                     Diagnostic::error(k.span, format!("a map key cannot be of type `{}`", k.ty))
                         .with_label("not usable as a key"),
@@ -1158,6 +1163,11 @@ fn unify(a: &Type, b: &Type) -> Option<Type> {
         (Type::Stack(x), Type::Stack(y)) if x == y => Some(a.clone()),
         (Type::Symbol { user: x }, Type::Symbol { user: y }) if x == y => Some(a.clone()),
         (Type::Text(x), Type::Text(y)) if x == y => Some(a.clone()),
+        (Type::Kernel(KernelType::Array { .. }), Type::Kernel(KernelType::Array { .. }))
+            if a == b =>
+        {
+            Some(a.clone())
+        }
         (Type::Kernel(KernelType::Enum { .. }), Type::Kernel(KernelType::Enum { .. })) if a == b => {
             Some(a.clone())
         }

@@ -90,7 +90,7 @@ pub fn value(v: &Value) -> String {
         Value::Uint(n) => n.to_string(),
         Value::Str(s) => string(s),
         Value::Ptr(p) => string(&format!("0x{p:x}")),
-        Value::Tuple(fields) => format!(
+        Value::Tuple(fields) | Value::Array(fields) => format!(
             "[{}]",
             fields.iter().map(value).collect::<Vec<_>>().join(",")
         ),

@@ -234,7 +234,9 @@ impl ClauseChecker<'_> {
             return None;
         }
         let value = self.expr(&args[0])?;
-        if !(value.ty.is_scalar()
+        if super::arrays::is_array_place(&value) {
+            self.copyable_array(&value, "print()")?;
+        } else if !(value.ty.is_scalar()
             || value.ty.prints_as_text()
             || matches!(value.ty, Type::Tuple(_)))
         {
