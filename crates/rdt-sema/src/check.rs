@@ -28,6 +28,7 @@ mod ktypes;
 mod map_ops;
 mod stacks;
 mod symbolic;
+mod tuples;
 mod uaddr;
 mod user;
 
@@ -473,7 +474,7 @@ impl<'a> ClauseChecker<'a> {
             self.error(not_storable(&value));
             return None;
         }
-        if value.ty == Type::Void || matches!(value.ty, Type::Tuple(_)) {
+        if value.ty == Type::Void || !tuples::storable_tuple(&value.ty) {
             self.error(
                 Diagnostic::error(
                     value.span,
