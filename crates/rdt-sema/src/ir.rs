@@ -440,6 +440,13 @@ pub enum ExprKind {
     },
     /// Return value register (kretprobe).
     Retval,
+    /// The kernel address of a tracepoint's `__data_loc` / `__rel_loc` data (a string such as
+    /// `sched_process_exec`'s `filename`): the context pointer plus the low 16 bits of the u32
+    /// locator at `offset`, counted from the end of the locator when `rel`.
+    CtxDataLoc {
+        offset: u32,
+        rel: bool,
+    },
     MapRead {
         map: MapId,
         key: Option<Box<Expr>>,

@@ -170,6 +170,9 @@ impl TracepointContext {
         else {
             return Err(self.unknown_field(name, span));
         };
+        if let Some(resolved) = data_loc_field(field, self.syscall.is_some()) {
+            return Ok(resolved);
+        }
         let ty = field_type(field, self.syscall.is_some()).ok_or_else(|| {
             Diagnostic::error(
                 span,
@@ -233,6 +236,32 @@ fn syscall_field(sc: Syscall, field: &Field) -> ExprKind {
     ExprKind::SyscallRegs {
         offset: SYSCALL_ARG_REGS[(index as usize).min(5)],
     }
+}
+
+/// A `__data_loc`/`__rel_loc` field is, as in bpftrace, the kernel address of its data in the
+/// record: a `char *` for strings (`str(args.filename)`), a pointer to its elements otherwise.
+fn data_loc_field(field: &Field, syscall: bool) -> Option<Resolved> {
+    if !field.is_dynamic() || syscall {
+        return None;
+    }
+    let elem = if field.is_string() {
+        Type::Int {
+            bits: 8,
+            signed: true,
+        }
+    } else {
+        c_int_type(field.elem_type())?
+    };
+    Some(Resolved {
+        kind: ExprKind::CtxDataLoc {
+            offset: field.offset,
+            rel: field.rel_loc,
+        },
+        ty: Type::Ptr {
+            to: Box::new(elem),
+            user: false,
+        },
+    })
 }
 
 /// The rdt type of a format field; `None` for what rdt cannot read yet.
