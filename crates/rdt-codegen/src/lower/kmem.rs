@@ -62,6 +62,8 @@ impl Lowerer<'_> {
         }
         match &e.kind {
             ExprKind::Deref { addr, user } => self.read_bytes_at(addr, *user, region, ty.size()),
+            // An array field of a tracepoint's record.
+            ExprKind::CtxField { offset } => self.copy_from_ctx(region, *offset, ty.size()),
             _ => self.zero(region, ty.size()),
         }
     }

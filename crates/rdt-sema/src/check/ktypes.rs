@@ -207,6 +207,9 @@ impl ClauseChecker<'_> {
             );
             return None;
         }
+        if let ExprKind::CtxField { offset } = value.kind {
+            return self.ctx_array_element(&value, offset, idx);
+        }
         let (start, elem, len, user) = match (&value.ty, &value.kind) {
             (Type::Kernel(KernelType::Array { elem, len }), ExprKind::Deref { addr, user }) => {
                 ((**addr).clone(), (**elem).clone(), Some(*len), *user)

@@ -238,6 +238,13 @@ fn syscall_field(sc: Syscall, field: &Field) -> ExprKind {
     }
 }
 
+/// The element type of an array field of wider integers (`unsigned long args[6]`), when the
+/// field's size says its elements are that wide. Byte arrays are left to the caller.
+fn int_array_elem(field: &Field, len: u32) -> Option<Type> {
+    let elem = c_int_type(field.elem_type())?;
+    (len > 0 && elem.size() > 1 && field.size == len * elem.size()).then_some(elem)
+}
+
 /// A `__data_loc`/`__rel_loc` field is, as in bpftrace, the kernel address of its data in the
 /// record: a `char *` for strings (`str(args.filename)`), a pointer to its elements otherwise.
 fn data_loc_field(field: &Field, syscall: bool) -> Option<Resolved> {
@@ -285,6 +292,11 @@ fn field_type(field: &Field, user_pointers: bool) -> Option<Type> {
         });
     }
     if let Some(len) = field.array_len {
+        if let Some(elem) = int_array_elem(field, len) {
+            // `unsigned long args[6]`: indexed `args.args[0]`, printed `[1,2,…]`.
+            let elem = Box::new(elem);
+            return Some(Type::Kernel(crate::ktypes::KernelType::Array { elem, len }));
+        }
         if !c.contains("char") && len > 0 && field.size == len {
             // `__u8 saddr[4]`: raw bytes, for ntop() and buf().
             let elem = Box::new(Type::Int {
