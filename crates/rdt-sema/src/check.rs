@@ -392,7 +392,9 @@ impl<'a> ClauseChecker<'a> {
                 if value.ty == Type::Void {
                     return None;
                 }
-                if let Type::Kernel(_) = value.ty {
+                if arrays::is_array_place(&value) {
+                    self.copyable_array(&value, "a variable")?;
+                } else if let Type::Kernel(_) = value.ty {
                     self.error(not_storable(&value));
                     return None;
                 }

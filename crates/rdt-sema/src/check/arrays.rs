@@ -1,7 +1,7 @@
 //! Whole fixed-size arrays as values: `print(curtask->cpus_mask.bits)`, an array as a map value
-//! (`@a = p->arr`) or a map key (`@k[p->arr] = count()`), printed as bpftrace prints them,
-//! `[1,2,3]`. The array is copied out of memory into the record, key or value; it is never held
-//! in a register or a variable.
+//! (`@a = p->arr`), a map key (`@k[p->arr] = count()`) or a variable (`$a = p->arr`), printed as bpftrace prints them,
+//! `[1,2,3]`. The array is copied out of memory into the record, key, value or variable; it is
+//! never held in a register.
 
 use super::ClauseChecker;
 use crate::ir::{Expr, ExprKind};
@@ -12,14 +12,17 @@ use rdt_syntax::Diagnostic;
 /// The most bytes of one array copied into a record, a map key or a map value.
 pub(super) const MAX_ARRAY_BYTES: u32 = 1024;
 
-/// Whether `value` is a whole array in kernel or user memory, or in a tracepoint's record,
-/// which can be copied whole.
+/// Whether `value` is a whole array that can be copied whole: in kernel or user memory, in a
+/// tracepoint's record, in a variable or a map.
 pub(super) fn is_array_place(value: &Expr) -> bool {
     matches!(
         (&value.ty, &value.kind),
         (
             Type::Kernel(KernelType::Array { .. }),
-            ExprKind::Deref { .. } | ExprKind::CtxField { .. }
+            ExprKind::Deref { .. }
+                | ExprKind::CtxField { .. }
+                | ExprKind::Var(_)
+                | ExprKind::MapRead { .. }
         )
     )
 }
