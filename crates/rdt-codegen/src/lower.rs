@@ -14,6 +14,7 @@ use rdt_syntax::ast::{BinOp, UnOp};
 use rdt_syntax::Span;
 
 mod aggregate;
+mod bswap;
 mod data_loc;
 mod func_ip;
 mod funcs_extra;
@@ -688,6 +689,7 @@ impl<'a> Lowerer<'a> {
                 self.extend(v, &e.ty)
             }
             ExprKind::CtxDataLoc { offset, rel } => self.data_loc_addr(*offset, *rel),
+            ExprKind::Bswap(x) => self.bswap(x, e.ty.size()),
             ExprKind::SyscallRegs { offset } => {
                 let regs = self.vreg();
                 self.emit(Inst::LoadCtx {

@@ -121,6 +121,8 @@ pub enum Function {
     Cat,
     Trace,
     Uaddr,
+    /// `bswap(x)`: x with its bytes in reverse order (check/bswap.rs).
+    Bswap,
 }
 
 impl Function {
@@ -446,6 +448,14 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 2,
         max_args: 2,
         usage: "strcontains(haystack, needle)",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "bswap",
+        function: Function::Bswap,
+        min_args: 1,
+        max_args: 1,
+        usage: "bswap(integer)",
         unsafe_only: false,
     },
     FunctionDef {

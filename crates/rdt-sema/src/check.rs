@@ -23,6 +23,7 @@ mod locals;
 pub use control::LangState;
 mod aggregate;
 mod arrays;
+mod bswap;
 mod funcs_extra;
 mod ktypes;
 mod map_ops;
@@ -401,6 +402,7 @@ impl<'a> ClauseChecker<'a> {
                 let var = self.declare_or_check_var(name, target.span, &value)?;
                 let assigned = op.is_none().then_some(value_ast);
                 self.note_var_enum(var, assigned, &value);
+                self.note_var_bits(var, &value);
                 Some(StmtKind::VarStore { var, value })
             }
             _ => {
@@ -898,6 +900,7 @@ impl<'a> ClauseChecker<'a> {
             Function::HasKey => self.has_key(args, span),
             Function::Len => self.map_len(args, span),
             Function::Strftime => self.strftime(args, span),
+            Function::Bswap => self.bswap_call(&args[0], span),
             _ => {
                 self.error(
                     Diagnostic::error(span, format!("{name}() has no value"))

@@ -514,6 +514,8 @@ pub enum ExprKind {
     },
     /// `strlen(s)`: bytes before the NUL.
     StrLen(Box<Expr>),
+    /// `bswap(x)`: the integer's bytes reversed, over the width of the expression's type.
+    Bswap(Box<Expr>),
     /// The value of the expression's type stored at address `addr` in kernel memory, or in user
     /// memory when `user`; read with `bpf_probe_read_*`, a failed read counted. Struct and array
     /// types are places: member access and indexing move `addr`, nothing is read for them.

@@ -26,6 +26,9 @@ pub struct LangState {
     /// Variables that hold a value of one enum (`None`: assigned values of different kinds),
     /// so `print($v)` and `%s` name it (check/symbolic.rs).
     pub var_enums: std::collections::HashMap<crate::ir::VarId, Option<Type>>,
+    /// The integer width each variable was assigned (`None`: different widths), since a
+    /// variable itself holds 64 bits; `bswap($port)` swaps over this width (check/bswap.rs).
+    pub var_bits: std::collections::HashMap<crate::ir::VarId, Option<u8>>,
 }
 
 impl ClauseChecker<'_> {
