@@ -786,6 +786,9 @@ impl<'a> ClauseChecker<'a> {
                 None
             }
             None => {
+                if let Some(constant) = self.enumerator_constant(name, span) {
+                    return Some(constant);
+                }
                 let candidates = builtins::identifier_names();
                 let mut d = Diagnostic::error(span, format!("unknown identifier `{name}`"))
                     .with_label("not a builtin");

@@ -68,8 +68,22 @@ impl ClauseChecker<'_> {
                 let id = self.lookup_var(name)?;
                 self.lang.var_enums.get(&id).cloned().flatten()
             }
+            ast::ExprKind::Ident(name) if crate::builtins::builtin(name).is_none() => {
+                enumerator(name).map(|(t, _)| t)
+            }
             _ => None,
         }
+    }
+
+    /// A kernel enumerator used by name (`PIDTYPE_SID`), as bpftrace allows: its value, typed
+    /// as an integer; `None` when no enum of the kernel has one so named.
+    pub(super) fn enumerator_constant(&self, name: &str, span: rdt_syntax::Span) -> Option<Expr> {
+        let (_, value) = enumerator(name)?;
+        Some(super::typed(
+            crate::ir::ExprKind::Int(value),
+            Type::I64,
+            span,
+        ))
     }
 
     /// Remembers whether the variable `var` now holds a value of an enum: it keeps the enum
@@ -89,6 +103,14 @@ impl ClauseChecker<'_> {
             *entry = None;
         }
     }
+}
+
+/// The enum type and value of the kernel enumerator `name`, from vmlinux's BTF.
+fn enumerator(name: &str) -> Option<(Type, i64)> {
+    let btf = crate::ktypes::vmlinux().ok()?;
+    let (id, value) = btf.find_enumerator(name)?;
+    let ty = crate::ktypes::as_enum(rdt_btf::btf::TypeRef { btf, id })?;
+    Some((ty, value))
 }
 
 /// The type a stored value has when an expression reads it: an enum is an integer again.
