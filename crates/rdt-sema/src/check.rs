@@ -18,6 +18,7 @@ mod callback_ctx;
 mod control;
 mod func_ip;
 mod functions;
+mod let_decl;
 mod locals;
 
 pub use control::LangState;
@@ -179,6 +180,11 @@ impl<'a> ClauseChecker<'a> {
             | ast::StmtKind::Break
             | ast::StmtKind::Continue
             | ast::StmtKind::Return => return self.control(stmt),
+            ast::StmtKind::Let {
+                var,
+                var_span,
+                value,
+            } => self.let_decl(var, *var_span, value.as_ref(), span)?,
         };
         Some(Stmt { kind, span })
     }
@@ -609,6 +615,11 @@ impl<'a> ClauseChecker<'a> {
     }
 
     fn declare_or_check_var(&mut self, name: &str, span: Span, value: &Expr) -> Option<ir::VarId> {
+        // Declared with `let $x;`: this first assignment gives it its type.
+        if let Some(id) = self.lookup_var(name).filter(|&id| self.vars[id] == Type::Void) {
+            self.vars[id] = var_type(&value.ty);
+            return Some(id);
+        }
         if let Some(id) = self.lookup_var(name) {
             let Some(ty) = unify(&self.vars[id], &value.ty) else {
                 self.error(
@@ -634,12 +645,7 @@ impl<'a> ClauseChecker<'a> {
             return None;
         }
         let id = self.vars.len();
-        // A variable keeps a pointer's type, so `$t = curtask; $t->pid` works.
-        let ty = match &value.ty {
-            Type::Ptr { .. } => value.ty.clone(),
-            other => storable(other),
-        };
-        self.vars.push(ty);
+        self.vars.push(var_type(&value.ty));
         if let Some(scope) = self.scopes.last_mut() {
             scope.insert(name.to_string(), id);
         }
@@ -677,6 +683,10 @@ impl<'a> ClauseChecker<'a> {
                 self.target_pid(span)
             }
             ast::ExprKind::Var(name) => match self.lookup_var(name) {
+                Some(id) if self.vars[id] == Type::Void => {
+                    self.error(let_decl::read_before_assigned(name, span));
+                    None
+                }
                 Some(id) => Some(typed(ExprKind::Var(id), self.vars[id].clone(), span)),
                 None => {
                     let names: Vec<&str> = self
@@ -1127,6 +1137,15 @@ fn aggregate_outside_assignment(name: &str, span: Span) -> Diagnostic {
 fn string_literal(bytes: Vec<u8>, span: Span) -> Expr {
     let size = bytes.len() as u32 + 1;
     typed(ExprKind::Str(bytes), Type::Str { size }, span)
+}
+
+/// The type a variable holds for a value: a pointer keeps its type, so `$t = curtask;
+/// $t->pid` works; integers widen to 64 bits.
+fn var_type(ty: &Type) -> Type {
+    match ty {
+        Type::Ptr { .. } => ty.clone(),
+        other => storable(other),
+    }
 }
 
 /// Maps hold integers as 64-bit values, the way bpftrace does.

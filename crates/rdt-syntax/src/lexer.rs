@@ -282,6 +282,11 @@ impl<'s> Lexer<'s> {
         (start, tok, self.pos)
     }
 
+    /// After `let`: a `$variable` follows, so `let` declares it (bpftrace's `let $x;`).
+    fn declares_variable(&self) -> bool {
+        self.rest().trim_start().starts_with('$')
+    }
+
     /// One ordinary token at the current position, lexed by logos.
     fn logos_token(&mut self) -> Result<Spanned, Diagnostic> {
         let base = self.pos;
@@ -292,6 +297,7 @@ impl<'s> Lexer<'s> {
             Some(Ok(tok)) => {
                 self.pos = base + span.end;
                 let tok = match tok {
+                    Tok::Ident(word) if word == "let" && self.declares_variable() => Tok::Let,
                     Tok::Ident(word) => token::keyword(&word).unwrap_or(Tok::Ident(word)),
                     other => other,
                 };
