@@ -146,7 +146,9 @@ impl<'a> ClauseChecker<'a> {
     pub fn block(&mut self, block: &ast::Block) -> Vec<Stmt> {
         self.scopes.push(HashMap::new());
         let stmts = block.stmts.iter().filter_map(|s| self.stmt(s)).collect();
-        self.scopes.pop();
+        if let Some(closed) = self.scopes.pop() {
+            self.lang.out_of_scope.extend(closed.into_keys());
+        }
         stmts
     }
 
@@ -696,7 +698,9 @@ impl<'a> ClauseChecker<'a> {
                         .collect();
                     let mut d = Diagnostic::error(span, format!("unknown variable `${name}`"))
                         .with_label("not assigned before this use");
-                    if let Some(near) = did_you_mean(name, names) {
+                    if self.lang.out_of_scope.contains(name) {
+                        d = let_decl::declare_before_block(d, name);
+                    } else if let Some(near) = did_you_mean(name, names) {
                         d = d.with_help(format!("did you mean `${near}`?"));
                     }
                     self.error(d);

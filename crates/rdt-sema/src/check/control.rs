@@ -29,6 +29,8 @@ pub struct LangState {
     /// The integer width each variable was assigned (`None`: different widths), since a
     /// variable itself holds 64 bits; `bswap($port)` swaps over this width (check/bswap.rs).
     pub var_bits: std::collections::HashMap<crate::ir::VarId, Option<u8>>,
+    /// Variables of blocks already closed, to explain an unknown variable (check/let_decl.rs).
+    pub out_of_scope: std::collections::HashSet<String>,
 }
 
 impl ClauseChecker<'_> {

@@ -52,3 +52,10 @@ pub(super) fn read_before_assigned(name: &str, span: Span) -> Diagnostic {
         .with_label("declared with `let`, but no value yet")
         .with_help(format!("assign it first: `${name} = …`"))
 }
+
+/// An unknown variable that a closed block assigned: bpftrace 0.17 scripts expect it to live on.
+pub(super) fn declare_before_block(d: Diagnostic, name: &str) -> Diagnostic {
+    d.with_help(format!(
+        "`${name}` is assigned inside a block that has ended; declare it before that block with `let ${name};`"
+    ))
+}
