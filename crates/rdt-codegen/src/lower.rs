@@ -819,6 +819,7 @@ impl<'a> Lowerer<'a> {
                 self.alu_reg(AluOp::Sub, now, start)
             }
             Builtin::Cpu => self.call(helper::GET_SMP_PROCESSOR_ID, vec![]),
+            Builtin::NumaId => self.call(helper::GET_NUMA_NODE_ID, vec![]),
             Builtin::Rand => self.call(helper::GET_PRANDOM_U32, vec![]),
             Builtin::Jiffies => self.call(helper::JIFFIES64, vec![]),
             Builtin::Cgroup => self.call(helper::GET_CURRENT_CGROUP_ID, vec![]),

@@ -17,6 +17,7 @@ pub const BUILTINS: &[(&str, Builtin)] = &[
     ("rand", Builtin::Rand),
     ("jiffies", Builtin::Jiffies),
     ("cgroup", Builtin::Cgroup),
+    ("numaid", Builtin::NumaId),
     // D spellings.
     ("execname", Builtin::Comm),
     ("timestamp", Builtin::Nsecs),
@@ -54,7 +55,7 @@ pub fn builtin_type(b: Builtin) -> Type {
         Builtin::Comm => Type::Str { size: 16 },
         Builtin::Pid | Builtin::Tid | Builtin::Uid | Builtin::Gid | Builtin::Cpu => Type::U32,
         Builtin::Nsecs | Builtin::Elapsed => Type::U64,
-        Builtin::Rand => Type::U32,
+        Builtin::Rand | Builtin::NumaId => Type::U32,
         Builtin::Jiffies | Builtin::Cgroup => Type::U64,
         // Typed `struct task_struct *` by sema when BTF has it (see check/ktypes.rs).
         Builtin::Curtask => Type::U64,
@@ -123,6 +124,8 @@ pub enum Function {
     Uaddr,
     /// `bswap(x)`: x with its bytes in reverse order (check/bswap.rs).
     Bswap,
+    /// `strerror(errno)`: the error's description, made in user space (check/funcs_extra.rs).
+    Strerror,
 }
 
 impl Function {
@@ -140,7 +143,7 @@ impl Function {
         use Function::*;
         matches!(
             self,
-            Ntop | Cgroupid | CgroupPath | Buf | Cat | Trace | Uaddr
+            Ntop | Cgroupid | CgroupPath | Buf | Cat | Trace | Uaddr | Strerror
         )
     }
 
@@ -448,6 +451,14 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 2,
         max_args: 2,
         usage: "strcontains(haystack, needle)",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "strerror",
+        function: Function::Strerror,
+        min_args: 1,
+        max_args: 1,
+        usage: "strerror(errno)",
         unsafe_only: false,
     },
     FunctionDef {

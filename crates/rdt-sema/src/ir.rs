@@ -562,6 +562,8 @@ pub enum Builtin {
     Jiffies,
     /// `cgroup`: the current task's cgroup v2 id.
     Cgroup,
+    /// `numaid`: the NUMA node of the current CPU (bpf_get_numa_node_id).
+    NumaId,
     /// The current `struct task_struct *` (bpf_get_current_task).
     Curtask,
     /// The address of the traced kernel function (bpf_get_func_ip): what `func` reads in a
