@@ -28,6 +28,7 @@ mod bswap;
 mod funcs_extra;
 mod ktypes;
 mod map_ops;
+mod printf_checks;
 mod stacks;
 mod symbolic;
 mod tuples;
@@ -304,6 +305,13 @@ impl<'a> ClauseChecker<'a> {
             let symbolic = (conversion.kind == format::ConvKind::Str && value.ty.is_int())
                 .then(|| self.enum_type_of(arg))
                 .flatten();
+            if conversion.kind == format::ConvKind::Str {
+                let conv_span = format_span(fmt_expr.span, format, conversion.offset);
+                if let Some(d) = printf_checks::char_pointer_as_string(&value, conv_span) {
+                    self.error(d);
+                    return None;
+                }
+            }
             record_types.push(symbolic.unwrap_or_else(|| value.ty.clone()));
             if !value.ty.prints_as_text() && !value.ty.is_scalar() {
                 self.error(
