@@ -30,7 +30,12 @@ pub(super) fn is_array_place(value: &Expr) -> bool {
 impl ClauseChecker<'_> {
     /// `args.arr[i]` for an array field of a tracepoint's record (`raw_syscalls:sys_enter`'s
     /// `args[6]`): the element is itself a field of the record, so `i` must be a constant.
-    pub(super) fn ctx_array_element(&mut self, array: &Expr, offset: u32, idx: Expr) -> Option<Expr> {
+    pub(super) fn ctx_array_element(
+        &mut self,
+        array: &Expr,
+        offset: u32,
+        idx: Expr,
+    ) -> Option<Expr> {
         let (elem, len) = match &array.ty {
             Type::Kernel(KernelType::Array { elem, len }) => ((**elem).clone(), *len),
             other => {
@@ -60,7 +65,11 @@ impl ClauseChecker<'_> {
             return None;
         }
         let offset = offset + (i as u32) * elem.size();
-        Some(super::typed(ExprKind::CtxField { offset }, elem, array.span.to(idx.span)))
+        Some(super::typed(
+            ExprKind::CtxField { offset },
+            elem,
+            array.span.to(idx.span),
+        ))
     }
 
     /// `Some(())` when `value` is an array small enough to copy whole; an error otherwise
@@ -78,7 +87,9 @@ impl ClauseChecker<'_> {
                     value.ty.size()
                 ),
             )
-            .with_label(format!("arrays of at most {MAX_ARRAY_BYTES} bytes are copied whole"))
+            .with_label(format!(
+                "arrays of at most {MAX_ARRAY_BYTES} bytes are copied whole"
+            ))
             .with_help("use some of its elements: `a[0]`, `a[1]`"),
         );
         None

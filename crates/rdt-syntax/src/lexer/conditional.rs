@@ -14,7 +14,9 @@ const HAVE_BTF: &str = "BPFTRACE_HAVE_BTF";
 pub enum Directive {
     Include,
     /// `#ifdef`/`#ifndef BPFTRACE_HAVE_BTF`: `keep` when the branch that follows is kept.
-    If { keep: bool },
+    If {
+        keep: bool,
+    },
     Else,
     Endif,
 }
@@ -74,9 +76,12 @@ fn only_have_btf(word: &str, line: &str, start: usize) -> Diagnostic {
 }
 
 pub fn unterminated(start: usize, len: usize) -> Diagnostic {
-    Diagnostic::error(Span::new(start, start + len), "this condition has no `#endif`")
-        .with_label("never closed")
-        .with_help("close it with `#endif` on a line of its own")
+    Diagnostic::error(
+        Span::new(start, start + len),
+        "this condition has no `#endif`",
+    )
+    .with_label("never closed")
+    .with_help("close it with `#endif` on a line of its own")
 }
 
 pub fn unmatched(word: &str, start: usize) -> Diagnostic {
