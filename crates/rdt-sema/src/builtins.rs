@@ -126,6 +126,8 @@ pub enum Function {
     Bswap,
     /// `strerror(errno)`: the error's description, made in user space (check/funcs_extra.rs).
     Strerror,
+    /// `reg("ip")`: a register saved in the probe's `struct pt_regs` (check/reg.rs).
+    Reg,
 }
 
 impl Function {
@@ -451,6 +453,14 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 2,
         max_args: 2,
         usage: "strcontains(haystack, needle)",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "reg",
+        function: Function::Reg,
+        min_args: 1,
+        max_args: 1,
+        usage: "reg(\"ip\")",
         unsafe_only: false,
     },
     FunctionDef {

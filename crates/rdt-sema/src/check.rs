@@ -29,6 +29,7 @@ mod funcs_extra;
 mod ktypes;
 mod map_ops;
 mod printf_checks;
+mod reg;
 mod stacks;
 mod symbolic;
 mod tuples;
@@ -926,6 +927,7 @@ impl<'a> ClauseChecker<'a> {
             Function::Len => self.map_len(args, span),
             Function::Strftime => self.strftime(args, span),
             Function::Bswap => self.bswap_call(&args[0], span),
+            Function::Reg => self.reg_call(&args[0], span),
             _ => {
                 self.error(
                     Diagnostic::error(span, format!("{name}() has no value"))
