@@ -49,6 +49,18 @@ pub const ARGUMENTS: [u32; 6] = [RDI, RSI, RDX, RCX, R8, R9];
 /// The integer return value register.
 pub const RETURN_VALUE: u32 = RAX;
 
+/// The offset of a register as bpftrace's `reg()` names it (`ip`, `sp`, `ax`, `r8`, `flags`),
+/// or as rdt's table does (`rip`, `rax`).
+pub fn reg_offset(name: &str) -> Option<u32> {
+    match name {
+        "orig_ax" => Some(120),
+        "cs" => Some(136),
+        "flags" => Some(144),
+        "ss" => Some(160),
+        _ => offset(name).or_else(|| offset(&format!("r{name}"))),
+    }
+}
+
 /// The offset of a 64-bit register by name (`rax`, `r8`, `rip`).
 pub fn offset(name: &str) -> Option<u32> {
     REGISTERS.iter().find(|(n, _)| *n == name).map(|&(_, o)| o)
@@ -68,5 +80,16 @@ mod tests {
         assert_eq!(offset("rdi"), Some(112));
         assert_eq!(offset("rsp"), Some(152));
         assert_eq!(offset("eax"), None);
+    }
+
+    #[test]
+    fn bpftrace_register_names() {
+        assert_eq!(reg_offset("ip"), Some(RIP));
+        assert_eq!(reg_offset("sp"), Some(RSP));
+        assert_eq!(reg_offset("di"), Some(RDI));
+        assert_eq!(reg_offset("r8"), Some(R8));
+        assert_eq!(reg_offset("rax"), Some(RAX));
+        assert_eq!(reg_offset("orig_ax"), Some(120));
+        assert_eq!(reg_offset("zz"), None);
     }
 }

@@ -91,6 +91,14 @@ fn enums_name_their_values() {
 }
 
 #[test]
+fn enumerators_are_found_by_name() {
+    let Some(btf) = vmlinux() else { return };
+    let id = btf.find(NameKind::Enum, "pid_type").expect("enum pid_type");
+    assert_eq!(btf.find_enumerator("PIDTYPE_SID"), Some((id, 3)));
+    assert_eq!(btf.find_enumerator("NO_SUCH_ENUMERATOR_ANYWHERE"), None);
+}
+
+#[test]
 fn function_prototypes_name_their_parameters() {
     let Some(btf) = vmlinux() else { return };
     let f = btf

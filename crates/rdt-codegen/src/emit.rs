@@ -250,6 +250,11 @@ impl Emitter<'_> {
                 self.push(insn::load(insn::size_code(*size), d, R1, *offset));
                 self.commit(*dst, d);
             }
+            Inst::CtxAddr { dst } => {
+                let d = self.target(*dst, R0);
+                self.push(insn::load(insn::DW, d, FP, CTX_SLOT));
+                self.commit(*dst, d);
+            }
             Inst::Load {
                 dst,
                 base,

@@ -106,6 +106,7 @@ pub mod helper {
     pub const PROBE_READ_STR: i32 = 45;
     pub const KTIME_GET_NS: i32 = 5;
     pub const GET_SMP_PROCESSOR_ID: i32 = 8;
+    pub const GET_NUMA_NODE_ID: i32 = 42;
     pub const GET_CURRENT_PID_TGID: i32 = 14;
     pub const GET_CURRENT_UID_GID: i32 = 15;
     pub const GET_CURRENT_COMM: i32 = 16;
@@ -132,6 +133,7 @@ pub mod helper {
             PROBE_READ_STR => "probe_read_str",
             KTIME_GET_NS => "ktime_get_ns",
             GET_SMP_PROCESSOR_ID => "get_smp_processor_id",
+            GET_NUMA_NODE_ID => "get_numa_node_id",
             GET_CURRENT_PID_TGID => "get_current_pid_tgid",
             GET_CURRENT_UID_GID => "get_current_uid_gid",
             GET_CURRENT_COMM => "get_current_comm",

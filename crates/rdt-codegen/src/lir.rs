@@ -99,6 +99,10 @@ pub enum Inst {
         offset: i16,
         size: u32,
     },
+    /// `dst = ctx`: the context pointer itself (saved on the stack at entry).
+    CtxAddr {
+        dst: VReg,
+    },
     /// `dst = *(size *)(base + offset)`, zero-extended.
     Load {
         dst: VReg,
@@ -156,7 +160,7 @@ impl Inst {
             Inst::Mov { src, .. } => op(src).into_iter().collect(),
             Inst::Alu { lhs, rhs, .. } => std::iter::once(*lhs).chain(op(rhs)).collect(),
             Inst::Neg { src, .. } => vec![*src],
-            Inst::LoadCtx { .. } => vec![],
+            Inst::LoadCtx { .. } | Inst::CtxAddr { .. } => vec![],
             Inst::Load { base: b, .. } => base(b).into_iter().collect(),
             Inst::Store { base: b, src, .. } => base(b).into_iter().chain(op(src)).collect(),
             Inst::Call { args, .. } => args
@@ -182,6 +186,7 @@ impl Inst {
             | Inst::Alu { dst, .. }
             | Inst::Neg { dst, .. }
             | Inst::LoadCtx { dst, .. }
+            | Inst::CtxAddr { dst }
             | Inst::Load { dst, .. }
             | Inst::LoopIndex { dst } => Some(*dst),
             Inst::Call { ret, .. } => *ret,

@@ -15,6 +15,8 @@ use rdt_syntax::Span;
 
 mod aggregate;
 mod bpf_loop;
+mod bswap;
+mod data_loc;
 mod func_ip;
 mod funcs_extra;
 mod kmem;
@@ -690,6 +692,8 @@ impl<'a> Lowerer<'a> {
                 });
                 self.extend(v, &e.ty)
             }
+            ExprKind::CtxDataLoc { offset, rel } => self.data_loc_addr(*offset, *rel),
+            ExprKind::Bswap(x) => self.bswap(x, e.ty.size()),
             ExprKind::SyscallRegs { offset } => {
                 let regs = self.vreg();
                 self.emit(Inst::LoadCtx {
@@ -819,6 +823,7 @@ impl<'a> Lowerer<'a> {
                 self.alu_reg(AluOp::Sub, now, start)
             }
             Builtin::Cpu => self.call(helper::GET_SMP_PROCESSOR_ID, vec![]),
+            Builtin::NumaId => self.call(helper::GET_NUMA_NODE_ID, vec![]),
             Builtin::Rand => self.call(helper::GET_PRANDOM_U32, vec![]),
             Builtin::Jiffies => self.call(helper::JIFFIES64, vec![]),
             Builtin::Cgroup => self.call(helper::GET_CURRENT_CGROUP_ID, vec![]),

@@ -43,15 +43,23 @@ pub enum Value {
     Extreme(Option<i64>),
     /// A histogram's bucket counts, summed over CPUs.
     Hist(Vec<u64>),
+    /// A fixed-size array's elements, in order.
+    Array(Vec<Value>),
+    /// An enum value the enum names: text shows the name, JSON the number (as bpftrace does).
+    Symbolic { name: String, value: i64 },
 }
 
 impl Value {
     /// The value as a signed number, for sorting by value (`None` for strings and tuples).
     pub fn as_i128(&self) -> Option<i128> {
         match self {
-            Value::Int(v) => Some(i128::from(*v)),
+            Value::Int(v) | Value::Symbolic { value: v, .. } => Some(i128::from(*v)),
             Value::Uint(v) | Value::Ptr(v) => Some(i128::from(*v)),
-            Value::Str(_) | Value::Tuple(_) | Value::Stack { .. } | Value::Symbol { .. } => None,
+            Value::Str(_)
+            | Value::Tuple(_)
+            | Value::Array(_)
+            | Value::Stack { .. }
+            | Value::Symbol { .. } => None,
             Value::Stats { .. } => self.average().map(i128::from),
             Value::Stddev { .. } => self.stddev().map(i128::from),
             Value::Extreme(v) => Some(i128::from(v.unwrap_or(0))),
@@ -233,11 +241,14 @@ pub fn decode(ty: &Type, bytes: &[u8]) -> Value {
             pid: read_u64(field(bytes, 8, 8)) as u32,
         },
         Type::Text(kind) => Value::Str(crate::output::text::format(*kind, bytes)),
-        // An enum printed with `%s`: its name, or its number when it has none.
+        // An enum value: its name, or its number when it has none.
         Type::Kernel(k @ KernelType::Enum { .. }) => {
             let v = read_u64(field(bytes, 0, 8)) as i64;
             match k.enum_name(v) {
-                Some(name) => Value::Str(name.to_string()),
+                Some(name) => Value::Symbolic {
+                    name: name.to_string(),
+                    value: v,
+                },
                 None => Value::Int(v),
             }
         }
@@ -245,8 +256,15 @@ pub fn decode(ty: &Type, bytes: &[u8]) -> Value {
         Type::Kernel(KernelType::Record { r, .. }) => {
             Value::Str(crate::output::kstruct::format(*r, bytes))
         }
-        // Sema never lets an array value into a map or a record.
-        Type::Void | Type::Kernel(KernelType::Array { .. }) => Value::Uint(0),
+        Type::Kernel(KernelType::Array { elem, len }) => {
+            let size = elem.size();
+            Value::Array(
+                (0..*len)
+                    .map(|i| decode(elem, field(bytes, i.saturating_mul(size), size)))
+                    .collect(),
+            )
+        }
+        Type::Void => Value::Uint(0),
     }
 }
 

@@ -14,6 +14,7 @@
 use std::cmp::Ordering;
 
 use rdt_codegen::{MapMeta, ValueKind};
+use rdt_sema::ktypes::KernelType;
 use rdt_sema::Type;
 
 use crate::maps::{self, Entry, Value};
@@ -150,8 +151,13 @@ pub fn format_value(value: &Value) -> String {
     match value {
         Value::Int(v) => v.to_string(),
         Value::Uint(v) => v.to_string(),
-        Value::Str(s) => s.clone(),
+        Value::Str(s) | Value::Symbolic { name: s, .. } => s.clone(),
         Value::Tuple(fields) => format!("({})", join_values(fields)),
+        // bpftrace prints arrays without spaces: `[1,2,3]`.
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(format_value).collect::<Vec<_>>().join(",")
+        ),
         Value::Ptr(p) => format!("0x{p:x}"),
         Value::Stack { stack, pid, addrs } => stack::format_stack(stack, *pid, addrs),
         Value::Symbol { user, addr, pid } => stack::format_symbol(*user, *addr, *pid),
@@ -194,7 +200,7 @@ fn sort_entries(meta: &MapMeta, entries: &mut [&Entry]) {
 /// everything else by key.
 fn sorts_by_value(kind: &ValueKind) -> bool {
     match kind {
-        ValueKind::Plain(ty) => ty.is_int(),
+        ValueKind::Plain(ty) => ty.is_int() || matches!(ty, Type::Kernel(KernelType::Enum { .. })),
         _ => true,
     }
 }
@@ -211,7 +217,7 @@ pub fn compare_keys(ty: &Type, a: &[u8], b: &[u8]) -> Ordering {
             let n = u32::from(*bits / 8);
             maps::read_u64(maps::field(a, 0, n)).cmp(&maps::read_u64(maps::field(b, 0, n)))
         }
-        Type::Ptr { .. } => {
+        Type::Ptr { .. } | Type::Kernel(KernelType::Enum { .. }) => {
             maps::read_u64(maps::field(a, 0, 8)).cmp(&maps::read_u64(maps::field(b, 0, 8)))
         }
         Type::Str { size } => crate::bytes::until_nul(maps::field(a, 0, *size))
@@ -231,7 +237,8 @@ pub fn compare_keys(ty: &Type, a: &[u8], b: &[u8]) -> Ordering {
                 .find(|o| o.is_ne())
                 .unwrap_or(Ordering::Equal)
         }
-        Type::Void | Type::Kernel(_) => Ordering::Equal,
+        Type::Kernel(k) => maps::field(a, 0, k.size()).cmp(maps::field(b, 0, k.size())),
+        Type::Void => Ordering::Equal,
         Type::Stack(stack) => maps::field(a, 0, stack.size()).cmp(maps::field(b, 0, stack.size())),
         Type::Symbol { .. } => maps::field(a, 0, 16).cmp(maps::field(b, 0, 16)),
         Type::Text(kind) => maps::field(a, 0, kind.size()).cmp(maps::field(b, 0, kind.size())),

@@ -58,7 +58,8 @@ pub fn format_printf_with_times(
 /// Formats one already decoded value with one conversion (`printa`'s keys and values).
 pub fn format_value_with(spec: &Spec, value: &Value) -> String {
     let arg = match value {
-        Value::Int(v) => Arg::Int {
+        Value::Symbolic { name, .. } if spec.conv == 's' => Arg::Text(name.clone()),
+        Value::Int(v) | Value::Symbolic { value: v, .. } => Arg::Int {
             value: *v as u64,
             bits: 64,
         },

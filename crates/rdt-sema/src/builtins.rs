@@ -17,6 +17,7 @@ pub const BUILTINS: &[(&str, Builtin)] = &[
     ("rand", Builtin::Rand),
     ("jiffies", Builtin::Jiffies),
     ("cgroup", Builtin::Cgroup),
+    ("numaid", Builtin::NumaId),
     // D spellings.
     ("execname", Builtin::Comm),
     ("timestamp", Builtin::Nsecs),
@@ -54,7 +55,7 @@ pub fn builtin_type(b: Builtin) -> Type {
         Builtin::Comm => Type::Str { size: 16 },
         Builtin::Pid | Builtin::Tid | Builtin::Uid | Builtin::Gid | Builtin::Cpu => Type::U32,
         Builtin::Nsecs | Builtin::Elapsed => Type::U64,
-        Builtin::Rand => Type::U32,
+        Builtin::Rand | Builtin::NumaId => Type::U32,
         Builtin::Jiffies | Builtin::Cgroup => Type::U64,
         // Typed `struct task_struct *` by sema when BTF has it (see check/ktypes.rs).
         Builtin::Curtask => Type::U64,
@@ -121,6 +122,12 @@ pub enum Function {
     Cat,
     Trace,
     Uaddr,
+    /// `bswap(x)`: x with its bytes in reverse order (check/bswap.rs).
+    Bswap,
+    /// `strerror(errno)`: the error's description, made in user space (check/funcs_extra.rs).
+    Strerror,
+    /// `reg("ip")`: a register saved in the probe's `struct pt_regs` (check/reg.rs).
+    Reg,
 }
 
 impl Function {
@@ -138,7 +145,7 @@ impl Function {
         use Function::*;
         matches!(
             self,
-            Ntop | Cgroupid | CgroupPath | Buf | Cat | Trace | Uaddr
+            Ntop | Cgroupid | CgroupPath | Buf | Cat | Trace | Uaddr | Strerror
         )
     }
 
@@ -446,6 +453,30 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 2,
         max_args: 2,
         usage: "strcontains(haystack, needle)",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "reg",
+        function: Function::Reg,
+        min_args: 1,
+        max_args: 1,
+        usage: "reg(\"ip\")",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "strerror",
+        function: Function::Strerror,
+        min_args: 1,
+        max_args: 1,
+        usage: "strerror(errno)",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "bswap",
+        function: Function::Bswap,
+        min_args: 1,
+        max_args: 1,
+        usage: "bswap(integer)",
         unsafe_only: false,
     },
     FunctionDef {

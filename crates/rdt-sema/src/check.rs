@@ -7,6 +7,7 @@
 use crate::builtins::{self, Function};
 use crate::format;
 use crate::ir::{self, Event, Expr, ExprKind, MapDecl, MapId, MapValue, Stmt, StmtKind};
+use crate::ktypes::KernelType;
 use crate::probes::Context;
 use crate::Type;
 use rdt_syntax::ast::{self, BinOp, UnOp};
@@ -17,14 +18,21 @@ mod callback_ctx;
 mod control;
 mod func_ip;
 mod functions;
+mod let_decl;
 mod locals;
 
 pub use control::LangState;
 mod aggregate;
+mod arrays;
+mod bswap;
 mod funcs_extra;
 mod ktypes;
 mod map_ops;
+mod printf_checks;
+mod reg;
 mod stacks;
+mod symbolic;
+mod tuples;
 mod uaddr;
 mod user;
 
@@ -143,7 +151,9 @@ impl<'a> ClauseChecker<'a> {
     pub fn block(&mut self, block: &ast::Block) -> Vec<Stmt> {
         self.scopes.push(HashMap::new());
         let stmts = block.stmts.iter().filter_map(|s| self.stmt(s)).collect();
-        self.scopes.pop();
+        if let Some(closed) = self.scopes.pop() {
+            self.lang.out_of_scope.extend(closed.into_keys());
+        }
         stmts
     }
 
@@ -177,6 +187,11 @@ impl<'a> ClauseChecker<'a> {
             | ast::StmtKind::Break
             | ast::StmtKind::Continue
             | ast::StmtKind::Return => return self.control(stmt),
+            ast::StmtKind::Let {
+                var,
+                var_span,
+                value,
+            } => self.let_decl(var, *var_span, value.as_ref(), span)?,
         };
         Some(Stmt { kind, span })
     }
@@ -294,6 +309,13 @@ impl<'a> ClauseChecker<'a> {
             let symbolic = (conversion.kind == format::ConvKind::Str && value.ty.is_int())
                 .then(|| self.enum_type_of(arg))
                 .flatten();
+            if conversion.kind == format::ConvKind::Str {
+                let conv_span = format_span(fmt_expr.span, format, conversion.offset);
+                if let Some(d) = printf_checks::char_pointer_as_string(&value, conv_span) {
+                    self.error(d);
+                    return None;
+                }
+            }
             record_types.push(symbolic.unwrap_or_else(|| value.ty.clone()));
             if !value.ty.prints_as_text() && !value.ty.is_scalar() {
                 self.error(
@@ -383,6 +405,7 @@ impl<'a> ClauseChecker<'a> {
                 self.assign_local(base, field, target, op, value, span)
             }
             ast::ExprKind::Var(name) => {
+                let value_ast = value;
                 let value = match op {
                     Some(op) => self.binary(op, target, value, span)?,
                     None => self.expr(value)?,
@@ -390,11 +413,16 @@ impl<'a> ClauseChecker<'a> {
                 if value.ty == Type::Void {
                     return None;
                 }
-                if let Type::Kernel(_) = value.ty {
+                if arrays::is_array_place(&value) {
+                    self.copyable_array(&value, "a variable")?;
+                } else if let Type::Kernel(_) = value.ty {
                     self.error(not_storable(&value));
                     return None;
                 }
                 let var = self.declare_or_check_var(name, target.span, &value)?;
+                let assigned = op.is_none().then_some(value_ast);
+                self.note_var_enum(var, assigned, &value);
+                self.note_var_bits(var, &value);
                 Some(StmtKind::VarStore { var, value })
             }
             _ => {
@@ -416,6 +444,7 @@ impl<'a> ClauseChecker<'a> {
         span: Span,
     ) -> Option<StmtKind> {
         let map_name = format!("@{name}");
+        let value_ast = value;
         let key = self.map_key(keys, target_span);
         if let ast::ExprKind::Call {
             name: f,
@@ -438,8 +467,8 @@ impl<'a> ClauseChecker<'a> {
                 self.call_arity(f, *name_span, args)?;
                 let (aggregate, value_kind) = self.aggregate(agg, f, args, value.span)?;
                 let key = key?;
-                let map =
-                    self.bind_map(&map_name, target_span, key.as_ref(), value_kind, value.span)?;
+                let key_ty = self.key_type(keys, key.as_ref());
+                let map = self.bind_map(&map_name, target_span, key_ty, value_kind, value.span)?;
                 return Some(StmtKind::MapAggregate {
                     map,
                     key,
@@ -463,11 +492,13 @@ impl<'a> ClauseChecker<'a> {
             None => self.expr(value)?,
         };
         let key = key?;
-        if matches!(value.ty, Type::Kernel(_)) {
+        if arrays::is_array_place(&value) {
+            self.copyable_array(&value, "a map value")?;
+        } else if matches!(value.ty, Type::Kernel(_)) {
             self.error(not_storable(&value));
             return None;
         }
-        if value.ty == Type::Void || matches!(value.ty, Type::Tuple(_)) {
+        if value.ty == Type::Void || !tuples::storable_tuple(&value.ty) {
             self.error(
                 Diagnostic::error(
                     value.span,
@@ -477,11 +508,16 @@ impl<'a> ClauseChecker<'a> {
             );
             return None;
         }
-        let value_ty = storable(&value.ty);
+        let value_ty = if op.is_some() {
+            storable(&value.ty)
+        } else {
+            self.stored_type(value_ast, &value)
+        };
+        let key_ty = self.key_type(keys, key.as_ref());
         let map = self.bind_map(
             &map_name,
             target_span,
-            key.as_ref(),
+            key_ty,
             MapValue::Plain(value_ty),
             value.span,
         )?;
@@ -496,7 +532,9 @@ impl<'a> ClauseChecker<'a> {
         let typed_keys: Option<Vec<Expr>> = typed_keys.into_iter().collect();
         let mut typed_keys = typed_keys?;
         for k in &typed_keys {
-            if !(k.ty.is_scalar() || k.ty.prints_as_text()) {
+            if arrays::is_array_place(k) {
+                self.copyable_array(k, "a map key")?;
+            } else if !(k.ty.is_scalar() || k.ty.prints_as_text()) {
                 self.error(
                     Diagnostic::error(k.span, format!("a map key cannot be of type `{}`", k.ty))
                         .with_label("not usable as a key"),
@@ -508,7 +546,12 @@ impl<'a> ClauseChecker<'a> {
             0 => None,
             1 => typed_keys.pop(),
             _ => {
-                let ty = Type::Tuple(typed_keys.iter().map(|k| storable(&k.ty)).collect());
+                let ty = Type::Tuple(
+                    keys.iter()
+                        .zip(&typed_keys)
+                        .map(|(e, k)| self.stored_type(e, k))
+                        .collect(),
+                );
                 Some(typed(ExprKind::Tuple(typed_keys), ty, span))
             }
         })
@@ -519,13 +562,13 @@ impl<'a> ClauseChecker<'a> {
         &mut self,
         name: &str,
         span: Span,
-        key: Option<&Expr>,
+        key: Option<(Type, Span)>,
         value: MapValue,
         value_span: Span,
     ) -> Option<MapId> {
         let id = self.maps.declare(name, span);
-        let key_ty = key.map(|k| storable(&k.ty));
-        let key_span = key.map_or(span, |k| k.span);
+        let key_span = key.as_ref().map_or(span, |k| k.1);
+        let key_ty = key.map(|k| k.0);
         let decl = &self.maps.decls[id];
         let first_key_span = self.maps.key_spans[id];
         let merged_key = match (
@@ -586,6 +629,14 @@ impl<'a> ClauseChecker<'a> {
     }
 
     fn declare_or_check_var(&mut self, name: &str, span: Span, value: &Expr) -> Option<ir::VarId> {
+        // Declared with `let $x;`: this first assignment gives it its type.
+        if let Some(id) = self
+            .lookup_var(name)
+            .filter(|&id| self.vars[id] == Type::Void)
+        {
+            self.vars[id] = var_type(&value.ty);
+            return Some(id);
+        }
         if let Some(id) = self.lookup_var(name) {
             let Some(ty) = unify(&self.vars[id], &value.ty) else {
                 self.error(
@@ -611,12 +662,7 @@ impl<'a> ClauseChecker<'a> {
             return None;
         }
         let id = self.vars.len();
-        // A variable keeps a pointer's type, so `$t = curtask; $t->pid` works.
-        let ty = match &value.ty {
-            Type::Ptr { .. } => value.ty.clone(),
-            other => storable(other),
-        };
-        self.vars.push(ty);
+        self.vars.push(var_type(&value.ty));
         if let Some(scope) = self.scopes.last_mut() {
             scope.insert(name.to_string(), id);
         }
@@ -654,6 +700,10 @@ impl<'a> ClauseChecker<'a> {
                 self.target_pid(span)
             }
             ast::ExprKind::Var(name) => match self.lookup_var(name) {
+                Some(id) if self.vars[id] == Type::Void => {
+                    self.error(let_decl::read_before_assigned(name, span));
+                    None
+                }
                 Some(id) => Some(typed(ExprKind::Var(id), self.vars[id].clone(), span)),
                 None => {
                     let names: Vec<&str> = self
@@ -663,7 +713,9 @@ impl<'a> ClauseChecker<'a> {
                         .collect();
                     let mut d = Diagnostic::error(span, format!("unknown variable `${name}`"))
                         .with_label("not assigned before this use");
-                    if let Some(near) = did_you_mean(name, names) {
+                    if self.lang.out_of_scope.contains(name) {
+                        d = let_decl::declare_before_block(d, name);
+                    } else if let Some(near) = did_you_mean(name, names) {
                         d = d.with_help(format!("did you mean `${near}`?"));
                     }
                     self.error(d);
@@ -763,6 +815,9 @@ impl<'a> ClauseChecker<'a> {
                 None
             }
             None => {
+                if let Some(constant) = self.enumerator_constant(name, span) {
+                    return Some(constant);
+                }
                 let candidates = builtins::identifier_names();
                 let mut d = Diagnostic::error(span, format!("unknown identifier `{name}`"))
                     .with_label("not a builtin");
@@ -877,6 +932,8 @@ impl<'a> ClauseChecker<'a> {
             Function::HasKey => self.has_key(args, span),
             Function::Len => self.map_len(args, span),
             Function::Strftime => self.strftime(args, span),
+            Function::Bswap => self.bswap_call(&args[0], span),
+            Function::Reg => self.reg_call(&args[0], span),
             _ => {
                 self.error(
                     Diagnostic::error(span, format!("{name}() has no value"))
@@ -1102,6 +1159,15 @@ fn string_literal(bytes: Vec<u8>, span: Span) -> Expr {
     typed(ExprKind::Str(bytes), Type::Str { size }, span)
 }
 
+/// The type a variable holds for a value: a pointer keeps its type, so `$t = curtask;
+/// $t->pid` works; integers widen to 64 bits.
+fn var_type(ty: &Type) -> Type {
+    match ty {
+        Type::Ptr { .. } => ty.clone(),
+        other => storable(other),
+    }
+}
+
 /// Maps hold integers as 64-bit values, the way bpftrace does.
 fn storable(ty: &Type) -> Type {
     match ty {
@@ -1145,6 +1211,20 @@ fn unify(a: &Type, b: &Type) -> Option<Type> {
         (Type::Stack(x), Type::Stack(y)) if x == y => Some(a.clone()),
         (Type::Symbol { user: x }, Type::Symbol { user: y }) if x == y => Some(a.clone()),
         (Type::Text(x), Type::Text(y)) if x == y => Some(a.clone()),
+        (Type::Kernel(KernelType::Array { .. }), Type::Kernel(KernelType::Array { .. }))
+            if a == b =>
+        {
+            Some(a.clone())
+        }
+        (Type::Kernel(KernelType::Enum { .. }), Type::Kernel(KernelType::Enum { .. }))
+            if a == b =>
+        {
+            Some(a.clone())
+        }
+        // Values of one enum print by name; mixed with plain numbers they print as numbers.
+        (Type::Kernel(KernelType::Enum { .. }), _) | (_, Type::Kernel(KernelType::Enum { .. })) => {
+            unify(&symbolic::readable(a), &symbolic::readable(b))
+        }
         _ => None,
     }
 }

@@ -440,6 +440,13 @@ pub enum ExprKind {
     },
     /// Return value register (kretprobe).
     Retval,
+    /// The kernel address of a tracepoint's `__data_loc` / `__rel_loc` data (a string such as
+    /// `sched_process_exec`'s `filename`): the context pointer plus the low 16 bits of the u32
+    /// locator at `offset`, counted from the end of the locator when `rel`.
+    CtxDataLoc {
+        offset: u32,
+        rel: bool,
+    },
     MapRead {
         map: MapId,
         key: Option<Box<Expr>>,
@@ -507,6 +514,8 @@ pub enum ExprKind {
     },
     /// `strlen(s)`: bytes before the NUL.
     StrLen(Box<Expr>),
+    /// `bswap(x)`: the integer's bytes reversed, over the width of the expression's type.
+    Bswap(Box<Expr>),
     /// The value of the expression's type stored at address `addr` in kernel memory, or in user
     /// memory when `user`; read with `bpf_probe_read_*`, a failed read counted. Struct and array
     /// types are places: member access and indexing move `addr`, nothing is read for them.
@@ -553,6 +562,8 @@ pub enum Builtin {
     Jiffies,
     /// `cgroup`: the current task's cgroup v2 id.
     Cgroup,
+    /// `numaid`: the NUMA node of the current CPU (bpf_get_numa_node_id).
+    NumaId,
     /// The current `struct task_struct *` (bpf_get_current_task).
     Curtask,
     /// The address of the traced kernel function (bpf_get_func_ip): what `func` reads in a

@@ -205,6 +205,7 @@ pub(crate) fn block_uses_args(block: &ast::Block, reads: &dyn Fn(&str) -> bool) 
         ast::StmtKind::While { cond, body } | ast::StmtKind::Unroll { count: cond, body } => {
             expr_uses_args(cond) || block_uses_args(body)
         }
+        ast::StmtKind::Let { value, .. } => value.as_ref().is_some_and(expr_uses_args),
         ast::StmtKind::Break | ast::StmtKind::Continue | ast::StmtKind::Return => false,
     })
 }

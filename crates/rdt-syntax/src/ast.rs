@@ -97,6 +97,13 @@ pub enum StmtKind {
     Continue,
     /// `return;` ends the action block early.
     Return,
+    /// `let $var;` / `let $var = value;`: declares a scratch variable in the enclosing block, so
+    /// that assignments in nested blocks reach it (bpftrace 0.22's block scoping).
+    Let {
+        var: String,
+        var_span: Span,
+        value: Option<Expr>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

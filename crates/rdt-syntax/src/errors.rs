@@ -403,6 +403,7 @@ fn starts_statement(tok: &Tok) -> bool {
                 | Tok::Break
                 | Tok::Continue
                 | Tok::Return
+                | Tok::Let
         )
 }
 
@@ -412,7 +413,7 @@ struct Expected {
 }
 
 const STATEMENT_KEYWORDS: &[&str] = &[
-    "if", "for", "while", "unroll", "break", "continue", "return",
+    "if", "for", "while", "unroll", "break", "continue", "return", "let",
 ];
 const EXPRESSION_STARTS: &[&str] = &[
     "identifier",

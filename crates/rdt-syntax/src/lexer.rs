@@ -13,6 +13,7 @@
 //!   or nothing but comments and whitespace follow it up to the end of input or the next clause.
 //!   Any other `>` is the comparison operator.
 
+mod conditional;
 mod inline_decl;
 mod literal;
 mod scan;
@@ -72,6 +73,8 @@ pub struct Lexer<'s> {
     at_statement_start: bool,
     limits: Limits,
     done: bool,
+    /// `#ifdef BPFTRACE_HAVE_BTF` lines (start, length) whose `#endif` is still to come.
+    open_conditions: Vec<(usize, usize)>,
 }
 
 impl<'s> Lexer<'s> {
@@ -89,6 +92,7 @@ impl<'s> Lexer<'s> {
             at_statement_start: false,
             limits: Limits::default(),
             done: false,
+            open_conditions: Vec::new(),
         }
     }
 
@@ -96,6 +100,9 @@ impl<'s> Lexer<'s> {
         loop {
             self.pos = scan::skip_trivia(self.src, self.pos)?;
             if self.pos >= self.src.len() {
+                if let Some((start, len)) = self.open_conditions.pop() {
+                    return Err(conditional::unterminated(start, len));
+                }
                 return Ok(None);
             }
             let token = match self.mode {
@@ -158,6 +165,12 @@ impl<'s> Lexer<'s> {
         let start = self.pos;
         let len = scan::line_len(self.src, start);
         let line = &self.src[start..start + len];
+        let text = line.split("//").next().unwrap_or("").trim_end();
+        if let Some(directive) = conditional::directive(text, start)? {
+            self.pos = start + len;
+            self.conditional(directive, start, text.len())?;
+            return Ok(None);
+        }
         let parsed = scan::hash_line(line, start)?;
         self.pos = start + len;
         match parsed {
@@ -168,6 +181,42 @@ impl<'s> Lexer<'s> {
             ))),
             HashLine::Ignored => Ok(None),
         }
+    }
+
+    /// Follows an `#include` (ignored) or a `BPFTRACE_HAVE_BTF` condition (see conditional.rs).
+    fn conditional(
+        &mut self,
+        directive: conditional::Directive,
+        start: usize,
+        len: usize,
+    ) -> Result<(), Diagnostic> {
+        use conditional::Directive;
+        match directive {
+            Directive::Include => {}
+            Directive::If { keep: true } => self.open_conditions.push((start, len)),
+            Directive::If { keep: false } => {
+                let (end, in_else) = conditional::skip_branch(self.src, self.pos, true)
+                    .ok_or_else(|| conditional::unterminated(start, len))?;
+                self.pos = end;
+                if in_else {
+                    self.open_conditions.push((start, len));
+                }
+            }
+            Directive::Else => {
+                let Some((open, open_len)) = self.open_conditions.pop() else {
+                    return Err(conditional::unmatched("#else", start));
+                };
+                let (end, _) = conditional::skip_branch(self.src, self.pos, false)
+                    .ok_or_else(|| conditional::unterminated(open, open_len))?;
+                self.pos = end;
+            }
+            Directive::Endif => {
+                if self.open_conditions.pop().is_none() {
+                    return Err(conditional::unmatched("#endif", start));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// `config` followed by `=` (not `==`) starts bpftrace's config block.
@@ -233,6 +282,11 @@ impl<'s> Lexer<'s> {
         (start, tok, self.pos)
     }
 
+    /// After `let`: a `$variable` follows, so `let` declares it (bpftrace's `let $x;`).
+    fn declares_variable(&self) -> bool {
+        self.rest().trim_start().starts_with('$')
+    }
+
     /// One ordinary token at the current position, lexed by logos.
     fn logos_token(&mut self) -> Result<Spanned, Diagnostic> {
         let base = self.pos;
@@ -243,6 +297,7 @@ impl<'s> Lexer<'s> {
             Some(Ok(tok)) => {
                 self.pos = base + span.end;
                 let tok = match tok {
+                    Tok::Ident(word) if word == "let" && self.declares_variable() => Tok::Let,
                     Tok::Ident(word) => token::keyword(&word).unwrap_or(Tok::Ident(word)),
                     other => other,
                 };

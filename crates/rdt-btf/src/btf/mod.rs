@@ -13,6 +13,7 @@
 //! name lookups are cached. bench/README.md has the measured costs.
 
 mod bytes;
+mod enumerators;
 mod kernel;
 mod name;
 mod types;

@@ -24,7 +24,9 @@ impl Lowerer<'_> {
         match kind {
             TextKind::Username => self.header(region, |l| l.builtin(Builtin::Uid)),
             TextKind::Cwd => self.header(region, |l| l.builtin(Builtin::Pid)),
-            TextKind::CgroupPath => self.header(region, |l| l.scalar(&args[0])),
+            TextKind::CgroupPath | TextKind::Strerror => {
+                self.header(region, |l| l.scalar(&args[0]))
+            }
             TextKind::Ntop => {
                 self.header(region, |l| l.scalar(&args[0]));
                 self.zero(region + HEADER, TextKind::NTOP_ADDR);

@@ -62,6 +62,15 @@ impl Lowerer<'_> {
         }
         match &e.kind {
             ExprKind::Deref { addr, user } => self.read_bytes_at(addr, *user, region, ty.size()),
+            // An array field of a tracepoint's record.
+            ExprKind::CtxField { offset } => self.copy_from_ctx(region, *offset, ty.size()),
+            // An array held in a variable or a map.
+            ExprKind::Var(_) | ExprKind::MapRead { .. }
+                if matches!(ty, Type::Kernel(KernelType::Array { .. })) =>
+            {
+                let src = self.materialize(e);
+                self.copy((Base::Scratch, region), (Base::Scratch, src), ty.size());
+            }
             _ => self.zero(region, ty.size()),
         }
     }

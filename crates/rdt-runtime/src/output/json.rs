@@ -85,11 +85,12 @@ fn key_text(ty: &rdt_sema::Type, bytes: &[u8]) -> String {
 /// object.
 pub fn value(v: &Value) -> String {
     match v {
-        Value::Int(n) => n.to_string(),
+        // bpftrace keeps JSON's numbers numbers: an enum value is its number there.
+        Value::Int(n) | Value::Symbolic { value: n, .. } => n.to_string(),
         Value::Uint(n) => n.to_string(),
         Value::Str(s) => string(s),
         Value::Ptr(p) => string(&format!("0x{p:x}")),
-        Value::Tuple(fields) => format!(
+        Value::Tuple(fields) | Value::Array(fields) => format!(
             "[{}]",
             fields.iter().map(value).collect::<Vec<_>>().join(",")
         ),

@@ -26,8 +26,17 @@ pub fn format(kind: TextKind, bytes: &[u8]) -> String {
         TextKind::Cwd => cwd(header as u32),
         TextKind::Ntop => ntop(header, body(TextKind::NTOP_ADDR)),
         TextKind::CgroupPath => cgroup_path(header),
+        TextKind::Strerror => strerror(header as i32),
         TextKind::Buf { size } => escape_bytes(body((header as u32).min(size))),
     }
+}
+
+/// C's `strerror(errno)` text: `No such file or directory` for 2, `Unknown error N` for
+/// numbers the C library does not know.
+pub fn strerror(errno: i32) -> String {
+    let text = std::io::Error::from_raw_os_error(errno).to_string();
+    let os_suffix = format!(" (os error {errno})");
+    text.strip_suffix(&os_suffix).unwrap_or(&text).to_string()
 }
 
 /// The user's name from `/etc/passwd`, or the uid as a number when it has none.

@@ -183,7 +183,7 @@ impl ClauseChecker<'_> {
         match value {
             MapValue::Count => Some(Type::U64),
             MapValue::Sum | MapValue::Min | MapValue::Max | MapValue::Avg => Some(I64),
-            MapValue::Plain(t) => Some(t.clone()),
+            MapValue::Plain(t) => Some(super::symbolic::readable(t)),
             other => {
                 self.error(
                     Diagnostic::error(

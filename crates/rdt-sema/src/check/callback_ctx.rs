@@ -21,6 +21,7 @@ pub(super) fn first_stack_use(block: &ast::Block) -> Option<Span> {
         ast::StmtKind::While { cond, body } | ast::StmtKind::Unroll { count: cond, body } => {
             in_expr(cond).or_else(|| first_stack_use(body))
         }
+        ast::StmtKind::Let { value, .. } => value.as_ref().and_then(in_expr),
         ast::StmtKind::Break | ast::StmtKind::Continue | ast::StmtKind::Return => None,
     })
 }

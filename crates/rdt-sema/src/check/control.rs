@@ -27,6 +27,14 @@ pub struct LangState {
     /// Loop bodies around the statement that run as callbacks (map loops; with bpf_loop, range
     /// and `while` loops too): each is one more frame on the kernel's call stack.
     pub callback_depth: u32,
+    /// Variables that hold a value of one enum (`None`: assigned values of different kinds),
+    /// so `print($v)` and `%s` name it (check/symbolic.rs).
+    pub var_enums: std::collections::HashMap<crate::ir::VarId, Option<Type>>,
+    /// The integer width each variable was assigned (`None`: different widths), since a
+    /// variable itself holds 64 bits; `bswap($port)` swaps over this width (check/bswap.rs).
+    pub var_bits: std::collections::HashMap<crate::ir::VarId, Option<u8>>,
+    /// Variables of blocks already closed, to explain an unknown variable (check/let_decl.rs).
+    pub out_of_scope: std::collections::HashSet<String>,
 }
 
 /// The kernel runs at most 8 nested BPF functions (MAX_CALL_FRAMES): the program and 7 loop
@@ -216,7 +224,7 @@ impl ClauseChecker<'_> {
         let value = match &decl.value {
             crate::ir::MapValue::Count => Type::U64,
             crate::ir::MapValue::Sum => Type::I64,
-            crate::ir::MapValue::Plain(t) => t.clone(),
+            crate::ir::MapValue::Plain(t) => super::symbolic::readable(t),
             _ => {
                 self.error(
                     Diagnostic::error(
@@ -232,7 +240,7 @@ impl ClauseChecker<'_> {
         self.scopes.push(Default::default());
         let pair = typed(
             crate::ir::ExprKind::Int(0),
-            Type::Tuple(vec![key, value]),
+            Type::Tuple(vec![super::symbolic::readable(&key), value]),
             var_span,
         );
         let var = self.declare_or_check_var(var, var_span, &pair);

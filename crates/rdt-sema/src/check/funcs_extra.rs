@@ -69,6 +69,10 @@ impl ClauseChecker<'_> {
                 let id = self.integer_arg(&args[0], "cgroup_path() needs a cgroup id")?;
                 Some(text(TextKind::CgroupPath, vec![id], span))
             }
+            Function::Strerror => {
+                let errno = self.integer_arg(&args[0], "strerror() needs an error number")?;
+                Some(text(TextKind::Strerror, vec![errno], span))
+            }
             Function::Buf => self.buf(args, span),
             Function::Uaddr => self.uaddr_call(&args[0], span),
             _ => None,

@@ -207,6 +207,9 @@ impl ClauseChecker<'_> {
             );
             return None;
         }
+        if let ExprKind::CtxField { offset } = value.kind {
+            return self.ctx_array_element(&value, offset, idx);
+        }
         let (start, elem, len, user) = match (&value.ty, &value.kind) {
             (Type::Kernel(KernelType::Array { elem, len }), ExprKind::Deref { addr, user }) => {
                 ((**addr).clone(), (**elem).clone(), Some(*len), *user)
@@ -550,7 +553,7 @@ impl ClauseChecker<'_> {
                 let member = record.btf.member(record.id, field).ok()??;
                 ktypes::as_enum(record.with_id(member.ty))
             }
-            _ => None,
+            _ => self.stored_enum_of(e),
         }
     }
 

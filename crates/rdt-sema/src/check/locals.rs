@@ -86,7 +86,7 @@ impl ClauseChecker<'_> {
         let map = self.bind_map(
             &name,
             target.span,
-            Some(&key),
+            Some((storable(&key.ty), key.span)),
             MapValue::Plain(value_ty),
             value.span,
         )?;

@@ -234,7 +234,9 @@ impl ClauseChecker<'_> {
             return None;
         }
         let value = self.expr(&args[0])?;
-        if !(value.ty.is_scalar()
+        if super::arrays::is_array_place(&value) {
+            self.copyable_array(&value, "print()")?;
+        } else if !(value.ty.is_scalar()
             || value.ty.prints_as_text()
             || matches!(value.ty, Type::Tuple(_)))
         {
@@ -247,7 +249,7 @@ impl ClauseChecker<'_> {
             );
             return None;
         }
-        let ty = storable(&value.ty);
+        let ty = self.stored_type(&args[0], &value);
         Some(self.record(Event::PrintValue { ty, span }, vec![value]))
     }
 

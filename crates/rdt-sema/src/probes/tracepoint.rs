@@ -170,6 +170,9 @@ impl TracepointContext {
         else {
             return Err(self.unknown_field(name, span));
         };
+        if let Some(resolved) = data_loc_field(field, self.syscall.is_some()) {
+            return Ok(resolved);
+        }
         let ty = field_type(field, self.syscall.is_some()).ok_or_else(|| {
             Diagnostic::error(
                 span,
@@ -235,6 +238,39 @@ fn syscall_field(sc: Syscall, field: &Field) -> ExprKind {
     }
 }
 
+/// The element type of an array field of wider integers (`unsigned long args[6]`), when the
+/// field's size says its elements are that wide. Byte arrays are left to the caller.
+fn int_array_elem(field: &Field, len: u32) -> Option<Type> {
+    let elem = c_int_type(field.elem_type())?;
+    (len > 0 && elem.size() > 1 && field.size == len * elem.size()).then_some(elem)
+}
+
+/// A `__data_loc`/`__rel_loc` field is, as in bpftrace, the kernel address of its data in the
+/// record: a `char *` for strings (`str(args.filename)`), a pointer to its elements otherwise.
+fn data_loc_field(field: &Field, syscall: bool) -> Option<Resolved> {
+    if !field.is_dynamic() || syscall {
+        return None;
+    }
+    let elem = if field.is_string() {
+        Type::Int {
+            bits: 8,
+            signed: true,
+        }
+    } else {
+        c_int_type(field.elem_type())?
+    };
+    Some(Resolved {
+        kind: ExprKind::CtxDataLoc {
+            offset: field.offset,
+            rel: field.rel_loc,
+        },
+        ty: Type::Ptr {
+            to: Box::new(elem),
+            user: false,
+        },
+    })
+}
+
 /// The rdt type of a format field; `None` for what rdt cannot read yet.
 fn field_type(field: &Field, user_pointers: bool) -> Option<Type> {
     if field.data_loc {
@@ -256,6 +292,11 @@ fn field_type(field: &Field, user_pointers: bool) -> Option<Type> {
         });
     }
     if let Some(len) = field.array_len {
+        if let Some(elem) = int_array_elem(field, len) {
+            // `unsigned long args[6]`: indexed `args.args[0]`, printed `[1,2,…]`.
+            let elem = Box::new(elem);
+            return Some(Type::Kernel(crate::ktypes::KernelType::Array { elem, len }));
+        }
         if !c.contains("char") && len > 0 && field.size == len {
             // `__u8 saddr[4]`: raw bytes, for ntop() and buf().
             let elem = Box::new(Type::Int {

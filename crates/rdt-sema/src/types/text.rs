@@ -16,6 +16,8 @@ pub enum TextKind {
     CgroupPath,
     /// `buf(p, n)`: the number of bytes read, then `size` bytes, printed as `\xNN` escapes.
     Buf { size: u32 },
+    /// `strerror(errno)`: the error number, described as C's `strerror` does when printed.
+    Strerror,
 }
 
 impl TextKind {
@@ -26,7 +28,9 @@ impl TextKind {
 
     pub fn size(self) -> u32 {
         match self {
-            TextKind::Username | TextKind::Cwd | TextKind::CgroupPath => Self::HEADER,
+            TextKind::Username | TextKind::Cwd | TextKind::CgroupPath | TextKind::Strerror => {
+                Self::HEADER
+            }
             TextKind::Ntop => Self::HEADER + Self::NTOP_ADDR,
             TextKind::Buf { size } => Self::HEADER + size.div_ceil(8) * 8,
         }
@@ -40,6 +44,7 @@ impl fmt::Display for TextKind {
             TextKind::Cwd => write!(f, "cwd"),
             TextKind::Ntop => write!(f, "inet"),
             TextKind::CgroupPath => write!(f, "cgroup_path"),
+            TextKind::Strerror => write!(f, "strerror"),
             TextKind::Buf { size } => write!(f, "buffer[{size}]"),
         }
     }

@@ -79,6 +79,9 @@ pub fn parse_number(text: &str) -> Result<u64, LiteralError> {
         let value = parse_radix(text, &digits, 10)?;
         return value.checked_mul(scale).ok_or_else(|| too_large(text));
     }
+    if let Some(exponent) = decimal_exponent(suffix) {
+        return scaled_by_power_of_ten(text, &digits, exponent);
+    }
     if !is_integer_suffix(suffix) {
         return Err(LiteralError::new(
             format!("invalid suffix `{suffix}` on number"),
@@ -91,6 +94,22 @@ pub fn parse_number(text: &str) -> Result<u64, LiteralError> {
         return parse_octal(text, &digits);
     }
     parse_radix(text, &digits, 10)
+}
+
+/// bpftrace's integer exponent form, `1e6` (= 1000000): the digits after `e`/`E`.
+fn decimal_exponent(suffix: &str) -> Option<&str> {
+    let exponent = suffix.strip_prefix(['e', 'E'])?;
+    (!exponent.is_empty() && exponent.bytes().all(|b| b.is_ascii_digit())).then_some(exponent)
+}
+
+fn scaled_by_power_of_ten(text: &str, digits: &str, exponent: &str) -> Result<u64, LiteralError> {
+    let mantissa = parse_radix(text, digits, 10)?;
+    exponent
+        .parse::<u32>()
+        .ok()
+        .and_then(|e| 10u64.checked_pow(e))
+        .and_then(|scale| mantissa.checked_mul(scale))
+        .ok_or_else(|| too_large(text))
 }
 
 fn parse_hex(text: &str, hex: &str) -> Result<u64, LiteralError> {
@@ -303,6 +322,16 @@ mod tests {
         assert_eq!(parse_number("0"), Ok(0));
         assert_eq!(parse_number("42UL"), Ok(42));
         assert_eq!(parse_number("18446744073709551615"), Ok(u64::MAX));
+    }
+
+    #[test]
+    fn exponents_scale_integers_as_in_bpftrace() {
+        assert_eq!(parse_number("1e6"), Ok(1_000_000));
+        assert_eq!(parse_number("25E2"), Ok(2_500));
+        assert_eq!(parse_number("7e0"), Ok(7));
+        assert!(parse_number("1e20").is_err());
+        assert!(parse_number("1e").is_err());
+        assert!(parse_number("1e-3").is_err());
     }
 
     #[test]

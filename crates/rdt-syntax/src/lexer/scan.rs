@@ -152,7 +152,7 @@ fn unsupported_directive(directive: &str, start: usize) -> Diagnostic {
     )
     .with_label("not supported")
     .with_help(
-        "rdt does not run the C preprocessor; only `#pragma D option …` lines are understood",
+        "rdt does not run the C preprocessor; it understands `#pragma D option …`, `#include` (ignored) and `#ifdef BPFTRACE_HAVE_BTF`",
     )
 }
 

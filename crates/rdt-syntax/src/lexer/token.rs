@@ -41,6 +41,8 @@ pub enum Tok {
     Break,
     Continue,
     Return,
+    /// `let` before a `$variable`: a declaration (elsewhere `let` is an ordinary identifier).
+    Let,
     Struct,
     Union,
     Enum,
@@ -244,6 +246,7 @@ impl Tok {
                 | Tok::Break
                 | Tok::Continue
                 | Tok::Return
+                | Tok::Let
                 | Tok::Struct
                 | Tok::Union
                 | Tok::Enum

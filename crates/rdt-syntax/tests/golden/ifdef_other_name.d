@@ -1,0 +1,3 @@
+#ifdef CONFIG_SMP
+BEGIN { exit(); }
+#endif
