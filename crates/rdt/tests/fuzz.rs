@@ -134,10 +134,6 @@ impl Gen {
         self.tuples.iter().flatten().cloned().collect()
     }
 
-    fn reads_args(&self) -> bool {
-        self.in_map_loop.is_none()
-    }
-
     // ---------------------------------------------------------------- expressions
 
     fn int_literal(&mut self) -> String {
@@ -179,7 +175,7 @@ impl Gen {
                     ]);
                     return field.to_string();
                 }
-                6 if self.reads_args() => match self.probe {
+                6 => match self.probe {
                     Probe::Tracepoint => {
                         return self
                             .rng
@@ -324,7 +320,7 @@ impl Gen {
                         return self.rng.pick(&vars).clone();
                     }
                 }
-                6 if self.reads_args() => match self.probe {
+                6 => match self.probe {
                     Probe::Tracepoint => return "str(args.filename)".into(),
                     Probe::Uprobe => return "str(arg1)".into(),
                     _ => {}
@@ -517,10 +513,8 @@ impl Gen {
                 self.loop_depth -= 1;
                 self.line("}");
             }
-            16 if depth > 0
-                && self.in_map_loop.is_none()
-                && !self.in_while
-                && self.loop_depth == 0 =>
+            // Map loops nest in each other (not under a verifier-walked `while`).
+            16 if depth > 0 && !self.in_while && self.loop_depth <= 1 =>
             {
                 let kv = self.fresh("$kv");
                 let m = self.rng.below(2);
@@ -529,7 +523,7 @@ impl Gen {
                     if m == 0 { "@mi" } else { "@mt" }
                 ));
                 self.loop_depth += 1;
-                self.in_map_loop = Some(kv.clone());
+                let outer_kv = self.in_map_loop.replace(kv.clone());
                 self.indent += 1;
                 if m == 1 {
                     self.line(&format!(
@@ -552,7 +546,7 @@ impl Gen {
                 self.scopes = saved;
                 self.tuples = saved_t;
                 self.this_vars = saved_this;
-                self.in_map_loop = None;
+                self.in_map_loop = outer_kv;
                 self.loop_depth -= 1;
                 self.line("}");
             }

@@ -87,7 +87,7 @@ impl<'a> Lowerer<'a> {
         let mut cb = self.callback_lowerer();
         // First, before any call overwrites r1.
         let index = cb.vreg();
-        cb.emit(Inst::LoopIndex { dst: index });
+        cb.emit(Inst::CallbackArg { dst: index, n: 1 });
         let exits = cb.callback_start();
         let first = cb.load(Base::Scratch, start_at, 8);
         let i = cb.alu(AluOp::Add, first, Operand::Reg(index));
