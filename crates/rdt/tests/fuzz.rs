@@ -514,8 +514,7 @@ impl Gen {
                 self.line("}");
             }
             // Map loops nest in each other (not under a verifier-walked `while`).
-            16 if depth > 0 && !self.in_while && self.loop_depth <= 1 =>
-            {
+            16 if depth > 0 && !self.in_while && self.loop_depth <= 1 => {
                 let kv = self.fresh("$kv");
                 let m = self.rng.below(2);
                 self.line(&format!(
