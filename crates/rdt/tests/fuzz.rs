@@ -531,10 +531,7 @@ impl Gen {
                 }
                 self.indent -= 1;
                 let n = 1 + self.rng.below(4) as usize;
-                // The body sees only globals: hide the enclosing locals.
-                let saved = std::mem::replace(&mut self.scopes, vec![vec![]]);
-                let saved_t = std::mem::replace(&mut self.tuples, vec![vec![]]);
-                let saved_this = std::mem::take(&mut self.this_vars);
+                // The body shares the clause's variables, as any loop body does.
                 if m == 0 {
                     self.block(n, depth - 1);
                 } else {
@@ -542,9 +539,6 @@ impl Gen {
                     self.in_map_loop = Some(String::new());
                     self.block(n.min(2), 0);
                 }
-                self.scopes = saved;
-                self.tuples = saved_t;
-                self.this_vars = saved_this;
                 self.in_map_loop = outer_kv;
                 self.loop_depth -= 1;
                 self.line("}");
@@ -566,7 +560,7 @@ impl Gen {
                     self.self_vars.push((name, ty));
                 }
             }
-            18 if self.in_map_loop.is_none() => {
+            18 => {
                 let ty = if self.rng.chance(60) {
                     Ty::Int
                 } else {
