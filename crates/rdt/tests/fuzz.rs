@@ -69,8 +69,8 @@ struct Gen {
     next_var: usize,
     probe: Probe,
     loop_depth: usize,
-    /// Inside a `for ($kv : @map)` body: the callback cannot read the probe's arguments and
-    /// cannot nest another map loop.
+    /// Inside a `for ($kv : @map)` body: the innermost loop's `$kv` (empty when its key is a
+    /// tuple, whose fields the body does not read).
     in_map_loop: Option<String>,
     in_while: bool,
     /// `self->`/`this->` names assigned so far (reads of never-assigned ones are errors).
