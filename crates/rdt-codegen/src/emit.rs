@@ -4,7 +4,7 @@
 //! r0–r5 are temporaries; r9 holds the scratch pointer for the whole program.
 
 use crate::insn::{self, Insn, FP, R0, R1, R2, R9};
-use crate::lir::{AluOp, Base, CallArg, Cond, Entry, Function, Inst, Label, Operand, VReg};
+use crate::lir::{AluOp, Base, CallArg, Cond, Function, Inst, Label, Operand, VReg};
 use crate::regalloc::{self, Allocation, Loc};
 use rdt_syntax::Span;
 use std::collections::HashMap;
@@ -60,20 +60,16 @@ pub fn emit(
     )
 }
 
-/// Emits a callback. A bpf_for_each_map_elem callback is called with (map, key, value, ctx), and
-/// its "context" (what [`Inst::LoadCtx`] reads) is the entry's key. A bpf_loop callback is called
-/// with (index, ctx), ctx pointing at the caller's saved context pointer, which it copies into
-/// its own frame: the probe's context stays readable inside the loop body.
+/// Emits a callback (bpf_for_each_map_elem, bpf_loop). Its callback context points at the
+/// caller's saved context pointer, which it copies into its own frame: the probe's context stays
+/// readable inside the loop body, however deeply loops nest.
 pub fn emit_callback(
     f: &Function,
     scratch_map: usize,
     scratch_key: u32,
     prologue_span: Span,
 ) -> Result<Encoded, EmitError> {
-    let ctx = match f.entry {
-        Entry::MapElem => Prologue::Register(R2),
-        Entry::Loop => Prologue::PointedToBy(R2),
-    };
+    let ctx = Prologue::PointedToBy(f.entry.ctx_arg());
     emit_function(f, scratch_map, scratch_key, prologue_span, ctx)
 }
 
@@ -81,8 +77,8 @@ pub fn emit_callback(
 #[derive(Clone, Copy)]
 enum Prologue {
     Register(u8),
-    /// At offset 0 of the memory this register points to (r1 stays untouched for
-    /// [`Inst::LoopIndex`]).
+    /// At offset 0 of the memory this register points to (the other argument registers stay
+    /// untouched for [`Inst::CallbackArg`]).
     PointedToBy(u8),
 }
 
@@ -307,9 +303,9 @@ impl Emitter<'_> {
                 self.labels.insert(*l, self.out.insns.len());
             }
             Inst::InitScratch => {}
-            Inst::LoopIndex { dst } => {
+            Inst::CallbackArg { dst, n } => {
                 let d = self.target(*dst, R0);
-                self.push(insn::mov_reg(d, R1));
+                self.push(insn::mov_reg(d, *n));
                 self.commit(*dst, d);
             }
             Inst::Return { value } => {

@@ -71,8 +71,9 @@ pub enum CallArg {
     Ctx,
     /// The address of callback function N of this program (bpf_for_each_map_elem, bpf_loop).
     Callback(usize),
-    /// The address of the stack slot holding the saved context pointer: bpf_loop's callback
-    /// context, from which a loop callback takes the probe's context (lower/bpf_loop.rs).
+    /// The address of the stack slot holding the saved context pointer: the callback context of
+    /// bpf_loop and bpf_for_each_map_elem, from which a loop callback takes the probe's context
+    /// (lower/bpf_loop.rs).
     CtxSlot,
 }
 
@@ -135,9 +136,12 @@ pub enum Inst {
     Label(Label),
     /// Finds this CPU's scratch area (r9); every [`Base::Scratch`] access comes after it.
     InitScratch,
-    /// `dst = ` the iteration index a bpf_loop callback is called with; first in the callback.
-    LoopIndex {
+    /// `dst = ` argument `n` (1 to 5) the callback was called with: bpf_loop's iteration index
+    /// (1), bpf_for_each_map_elem's key pointer (2). First in the callback, before any call
+    /// overwrites r1-r5.
+    CallbackArg {
         dst: VReg,
+        n: u8,
     },
     /// Leaves the function with `value` (a bpf_loop callback's 1 stops the loop).
     Return {
@@ -174,7 +178,7 @@ impl Inst {
             Inst::Jump { .. }
             | Inst::Label(_)
             | Inst::InitScratch
-            | Inst::LoopIndex { .. }
+            | Inst::CallbackArg { .. }
             | Inst::Return { .. } => vec![],
         }
     }
@@ -188,7 +192,7 @@ impl Inst {
             | Inst::LoadCtx { dst, .. }
             | Inst::CtxAddr { dst }
             | Inst::Load { dst, .. }
-            | Inst::LoopIndex { dst } => Some(*dst),
+            | Inst::CallbackArg { dst, .. } => Some(*dst),
             Inst::Call { ret, .. } => *ret,
             _ => None,
         }
@@ -205,12 +209,24 @@ pub struct Function {
     pub entry: Entry,
 }
 
-/// The arguments a callback receives, which decide what its prologue saves.
+/// The arguments a callback receives. Both helpers pass their callback context (the caller's
+/// [`CallArg::CtxSlot`]) in a different register, from which the prologue takes the probe's
+/// context.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Entry {
-    /// bpf_for_each_map_elem: (map, key, value, ctx); the key stands in for the context.
+    /// bpf_for_each_map_elem: (map, key, value, ctx).
     #[default]
     MapElem,
-    /// bpf_loop: (index, ctx), ctx pointing at the caller's saved context pointer.
+    /// bpf_loop: (index, ctx).
     Loop,
+}
+
+impl Entry {
+    /// The argument register (1 to 5) holding the callback context.
+    pub fn ctx_arg(self) -> u8 {
+        match self {
+            Entry::MapElem => 4,
+            Entry::Loop => 2,
+        }
+    }
 }

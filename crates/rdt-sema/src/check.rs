@@ -14,7 +14,6 @@ use rdt_syntax::ast::{self, BinOp, UnOp};
 use rdt_syntax::{did_you_mean, Diagnostic, Span};
 use std::collections::HashMap;
 
-mod callback_ctx;
 mod control;
 mod func_ip;
 mod functions;

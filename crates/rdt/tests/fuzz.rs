@@ -69,8 +69,8 @@ struct Gen {
     next_var: usize,
     probe: Probe,
     loop_depth: usize,
-    /// Inside a `for ($kv : @map)` body: the callback cannot read the probe's arguments and
-    /// cannot nest another map loop.
+    /// Inside a `for ($kv : @map)` body: the innermost loop's `$kv` (empty when its key is a
+    /// tuple, whose fields the body does not read).
     in_map_loop: Option<String>,
     in_while: bool,
     /// `self->`/`this->` names assigned so far (reads of never-assigned ones are errors).
@@ -134,10 +134,6 @@ impl Gen {
         self.tuples.iter().flatten().cloned().collect()
     }
 
-    fn reads_args(&self) -> bool {
-        self.in_map_loop.is_none()
-    }
-
     // ---------------------------------------------------------------- expressions
 
     fn int_literal(&mut self) -> String {
@@ -179,7 +175,7 @@ impl Gen {
                     ]);
                     return field.to_string();
                 }
-                6 if self.reads_args() => match self.probe {
+                6 => match self.probe {
                     Probe::Tracepoint => {
                         return self
                             .rng
@@ -324,7 +320,7 @@ impl Gen {
                         return self.rng.pick(&vars).clone();
                     }
                 }
-                6 if self.reads_args() => match self.probe {
+                6 => match self.probe {
                     Probe::Tracepoint => return "str(args.filename)".into(),
                     Probe::Uprobe => return "str(arg1)".into(),
                     _ => {}
@@ -517,11 +513,8 @@ impl Gen {
                 self.loop_depth -= 1;
                 self.line("}");
             }
-            16 if depth > 0
-                && self.in_map_loop.is_none()
-                && !self.in_while
-                && self.loop_depth == 0 =>
-            {
+            // Map loops nest in each other (not under a verifier-walked `while`).
+            16 if depth > 0 && !self.in_while && self.loop_depth <= 1 => {
                 let kv = self.fresh("$kv");
                 let m = self.rng.below(2);
                 self.line(&format!(
@@ -529,7 +522,7 @@ impl Gen {
                     if m == 0 { "@mi" } else { "@mt" }
                 ));
                 self.loop_depth += 1;
-                self.in_map_loop = Some(kv.clone());
+                let outer_kv = self.in_map_loop.replace(kv.clone());
                 self.indent += 1;
                 if m == 1 {
                     self.line(&format!(
@@ -538,10 +531,7 @@ impl Gen {
                 }
                 self.indent -= 1;
                 let n = 1 + self.rng.below(4) as usize;
-                // The body sees only globals: hide the enclosing locals.
-                let saved = std::mem::replace(&mut self.scopes, vec![vec![]]);
-                let saved_t = std::mem::replace(&mut self.tuples, vec![vec![]]);
-                let saved_this = std::mem::take(&mut self.this_vars);
+                // The body shares the clause's variables, as any loop body does.
                 if m == 0 {
                     self.block(n, depth - 1);
                 } else {
@@ -549,10 +539,7 @@ impl Gen {
                     self.in_map_loop = Some(String::new());
                     self.block(n.min(2), 0);
                 }
-                self.scopes = saved;
-                self.tuples = saved_t;
-                self.this_vars = saved_this;
-                self.in_map_loop = None;
+                self.in_map_loop = outer_kv;
                 self.loop_depth -= 1;
                 self.line("}");
             }
@@ -573,7 +560,7 @@ impl Gen {
                     self.self_vars.push((name, ty));
                 }
             }
-            18 if self.in_map_loop.is_none() => {
+            18 => {
                 let ty = if self.rng.chance(60) {
                     Ty::Int
                 } else {

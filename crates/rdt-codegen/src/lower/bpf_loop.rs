@@ -9,9 +9,10 @@
 //! pointer into the caller's stack: the caller's variables would have to sit at fixed stack
 //! offsets (the register allocator places them freely), nested loops would need a chain of frame
 //! pointers, and strings and tuples already live in scratch. The one thing passed through
-//! bpf_loop's own context argument is the address of the caller's saved context pointer: the
-//! callback copies it into its frame, so the body reads `args`, `argN` and takes stacks as the
-//! clause does.
+//! bpf_loop's own context argument ([`CallArg::CtxSlot`]) is the address of the caller's saved
+//! context pointer: the callback copies it into its frame (emit.rs, [`Entry::ctx_arg`]), so the
+//! body reads `args`, `argN` and takes stacks as the clause does. Map loops pass the same through
+//! bpf_for_each_map_elem's context argument.
 //!
 //! A word in scratch tells the caller how the loop ended: `break` (and a `while` condition turning
 //! false) return 1 from the callback, which stops bpf_loop; `return` and `exit()` also store
@@ -87,7 +88,7 @@ impl<'a> Lowerer<'a> {
         let mut cb = self.callback_lowerer();
         // First, before any call overwrites r1.
         let index = cb.vreg();
-        cb.emit(Inst::LoopIndex { dst: index });
+        cb.emit(Inst::CallbackArg { dst: index, n: 1 });
         let exits = cb.callback_start();
         let first = cb.load(Base::Scratch, start_at, 8);
         let i = cb.alu(AluOp::Add, first, Operand::Reg(index));

@@ -1,12 +1,14 @@
 //! `for ($kv : @map)`: the body becomes a callback that bpf_for_each_map_elem calls once per
-//! entry. The callback has its own stack frame, so every variable of the clause lives in the
-//! per-CPU scratch area, which both functions find by the same key. A word in scratch tells the
-//! loop's caller how the body ended: 0 ran to the end, 1 `break`, 2 `return` or `exit()`
+//! entry. It shares the clause's state as bpf_loop's callbacks do (lower/bpf_loop.rs): variables
+//! in the per-CPU scratch area, and the address of the caller's saved context pointer passed as
+//! the helper's callback context, so the body reads `args`, `argN`, `retval` and takes stacks as
+//! the clause does, and map loops nest in each other and in range loops. A word in scratch tells
+//! the loop's caller how the body ended: 0 ran to the end, 1 `break`, 2 `return` or `exit()`
 //! (after a `break`, the remaining calls return at once).
 
 use super::{remove_unreachable, Lowerer, Region, VarLoc};
 use crate::insn::helper;
-use crate::lir::{AluOp, Base, CallArg, Cond, Inst, Operand};
+use crate::lir::{AluOp, Base, CallArg, Cond, Entry, Inst, Operand};
 use rdt_sema::ir::{MapValue, Stmt, StmtKind};
 use rdt_sema::Type;
 
@@ -42,7 +44,7 @@ impl Lowerer<'_> {
             vec![
                 CallArg::Map(m),
                 CallArg::Callback(index),
-                CallArg::Imm(0),
+                CallArg::CtxSlot,
                 CallArg::Imm(0),
             ],
         );
@@ -57,6 +59,10 @@ impl Lowerer<'_> {
         stop: Region,
         body: &[Stmt],
     ) -> super::bpf_loop::LoweredCallback {
+        self.f.entry = Entry::MapElem;
+        // First, before any call overwrites r2.
+        let key = self.vreg();
+        self.emit(Inst::CallbackArg { dst: key, n: 2 });
         let (end, broke, returned) = (self.label(), self.label(), self.label());
         self.exit = returned;
         self.emit(Inst::InitScratch);
@@ -67,7 +73,7 @@ impl Lowerer<'_> {
             rhs: Operand::Imm(0),
             target: end,
         });
-        self.load_entry(map, kv);
+        self.load_entry(map, key, kv);
         self.loops.push(super::lang::LoopLabels {
             continue_to: end,
             break_to: broke,
@@ -89,8 +95,9 @@ impl Lowerer<'_> {
         }
     }
 
-    /// Copies the entry's key (the callback's context) and its value into `$kv`.
-    fn load_entry(&mut self, map: usize, kv: Region) {
+    /// Copies the entry's key (what the callback's `key` argument points at) and its value into
+    /// `$kv`.
+    fn load_entry(&mut self, map: usize, key: crate::lir::VReg, kv: Region) {
         let decl = &self.g.program.maps[map];
         let key_ty = decl.key.clone().unwrap_or(Type::U64);
         let (value_ty, per_cpu) = match &decl.value {
@@ -102,7 +109,7 @@ impl Lowerer<'_> {
         };
         let fields = [key_ty.clone(), value_ty.clone()];
         let value_at = kv + Type::tuple_offsets(&fields)[1] as i32;
-        self.copy_from_ctx(kv, 0, key_ty.size());
+        self.copy((Base::Scratch, kv), (Base::Reg(key), 0), key_ty.size());
         let m = self.g.user_maps[map];
         if per_cpu {
             let total = self.sum_slots(m, kv);

@@ -16,8 +16,6 @@ pub struct LangState {
     pub loop_depth: u32,
     /// The script's `inline` constants.
     pub inline: Vec<(String, crate::ir::InlineValue)>,
-    /// Inside the body of a `for` over a map.
-    pub in_map_loop: bool,
     /// Loops around the statement that only the loop limit bounds (`while`, `for` with bounds
     /// computed at run time) when the kernel lacks bpf_loop: the verifier walks their body up
     /// to 1024 times.
@@ -158,14 +156,6 @@ impl ClauseChecker<'_> {
         map_span: Span,
         body: &ast::Block,
     ) -> Option<StmtKind> {
-        if self.lang.in_map_loop {
-            self.error(
-                Diagnostic::error(map_span, "`for` over a map cannot be nested in another")
-                    .with_label("inside a `for` over a map")
-                    .with_help("iterate the outer map only, and look the inner values up by key"),
-            );
-            return None;
-        }
         if self.lang.unbounded_loops > 0 {
             self.error(
                 Diagnostic::error(
@@ -174,27 +164,6 @@ impl ClauseChecker<'_> {
                 )
                 .with_label("inside a loop the verifier cannot bound")
                 .with_help("use a `for ($i : 0..N)` loop with constant bounds around it, or move it out"),
-            );
-            return None;
-        }
-        if crate::block_uses_args(body, &|n| {
-            n == "args" || n == "retval" || n.starts_with("arg")
-        }) {
-            self.error(
-                Diagnostic::error(
-                    map_span,
-                    "the body of a `for` over a map cannot read the probe's arguments",
-                )
-                .with_label("the body runs in a callback without the probe's context")
-                .with_help("copy what you need into `$variables` before the loop"),
-            );
-            return None;
-        }
-        if let Some(span) = super::callback_ctx::first_stack_use(body) {
-            self.error(
-                Diagnostic::error(span, "the body of a `for` over a map cannot take a stack")
-                    .with_label("the body runs in a callback without the probe's context")
-                    .with_help("take the stack into a `$variable` before the loop: `$s = kstack;`"),
             );
             return None;
         }
@@ -248,9 +217,7 @@ impl ClauseChecker<'_> {
             self.scopes.pop();
             return None;
         };
-        self.lang.in_map_loop = true;
         let body = self.loop_body(body);
-        self.lang.in_map_loop = false;
         self.lang.callback_depth -= callback;
         self.scopes.pop();
         Some(StmtKind::ForMap {
