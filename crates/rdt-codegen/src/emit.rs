@@ -358,17 +358,45 @@ impl Emitter<'_> {
     }
 
     fn patch_jumps(&mut self) -> Result<(), EmitError> {
+        // The verifier inlines some helper calls into several instructions and re-patches the
+        // jumps around them; a jump that fits here can then overflow its 16-bit offset in the
+        // kernel ("cannot be patched due to 16-bit range"). Budget that growth up front.
+        let mut growth_before = Vec::with_capacity(self.out.insns.len() + 1);
+        let mut grown = 0i64;
+        for i in &self.out.insns {
+            growth_before.push(grown);
+            grown += kernel_growth(i);
+        }
+        growth_before.push(grown);
         for (at, label) in std::mem::take(&mut self.fixups) {
             // Every label used by a jump is placed by lowering; a missing one is a codegen bug.
             let dest = self.labels.get(&label).copied().unwrap_or(at + 1);
-            let off =
-                i16::try_from(dest as i64 - at as i64 - 1).map_err(|_| EmitError::JumpTooFar {
-                    span: self.out.spans[at],
-                    insns: self.out.insns.len(),
-                })?;
-            self.out.insns[at].off = off;
+            let off = dest as i64 - at as i64 - 1;
+            let (lo, hi) = (at.min(dest), at.max(dest));
+            let worst = off.abs() + (growth_before[hi] - growth_before[lo]);
+            let too_far = EmitError::JumpTooFar {
+                span: self.out.spans[at],
+                insns: self.out.insns.len(),
+            };
+            if worst > i16::MAX as i64 {
+                return Err(too_far);
+            }
+            self.out.insns[at].off = i16::try_from(off).map_err(|_| too_far)?;
         }
         Ok(())
+    }
+}
+
+/// How many instructions the verifier may add in place of `i`: bpf_loop is inlined into a
+/// loop of about 20, map lookups into a few (array maps), other inlined helpers into 2–3.
+fn kernel_growth(i: &Insn) -> i64 {
+    if i.code != insn::JMP | insn::CALL || i.src != 0 {
+        return 0;
+    }
+    match i.imm {
+        insn::helper::LOOP => 24,
+        insn::helper::MAP_LOOKUP_ELEM => 10,
+        _ => 4,
     }
 }
 

@@ -386,7 +386,7 @@ fn emit_error(probe: Span, e: emit::EmitError) -> Diagnostic {
         emit::EmitError::JumpTooFar { span, insns } => Diagnostic::error(
             span,
             format!(
-                "this clause compiles to {insns} BPF instructions, too many for a jump to cross (at most 32767)"
+                "this clause compiles to {insns} BPF instructions, too many for a jump to cross once the kernel inlines its helper calls (a jump reaches at most 32767)"
             ),
         )
         .with_label("this jumps too far")
