@@ -366,7 +366,7 @@ fn run_case(case: &Case, is_root: bool, targets: &Path) -> Outcome {
     if let Err(e) = std::fs::create_dir_all(&dir) {
         return Outcome::Fail(format!("cannot create {}: {e}", dir.display()));
     }
-    // `{sleeper}`: the pid of a `sleep 0.5` started for the case (for -p).
+    // `{sleeper}`: the pid of a `sleep 2` started for the case (for -p).
     let mut sleeper = None;
     if case.args.iter().any(|a| a.contains("{sleeper}")) {
         match Command::new("sleep").arg("2").spawn() {
