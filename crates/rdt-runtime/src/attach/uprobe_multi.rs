@@ -14,7 +14,7 @@
 use super::Link;
 use crate::bpf_sys::{attach_type, link_create};
 use crate::error::RuntimeError;
-use crate::load::RawObject;
+use crate::load::Object;
 use rdt_codegen::{Attach, ProgramMeta};
 use std::ffi::CString;
 use std::io;
@@ -66,10 +66,7 @@ pub fn is_candidate(meta: &ProgramMeta) -> bool {
 /// Attaches all of `meta`'s uprobes through one link, when the loader loaded the program for it.
 /// `Ok(None)`: not a candidate (several objects, say), or the kernel refused the link and the
 /// program has been loaded again for one perf event per uprobe.
-pub fn try_attach_raw(
-    obj: &mut RawObject,
-    meta: &ProgramMeta,
-) -> Result<Option<Vec<Link>>, RuntimeError> {
+pub fn try_attach(obj: &mut Object, meta: &ProgramMeta) -> Result<Option<Vec<Link>>, RuntimeError> {
     let Some(group) = group(meta) else {
         return Ok(None);
     };
