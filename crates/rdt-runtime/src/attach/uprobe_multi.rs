@@ -49,12 +49,7 @@ struct Group<'a> {
     ref_ctr_offsets: Vec<u64>,
 }
 
-/// The link keeps the uprobes attached; dropping it detaches.
-struct MultiLink {
-    _link: OwnedFd,
-}
-
-/// One more attach point of a [`MultiLink`], so "Attached N probes" counts uprobes, not links.
+/// One more attach point of a multi link, so "Attached N probes" counts uprobes, not links.
 struct SharedAttachPoint;
 
 /// Whether all of `meta`'s uprobes can go on one link: all in one object, all entries or all
@@ -76,8 +71,7 @@ pub fn try_attach(obj: &mut Object, meta: &ProgramMeta) -> Result<Option<Vec<Lin
     let made = obj
         .program_fd(&meta.name)
         .ok_or_else(|| io::Error::other("the program is missing"))
-        .and_then(|program| create_link(program, &group))
-        .map(|link| MultiLink { _link: link });
+        .and_then(|program| create_link(program, &group));
     let links = settle(meta, &group, made);
     if links.is_none() {
         obj.reload_plainly(meta)?;
@@ -87,7 +81,7 @@ pub fn try_attach(obj: &mut Object, meta: &ProgramMeta) -> Result<Option<Vec<Lin
 
 /// The links of an attached group (one per uprobe, for the "Attached N probes" count), or `None`
 /// after saying why not with `-v`.
-fn settle(meta: &ProgramMeta, group: &Group, made: io::Result<MultiLink>) -> Option<Vec<Link>> {
+fn settle(meta: &ProgramMeta, group: &Group, made: io::Result<OwnedFd>) -> Option<Vec<Link>> {
     match made {
         Ok(link) => {
             let mut links: Vec<Link> = vec![Box::new(link)];
