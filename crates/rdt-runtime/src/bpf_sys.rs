@@ -1,5 +1,5 @@
-//! A small layer over the `bpf()` system call for maps whose key and value sizes are only known
-//! at run time (aya's typed maps need them at compile time).
+//! rdt's layer over the `bpf()` system call: the map commands here (key and value sizes are only
+//! known at run time), the program, BTF and link commands in [`prog`].
 //!
 //! Each command fills the part of `union bpf_attr` it uses, as a `#[repr(C)]` struct with explicit
 //! padding fields so that no byte handed to the kernel is uninitialised (the kernel rejects
@@ -11,8 +11,8 @@ use std::sync::OnceLock;
 
 mod prog;
 pub(crate) use prog::{
-    attach_type, link_create, prog_cmd, prog_load, prog_load_at, prog_test_run, prog_type,
-    ProgLoadAttr,
+    attach_type, btf_load, link_create, prog_load, prog_load_at, prog_test_run, prog_type,
+    raw_tracepoint_open, ProgBtf, ProgLoad,
 };
 
 /// `enum bpf_cmd` values used here.
@@ -117,11 +117,25 @@ fn fd_u32(fd: BorrowedFd) -> u32 {
     fd.as_raw_fd() as u32
 }
 
+/// A kernel object name (`BPF_OBJ_NAME_LEN`): at most 15 bytes, NUL-terminated, and only
+/// `[A-Za-z0-9_.]`, which is all the kernel accepts (anything else becomes `_`).
+fn object_name(name: &str) -> [u8; OBJ_NAME_LEN] {
+    let mut out = [0u8; OBJ_NAME_LEN];
+    for (dst, src) in out.iter_mut().zip(name.bytes().take(OBJ_NAME_LEN - 1)) {
+        *dst = if src.is_ascii_alphanumeric() || src == b'_' || src == b'.' {
+            src
+        } else {
+            b'_'
+        };
+    }
+    out
+}
+
 fn is_enoent(err: &io::Error) -> bool {
     err.raw_os_error() == Some(libc::ENOENT)
 }
 
-/// Creates a map (used by tests).
+/// Creates a map (feature probes and tests).
 pub fn map_create(
     map_type: u32,
     key_size: u32,
@@ -147,20 +161,9 @@ pub fn map_create_with_flags(
         value_size,
         max_entries,
         map_flags,
+        map_name: object_name(name),
         ..Default::default()
     };
-    // The kernel accepts only [A-Za-z0-9_.] in names and needs a terminating NUL.
-    for (dst, src) in attr
-        .map_name
-        .iter_mut()
-        .zip(name.bytes().take(OBJ_NAME_LEN - 1))
-    {
-        *dst = if src.is_ascii_alphanumeric() || src == b'_' || src == b'.' {
-            src
-        } else {
-            b'_'
-        };
-    }
     let fd = sys_bpf(cmd::MAP_CREATE, &mut attr)?;
     // SAFETY: BPF_MAP_CREATE returned a fresh file descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
@@ -388,6 +391,12 @@ mod tests {
             .map(|i| (i.to_le_bytes().to_vec(), (i * 2).to_le_bytes().to_vec()))
             .collect();
         assert_eq!(entries, expected);
+    }
+
+    #[test]
+    fn object_names_are_truncated_and_sanitised() {
+        assert_eq!(&object_name("p0_sys_enter_openat"), b"p0_sys_enter_op\0");
+        assert_eq!(&object_name("a:b")[..4], b"a_b\0");
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! `rdt --info`: what this kernel offers a tracer, each feature probed for real (a map created,
 //! a program loaded, a link tried), not guessed from the version number.
 
-use crate::bpf_sys::{attach_type, link_create, prog_load, prog_load_at, prog_test_run, prog_type};
-use aya::maps::MapType;
+use crate::bpf_sys::{
+    attach_type, link_create, map_create, map_type, prog_load, prog_load_at, prog_test_run,
+    prog_type, raw_tracepoint_open,
+};
 use rdt_codegen::insn::{self, helper, Insn};
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::Path;
@@ -68,9 +70,12 @@ fn btf() -> Feature {
 }
 
 fn ring_buffer() -> Feature {
-    let r = match aya::sys::is_map_supported(MapType::RingBuf) {
-        Ok(true) => Ok(String::new()),
-        Ok(false) => Err("BPF_MAP_TYPE_RINGBUF refused (kernel < 5.8)".into()),
+    // The smallest ring buffer there is: one page.
+    let r = match map_create(map_type::RINGBUF, 0, 0, 4096, "rdt_info") {
+        Ok(_map) => Ok(String::new()),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            Err("BPF_MAP_TYPE_RINGBUF refused (kernel < 5.8)".into())
+        }
         Err(e) => Err(format!("probe failed: {e}")),
     };
     feature("ring buffer", r)
@@ -83,7 +88,7 @@ fn kprobe_pmu() -> Feature {
     feature(
         "kprobe PMU",
         file_exists(
-            "/sys/bus/event_source/devices/kprobe/type",
+            rdt_btf::kprobes::KPROBE_PMU,
             "perf_event_open of kprobes",
             "no /sys/bus/event_source/devices/kprobe (CONFIG_KPROBES off)",
         ),
@@ -126,7 +131,6 @@ pub fn fentry_loads() -> Result<(), String> {
 /// tracing programs but cannot make trampolines (ENOTSUPP).
 fn probe_fentry() -> Result<(), String> {
     const TEST_FUNCTION: &str = "bpf_fentry_test1";
-    const ENOTSUPP: i32 = 524;
     let id = rdt_btf::btf::vmlinux()
         .map_err(|e| e.to_string())?
         .find(rdt_btf::btf::NameKind::Func, TEST_FUNCTION)
@@ -139,15 +143,14 @@ fn probe_fentry() -> Result<(), String> {
         &exit_0(),
     )
     .map_err(|e| format!("a tracing program cannot be loaded: `bpf_prog_load` failed: {e}"))?;
-    match crate::load::trampoline_open(prog.as_fd()) {
-        Ok(_link) => Ok(()),
-        Err(e) if e.raw_os_error() == Some(ENOTSUPP) => {
-            Err("tracing programs cannot attach (no BPF trampoline)".into())
-        }
-        Err(e) => Err(format!(
-            "a tracing program cannot attach: `bpf_raw_tracepoint_open` failed: {e}"
-        )),
-    }
+    raw_tracepoint_open(prog.as_fd(), None)
+        .map(drop)
+        .map_err(|e| {
+            format!(
+                "a tracing program cannot attach: {}",
+                crate::attach::fentry::trampoline_refused(&e)
+            )
+        })
 }
 
 fn uprobes() -> Feature {

@@ -1,36 +1,12 @@
 //! Loading the object, and turning verifier rejections into located diagnostics.
 
 use crate::error::RuntimeError;
-use rdt_codegen::{Artifact, ProgramMeta};
+use rdt_codegen::ProgramMeta;
 use rdt_syntax::Diagnostic;
 
-mod raw;
+mod object;
 
-pub use raw::{raw_tracepoint_open, trampoline_open, RawObject};
-
-/// A loaded object: its maps exist, its programs are loaded one by one with [`load_program`].
-/// Every probe kind loads through rdt's own loader ([`raw`]), which reads kernel BTF only for an
-/// fentry/fexit program's attach id, one function at a time.
-pub type Loaded = RawObject;
-
-impl RawObject {
-    /// Runs a BEGIN or END program once with BPF_PROG_TEST_RUN.
-    pub fn test_run(&mut self, meta: &ProgramMeta) -> Result<(), RuntimeError> {
-        self.run_once(&meta.name).map_err(|e| {
-            crate::attach::failed(meta.probe_span, "run this probe (BPF_PROG_TEST_RUN)", &e)
-        })
-    }
-}
-
-/// Creates the maps of the object. Programs are loaded one by one with [`load_program`].
-pub fn open(artifact: &Artifact) -> Result<Loaded, RuntimeError> {
-    raw::open(artifact)
-}
-
-/// Loads one program into the kernel (the verifier runs here).
-pub fn load_program(loaded: &mut Loaded, meta: &ProgramMeta) -> Result<(), RuntimeError> {
-    loaded.load_program(meta)
-}
+pub use object::Object;
 
 /// Why a program is too large for the verifier, and what to change.
 fn too_complex_help() -> &'static str {

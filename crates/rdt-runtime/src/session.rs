@@ -4,16 +4,16 @@
 use crate::actions::{self, MapRef, OutputFormat};
 use crate::attach::{self, Link};
 use crate::error::RuntimeError;
-use crate::load::Loaded;
+use crate::load::Object;
 use crate::output::{json, PrintOpts};
 use crate::signals::{Signal, SignalFd};
 use crate::target::{self, PausedChild, Target};
-use crate::{load, maps, printf};
+use crate::{maps, printf};
 use aya::maps::{Map, MapData, RingBuf};
 use rdt_codegen::{Artifact, Attach, Counter, EventKind, MapOp, ProgramMeta};
 use std::collections::HashMap;
 use std::io::{self, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 pub struct RunOptions {
     pub target: Target,
@@ -43,30 +43,20 @@ pub struct StackOutput {
 pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError> {
     let signals = SignalFd::new()
         .map_err(|e| RuntimeError::Other(format!("cannot set up signal handling: {e}")))?;
-    let mut ebpf = load::open(artifact)?;
-    let not_loaded = attach::load_all(&mut ebpf, &artifact.programs)?;
+    let mut obj = Object::open(artifact)?;
+    let not_loaded = attach::load_all(&mut obj, &artifact.programs)?;
     if opts.dry_run {
         return Ok(());
     }
-    let ring = take_ring(&mut ebpf, &artifact.ringbuf_map)?;
+    let ring = take_ring(&mut obj, &artifact.ringbuf_map)?;
     let map_fds = artifact
         .maps
         .iter()
-        .map(|m| {
-            map_fd(&ebpf, &m.kernel_name)?
-                .try_clone_to_owned()
-                .map_err(|e| RuntimeError::Other(format!("cannot use map {}: {e}", m.name)))
-        })
+        .map(|m| take_map_fd(&mut obj, &m.kernel_name))
         .collect::<Result<Vec<_>, _>>()?;
-    let counters = map_fd(&ebpf, &artifact.counters_map)?
-        .try_clone_to_owned()
-        .map_err(|e| RuntimeError::Other(format!("cannot use the counters map: {e}")))?;
+    let counters = take_map_fd(&mut obj, &artifact.counters_map)?;
     let lens = match &artifact.lens_map {
-        Some(name) => Some(
-            map_fd(&ebpf, name)?
-                .try_clone_to_owned()
-                .map_err(|e| RuntimeError::Other(format!("cannot use the len() counters: {e}")))?,
-        ),
+        Some(name) => Some(take_map_fd(&mut obj, name)?),
         None => None,
     };
     let mut session = Session {
@@ -96,14 +86,14 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
             planned as u64,
         ))?;
     }
-    session.run_special(&mut ebpf, Attach::Begin)?;
+    session.run_special(&obj, Attach::Begin)?;
     let mut links: Vec<Link> = Vec::new();
     if !session.stop {
         let programs = artifact
             .programs
             .iter()
             .filter(|p| !is_special(p) && !not_loaded.contains(&p.name));
-        links.extend(attach::attach_all(&mut ebpf, programs, opts.target.pid())?);
+        links.extend(attach::attach_all(&mut obj, programs, opts.target.pid())?);
     }
     if opts.format == OutputFormat::Text && !opts.quiet && !session.stop {
         let specials = artifact.programs.iter().filter(|p| is_special(p)).count();
@@ -126,10 +116,10 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
 
     attach::detach_all(links);
     session.drain()?;
-    session.run_special(&mut ebpf, Attach::End)?;
+    session.run_special(&obj, Attach::End)?;
     session.drain()?;
     session.print_maps()?;
-    let lost = report_counters(&ebpf, artifact);
+    let lost = report_counters(&session.counters, artifact);
     if lost > 0 && session.format == OutputFormat::Json {
         session.write(&json::count_record("lost_events", "events", lost))?;
     }
@@ -148,12 +138,22 @@ fn is_special(p: &ProgramMeta) -> bool {
         .all(|a| matches!(a, Attach::Begin | Attach::End))
 }
 
-fn take_ring(ebpf: &mut Loaded, name: &str) -> Result<RingBuf<MapData>, RuntimeError> {
-    let map = ebpf
-        .take_map(name)
+/// The ring buffer, read with aya's `RingBuf` (the one map rdt does not read with its own
+/// `bpf()` commands: the consumer is memory-mapped).
+fn take_ring(obj: &mut Object, name: &str) -> Result<RingBuf<MapData>, RuntimeError> {
+    let fd = obj
+        .take_map_fd(name)
         .ok_or_else(|| RuntimeError::Other("internal error: no ring buffer map".into()))?;
-    RingBuf::try_from(map)
-        .map_err(|e| RuntimeError::Other(format!("cannot open the ring buffer: {e}")))
+    let cannot = |e: &dyn std::fmt::Display| {
+        RuntimeError::Other(format!("cannot open the ring buffer: {e}"))
+    };
+    let map = MapData::from_fd(fd).map_err(|e| cannot(&e))?;
+    RingBuf::try_from(Map::RingBuf(map)).map_err(|e| cannot(&e))
+}
+
+fn take_map_fd(obj: &mut Object, name: &str) -> Result<OwnedFd, RuntimeError> {
+    obj.take_map_fd(name)
+        .ok_or_else(|| RuntimeError::Other(format!("internal error: map {name} is missing")))
 }
 
 struct Session<'a> {
@@ -177,14 +177,14 @@ struct Session<'a> {
 
 impl Session<'_> {
     /// Runs every BEGIN (or END) program once, in script order.
-    fn run_special(&mut self, ebpf: &mut Loaded, which: Attach) -> Result<(), RuntimeError> {
+    fn run_special(&mut self, obj: &Object, which: Attach) -> Result<(), RuntimeError> {
         for p in self
             .artifact
             .programs
             .iter()
             .filter(|p| p.attach.contains(&which))
         {
-            ebpf.test_run(p)?;
+            obj.run_once(p)?;
             self.drain()?;
             if self.stop && which == Attach::Begin {
                 break;
@@ -494,26 +494,10 @@ fn output_error(e: io::Error) -> RuntimeError {
     RuntimeError::Other(format!("cannot write the output: {e}"))
 }
 
-fn map_fd<'a>(ebpf: &'a Loaded, name: &str) -> Result<BorrowedFd<'a>, RuntimeError> {
-    let data = match ebpf.map(name) {
-        Some(Map::HashMap(d) | Map::PerCpuHashMap(d) | Map::PerCpuArray(d) | Map::Array(d)) => d,
-        _ => {
-            return Err(RuntimeError::Other(format!(
-                "internal error: map {name} is missing"
-            )))
-        }
-    };
-    Ok(data.fd().as_fd())
-}
-
 /// Warns about what the kernel side could not do: nothing is lost silently. Returns the number
 /// of lost events.
-fn report_counters(ebpf: &Loaded, artifact: &Artifact) -> u64 {
-    let Ok(fd) = map_fd(ebpf, &artifact.counters_map) else {
-        eprintln!("WARNING: cannot read the kernel's error counters");
-        return 0;
-    };
-    let Ok(counts) = maps::read_counters(fd) else {
+fn report_counters(counters: &OwnedFd, artifact: &Artifact) -> u64 {
+    let Ok(counts) = maps::read_counters(counters.as_fd()) else {
         eprintln!("WARNING: cannot read the kernel's error counters");
         return 0;
     };

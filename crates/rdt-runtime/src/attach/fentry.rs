@@ -4,15 +4,17 @@
 //! (the development machine answers EPERM); that is explained at the probe, with what to use
 //! instead.
 
-use super::{failed, Link};
+use super::Link;
+use crate::bpf_sys::raw_tracepoint_open;
 use crate::error::RuntimeError;
 use rdt_btf::btf::{NameKind, TypeRef};
 use rdt_codegen::{Attach, ProgType, ProgramMeta};
 use rdt_syntax::Diagnostic;
+use std::io;
 use std::os::fd::BorrowedFd;
 
 /// The function an fentry/fexit program traces.
-fn function(meta: &ProgramMeta) -> Result<&str, RuntimeError> {
+pub(super) fn function(meta: &ProgramMeta) -> Result<&str, RuntimeError> {
     meta.attach
         .iter()
         .find_map(|a| match a {
@@ -27,7 +29,8 @@ fn function(meta: &ProgramMeta) -> Result<&str, RuntimeError> {
         })
 }
 
-fn kind(meta: &ProgramMeta) -> &'static str {
+/// `fentry` or `fexit`, as the probe is spelled.
+pub(super) fn kind(meta: &ProgramMeta) -> &'static str {
     if meta.prog_type == ProgType::Fexit {
         "fexit"
     } else {
@@ -96,8 +99,36 @@ pub fn refused(error: &std::io::Error, log: &str, meta: &ProgramMeta) -> Runtime
 
 /// Attaches the loaded program to its function's trampoline; closing the link detaches it.
 pub fn attach(prog: BorrowedFd, meta: &ProgramMeta, function: &str) -> Result<Link, RuntimeError> {
-    let what = format!("{} {function}", meta.prog_type.section_prefix());
-    let link =
-        crate::load::trampoline_open(prog).map_err(|e| failed(meta.probe_span, &what, &e))?;
+    let link = raw_tracepoint_open(prog, None).map_err(|e| {
+        RuntimeError::located(
+            Diagnostic::error(
+                meta.probe_span,
+                format!("cannot attach {} {function}", kind(meta)),
+            )
+            .with_label(trampoline_refused(&e)),
+        )
+    })?;
     Ok(Box::new(link))
+}
+
+/// Why the kernel would not attach a loaded tracing program, in words: some kernels load them
+/// but cannot make a trampoline.
+pub(crate) fn trampoline_refused(e: &io::Error) -> String {
+    // The kernel's own ENOTSUPP, which libc does not name.
+    const ENOTSUPP: i32 = 524;
+    match e.raw_os_error() {
+        Some(ENOTSUPP) => "this kernel has no BPF trampoline for it (ENOTSUPP)".to_string(),
+        _ => format!("`bpf_raw_tracepoint_open` failed: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_trampoline_is_put_in_words() {
+        let words = trampoline_refused(&io::Error::from_raw_os_error(524));
+        assert!(words.contains("no BPF trampoline"), "{words}");
+    }
 }

@@ -3,24 +3,15 @@
 //! `kprobe_events` ([`super::kprobe_events`]). On a kernel without either, the error says so and
 //! points at the tracepoints that can stand in.
 
-use super::perf_event::{self, PerfEventAttr};
+use super::perf_event::{self, PerfEventAttr, ProbePmuKind};
 use super::{kprobe_events, Link};
 use crate::error::RuntimeError;
-use rdt_btf::kprobes::{Mechanism, KPROBE_PMU};
+use rdt_btf::kprobes::Mechanism;
 use rdt_codegen::ProgramMeta;
 use rdt_syntax::Diagnostic;
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
-use std::sync::OnceLock;
-
-/// Where the kprobe PMU says which `config` bit makes a return probe (`config:0`).
-const RETPROBE_FORMAT: &str = "/sys/bus/event_source/devices/kprobe/format/retprobe";
-
-/// A perf event on the kprobe PMU with the program set on it; closing it detaches the program.
-struct KprobeLink {
-    _event: OwnedFd,
-}
 
 /// Attaches `prog` at `function+offset` (its return with `ret`). `suggest`: explain a failure
 /// with the kernel's closest function names (reads the whole function list, pointless for a
@@ -46,14 +37,19 @@ pub fn attach(
     match rdt_btf::kprobes::mechanism() {
         Ok(Mechanism::Pmu) => {
             let event = open_pmu_event(function, offset, ret)
-                .map_err(|e| format!("perf_event_open on the kprobe PMU: {e}"))
+                .map_err(|e| {
+                    kprobe_reason(&e).map_or_else(
+                        || format!("perf_event_open on the kprobe PMU: {e}"),
+                        str::to_string,
+                    )
+                })
                 .and_then(|event| {
                     perf_event::set_bpf_and_enable(&event, prog)
                         .map(|()| event)
                         .map_err(|e| format!("PERF_EVENT_IOC_SET_BPF: {e}"))
                 })
                 .map_err(cannot)?;
-            Ok(Box::new(KprobeLink { _event: event }))
+            Ok(Box::new(event))
         }
         Ok(Mechanism::Events(events_file)) => {
             let tracefs = events_file.parent().unwrap_or(&events_file).to_path_buf();
@@ -68,8 +64,7 @@ pub fn attach(
 /// `perf_event_open` on the kprobe PMU: the function's name in `config1`, the offset into it in
 /// `config2`, the retprobe bit in `config`. One event on CPU 0 fires for every CPU and process.
 fn open_pmu_event(function: &str, offset: u64, ret: bool) -> io::Result<OwnedFd> {
-    let pmu = pmu()?;
-    let config = if ret { 1u64 << pmu.retprobe_bit } else { 0 };
+    let pmu = perf_event::probe_pmu(ProbePmuKind::Kprobe)?;
     let name = CString::new(function)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in the function name"))?;
     let attr = PerfEventAttr {
@@ -77,44 +72,21 @@ fn open_pmu_event(function: &str, offset: u64, ret: bool) -> io::Result<OwnedFd>
         // `kprobe_func` and `probe_offset`.
         config1: name.as_ptr() as u64,
         config2: offset,
-        ..PerfEventAttr::new(pmu.type_, config)
+        ..PerfEventAttr::new(pmu.type_, pmu.retprobe_config(ret))
     };
     perf_event::open(&attr, None, 0)
 }
 
-/// The kprobe PMU's perf event type and return-probe bit, read once (a wildcard attaches many).
-struct Pmu {
-    type_: u32,
-    retprobe_bit: u32,
-}
-
-fn pmu() -> io::Result<&'static Pmu> {
-    static PMU: OnceLock<Result<Pmu, String>> = OnceLock::new();
-    PMU.get_or_init(|| read_pmu().map_err(|e| e.to_string()))
-        .as_ref()
-        .map_err(|e| io::Error::other(e.clone()))
-}
-
-fn read_pmu() -> io::Result<Pmu> {
-    let type_ = read_sysfs(KPROBE_PMU)?
-        .trim()
-        .parse()
-        .map_err(|_| io::Error::other(format!("{KPROBE_PMU} is not a number")))?;
-    let retprobe_bit = parse_config_bit(&read_sysfs(RETPROBE_FORMAT)?)
-        .ok_or_else(|| io::Error::other(format!("{RETPROBE_FORMAT}: not `config:<bit>`")))?;
-    Ok(Pmu {
-        type_,
-        retprobe_bit,
-    })
-}
-
-fn parse_config_bit(format: &str) -> Option<u32> {
-    let bit: u32 = format.trim().strip_prefix("config:")?.parse().ok()?;
-    (bit < 64).then_some(bit)
-}
-
-fn read_sysfs(path: &str) -> io::Result<String> {
-    std::fs::read_to_string(path).map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))
+/// Why the kernel refused a kprobe, in words, for the errors that have one meaning whichever way
+/// the probe was made (the kprobe PMU or `kprobe_events`): for a wildcard's function this is
+/// all the skipped warning says.
+pub(super) fn kprobe_reason(e: &io::Error) -> Option<&'static str> {
+    match e.raw_os_error()? {
+        libc::ENOENT => Some("the kernel has no such function"),
+        libc::EINVAL => Some("kprobes are not allowed on it (notrace or blacklisted)"),
+        libc::EILSEQ => Some("+offset is not at an instruction boundary"),
+        _ => None,
+    }
 }
 
 /// When an attach failed because the kernel has no function of that name: a diagnostic with
@@ -221,10 +193,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_retprobe_bit_comes_from_the_format_file() {
-        assert_eq!(parse_config_bit("config:0\n"), Some(0));
-        assert_eq!(parse_config_bit("config:9"), Some(9));
-        assert_eq!(parse_config_bit("config1:0"), None);
-        assert_eq!(parse_config_bit("config:64"), None);
+    fn kprobe_refusals_are_put_in_words() {
+        let words = |errno| kprobe_reason(&io::Error::from_raw_os_error(errno));
+        assert_eq!(words(libc::ENOENT), Some("the kernel has no such function"));
+        assert!(words(libc::EINVAL).is_some_and(|w| w.contains("blacklisted")));
+        assert!(words(libc::EILSEQ).is_some_and(|w| w.contains("instruction boundary")));
+        assert_eq!(words(libc::EBUSY), None);
     }
 }

@@ -58,11 +58,11 @@ pub fn attach(
     let events_file = tracefs.join("kprobe_events");
     let definition = format!("{}:{event} {target}\n", if ret { 'r' } else { 'p' });
     append(&events_file, &definition).map_err(|e| {
-        format!(
-            "{} refused `{}`: {e}",
-            events_file.display(),
-            definition.trim()
-        )
+        let refused = format!("{} refused `{}`", events_file.display(), definition.trim());
+        match super::kprobe::kprobe_reason(&e) {
+            Some(words) => format!("{words} ({refused})"),
+            None => format!("{refused}: {e}"),
+        }
     })?;
     // From here on, dropping `probe` removes the definition again.
     let mut probe = TracefsKprobe {

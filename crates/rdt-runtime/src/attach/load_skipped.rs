@@ -3,38 +3,34 @@
 //! a trampoline program for (a union return type, too many arguments) is skipped with one
 //! warning, like a refused kprobe; only a wildcard of which nothing loaded is an error.
 
+use super::fentry;
 use super::skipped::Skipped;
 use crate::error::RuntimeError;
-use crate::load;
-use crate::load::Loaded;
-use rdt_codegen::{Attach, ProgType, ProgramMeta};
+use crate::load::Object;
+use rdt_codegen::{ProgType, ProgramMeta};
 use rdt_syntax::Span;
 
 /// Loads every program; returns the names of the programs skipped (not to be attached).
-pub fn load_all(ebpf: &mut Loaded, programs: &[ProgramMeta]) -> Result<Vec<String>, RuntimeError> {
+pub fn load_all(obj: &mut Object, programs: &[ProgramMeta]) -> Result<Vec<String>, RuntimeError> {
     let mut wildcards: Vec<(Span, &'static str, Skipped, usize)> = Vec::new();
     let mut skipped_programs = Vec::new();
     for meta in programs {
         if !is_fentry_wildcard(meta, programs) {
-            load::load_program(ebpf, meta)?;
+            obj.load_program(meta)?;
             continue;
         }
         let at = match wildcards.iter().position(|w| w.0 == meta.probe_span) {
             Some(at) => at,
             None => {
-                let kind = if meta.prog_type == ProgType::Fexit {
-                    "fexit"
-                } else {
-                    "fentry"
-                };
-                wildcards.push((meta.probe_span, kind, Skipped::default(), 0));
+                wildcards.push((meta.probe_span, fentry::kind(meta), Skipped::default(), 0));
                 wildcards.len() - 1
             }
         };
-        match load::load_program(ebpf, meta) {
+        match obj.load_program(meta) {
             Ok(()) => wildcards[at].3 += 1,
             Err(why) => {
-                wildcards[at].2.push(function(meta), why);
+                let function = fentry::function(meta).unwrap_or(&meta.name);
+                wildcards[at].2.push(function, why);
                 skipped_programs.push(meta.name.clone());
             }
         }
@@ -55,14 +51,4 @@ fn is_fentry_wildcard(meta: &ProgramMeta, programs: &[ProgramMeta]) -> bool {
             .filter(|p| p.probe_span == meta.probe_span)
             .count()
             > 1
-}
-
-fn function(meta: &ProgramMeta) -> &str {
-    meta.attach
-        .iter()
-        .find_map(|a| match a {
-            Attach::Fentry { function } => Some(function.as_str()),
-            _ => None,
-        })
-        .unwrap_or(&meta.name)
 }

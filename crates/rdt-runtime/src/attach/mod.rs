@@ -8,18 +8,18 @@ mod kprobe_events;
 mod load_skipped;
 pub(crate) mod perf;
 mod perf_event;
-mod raw;
 mod skipped;
+mod tracepoint;
 pub(crate) mod uprobe;
 pub(crate) mod uprobe_multi;
 pub(crate) mod usdt;
 
 use crate::error::RuntimeError;
-use crate::load::Loaded;
+use crate::load::Object;
 use rdt_codegen::{Attach, ProgramMeta};
 use rdt_syntax::{Diagnostic, Span};
 use std::any::Any;
-use std::os::fd::BorrowedFd;
+use std::io;
 
 /// An attachment that detaches when dropped.
 pub type Link = Box<dyn Any + Send>;
@@ -31,7 +31,7 @@ pub use load_skipped::load_all;
 /// with the probe description's span) are settled together: functions the kernel refuses are
 /// skipped with one warning, and only a wildcard of which nothing attached is an error.
 pub fn attach_all<'a>(
-    ebpf: &mut Loaded,
+    obj: &mut Object,
     programs: impl Iterator<Item = &'a ProgramMeta>,
     target_pid: Option<u32>,
 ) -> Result<Vec<Link>, RuntimeError> {
@@ -41,7 +41,7 @@ pub fn attach_all<'a>(
     let mut wildcards: Vec<(Span, &'static str, skipped::Skipped, usize)> = Vec::new();
     for meta in &programs {
         if !is_kprobe_wildcard(meta, &programs) {
-            links.extend(attach(ebpf, meta, target_pid, None)?);
+            links.extend(attach(obj, meta, target_pid, None)?);
             continue;
         }
         let at = match wildcards.iter().position(|w| w.0 == meta.probe_span) {
@@ -51,7 +51,7 @@ pub fn attach_all<'a>(
                 wildcards.len() - 1
             }
         };
-        let made = attach(ebpf, meta, target_pid, Some(&mut wildcards[at].2))?;
+        let made = attach(obj, meta, target_pid, Some(&mut wildcards[at].2))?;
         wildcards[at].3 += made.len();
         links.extend(made);
     }
@@ -81,47 +81,73 @@ fn is_kprobe_wildcard(meta: &ProgramMeta, programs: &[&ProgramMeta]) -> bool {
 /// `target_pid` (`-p`/`-c`) narrows the probes that can watch one process (profile, perf
 /// counters). Kprobes the kernel refuses go to `skipped` when given (a wildcard's functions).
 fn attach(
-    obj: &mut Loaded,
+    obj: &mut Object,
     meta: &ProgramMeta,
     target_pid: Option<u32>,
-    skipped: Option<&mut skipped::Skipped>,
+    mut skipped: Option<&mut skipped::Skipped>,
 ) -> Result<Vec<Link>, RuntimeError> {
-    if let Some(links) = uprobe_multi::try_attach_raw(obj, meta)? {
+    // A program whose uprobes all share one link never gets to the one-by-one attach below.
+    if let Some(links) = uprobe_multi::try_attach(obj, meta)? {
         return Ok(links);
     }
     let prog = obj.program_fd(&meta.name).ok_or_else(|| {
         RuntimeError::Other(format!("internal error: program {} is missing", meta.name))
     })?;
-    raw::attach(prog, meta, target_pid, skipped)
-}
-
-/// Attaches `prog` at a uprobe, uretprobe or USDT site, one perf event on the uprobe PMU; the
-/// same for either loader.
-fn user_space(prog: BorrowedFd, meta: &ProgramMeta, point: &Attach) -> Result<Link, RuntimeError> {
-    match point {
-        Attach::Uprobe {
-            path,
-            offset,
-            ret,
-            pid,
-        } => {
-            let at = uprobe::Placement {
+    let mut links = Vec::new();
+    for point in &meta.attach {
+        match point {
+            Attach::Begin | Attach::End => {}
+            Attach::Tracepoint { category, name } => {
+                links.push(tracepoint::attach(prog, meta, category, name)?);
+            }
+            Attach::RawTracepoint { name } => {
+                links.push(tracepoint::attach_raw(prog, meta, name)?);
+            }
+            Attach::Timer { period, all_cpus } => {
+                links.extend(perf::attach_timer(
+                    prog, meta, *period, *all_cpus, target_pid,
+                )?);
+            }
+            Attach::PerfCounter(counter) => {
+                links.extend(perf::attach_counter(prog, meta, counter, target_pid)?);
+            }
+            Attach::Uprobe {
                 path,
-                offset: *offset,
-                ret: *ret,
-                ref_ctr_offset: 0,
-                pid: *pid,
-            };
-            uprobe::attach(prog, meta, &at)
+                offset,
+                ret,
+                pid,
+            } => {
+                let at = uprobe::Placement {
+                    path,
+                    offset: *offset,
+                    ret: *ret,
+                    ref_ctr_offset: 0,
+                    pid: *pid,
+                };
+                links.push(uprobe::attach(prog, meta, &at)?);
+            }
+            Attach::Usdt {
+                path,
+                offset,
+                semaphore,
+                pid,
+            } => links.push(usdt::attach(prog, meta, path, *offset, *semaphore, *pid)?),
+            Attach::Kprobe {
+                function,
+                offset,
+                ret,
+            } => match (
+                kprobe::attach(prog, meta, function, *offset, *ret, skipped.is_none()),
+                &mut skipped,
+            ) {
+                (Ok(link), _) => links.push(link),
+                (Err(why), Some(skipped)) => skipped.push(function, why),
+                (Err(why), None) => return Err(why),
+            },
+            Attach::Fentry { function } => links.push(fentry::attach(prog, meta, function)?),
         }
-        Attach::Usdt {
-            path,
-            offset,
-            semaphore,
-            pid,
-        } => usdt::attach(prog, meta, path, *offset, *semaphore, *pid),
-        _ => Err(wrong_type(meta)),
     }
+    Ok(links)
 }
 
 fn kind_name(meta: &ProgramMeta) -> &'static str {
@@ -131,21 +157,9 @@ fn kind_name(meta: &ProgramMeta) -> &'static str {
     }
 }
 
-pub(crate) fn wrong_type(meta: &ProgramMeta) -> RuntimeError {
-    RuntimeError::Other(format!(
-        "internal error: program {} has the wrong type",
-        meta.name
-    ))
-}
-
-pub(crate) fn failed(span: Span, what: &str, e: &dyn std::error::Error) -> RuntimeError {
-    let mut cause = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        cause = format!("{cause}: {s}");
-        source = s.source();
-    }
+/// A located "cannot attach" error with the kernel's reason.
+pub(crate) fn failed(span: Span, what: &str, e: &io::Error) -> RuntimeError {
     RuntimeError::located(
-        Diagnostic::error(span, format!("cannot attach {what}")).with_label(cause),
+        Diagnostic::error(span, format!("cannot attach {what}")).with_label(e.to_string()),
     )
 }

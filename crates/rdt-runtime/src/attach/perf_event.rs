@@ -1,10 +1,10 @@
-//! `perf_event_open` and `PERF_EVENT_IOC_SET_BPF`/`ENABLE`: the way a BPF program runs on a perf
-//! event that aya does not open itself (uprobes with a USDT semaphore, kprobes made through
-//! tracefs `kprobe_events`, tracepoints and perf events of the aya-free loader in raw.rs).
-//! Closing the event detaches the program.
+//! `perf_event_open` and `PERF_EVENT_IOC_SET_BPF`/`ENABLE`: how a BPF program runs on a
+//! tracepoint, a kprobe or uprobe (on its PMU or made through tracefs `kprobe_events`), a timer or
+//! a counter. Closing the event detaches the program.
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::sync::OnceLock;
 
 /// `PERF_TYPE_HARDWARE`: `config` is a CPU counter (cycles, instructions, …).
 pub const TYPE_HARDWARE: u32 = 0;
@@ -101,9 +101,80 @@ pub fn set_bpf_and_enable(event: &OwnedFd, prog: BorrowedFd) -> io::Result<()> {
     Ok(())
 }
 
+/// The kernel's two dynamic-probe PMUs.
+#[derive(Clone, Copy)]
+pub enum ProbePmuKind {
+    Kprobe,
+    Uprobe,
+}
+
+/// A dynamic-probe PMU: its perf event type and the `config` bit that makes a return probe.
+pub struct ProbePmu {
+    pub type_: u32,
+    retprobe_bit: u32,
+}
+
+impl ProbePmu {
+    /// The `config` bits of an entry (`ret == false`) or return probe.
+    pub fn retprobe_config(&self, ret: bool) -> u64 {
+        if ret {
+            1 << self.retprobe_bit
+        } else {
+            0
+        }
+    }
+}
+
+/// The PMU's type and retprobe bit, read from sysfs once per process: a wildcard attaches
+/// hundreds of probes, each of which would read them again.
+pub fn probe_pmu(kind: ProbePmuKind) -> io::Result<&'static ProbePmu> {
+    static KPROBE: OnceLock<Result<ProbePmu, String>> = OnceLock::new();
+    static UPROBE: OnceLock<Result<ProbePmu, String>> = OnceLock::new();
+    let (cell, name) = match kind {
+        ProbePmuKind::Kprobe => (&KPROBE, "kprobe"),
+        ProbePmuKind::Uprobe => (&UPROBE, "uprobe"),
+    };
+    cell.get_or_init(|| read_probe_pmu(name))
+        .as_ref()
+        .map_err(|e| io::Error::other(e.clone()))
+}
+
+fn read_probe_pmu(name: &str) -> Result<ProbePmu, String> {
+    let dir = format!("/sys/bus/event_source/devices/{name}");
+    let read = |file: &str| {
+        let path = format!("{dir}/{file}");
+        std::fs::read_to_string(&path)
+            .map_err(|e| format!("this kernel has no {name} PMU ({path}): {e}"))
+    };
+    let type_ = read("type")?
+        .trim()
+        .parse()
+        .map_err(|_| format!("{dir}/type is not a number"))?;
+    let retprobe_bit = parse_config_bit(&read("format/retprobe")?)
+        .ok_or_else(|| format!("{dir}/format/retprobe: not `config:<bit>`"))?;
+    Ok(ProbePmu {
+        type_,
+        retprobe_bit,
+    })
+}
+
+/// The bit of a PMU format file such as `format/retprobe` (`config:0`).
+fn parse_config_bit(format: &str) -> Option<u32> {
+    let bit: u32 = format.trim().strip_prefix("config:")?.parse().ok()?;
+    (bit < 64).then_some(bit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_retprobe_bit_comes_from_the_format_file() {
+        assert_eq!(parse_config_bit("config:0\n"), Some(0));
+        assert_eq!(parse_config_bit("config:9"), Some(9));
+        assert_eq!(parse_config_bit("config1:0"), None);
+        assert_eq!(parse_config_bit("config:64"), None);
+    }
 
     #[test]
     fn attr_is_perf_attr_size_ver1() {

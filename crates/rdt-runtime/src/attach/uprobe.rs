@@ -1,9 +1,9 @@
 //! uprobes and uretprobes through the kernel's uprobe PMU: `perf_event_open` with the file path
-//! and offset, then the loaded program is set on the event. aya's UProbe cannot pass a USDT
-//! semaphore (`ref_ctr_offset`), so both uprobes and USDT probes take this one path, whichever
-//! loader loaded the program (it needs only the program's descriptor).
+//! and offset, then the loaded program is set on the event. USDT probes take this path too, with
+//! their semaphore (`ref_ctr_offset`) in `config`. Programs whose uprobes can share one link take
+//! [`super::uprobe_multi`] instead.
 
-use super::perf_event::{self, PerfEventAttr};
+use super::perf_event::{self, PerfEventAttr, ProbePmuKind};
 use super::Link;
 use crate::error::RuntimeError;
 use rdt_codegen::ProgramMeta;
@@ -12,18 +12,14 @@ use std::ffi::CString;
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
 
-const UPROBE_PMU_TYPE: &str = "/sys/bus/event_source/devices/uprobe/type";
-/// `config` bit 0 of the uprobe PMU (`format/retprobe`).
-const RETPROBE_BIT: u64 = 1;
 /// `config` bits 32..63 (`format/ref_ctr_offset`).
 const REF_CTR_SHIFT: u32 = 32;
 
 /// Whether this kernel has the uprobe PMU: `Ok(how)` or `Err(why not)`.
 pub fn pmu_available() -> Result<String, String> {
-    if std::path::Path::new(UPROBE_PMU_TYPE).exists() {
-        Ok("perf_event_open of uprobes".into())
-    } else {
-        Err("no /sys/bus/event_source/devices/uprobe (CONFIG_UPROBES off)".into())
+    match perf_event::probe_pmu(ProbePmuKind::Uprobe) {
+        Ok(_) => Ok("perf_event_open of uprobes".into()),
+        Err(_) => Err("no /sys/bus/event_source/devices/uprobe (CONFIG_UPROBES off)".into()),
     }
 }
 
@@ -37,11 +33,6 @@ pub struct Placement<'a> {
     pub pid: Option<u32>,
 }
 
-/// A perf event with the program set on it; closing it detaches the program.
-struct UprobeLink {
-    _event: OwnedFd,
-}
-
 pub fn attach(
     prog_fd: BorrowedFd,
     meta: &ProgramMeta,
@@ -51,7 +42,7 @@ pub fn attach(
     let event = open_event(at).map_err(|e| attach_error(meta, &what, at, &e))?;
     perf_event::set_bpf_and_enable(&event, prog_fd)
         .map_err(|e| attach_error(meta, &what, at, &e))?;
-    Ok(Box::new(UprobeLink { _event: event }))
+    Ok(Box::new(event))
 }
 
 fn describe(at: &Placement) -> String {
@@ -60,28 +51,16 @@ fn describe(at: &Placement) -> String {
 }
 
 fn open_event(at: &Placement) -> io::Result<OwnedFd> {
-    let pmu_type: u32 = std::fs::read_to_string(UPROBE_PMU_TYPE)
-        .map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("this kernel has no uprobe PMU ({UPROBE_PMU_TYPE}): {e}"),
-            )
-        })?
-        .trim()
-        .parse()
-        .map_err(|_| io::Error::other(format!("{UPROBE_PMU_TYPE} is not a number")))?;
+    let pmu = perf_event::probe_pmu(ProbePmuKind::Uprobe)?;
     let path = CString::new(at.path)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in the path"))?;
-    let mut config = at.ref_ctr_offset << REF_CTR_SHIFT;
-    if at.ret {
-        config |= RETPROBE_BIT;
-    }
+    let config = at.ref_ctr_offset << REF_CTR_SHIFT | pmu.retprobe_config(at.ret);
     let attr = PerfEventAttr {
         flags: perf_event::FLAG_DISABLED,
         // `uprobe_path` and `probe_offset`.
         config1: path.as_ptr() as u64,
         config2: at.offset,
-        ..PerfEventAttr::new(pmu_type, config)
+        ..PerfEventAttr::new(pmu.type_, config)
     };
     // A pid-scoped event follows that process on every CPU; a system-wide one is opened on CPU 0
     // and fires for every process anyway (uprobes are not per-CPU).

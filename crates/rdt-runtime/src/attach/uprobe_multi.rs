@@ -14,7 +14,7 @@
 use super::Link;
 use crate::bpf_sys::{attach_type, link_create};
 use crate::error::RuntimeError;
-use crate::load::RawObject;
+use crate::load::Object;
 use rdt_codegen::{Attach, ProgramMeta};
 use std::ffi::CString;
 use std::io;
@@ -49,12 +49,7 @@ struct Group<'a> {
     ref_ctr_offsets: Vec<u64>,
 }
 
-/// The link keeps the uprobes attached; dropping it detaches.
-struct MultiLink {
-    _link: OwnedFd,
-}
-
-/// One more attach point of a [`MultiLink`], so "Attached N probes" counts uprobes, not links.
+/// One more attach point of a multi link, so "Attached N probes" counts uprobes, not links.
 struct SharedAttachPoint;
 
 /// Whether all of `meta`'s uprobes can go on one link: all in one object, all entries or all
@@ -66,10 +61,7 @@ pub fn is_candidate(meta: &ProgramMeta) -> bool {
 /// Attaches all of `meta`'s uprobes through one link, when the loader loaded the program for it.
 /// `Ok(None)`: not a candidate (several objects, say), or the kernel refused the link and the
 /// program has been loaded again for one perf event per uprobe.
-pub fn try_attach_raw(
-    obj: &mut RawObject,
-    meta: &ProgramMeta,
-) -> Result<Option<Vec<Link>>, RuntimeError> {
+pub fn try_attach(obj: &mut Object, meta: &ProgramMeta) -> Result<Option<Vec<Link>>, RuntimeError> {
     let Some(group) = group(meta) else {
         return Ok(None);
     };
@@ -79,8 +71,7 @@ pub fn try_attach_raw(
     let made = obj
         .program_fd(&meta.name)
         .ok_or_else(|| io::Error::other("the program is missing"))
-        .and_then(|program| create_link(program, &group))
-        .map(|link| MultiLink { _link: link });
+        .and_then(|program| create_link(program, &group));
     let links = settle(meta, &group, made);
     if links.is_none() {
         obj.reload_plainly(meta)?;
@@ -90,7 +81,7 @@ pub fn try_attach_raw(
 
 /// The links of an attached group (one per uprobe, for the "Attached N probes" count), or `None`
 /// after saying why not with `-v`.
-fn settle(meta: &ProgramMeta, group: &Group, made: io::Result<MultiLink>) -> Option<Vec<Link>> {
+fn settle(meta: &ProgramMeta, group: &Group, made: io::Result<OwnedFd>) -> Option<Vec<Link>> {
     match made {
         Ok(link) => {
             let mut links: Vec<Link> = vec![Box::new(link)];
