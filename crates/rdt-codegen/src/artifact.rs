@@ -44,6 +44,9 @@ pub struct ProgramMeta {
     pub insn_spans: Vec<Span>,
     /// `(instruction index, map kernel name)` of every map reference, for `-d bpf`.
     pub map_refs: Vec<(usize, String)>,
+    /// Whether the script's range `for` and `while` loops run through bpf_loop (`None`: it has
+    /// none), as the checker decided: the runtime explains a rejection by it.
+    pub bpf_loop: Option<bool>,
 }
 
 #[derive(Debug, Clone)]

@@ -34,8 +34,6 @@ pub struct Options {
     pub start_ns: u64,
     /// `-k`: every failed memory read also sends a record naming its place in the script.
     pub warn_faults: bool,
-    /// The kernel has the bpf_loop helper (5.17+): range `for` and `while` loops use it.
-    pub bpf_loop: bool,
 }
 
 use insn::map_type::{
@@ -71,7 +69,8 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
         start_ns: options.start_ns,
         events: &events,
         seen_processes,
-        bpf_loop: options.bpf_loop,
+        // The checker's answer: it accepted the loops for this way of running them.
+        bpf_loop: program.bpf_loop == Some(true),
     };
     let lowered = lower_probes(program, &globals, maps.scratch)?;
     maps.defs[maps.scratch].value_size = lowered.scratch_size;
@@ -330,6 +329,7 @@ fn program_metas(
                     .collect(),
                 insns: code.insns,
                 insn_spans: code.spans,
+                bpf_loop: program.bpf_loop,
             }
         })
         .collect()
