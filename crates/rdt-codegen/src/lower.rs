@@ -15,6 +15,7 @@ use rdt_syntax::Span;
 
 mod aggregate;
 mod bpf_loop;
+mod callback;
 mod bswap;
 mod data_loc;
 mod func_ip;
@@ -67,7 +68,7 @@ pub struct Lowerer<'a> {
     loops: Vec<lang::LoopLabels>,
     /// Every variable lives in scratch memory (a `for` over a map's callback reads them).
     memory_vars: bool,
-    /// Bodies of `for` loops over maps, compiled as callbacks (lower/map_loop.rs).
+    /// Loop bodies compiled as callbacks (lower/callback.rs).
     callbacks: Vec<Function>,
 }
 
@@ -104,8 +105,7 @@ impl<'a> Lowerer<'a> {
     /// Lowers one probe; returns the function, the scratch bytes it needs, and the callbacks it
     /// passes to bpf_for_each_map_elem (`CallArg::Callback` indexes them).
     pub fn lower_probe(mut self, probe: &ir::Probe) -> (Function, u32, Vec<Function>) {
-        self.memory_vars = map_loop::has_map_loop(&probe.body)
-            || (self.g.bpf_loop && bpf_loop::has_loop(&probe.body));
+        self.memory_vars = callback::needs_callbacks(&probe.body, self.g.bpf_loop);
         self.span = probe.span;
         let exit = self.label();
         self.exit = exit;
