@@ -29,7 +29,7 @@ pub struct Artifact {
 
 #[derive(Debug, Clone)]
 pub struct ProgramMeta {
-    /// The function symbol; aya looks programs up by it.
+    /// The function symbol; the loader (aya-obj) looks programs up by it.
     pub name: String,
     /// The ELF section, `<kind>/<name>`.
     pub section: String,
