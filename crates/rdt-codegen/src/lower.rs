@@ -48,7 +48,8 @@ pub struct Globals<'a> {
     pub seen_processes: Option<stacks::SeenProcesses>,
     /// `-k`: the event that reports a failed read with its place in the script.
     pub fault_event: Option<usize>,
-    /// The kernel has bpf_loop: range `for` and `while` loops become callbacks (lower/bpf_loop.rs).
+    /// Range `for` and `while` loops become callbacks (lower/bpf_loop.rs): the checker found
+    /// the kernel has bpf_loop (`ir::Program::bpf_loop`).
     pub bpf_loop: bool,
 }
 

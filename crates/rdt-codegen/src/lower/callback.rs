@@ -25,7 +25,7 @@ pub(super) const STOP_DONE: i64 = 1;
 /// The stop word after `return` or `exit()`: the caller leaves the clause.
 pub(super) const STOP_RETURN: i64 = 2;
 
-/// Whether a clause has loop bodies run as callbacks: maps loops always, range `for` and
+/// Whether a clause has loop bodies run as callbacks: map loops always, range `for` and
 /// `while` when the kernel has bpf_loop. Its variables then live in scratch, where the
 /// callbacks find them.
 pub(super) fn needs_callbacks(stmts: &[Stmt], bpf_loop: bool) -> bool {
