@@ -29,7 +29,7 @@ pub struct Artifact {
 
 #[derive(Debug, Clone)]
 pub struct ProgramMeta {
-    /// The function symbol; aya looks programs up by it.
+    /// The function symbol; the loader (aya-obj) looks programs up by it.
     pub name: String,
     /// The ELF section, `<kind>/<name>`.
     pub section: String,
@@ -44,6 +44,9 @@ pub struct ProgramMeta {
     pub insn_spans: Vec<Span>,
     /// `(instruction index, map kernel name)` of every map reference, for `-d bpf`.
     pub map_refs: Vec<(usize, String)>,
+    /// Whether the script's range `for` and `while` loops run through bpf_loop (`None`: it has
+    /// none), as the checker decided: the runtime explains a rejection by it.
+    pub bpf_loop: Option<bool>,
 }
 
 #[derive(Debug, Clone)]

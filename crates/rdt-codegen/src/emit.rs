@@ -115,11 +115,23 @@ fn emit_function(
             other => e.inst(other),
         }
     }
-    e.span = prologue_span;
-    e.push(insn::mov_imm(R0, 0));
-    e.push(insn::exit());
+    // The verifier rejects unreachable instructions: a function that ends in a jump or a
+    // return (a loop body ending in `return`) gets no epilogue.
+    if falls_off_end(f) {
+        e.span = prologue_span;
+        e.push(insn::mov_imm(R0, 0));
+        e.push(insn::exit());
+    }
     e.patch_jumps()?;
     Ok(e.out)
+}
+
+/// Whether control can run past the function's last instruction (into the epilogue).
+fn falls_off_end(f: &Function) -> bool {
+    !matches!(
+        f.insts.last(),
+        Some((Inst::Jump { .. } | Inst::Return { .. }, _))
+    )
 }
 
 impl Emitter<'_> {

@@ -34,8 +34,6 @@ pub struct Options {
     pub start_ns: u64,
     /// `-k`: every failed memory read also sends a record naming its place in the script.
     pub warn_faults: bool,
-    /// The kernel has the bpf_loop helper (5.17+): range `for` and `while` loops use it.
-    pub bpf_loop: bool,
 }
 
 use insn::map_type::{
@@ -71,7 +69,8 @@ pub fn generate(program: &ir::Program, options: &Options) -> Result<Artifact, Ve
         start_ns: options.start_ns,
         events: &events,
         seen_processes,
-        bpf_loop: options.bpf_loop,
+        // The checker's answer: it accepted the loops for this way of running them.
+        bpf_loop: program.bpf_loop == Some(true),
     };
     let lowered = lower_probes(program, &globals, maps.scratch)?;
     maps.defs[maps.scratch].value_size = lowered.scratch_size;
@@ -205,8 +204,8 @@ struct Lowered {
     /// One per probe, in order.
     encoded: Vec<emit::Encoded>,
     callbacks: Vec<ElfCallback>,
-    /// Per probe, the indices in `callbacks` of its own.
-    probe_callbacks: Vec<Vec<usize>>,
+    /// Per probe, where its own are in `callbacks`.
+    probe_callbacks: Vec<std::ops::Range<usize>>,
     /// The largest scratch memory any probe needs.
     scratch_size: u32,
 }
@@ -226,18 +225,16 @@ fn lower_probes(
     for (index, probe) in program.probes.iter().enumerate() {
         let (function, scratch_bytes, bodies) =
             Lowerer::new(globals, probe.prog_type).lower_probe(probe);
-        let mut mine = Vec::new();
-        let first_sibling = lowered.callbacks.len();
-        for body in &bodies {
+        let first = lowered.callbacks.len();
+        // Callback N of the probe is at `first + N` (after an emit error nothing is written).
+        let mine = first..first + bodies.len();
+        for (n, body) in bodies.iter().enumerate() {
             match emit::emit_callback(body, scratch, index as u32, probe.span) {
-                Ok(code) => {
-                    mine.push(lowered.callbacks.len());
-                    lowered.callbacks.push(ElfCallback {
-                        name: format!("cb{index}_{}", mine.len() - 1),
-                        code,
-                        first_sibling,
-                    });
-                }
+                Ok(code) => lowered.callbacks.push(ElfCallback {
+                    name: format!("cb{index}_{n}"),
+                    code,
+                    probe_callbacks: mine.clone(),
+                }),
                 Err(e) => diags.push(emit_error(probe.span, e)),
             }
         }
@@ -278,7 +275,7 @@ fn write_object(
             section,
             name: &p.name,
             code,
-            callbacks,
+            probe_callbacks: callbacks.clone(),
         })
         .collect();
     let callbacks = &lowered.callbacks;
@@ -314,7 +311,8 @@ fn program_metas(
         .map(|(((p, code), section), mine)| {
             // The loader appends each callback after the program, in order of first use:
             // the metadata does the same, so verifier errors and `-d bpf` cover callbacks too.
-            let mine: Vec<&emit::Encoded> = mine.iter().map(|&i| &callbacks[i].code).collect();
+            let mine: Vec<&emit::Encoded> =
+                callbacks[mine.clone()].iter().map(|cb| &cb.code).collect();
             let order = link_order(&code, &mine);
             let code = with_callbacks(code, order.into_iter().map(|local| mine[local]));
             ProgramMeta {
@@ -330,6 +328,7 @@ fn program_metas(
                     .collect(),
                 insns: code.insns,
                 insn_spans: code.spans,
+                bpf_loop: program.bpf_loop,
             }
         })
         .collect()
@@ -349,8 +348,9 @@ fn map_metas(program: &ir::Program, maps: &MapLayout) -> Vec<MapMeta> {
     metas
 }
 
-/// The order in which the loader (aya) appends a program's callbacks: depth first, each at its
-/// first reference, its own callees (a nested loop's) right after it. Indices into `callbacks`.
+/// The order in which the loader (aya-obj's `relocate_calls`) appends a program's callbacks:
+/// depth first, each at its first reference, its own callees (a nested loop's) right after it.
+/// Indices into `callbacks`. tests/callbacks.rs checks this against aya-obj itself.
 fn link_order(code: &emit::Encoded, callbacks: &[&emit::Encoded]) -> Vec<usize> {
     fn visit(code: &emit::Encoded, callbacks: &[&emit::Encoded], order: &mut Vec<usize>) {
         for &(_, local) in &code.func_relocs {

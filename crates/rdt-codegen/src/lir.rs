@@ -73,7 +73,7 @@ pub enum CallArg {
     Callback(usize),
     /// The address of the stack slot holding the saved context pointer: the callback context of
     /// bpf_loop and bpf_for_each_map_elem, from which a loop callback takes the probe's context
-    /// (lower/bpf_loop.rs).
+    /// (lower/callback.rs).
     CtxSlot,
 }
 

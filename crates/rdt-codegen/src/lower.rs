@@ -15,6 +15,7 @@ use rdt_syntax::Span;
 
 mod aggregate;
 mod bpf_loop;
+mod callback;
 mod bswap;
 mod data_loc;
 mod func_ip;
@@ -47,7 +48,8 @@ pub struct Globals<'a> {
     pub seen_processes: Option<stacks::SeenProcesses>,
     /// `-k`: the event that reports a failed read with its place in the script.
     pub fault_event: Option<usize>,
-    /// The kernel has bpf_loop: range `for` and `while` loops become callbacks (lower/bpf_loop.rs).
+    /// Range `for` and `while` loops become callbacks (lower/bpf_loop.rs): the checker found
+    /// the kernel has bpf_loop (`ir::Program::bpf_loop`).
     pub bpf_loop: bool,
 }
 
@@ -67,7 +69,7 @@ pub struct Lowerer<'a> {
     loops: Vec<lang::LoopLabels>,
     /// Every variable lives in scratch memory (a `for` over a map's callback reads them).
     memory_vars: bool,
-    /// Bodies of `for` loops over maps, compiled as callbacks (lower/map_loop.rs).
+    /// Loop bodies compiled as callbacks (lower/callback.rs).
     callbacks: Vec<Function>,
 }
 
@@ -104,8 +106,7 @@ impl<'a> Lowerer<'a> {
     /// Lowers one probe; returns the function, the scratch bytes it needs, and the callbacks it
     /// passes to bpf_for_each_map_elem (`CallArg::Callback` indexes them).
     pub fn lower_probe(mut self, probe: &ir::Probe) -> (Function, u32, Vec<Function>) {
-        self.memory_vars = map_loop::has_map_loop(&probe.body)
-            || (self.g.bpf_loop && bpf_loop::has_loop(&probe.body));
+        self.memory_vars = callback::needs_callbacks(&probe.body, self.g.bpf_loop);
         self.span = probe.span;
         let exit = self.label();
         self.exit = exit;

@@ -8,13 +8,14 @@ mod object;
 
 pub use object::Object;
 
-/// Why a program is too large for the verifier, and what to change.
-fn too_complex_help() -> &'static str {
-    match crate::features::bpf_loop_available() {
-        // Loops are bpf_loop callbacks, checked once: the size is in straight-line code.
-        Ok(()) => "the program is too large for the verifier: lower `strsize`, shorten the clause or its `unroll`s, or split the clause",
+/// Why a program is too large for the verifier, and what to change, by how codegen lowered the
+/// script's loops.
+fn too_complex_help(meta: &ProgramMeta) -> &'static str {
+    match meta.bpf_loop {
+        // No walked loops (bpf_loop callbacks are checked once): the size is in straight-line code.
+        Some(true) | None => "the program is too large for the verifier: lower `strsize`, shorten the clause or its `unroll`s, or split the clause",
         // The verifier walks a loop once per iteration: long loops exhaust its budget.
-        Err(_) => "the program is too large for the verifier, which walks every loop iteration because this kernel has no bpf_loop helper (5.17+): lower the bounds (or `strsize`), move work out of the loop, or split the clause",
+        Some(false) => "the program is too large for the verifier, which walks every loop iteration because this kernel has no bpf_loop helper (5.17+): lower the bounds (or `strsize`), move work out of the loop, or split the clause",
     }
 }
 
@@ -41,7 +42,7 @@ pub(crate) fn rejected_log(
     let reason = reason.unwrap_or_else(|| io_error.to_string());
     let too_complex = reason.contains("too large") || reason.contains("too complex");
     let help = if too_complex {
-        too_complex_help()
+        too_complex_help(meta)
     } else if reason.contains("combined stack size") {
         // Nested loop bodies are nested BPF functions sharing one 512-byte stack.
         "the nested loop bodies (each a BPF function) need more than the 512 bytes of stack they share: nest fewer loops, or move the inner ones into a clause of their own"

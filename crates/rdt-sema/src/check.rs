@@ -52,9 +52,10 @@ pub struct Params {
     /// Whether fentry programs load on this kernel, or why not: asked only when kprobes are
     /// missing, to let fentry stand in (probes/kprobe.rs). `None` (tests, tools): no stand-in.
     pub fentry_check: Option<fn() -> Result<(), String>>,
-    /// The kernel has the bpf_loop helper: `while` and range `for` bodies become callbacks the
-    /// verifier checks once, so a `for` over a map may sit inside them (check/control.rs).
-    pub bpf_loop: bool,
+    /// Whether the kernel has the bpf_loop helper, or why not: asked only when the script has a
+    /// `while` or range `for` (check/control.rs), whose bodies then become callbacks the verifier
+    /// checks once, so a `for` over a map may sit inside them. `None` (tests, tools): no bpf_loop.
+    pub bpf_loop_check: Option<fn() -> Result<(), String>>,
 }
 
 /// Everything the checker learns about maps, shared by all clauses.
@@ -96,6 +97,8 @@ pub struct ClauseChecker<'a> {
     pub events: &'a mut Vec<Event>,
     pub diags: &'a mut Vec<Diagnostic>,
     pub params: &'a Params,
+    /// The answer of `params.bpf_loop_check`, shared by every clause (check/control.rs).
+    pub bpf_loop: &'a std::cell::OnceCell<bool>,
     pub context: &'a Context,
     /// The probe kind as the script spells it, only for messages ("in tracepoint probes");
     /// questions about the probe go to `context`.
@@ -115,11 +118,13 @@ const I64: Type = Type::I64;
 const U64: Type = Type::U64;
 
 impl<'a> ClauseChecker<'a> {
+    #[allow(clippy::too_many_arguments)] // one per piece of shared state; a struct would only rename them
     pub fn new(
         maps: &'a mut MapTable,
         events: &'a mut Vec<Event>,
         diags: &'a mut Vec<Diagnostic>,
         params: &'a Params,
+        bpf_loop: &'a std::cell::OnceCell<bool>,
         context: &'a Context,
         probe_kind: &'a str,
         strsize: u32,
@@ -129,6 +134,7 @@ impl<'a> ClauseChecker<'a> {
             events,
             diags,
             params,
+            bpf_loop,
             context,
             probe_kind,
             strsize,

@@ -18,6 +18,10 @@ pub struct Program {
     pub notes: Vec<String>,
     /// Maps whose entries are counted in the kernel because the script calls `len()` on them.
     pub counted_maps: Vec<MapId>,
+    /// Whether range `for` and `while` loops run through the bpf_loop helper: the kernel's
+    /// answer as the checker got it, for codegen and the runtime to follow. `None`: the script
+    /// has no such loop, so the kernel was not asked.
+    pub bpf_loop: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -7,6 +7,8 @@ mod check;
 pub mod format;
 #[cfg(test)]
 mod grouping_tests;
+#[cfg(test)]
+mod bpf_loop_tests;
 pub mod ir;
 pub mod ktypes;
 pub mod probe_names;
@@ -38,9 +40,15 @@ pub fn analyze(program: &ast::Program, params: &Params) -> Result<ir::Program, V
 
     // Pass 1 learns the types of all maps; its diagnostics are dropped (pass 2 repeats them).
     let mut maps = MapTable::default();
-    check_all(&clauses, &mut maps, params, &options, &mut Vec::new());
+    let bpf_loop = std::cell::OnceCell::new();
+    let shared = Shared {
+        params,
+        bpf_loop: &bpf_loop,
+        options: &options,
+    };
+    check_all(&clauses, &mut maps, &shared, &mut Vec::new());
     let mut pass2_maps = maps.clone();
-    let (probes, events) = check_all(&clauses, &mut pass2_maps, params, &options, &mut diags);
+    let (probes, events) = check_all(&clauses, &mut pass2_maps, &shared, &mut diags);
 
     if diags.iter().any(|d| !d.warning) {
         return Err(diags);
@@ -53,7 +61,16 @@ pub fn analyze(program: &ast::Program, params: &Params) -> Result<ir::Program, V
         options,
         warnings: diags,
         notes,
+        bpf_loop: bpf_loop.get().copied(),
     })
+}
+
+/// What every clause's checker reads and no clause owns.
+struct Shared<'a> {
+    params: &'a Params,
+    /// Asked at most once, when a clause first has a range `for` or `while`.
+    bpf_loop: &'a std::cell::OnceCell<bool>,
+    options: &'a Options,
 }
 
 /// A clause with its probe descriptions expanded into groups that compile to one program each.
@@ -234,10 +251,10 @@ fn expr_uses_args(e: &ast::Expr, reads: &dyn Fn(&str) -> bool) -> bool {
 fn check_all(
     clauses: &[ExpandedClause],
     maps: &mut MapTable,
-    params: &Params,
-    options: &Options,
+    shared: &Shared,
     diags: &mut Vec<Diagnostic>,
 ) -> (Vec<Probe>, Vec<Event>) {
+    let options = shared.options;
     let mut probes = Vec::new();
     let mut events = Vec::new();
     for ec in clauses {
@@ -248,7 +265,8 @@ fn check_all(
                 maps,
                 &mut events,
                 diags,
-                params,
+                shared.params,
+                shared.bpf_loop,
                 &first.context,
                 kind,
                 options.strsize,

@@ -173,7 +173,7 @@ fn run(cli: Cli) -> Result<(), ()> {
                 .and_then(|w| w.into_iter().next())
         }),
         fentry_check: Some(rdt_runtime::features::fentry_loads),
-        bpf_loop: rdt_runtime::features::bpf_loop_available().is_ok(),
+        bpf_loop_check: Some(rdt_runtime::features::bpf_loop_available),
     };
     let ir = rdt_sema::analyze(&ast, &params).map_err(|d| report(&d))?;
     // Warnings without a place in the script came from `-x` and were reported already.
@@ -199,7 +199,6 @@ fn run(cli: Cli) -> Result<(), ()> {
         ncpus: machine.possible_cpus,
         start_ns: machine.mono_ns,
         warn_faults: cli.warn_faults,
-        bpf_loop: rdt_runtime::features::bpf_loop_available().is_ok(),
     };
     let artifact = rdt_codegen::generate(&ir, &options).map_err(|d| report(&d))?;
     if let Some(path) = &cli.emit_elf {

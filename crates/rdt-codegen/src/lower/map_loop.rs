@@ -1,42 +1,25 @@
 //! `for ($kv : @map)`: the body becomes a callback that bpf_for_each_map_elem calls once per
-//! entry. It shares the clause's state as bpf_loop's callbacks do (lower/bpf_loop.rs): variables
-//! in the per-CPU scratch area, and the address of the caller's saved context pointer passed as
-//! the helper's callback context, so the body reads `args`, `argN`, `retval` and takes stacks as
-//! the clause does, and map loops nest in each other and in range loops. A word in scratch tells
-//! the loop's caller how the body ended: 0 ran to the end, 1 `break`, 2 `return` or `exit()`
-//! (after a `break`, the remaining calls return at once).
+//! entry, lowered like a range loop's (lower/callback.rs): it shares the clause's variables and
+//! context, map loops nest in each other and in range loops, and `break` returns 1, on which the
+//! helper skips the remaining entries.
 
-use super::{remove_unreachable, Lowerer, Region, VarLoc};
+use super::callback::LoweredCallback;
+use super::{Lowerer, Region, VarLoc};
 use crate::insn::helper;
-use crate::lir::{AluOp, Base, CallArg, Cond, Entry, Inst, Operand};
-use rdt_sema::ir::{MapValue, Stmt, StmtKind};
-use rdt_sema::Type;
-
-use super::bpf_loop::STOP_RETURN;
 use crate::insn::helper::FOR_EACH_MAP_ELEM;
-const STOP_BREAK: i64 = 1;
-
-/// Whether any statement (at any depth) is a `for` over a map.
-pub(super) fn has_map_loop(stmts: &[Stmt]) -> bool {
-    stmts.iter().any(|s| match &s.kind {
-        StmtKind::ForMap { .. } => true,
-        StmtKind::If { then, els, .. } => has_map_loop(then) || has_map_loop(els),
-        StmtKind::ForRange { body, .. }
-        | StmtKind::While { body, .. }
-        | StmtKind::Unroll { body, .. } => has_map_loop(body),
-        _ => false,
-    })
-}
+use crate::lir::{AluOp, Base, CallArg, Cond, Entry, Inst, Operand};
+use rdt_sema::ir::{MapValue, Stmt};
+use rdt_sema::Type;
 
 impl Lowerer<'_> {
     pub(super) fn for_map(&mut self, map: usize, var: usize, body: &[Stmt]) {
         let VarLoc::Mem(kv) = self.vars[var] else {
             return;
         };
-        let stop = self.alloc(8);
-        self.store(Base::Scratch, stop, 8, Operand::Imm(0));
-        let cb = self.callback_lowerer();
-        let callback = cb.lower_callback(map, kv, stop, body);
+        let stop = self.stop_word();
+        let callback = self
+            .callback_lowerer()
+            .map_loop_callback(map, kv, stop, body);
         let index = self.adopt_callback(callback);
         let m = self.g.user_maps[map];
         self.call(
@@ -51,48 +34,21 @@ impl Lowerer<'_> {
         self.leave_if_returned(stop);
     }
 
-    /// The callback function and the scratch bytes in use after it.
-    fn lower_callback(
+    /// The callback: `$kv` = the entry the helper passes, then the body.
+    fn map_loop_callback(
         mut self,
         map: usize,
         kv: Region,
         stop: Region,
         body: &[Stmt],
-    ) -> super::bpf_loop::LoweredCallback {
-        self.f.entry = Entry::MapElem;
+    ) -> LoweredCallback {
         // First, before any call overwrites r2.
         let key = self.vreg();
         self.emit(Inst::CallbackArg { dst: key, n: 2 });
-        let (end, broke, returned) = (self.label(), self.label(), self.label());
-        self.exit = returned;
-        self.emit(Inst::InitScratch);
-        let how = self.load(Base::Scratch, stop, 8);
-        self.emit(Inst::Branch {
-            cond: Cond::Ne,
-            lhs: how,
-            rhs: Operand::Imm(0),
-            target: end,
-        });
+        let exits = self.callback_start(Entry::MapElem);
         self.load_entry(map, key, kv);
-        self.loops.push(super::lang::LoopLabels {
-            continue_to: end,
-            break_to: broke,
-        });
-        self.stmts(body);
-        self.loops.pop();
-        self.emit(Inst::Jump { target: end });
-        self.place(broke);
-        self.store(Base::Scratch, stop, 8, Operand::Imm(STOP_BREAK));
-        self.emit(Inst::Jump { target: end });
-        self.place(returned);
-        self.store(Base::Scratch, stop, 8, Operand::Imm(STOP_RETURN));
-        self.place(end);
-        remove_unreachable(&mut self.f);
-        super::bpf_loop::LoweredCallback {
-            scratch_top: self.scratch_needed(),
-            function: self.f,
-            callbacks: self.callbacks,
-        }
+        self.callback_body(body, &exits);
+        self.callback_end(exits, stop)
     }
 
     /// Copies the entry's key (what the callback's `key` argument points at) and its value into

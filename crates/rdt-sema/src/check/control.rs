@@ -40,6 +40,16 @@ pub struct LangState {
 const MAX_NESTED_CALLBACKS: u32 = 7;
 
 impl ClauseChecker<'_> {
+    /// Whether range `for` and `while` loops run through bpf_loop. The kernel is asked the
+    /// first time a script needs to know (a failed probe load costs a syscall every run
+    /// otherwise); the answer is kept for every clause and goes into `ir::Program::bpf_loop`,
+    /// so codegen and the runtime act on the same answer as the checker.
+    fn has_bpf_loop(&self) -> bool {
+        *self
+            .bpf_loop
+            .get_or_init(|| self.params.bpf_loop_check.is_some_and(|has| has().is_ok()))
+    }
+
     /// Checks a loop or early-exit statement.
     pub(super) fn control(&mut self, stmt: &ast::Stmt) -> Option<Stmt> {
         let span = stmt.span;
@@ -53,8 +63,9 @@ impl ClauseChecker<'_> {
             } => self.for_range(var, *var_span, start, end, body)?,
             ast::StmtKind::While { cond, body } => {
                 let cond = self.condition(cond);
-                let walked = u32::from(!self.params.bpf_loop);
-                let callback = self.enter_callback(self.params.bpf_loop, span)?;
+                let bpf_loop = self.has_bpf_loop();
+                let walked = u32::from(!bpf_loop);
+                let callback = self.enter_callback(bpf_loop, span)?;
                 self.lang.unbounded_loops += walked;
                 let body = self.loop_body(body);
                 self.lang.unbounded_loops -= walked;
@@ -128,10 +139,11 @@ impl ClauseChecker<'_> {
         let counter = typed(crate::ir::ExprKind::Int(0), Type::I64, var_span);
         let id = self.declare_or_check_var(var, var_span, &counter);
         // With bpf_loop the body is a callback checked once, whatever the bounds.
-        let bounded = self.params.bpf_loop
+        let bpf_loop = self.has_bpf_loop();
+        let bounded = bpf_loop
             || (matches!(start.kind, crate::ir::ExprKind::Int(_))
                 && matches!(end.kind, crate::ir::ExprKind::Int(_)));
-        let Some(callback) = self.enter_callback(self.params.bpf_loop, var_span) else {
+        let Some(callback) = self.enter_callback(bpf_loop, var_span) else {
             self.scopes.pop();
             return None;
         };
