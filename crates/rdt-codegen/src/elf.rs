@@ -3,12 +3,12 @@
 //! reference, and `license`. libbpf, bpftool and aya all read this layout.
 
 use crate::emit::Encoded;
-use std::ops::Range;
 use object::write::{Object, Relocation, Symbol, SymbolSection};
 use object::{
     Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags, SymbolKind,
     SymbolScope,
 };
+use std::ops::Range;
 
 /// `struct bpf_map_def` as the loaders read it (7 × u32).
 #[derive(Debug, Clone)]
@@ -48,7 +48,10 @@ pub enum WriteError {
     /// A callback address names a callback the probe does not have: codegen broke its own
     /// bookkeeping. Written anyway, the load would stay unrelocated and the verifier would
     /// reject it far from the cause.
-    UnknownCallback { function: String, callback: usize },
+    UnknownCallback {
+        function: String,
+        callback: usize,
+    },
 }
 
 impl std::fmt::Display for WriteError {

@@ -15,8 +15,8 @@ use rdt_syntax::Span;
 
 mod aggregate;
 mod bpf_loop;
-mod callback;
 mod bswap;
+mod callback;
 mod data_loc;
 mod func_ip;
 mod funcs_extra;

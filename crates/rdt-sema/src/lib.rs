@@ -1,14 +1,14 @@
 //! rdt-sema: AST → typed IR. Expands probes, resolves names, infers the types of maps and
 //! variables across clauses, and reports located errors.
 
+#[cfg(test)]
+mod bpf_loop_tests;
 pub mod buckets;
 pub mod builtins;
 mod check;
 pub mod format;
 #[cfg(test)]
 mod grouping_tests;
-#[cfg(test)]
-mod bpf_loop_tests;
 pub mod ir;
 pub mod ktypes;
 pub mod probe_names;
