@@ -263,6 +263,12 @@ impl Emitter<'_> {
                 self.push(insn::load(insn::DW, d, FP, CTX_SLOT));
                 self.commit(*dst, d);
             }
+            Inst::ScratchAddr { dst, offset } => {
+                let d = self.target(*dst, R0);
+                self.push(insn::mov_reg(d, R9));
+                self.push(insn::alu64_imm(insn::ADD, d, *offset));
+                self.commit(*dst, d);
+            }
             Inst::Load {
                 dst,
                 base,

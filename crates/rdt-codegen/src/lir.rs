@@ -104,6 +104,12 @@ pub enum Inst {
     CtxAddr {
         dst: VReg,
     },
+    /// `dst = scratch + offset`: an address in the scratch area, for a load at a computed
+    /// offset (an element of an array held in a variable).
+    ScratchAddr {
+        dst: VReg,
+        offset: i32,
+    },
     /// `dst = *(size *)(base + offset)`, zero-extended.
     Load {
         dst: VReg,
@@ -164,7 +170,7 @@ impl Inst {
             Inst::Mov { src, .. } => op(src).into_iter().collect(),
             Inst::Alu { lhs, rhs, .. } => std::iter::once(*lhs).chain(op(rhs)).collect(),
             Inst::Neg { src, .. } => vec![*src],
-            Inst::LoadCtx { .. } | Inst::CtxAddr { .. } => vec![],
+            Inst::LoadCtx { .. } | Inst::CtxAddr { .. } | Inst::ScratchAddr { .. } => vec![],
             Inst::Load { base: b, .. } => base(b).into_iter().collect(),
             Inst::Store { base: b, src, .. } => base(b).into_iter().chain(op(src)).collect(),
             Inst::Call { args, .. } => args
@@ -191,6 +197,7 @@ impl Inst {
             | Inst::Neg { dst, .. }
             | Inst::LoadCtx { dst, .. }
             | Inst::CtxAddr { dst }
+            | Inst::ScratchAddr { dst, .. }
             | Inst::Load { dst, .. }
             | Inst::CallbackArg { dst, .. } => Some(*dst),
             Inst::Call { ret, .. } => *ret,

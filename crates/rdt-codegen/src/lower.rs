@@ -14,6 +14,7 @@ use rdt_syntax::ast::{BinOp, UnOp};
 use rdt_syntax::Span;
 
 mod aggregate;
+mod array_index;
 mod bpf_loop;
 mod bswap;
 mod callback;
@@ -608,6 +609,9 @@ impl<'a> Lowerer<'a> {
                 VarLoc::Reg(_) => (Base::Scratch, self.materialize(e)),
             },
             ExprKind::TupleField { .. } => self.tuple_field_location(e),
+            ExprKind::ArrayElem { .. } | ExprKind::HeldField { .. } => {
+                self.array_elem_location(e)
+            }
             _ => (Base::Scratch, self.materialize(e)),
         }
     }
@@ -772,6 +776,7 @@ impl<'a> Lowerer<'a> {
                 self.extend(v, &e.ty)
             }
             ExprKind::Deref { addr, user } => self.read_scalar_at(addr, *user, &e.ty),
+            ExprKind::ArrayElem { .. } | ExprKind::HeldField { .. } => self.array_elem_scalar(e),
             // Non-scalar kinds never reach here: sema types them as strings or tuples.
             ExprKind::Str(_)
             | ExprKind::Tuple(_)

@@ -22,6 +22,7 @@ mod locals;
 
 pub use control::LangState;
 mod aggregate;
+mod array_index;
 mod arrays;
 mod bswap;
 mod funcs_extra;

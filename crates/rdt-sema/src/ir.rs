@@ -500,6 +500,18 @@ pub enum ExprKind {
     },
     /// Integer conversion to the expression's type (truncate / sign-extend).
     Cast(Box<Expr>),
+    /// `$a[i]`, `@m[k][i]`: element `index` of an array or string held in a variable, a map or
+    /// an outer element; a computed index is checked against `len` when the program runs.
+    ArrayElem {
+        array: Box<Expr>,
+        index: Box<Expr>,
+        len: u32,
+    },
+    /// `$a[0].field`: the member at byte `offset` of a struct element of a held array.
+    HeldField {
+        record: Box<Expr>,
+        offset: u32,
+    },
     /// Field `index` of a tuple value.
     TupleField {
         tuple: Box<Expr>,

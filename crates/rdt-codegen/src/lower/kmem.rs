@@ -71,6 +71,11 @@ impl Lowerer<'_> {
                 let src = self.materialize(e);
                 self.copy((Base::Scratch, region), (Base::Scratch, src), ty.size());
             }
+            // An element of such an array (or a member of one) that is an array or a struct.
+            ExprKind::ArrayElem { .. } | ExprKind::HeldField { .. } => {
+                let src = self.array_elem_location(e);
+                self.copy((Base::Scratch, region), src, ty.size());
+            }
             _ => self.zero(region, ty.size()),
         }
     }

@@ -120,14 +120,40 @@ impl ClauseChecker<'_> {
 
     /// Member `field` of the struct or union at `place`.
     fn member(&mut self, place: Expr, field: &str, field_span: Span, span: Span) -> Option<Expr> {
+        if super::array_index::is_held_record(&place) {
+            return self.held_member(place, field, field_span, span);
+        }
         let (Type::Kernel(KernelType::Record { r, name, .. }), ExprKind::Deref { addr, user }) =
             (&place.ty, &place.kind)
         else {
+            self.error(
+                Diagnostic::error(span, format!("cannot reach field `{field}` of this value"))
+                    .with_label("not a struct in memory")
+                    .with_help("read the field where the struct is: `p->field`"),
+            );
             return None;
         };
         let (r, user) = (*r, *user);
-        let member = match r.btf.member(r.id, field) {
-            Ok(Some(m)) => m,
+        let member = self.find_member(r, name, field, field_span)?;
+        let ty = ktypes::from_btf(r.with_id(member.ty), user);
+        let addr = (**addr).clone();
+        if member.bitfield_size > 0 {
+            return Some(bitfield(addr, &member, &ty, user, span));
+        }
+        let addr = offset_by(addr, i64::from(member.bit_offset / 8));
+        Some(read_at(addr, ty, user, span))
+    }
+
+    /// Member `field` of the struct or union `r` (named `name`), or a located error.
+    pub(super) fn find_member(
+        &mut self,
+        r: TypeRef,
+        name: &str,
+        field: &str,
+        field_span: Span,
+    ) -> Option<Member<'_>> {
+        match r.btf.member(r.id, field) {
+            Ok(Some(m)) => Some(m),
             Ok(None) | Err(_) => {
                 let names = r.btf.member_names(r.id);
                 let mut d =
@@ -139,16 +165,9 @@ impl ClauseChecker<'_> {
                     d = d.with_help(format!("its fields are: {}", names.join(", ")));
                 }
                 self.error(d);
-                return None;
+                None
             }
-        };
-        let ty = ktypes::from_btf(r.with_id(member.ty), user);
-        let addr = (**addr).clone();
-        if member.bitfield_size > 0 {
-            return Some(bitfield(addr, &member, &ty, user, span));
         }
-        let addr = offset_by(addr, i64::from(member.bit_offset / 8));
-        Some(read_at(addr, ty, user, span))
     }
 
     /// `*p`.
@@ -209,6 +228,9 @@ impl ClauseChecker<'_> {
         }
         if let ExprKind::CtxField { offset } = value.kind {
             return self.ctx_array_element(&value, offset, idx);
+        }
+        if super::array_index::is_held_array(&value) {
+            return self.held_array_element(value, idx, span);
         }
         let (start, elem, len, user) = match (&value.ty, &value.kind) {
             (Type::Kernel(KernelType::Array { elem, len }), ExprKind::Deref { addr, user }) => {
