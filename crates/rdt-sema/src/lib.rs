@@ -3,6 +3,8 @@
 
 #[cfg(test)]
 mod bpf_loop_tests;
+#[cfg(test)]
+mod array_index_tests;
 pub mod buckets;
 pub mod builtins;
 mod check;
