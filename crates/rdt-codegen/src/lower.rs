@@ -609,9 +609,7 @@ impl<'a> Lowerer<'a> {
                 VarLoc::Reg(_) => (Base::Scratch, self.materialize(e)),
             },
             ExprKind::TupleField { .. } => self.tuple_field_location(e),
-            ExprKind::ArrayElem { .. } | ExprKind::HeldField { .. } => {
-                self.array_elem_location(e)
-            }
+            ExprKind::ArrayElem { .. } | ExprKind::HeldField { .. } => self.array_elem_location(e),
             _ => (Base::Scratch, self.materialize(e)),
         }
     }

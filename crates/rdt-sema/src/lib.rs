@@ -2,9 +2,9 @@
 //! variables across clauses, and reports located errors.
 
 #[cfg(test)]
-mod bpf_loop_tests;
-#[cfg(test)]
 mod array_index_tests;
+#[cfg(test)]
+mod bpf_loop_tests;
 pub mod buckets;
 pub mod builtins;
 mod check;
