@@ -66,11 +66,19 @@ impl ClauseChecker<'_> {
             Function::Ntop => self.ntop(args, span),
             Function::Cgroupid => self.cgroupid(&args[0], span),
             Function::CgroupPath => {
-                let id = self.integer_arg(&args[0], "cgroup_path() needs a cgroup id")?;
+                let id = self.integer_arg(
+                    &args[0],
+                    "cgroup_path() needs a cgroup id",
+                    "cgroup_path(cgroup)",
+                )?;
                 Some(text(TextKind::CgroupPath, vec![id], span))
             }
             Function::Strerror => {
-                let errno = self.integer_arg(&args[0], "strerror() needs an error number")?;
+                let errno = self.integer_arg(
+                    &args[0],
+                    "strerror() needs an error number",
+                    "strerror(retval)",
+                )?;
                 Some(text(TextKind::Strerror, vec![errno], span))
             }
             Function::Buf => self.buf(args, span),
@@ -257,13 +265,15 @@ impl ClauseChecker<'_> {
         }
     }
 
-    fn integer_arg(&mut self, arg: &ast::Expr, message: &str) -> Option<Expr> {
+    /// The integer argument of a function; otherwise `message`, with a call that `example`
+    /// shows done right.
+    fn integer_arg(&mut self, arg: &ast::Expr, message: &str, example: &str) -> Option<Expr> {
         let value = self.expr(arg)?;
         if !value.ty.is_scalar() {
             self.error(
                 Diagnostic::error(value.span, format!("{message}, not `{}`", value.ty))
                     .with_label("not an integer")
-                    .with_help("for example `cgroup_path(cgroup)`"),
+                    .with_help(format!("for example `{example}`")),
             );
             return None;
         }
