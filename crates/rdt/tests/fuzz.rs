@@ -186,23 +186,13 @@ impl Gen {
                     _ => {}
                 },
                 7 => {
-                    let v: Vec<_> = self
-                        .self_vars
-                        .iter()
-                        .filter(|(_, t)| *t == Ty::Int)
-                        .map(|(n, _)| n.clone())
-                        .collect();
+                    let v = names_of(&self.self_vars, Ty::Int);
                     if !v.is_empty() {
                         return format!("self->{}", self.rng.pick(&v));
                     }
                 }
                 8 => {
-                    let v: Vec<_> = self
-                        .this_vars
-                        .iter()
-                        .filter(|(_, t)| *t == Ty::Int)
-                        .map(|(n, _)| n.clone())
-                        .collect();
+                    let v = names_of(&self.this_vars, Ty::Int);
                     if !v.is_empty() {
                         return format!("this->{}", self.rng.pick(&v));
                     }
@@ -326,23 +316,13 @@ impl Gen {
                     _ => {}
                 },
                 7 => {
-                    let v: Vec<_> = self
-                        .self_vars
-                        .iter()
-                        .filter(|(_, t)| *t == Ty::Str)
-                        .map(|(n, _)| n.clone())
-                        .collect();
+                    let v = names_of(&self.self_vars, Ty::Str);
                     if !v.is_empty() {
                         return format!("self->{}", self.rng.pick(&v));
                     }
                 }
                 8 => {
-                    let v: Vec<_> = self
-                        .this_vars
-                        .iter()
-                        .filter(|(_, t)| *t == Ty::Str)
-                        .map(|(n, _)| n.clone())
-                        .collect();
+                    let v = names_of(&self.this_vars, Ty::Str);
                     if !v.is_empty() {
                         return format!("this->{}", self.rng.pick(&v));
                     }
@@ -799,4 +779,12 @@ fn generated_scripts_load_or_are_diagnosed() {
         bad.len(),
         bad.join("\n-----\n")
     );
+}
+
+/// The names of the variables in `vars` that hold a `ty`.
+fn names_of(vars: &[(String, Ty)], ty: Ty) -> Vec<String> {
+    vars.iter()
+        .filter(|(_, t)| *t == ty)
+        .map(|(n, _)| n.clone())
+        .collect()
 }
