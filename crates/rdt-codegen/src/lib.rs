@@ -521,6 +521,12 @@ fn map_meta(decl: &ir::MapDecl, def: &MapDef) -> MapMeta {
     }
 }
 
+/// The arguments' place in a record, after its id: each at its natural alignment.
+fn record_fields(args: &[Type]) -> Vec<(u32, Type)> {
+    let types: Vec<Type> = args.iter().map(lower::record_type).collect();
+    Type::tuple_offsets(&types).into_iter().zip(types).collect()
+}
+
 /// Record layout of each event: after the u64 id, each argument at its natural alignment.
 /// Offsets are relative to the end of the id.
 fn layout_events(events: &[Event], maps: &[ir::MapDecl]) -> Vec<EventMeta> {
@@ -541,17 +547,13 @@ fn layout_events(events: &[Event], maps: &[ir::MapDecl]) -> Vec<EventMeta> {
                 },
                 span: *span,
             },
-            Event::Errorf { format, args, span } => {
-                let types: Vec<Type> = args.iter().map(lower::record_type).collect();
-                let offsets = Type::tuple_offsets(&types);
-                EventMeta {
-                    kind: EventKind::Errorf {
-                        format: format.clone(),
-                        args: offsets.into_iter().zip(types).collect(),
-                    },
-                    span: *span,
-                }
-            }
+            Event::Errorf { format, args, span } => EventMeta {
+                kind: EventKind::Errorf {
+                    format: format.clone(),
+                    args: record_fields(args),
+                },
+                span: *span,
+            },
             Event::Time { format, span } => EventMeta {
                 kind: EventKind::Time {
                     format: format.clone(),
@@ -570,41 +572,28 @@ fn layout_events(events: &[Event], maps: &[ir::MapDecl]) -> Vec<EventMeta> {
                 args,
                 span,
                 time_formats,
-            } => {
-                let types: Vec<Type> = args.iter().map(lower::record_type).collect();
-                let offsets = Type::tuple_offsets(&types);
-                let args = offsets.into_iter().zip(types).collect();
-                EventMeta {
-                    kind: EventKind::Printf {
-                        format: format.clone(),
-                        args,
-                        time_formats: time_formats.clone(),
-                    },
-                    span: *span,
-                }
-            }
-            Event::Cat { format, args, span } => {
-                let types: Vec<Type> = args.iter().map(lower::record_type).collect();
-                let offsets = Type::tuple_offsets(&types);
-                EventMeta {
-                    kind: EventKind::Cat {
-                        format: format.clone(),
-                        args: offsets.into_iter().zip(types).collect(),
-                    },
-                    span: *span,
-                }
-            }
-            Event::System { format, args, span } => {
-                let types: Vec<Type> = args.iter().map(lower::record_type).collect();
-                let offsets = Type::tuple_offsets(&types);
-                EventMeta {
-                    kind: EventKind::System {
-                        format: format.clone(),
-                        args: offsets.into_iter().zip(types).collect(),
-                    },
-                    span: *span,
-                }
-            }
+            } => EventMeta {
+                kind: EventKind::Printf {
+                    format: format.clone(),
+                    args: record_fields(args),
+                    time_formats: time_formats.clone(),
+                },
+                span: *span,
+            },
+            Event::Cat { format, args, span } => EventMeta {
+                kind: EventKind::Cat {
+                    format: format.clone(),
+                    args: record_fields(args),
+                },
+                span: *span,
+            },
+            Event::System { format, args, span } => EventMeta {
+                kind: EventKind::System {
+                    format: format.clone(),
+                    args: record_fields(args),
+                },
+                span: *span,
+            },
             Event::Join {
                 sep,
                 max_args,
