@@ -155,6 +155,23 @@ impl<'a> Lowerer<'a> {
         self.emit(Inst::Label(l));
     }
 
+    /// Lowers `n` to `max` when it is above it (an unsigned compare: a negative length is huge
+    /// and so is clamped too).
+    fn clamp_at_most(&mut self, n: VReg, max: u32) {
+        let fits = self.label();
+        self.emit(Inst::Branch {
+            cond: Cond::Le,
+            lhs: n,
+            rhs: Operand::Imm(i64::from(max)),
+            target: fits,
+        });
+        self.emit(Inst::Mov {
+            dst: n,
+            src: Operand::Imm(i64::from(max)),
+        });
+        self.place(fits);
+    }
+
     /// Jumps to `target` when `v` is 0: a map lookup that found nothing, a helper that failed.
     fn branch_if_zero(&mut self, v: VReg, target: Label) {
         self.emit(Inst::Branch {
@@ -514,18 +531,7 @@ impl<'a> Lowerer<'a> {
                         // Read at most len bytes plus the NUL, never more than the buffer.
                         let l = self.scalar(l);
                         let l = self.alu(AluOp::Add, l, Operand::Imm(1));
-                        let fits = self.label();
-                        self.emit(Inst::Branch {
-                            cond: Cond::Le,
-                            lhs: l,
-                            rhs: Operand::Imm(i64::from(src_size)),
-                            target: fits,
-                        });
-                        self.emit(Inst::Mov {
-                            dst: l,
-                            src: Operand::Imm(i64::from(src_size)),
-                        });
-                        self.place(fits);
+                        self.clamp_at_most(l, src_size);
                         let ok = self.label();
                         self.emit(Inst::Branch {
                             cond: Cond::Ge,

@@ -60,18 +60,7 @@ impl Lowerer<'_> {
             dst: n,
             src: Operand::Reg(value),
         });
-        let fits = self.label();
-        self.emit(Inst::Branch {
-            cond: Cond::Le,
-            lhs: n,
-            rhs: Operand::Imm(i64::from(max)),
-            target: fits,
-        });
-        self.emit(Inst::Mov {
-            dst: n,
-            src: Operand::Imm(i64::from(max)),
-        });
-        self.place(fits);
+        self.clamp_at_most(n, max);
         n
     }
 
