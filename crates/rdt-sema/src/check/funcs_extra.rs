@@ -89,14 +89,11 @@ impl ClauseChecker<'_> {
 
     /// `cat(format, args…)`: checked like printf; user space prints the named file's contents.
     pub(super) fn cat(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
-        let stmt = self.printf(args, span)?;
-        if let Some(Event::Printf {
-            format, args, span, ..
-        }) = self.events.pop()
-        {
-            self.events.push(Event::Cat { format, args, span });
-        }
-        Some(stmt)
+        self.printf_as(args, span, |format, args, span| Event::Cat {
+            format,
+            args,
+            span,
+        })
     }
 
     /// `ntop(addr)` (IPv4 from an integer, IPv4 or IPv6 from a 4- or 16-byte array) and

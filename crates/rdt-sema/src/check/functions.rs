@@ -202,13 +202,28 @@ impl ClauseChecker<'_> {
     }
 
     fn system(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
+        // Same record as printf, run as a command instead of printed.
+        self.printf_as(args, span, |format, args, span| Event::System {
+            format,
+            args,
+            span,
+        })
+    }
+
+    /// A statement whose arguments are printf's (`system`, `cat`): checked as printf, then its
+    /// record's event is retagged by `event`, so user space does something else with the text.
+    pub(super) fn printf_as(
+        &mut self,
+        args: &[ast::Expr],
+        span: Span,
+        event: fn(crate::format::Format, Vec<Type>, Span) -> Event,
+    ) -> Option<StmtKind> {
         let stmt = self.printf(args, span)?;
-        // The checked printf event becomes a system event: same record, run instead of printed.
         if let Some(Event::Printf {
             format, args, span, ..
         }) = self.events.pop()
         {
-            self.events.push(Event::System { format, args, span });
+            self.events.push(event(format, args, span));
         }
         Some(stmt)
     }
