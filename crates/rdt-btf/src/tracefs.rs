@@ -271,13 +271,14 @@ impl Field {
         self.data_loc || self.rel_loc
     }
 
-    /// True when the field holds a string in the record itself: a `char`-array or a
+    /// True when the field holds a string in the record itself: a plain `char` array or a
     /// `__data_loc char[]` / `__rel_loc char[]`. (A `const char *` is a pointer to a string in
-    /// memory, not a string in the record; it is not counted here.)
+    /// memory, not a string in the record; it is not counted here.) `unsigned char` and `u8`
+    /// arrays are bytes, as bpftrace types them (`unsigned int8[6]`).
     pub fn is_string(&self) -> bool {
         let e = self.elem_type();
         (self.array_len.is_some() || self.is_dynamic())
-            && matches!(e, "char" | "const char" | "unsigned char" | "signed char")
+            && matches!(e, "char" | "const char")
     }
 }
 

@@ -216,12 +216,13 @@ fn int_type(size: u32, signed: bool) -> Type {
     }
 }
 
-/// `char`, `signed char`, `unsigned char` (bpftrace prints arrays of them as strings).
+/// Plain `char`: bpftrace types arrays of it as strings, while `unsigned char`, `signed char`
+/// and `__u8` arrays (a MAC or IPv6 address) stay byte arrays, printed `[1,2,…]`.
 fn is_char(btf: &Btf, id: btf::TypeId) -> bool {
     let Ok(t) = btf.resolve(id).and_then(|id| btf.ty(id)) else {
         return false;
     };
-    t.size_or_type == 1 && t.int().is_some_and(|i| i.char || t.name.contains("char"))
+    t.size_or_type == 1 && t.int().is_some() && t.name == "char"
 }
 
 /// The type of a pointer field as a tracepoint `format` file spells it (`struct sockaddr *

@@ -297,15 +297,15 @@ fn field_type(field: &Field, user_pointers: bool) -> Option<Type> {
             let elem = Box::new(elem);
             return Some(Type::Kernel(crate::ktypes::KernelType::Array { elem, len }));
         }
-        if !c.contains("char") && len > 0 && field.size == len {
-            // `__u8 saddr[4]`: raw bytes, for ntop() and buf().
+        if !field.is_string() && len > 0 && field.size == len {
+            // `__u8 saddr[4]`, `unsigned char addr[6]`: raw bytes, for ntop() and buf().
             let elem = Box::new(Type::Int {
                 bits: 8,
                 signed: false,
             });
             return Some(Type::Kernel(crate::ktypes::KernelType::Array { elem, len }));
         }
-        return c.contains("char").then_some(Type::Str { size: len });
+        return field.is_string().then_some(Type::Str { size: len });
     }
     if let Some(ty) = c_int_type(c) {
         return Some(ty);
