@@ -277,8 +277,7 @@ impl Field {
     /// arrays are bytes, as bpftrace types them (`unsigned int8[6]`).
     pub fn is_string(&self) -> bool {
         let e = self.elem_type();
-        (self.array_len.is_some() || self.is_dynamic())
-            && matches!(e, "char" | "const char")
+        (self.array_len.is_some() || self.is_dynamic()) && matches!(e, "char" | "const char")
     }
 }
 

@@ -116,6 +116,7 @@ pub enum Function {
     // Values that become text in user space, `cgroupid()` and the output statements `cat()` and
     // D's `trace()`, checked in check/funcs_extra.rs.
     Ntop,
+    Macaddr,
     Cgroupid,
     CgroupPath,
     Buf,
@@ -145,7 +146,7 @@ impl Function {
         use Function::*;
         matches!(
             self,
-            Ntop | Cgroupid | CgroupPath | Buf | Cat | Trace | Uaddr | Strerror
+            Ntop | Macaddr | Cgroupid | CgroupPath | Buf | Cat | Trace | Uaddr | Strerror
         )
     }
 
@@ -600,6 +601,14 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 2,
         usage: "ntop([AF_INET or AF_INET6, ]address)",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "macaddr",
+        function: Function::Macaddr,
+        min_args: 1,
+        max_args: 1,
+        usage: "macaddr(eth->h_source)",
         unsafe_only: false,
     },
     FunctionDef {

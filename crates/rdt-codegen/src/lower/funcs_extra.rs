@@ -32,6 +32,10 @@ impl Lowerer<'_> {
                 self.zero(region + HEADER, TextKind::NTOP_ADDR);
                 self.bytes_into(&args[1], region + HEADER, TextKind::NTOP_ADDR);
             }
+            TextKind::Macaddr => {
+                self.zero(region, kind.size());
+                self.bytes_into(&args[0], region + HEADER, TextKind::MAC_ADDR);
+            }
             TextKind::Buf { size } => {
                 let n = self.clamped_length(&args[1], size);
                 self.store(Base::Scratch, region, 8, Operand::Reg(n));

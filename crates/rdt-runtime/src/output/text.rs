@@ -1,7 +1,7 @@
 //! Text made in user space from the raw bytes the kernel captured for a [`TextKind`] value:
 //! `username` names the uid from `/etc/passwd`, `cwd` reads `/proc/PID/cwd`, `ntop` writes an
-//! IPv4 or IPv6 address, `cgroup_path` finds the cgroup2 directory with that id, and `buf`
-//! escapes bytes like bpftrace (`\xNN` for anything but printable ASCII).
+//! IPv4 or IPv6 address and `macaddr` a MAC address, `cgroup_path` finds the cgroup2 directory
+//! with that id, and `buf` escapes bytes like bpftrace (`\xNN` for anything but printable ASCII).
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -25,6 +25,7 @@ pub fn format(kind: TextKind, bytes: &[u8]) -> String {
         TextKind::Username => username(header as u32),
         TextKind::Cwd => cwd(header as u32),
         TextKind::Ntop => ntop(header, body(TextKind::NTOP_ADDR)),
+        TextKind::Macaddr => macaddr(body(TextKind::MAC_ADDR)),
         TextKind::CgroupPath => cgroup_path(header),
         TextKind::Strerror => strerror(header as i32),
         TextKind::Buf { size } => escape_bytes(body((header as u32).min(size))),
@@ -75,6 +76,16 @@ pub fn ntop(family: u64, addr: &[u8]) -> String {
         }
         other => format!("(address family {other})"),
     }
+}
+
+/// A MAC address as bpftrace writes it: upper-case hex bytes joined by colons.
+pub fn macaddr(bytes: &[u8]) -> String {
+    let mut mac = [0u8; TextKind::MAC_ADDR as usize];
+    for (m, b) in mac.iter_mut().zip(bytes) {
+        *m = *b;
+    }
+    let hex: Vec<String> = mac.iter().map(|b| format!("{b:02X}")).collect();
+    hex.join(":")
 }
 
 /// `buf()`'s bytes: printable ASCII as itself, every other byte as `\xNN`.
@@ -179,5 +190,12 @@ mod tests {
     fn short_records_do_not_panic() {
         assert_eq!(format(TextKind::Buf { size: 8 }, &[3, 0]), "");
         assert_eq!(format(TextKind::Ntop, &[2]), "0.0.0.0");
+        assert_eq!(format(TextKind::Macaddr, &[0; 9]), "00:00:00:00:00:00");
+    }
+
+    #[test]
+    fn mac_addresses_are_upper_case_hex_joined_by_colons() {
+        let record = [0, 0, 0, 0, 0, 0, 0, 0, 0xab, 0x0c, 0, 0xff, 1, 0x2d, 0, 0];
+        assert_eq!(format(TextKind::Macaddr, &record), "AB:0C:00:FF:01:2D");
     }
 }

@@ -64,6 +64,7 @@ impl ClauseChecker<'_> {
         self.call_arity(name, name_span, args)?;
         match function {
             Function::Ntop => self.ntop(args, span),
+            Function::Macaddr => self.macaddr(&args[0], span),
             Function::Cgroupid => self.cgroupid(&args[0], span),
             Function::CgroupPath => {
                 let id = self.integer_arg(
@@ -167,6 +168,41 @@ impl ClauseChecker<'_> {
             }
         };
         Some(text(TextKind::Ntop, vec![family, addr], span))
+    }
+
+    /// `macaddr(addr)`: the 6 bytes of a MAC address, from a 6-byte array or from memory at a
+    /// pointer (an integer is an address: user memory in a user-space probe, kernel otherwise).
+    fn macaddr(&mut self, arg: &ast::Expr, span: Span) -> Option<Expr> {
+        let addr = self.expr(arg)?;
+        let addr = self.user_address(addr);
+        let addr = if addr.ty.is_int() {
+            kernel_bytes_at(addr)
+        } else {
+            addr
+        };
+        let mac = TextKind::MAC_ADDR;
+        let usable = match &addr.ty {
+            Type::Ptr { .. } => true,
+            Type::Str { .. } | Type::Kernel(crate::ktypes::KernelType::Array { .. }) => {
+                addr.ty.size() == mac
+            }
+            _ => false,
+        };
+        if !usable {
+            self.error(
+                Diagnostic::error(
+                    addr.span,
+                    format!(
+                        "macaddr() needs a {mac}-byte array or a pointer to one, not `{}`",
+                        addr.ty
+                    ),
+                )
+                .with_label("not a MAC address")
+                .with_help("for example `macaddr(eth->h_source)` with `$eth = (struct ethhdr *)p`"),
+            );
+            return None;
+        }
+        Some(text(TextKind::Macaddr, vec![addr], span))
     }
 
     /// `cgroupid("/sys/fs/cgroup/…")`: the cgroup2 directory's inode number, which is the
@@ -275,5 +311,21 @@ impl ClauseChecker<'_> {
             return None;
         }
         Some(value)
+    }
+}
+
+/// An integer used as an address of kernel memory: a `uint8 *` to it.
+fn kernel_bytes_at(addr: Expr) -> Expr {
+    let span = addr.span;
+    Expr {
+        kind: ExprKind::Cast(Box::new(addr)),
+        ty: Type::Ptr {
+            to: Box::new(Type::Int {
+                bits: 8,
+                signed: false,
+            }),
+            user: false,
+        },
+        span,
     }
 }

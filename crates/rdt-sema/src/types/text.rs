@@ -1,5 +1,5 @@
 //! Values captured in the kernel as a few raw bytes and turned into text in user space when
-//! printed: `username`, `cwd`, `ntop()`, `cgroup_path()` and `buf()`. Every layout starts with a
+//! printed: `username`, `cwd`, `ntop()`, `macaddr()`, `cgroup_path()`, `buf()` and `strerror()`. Every layout starts with a
 //! u64 (the uid, pid, address family, cgroup id or byte count) so the record is 8-aligned.
 
 use std::fmt;
@@ -12,6 +12,8 @@ pub enum TextKind {
     Cwd,
     /// `ntop([af,] addr)`: the address family, then 16 address bytes (4 used for IPv4).
     Ntop,
+    /// `macaddr(addr)`: a zero header, then the 6 bytes of a MAC address (padded to 8).
+    Macaddr,
     /// `cgroup_path(id)`: the cgroup id, found under the cgroup2 mount when printed.
     CgroupPath,
     /// `buf(p, n)`: the number of bytes read, then `size` bytes, printed as `\xNN` escapes.
@@ -25,6 +27,8 @@ impl TextKind {
     pub const HEADER: u32 = 8;
     /// Address bytes after an `ntop` header: room for IPv6.
     pub const NTOP_ADDR: u32 = 16;
+    /// Bytes of a MAC address after a `macaddr` header.
+    pub const MAC_ADDR: u32 = 6;
 
     pub fn size(self) -> u32 {
         match self {
@@ -32,6 +36,7 @@ impl TextKind {
                 Self::HEADER
             }
             TextKind::Ntop => Self::HEADER + Self::NTOP_ADDR,
+            TextKind::Macaddr => Self::HEADER + 8,
             TextKind::Buf { size } => Self::HEADER + size.div_ceil(8) * 8,
         }
     }
@@ -43,6 +48,7 @@ impl fmt::Display for TextKind {
             TextKind::Username => write!(f, "username"),
             TextKind::Cwd => write!(f, "cwd"),
             TextKind::Ntop => write!(f, "inet"),
+            TextKind::Macaddr => write!(f, "macaddr"),
             TextKind::CgroupPath => write!(f, "cgroup_path"),
             TextKind::Strerror => write!(f, "strerror"),
             TextKind::Buf { size } => write!(f, "buffer[{size}]"),
