@@ -413,8 +413,12 @@ impl<'a> ClauseChecker<'a> {
             ast::ExprKind::Var(name) => {
                 let value_ast = value;
                 let value = match op {
-                    Some(op) => self.binary(op, target, value, span)?,
-                    None => self.expr(value)?,
+                    Some(op) => self.binary(op, target, value, span),
+                    None => self.expr(value),
+                };
+                let Some(value) = value else {
+                    self.lang.failed_assignments.insert(name.clone());
+                    return None;
                 };
                 if value.ty == Type::Void {
                     return None;
@@ -711,6 +715,7 @@ impl<'a> ClauseChecker<'a> {
                     None
                 }
                 Some(id) => Some(typed(ExprKind::Var(id), self.vars[id].clone(), span)),
+                None if self.lang.failed_assignments.contains(name) => None,
                 None => {
                     let names: Vec<&str> = self
                         .scopes

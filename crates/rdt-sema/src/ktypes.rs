@@ -5,6 +5,8 @@
 //! is in — and member access and indexing move the address; only a scalar or string at the end
 //! of a chain is read (with `bpf_probe_read_kernel`/`_user`).
 
+pub mod listing;
+
 use crate::Type;
 use rdt_btf::btf::{self, Btf, BtfError, Kind, NameKind, TypeRef};
 use std::fmt;

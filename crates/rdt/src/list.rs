@@ -18,7 +18,11 @@ pub fn list(pattern: Option<&str>, verbose: bool, pid: Option<u32>) -> Result<()
         }
     }
     if listing.probes.is_empty() {
-        eprintln!("error: no probes match `{pattern}`");
+        let what = match rdt_sema::ktypes::listing::type_pattern(pattern) {
+            Some(_) => "kernel types",
+            None => "probes",
+        };
+        eprintln!("error: no {what} match `{pattern}`");
         return Err(());
     }
     Ok(())

@@ -13,11 +13,13 @@
 //! name lookups are cached. bench/README.md has the measured costs.
 
 mod bytes;
+mod decl;
 mod enumerators;
 mod kernel;
 mod name;
 mod types;
 
+pub use decl::c_declaration;
 pub use kernel::{kernel_btf_dir, module, module_names, vmlinux, TypeRef};
 pub use types::{BtfType, EnumValue, Kind, Member, Param};
 

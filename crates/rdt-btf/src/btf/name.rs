@@ -80,3 +80,20 @@ fn spell(btf: &Btf, id: TypeId, suffix: &mut String, depth: u32) -> String {
         Kind::Func | Kind::Var | Kind::Datasec | Kind::DeclTag => t.name.to_string(),
     }
 }
+
+/// A C declaration of `name` with type `id`: `unsigned char h_dest[6]`, `struct sk_buff *next`,
+/// `void (*destructor)(struct sk_buff *)`. An empty name gives the type alone.
+pub fn c_declarator(btf: &Btf, id: TypeId, name: &str) -> String {
+    if name.is_empty() {
+        return c_name(btf, id);
+    }
+    let mut suffix = String::new();
+    let base = spell(btf, id, &mut suffix, 0);
+    let stars = suffix.len() - suffix.trim_start_matches('*').len();
+    let declarator = format!("{}{name}{}", &suffix[..stars], &suffix[stars..]);
+    // A function pointer's name goes inside its `(*)`.
+    match base.split_once("(*)") {
+        Some((ret, params)) => format!("{ret}(*{declarator}){params}"),
+        None => format!("{base} {declarator}"),
+    }
+}

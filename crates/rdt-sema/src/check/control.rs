@@ -33,6 +33,9 @@ pub struct LangState {
     pub var_bits: std::collections::HashMap<crate::ir::VarId, Option<u8>>,
     /// Variables of blocks already closed, to explain an unknown variable (check/let_decl.rs).
     pub out_of_scope: std::collections::HashSet<String>,
+    /// Variables whose assignment already failed with an error: a later use says nothing
+    /// more, since the first error is the one to fix.
+    pub failed_assignments: std::collections::HashSet<String>,
 }
 
 /// The kernel runs at most 8 nested BPF functions (MAX_CALL_FRAMES): the program and 7 loop

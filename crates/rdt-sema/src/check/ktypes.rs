@@ -163,6 +163,8 @@ impl ClauseChecker<'_> {
                     d = d.with_help(format!("did you mean `{near}`?"));
                 } else if names.len() <= 12 {
                     d = d.with_help(format!("its fields are: {}", names.join(", ")));
+                } else {
+                    d = d.with_help(format!("`rdt -lv '{name}'` prints its fields"));
                 }
                 self.error(d);
                 None

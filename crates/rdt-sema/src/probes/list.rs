@@ -6,7 +6,8 @@ use super::{fentry, kprobe, perf, rawtracepoint, tracepoint, uprobe, usdt};
 use rdt_btf::tracefs::glob_match;
 
 /// One listed probe: its full name (`tracepoint:sched:sched_switch`) and, for `-lv`, its
-/// arguments (`    char prev_comm[16]`), one per line.
+/// arguments (`    char prev_comm[16]`), one per line. A listed kernel type
+/// (ktypes/listing.rs) is its declaration's first line and the lines after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
     pub name: String,
@@ -100,6 +101,15 @@ pub fn list(pattern: &str, verbose: bool, pid: Option<u32>) -> Listing {
         warnings: Vec::new(),
     };
     let pattern = if pattern.is_empty() { "*" } else { pattern };
+    if let Some((keyword, kind, glob)) = crate::ktypes::listing::type_pattern(pattern) {
+        match crate::ktypes::listing::list(keyword, kind, glob, verbose) {
+            Ok(found) => listing.probes = found,
+            Err(why) => listing
+                .warnings
+                .push(format!("cannot list {keyword} types: {why}")),
+        }
+        return listing;
+    }
     if let Some((kind, rest)) = pattern.split_once(':') {
         if let Some(k) = LISTERS
             .iter()
