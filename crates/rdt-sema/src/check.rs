@@ -196,6 +196,13 @@ impl<'a> ClauseChecker<'a> {
             ast::StmtKind::Let {
                 var,
                 var_span,
+                ty: Some(ty),
+                value,
+            } => self.typed_let(var, *var_span, ty, value.as_ref(), span)?,
+            ast::StmtKind::Let {
+                var,
+                var_span,
+                ty: None,
                 value,
             } => self.let_decl(var, *var_span, value.as_ref(), span)?,
         };
@@ -429,6 +436,11 @@ impl<'a> ClauseChecker<'a> {
                     self.error(not_storable(&value));
                     return None;
                 }
+                // A variable declared with a type converts the value first (check/let_decl.rs).
+                let value = match self.lookup_var(name) {
+                    Some(var) => self.as_declared(var, name, value)?,
+                    None => value,
+                };
                 let var = self.declare_or_check_var(name, target.span, &value)?;
                 let assigned = op.is_none().then_some(value_ast);
                 self.note_var_enum(var, assigned, &value);
@@ -1172,7 +1184,7 @@ fn string_literal(bytes: Vec<u8>, span: Span) -> Expr {
 
 /// The type a variable holds for a value: a pointer keeps its type, so `$t = curtask;
 /// $t->pid` works; integers widen to 64 bits.
-fn var_type(ty: &Type) -> Type {
+pub(super) fn var_type(ty: &Type) -> Type {
     match ty {
         Type::Ptr { .. } => ty.clone(),
         other => storable(other),

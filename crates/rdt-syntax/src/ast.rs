@@ -97,11 +97,13 @@ pub enum StmtKind {
     Continue,
     /// `return;` ends the action block early.
     Return,
-    /// `let $var;` / `let $var = value;`: declares a scratch variable in the enclosing block, so
-    /// that assignments in nested blocks reach it (bpftrace 0.22's block scoping).
+    /// `let $var;` / `let $var = value;` / `let $var: TYPE [= value];`: declares a scratch
+    /// variable in the enclosing block, so that assignments in nested blocks reach it (bpftrace
+    /// 0.22's block scoping); with a type, every value it is given is converted to that type.
     Let {
         var: String,
         var_span: Span,
+        ty: Option<TypeName>,
         value: Option<Expr>,
     },
 }

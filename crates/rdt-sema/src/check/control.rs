@@ -36,6 +36,8 @@ pub struct LangState {
     /// Variables whose assignment already failed with an error: a later use says nothing
     /// more, since the first error is the one to fix.
     pub failed_assignments: std::collections::HashSet<String>,
+    /// The types variables were declared with (`let $x: uint8`), and where (check/let_decl.rs).
+    pub declared_types: std::collections::HashMap<crate::ir::VarId, (Type, rdt_syntax::Span)>,
 }
 
 /// The kernel runs at most 8 nested BPF functions (MAX_CALL_FRAMES): the program and 7 loop

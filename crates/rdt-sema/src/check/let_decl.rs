@@ -2,10 +2,12 @@
 //! enclosing block. Variables are block scoped, so a variable first assigned inside an `if` is
 //! gone after it; declared before, it is the same variable in every nested block:
 //! `let $addr; if (v4) { $addr = …; } else { $addr = …; } printf("%s", $addr);`.
-//! A variable declared without a value takes the type of its first assignment.
+//! A variable declared without a value takes the type of its first assignment; one declared
+//! with a type (`let $x: uint8 = 5;`, `let $t: struct task_struct *;`) keeps it, and every value
+//! it is given is converted to it as a cast would (a constant that does not fit is an error).
 
 use super::{typed, ClauseChecker};
-use crate::ir::{ExprKind, StmtKind};
+use crate::ir::{Expr, ExprKind, StmtKind, VarId};
 use crate::Type;
 use rdt_syntax::{ast, Diagnostic, Span};
 
@@ -17,14 +19,7 @@ impl ClauseChecker<'_> {
         value: Option<&ast::Expr>,
         span: Span,
     ) -> Option<StmtKind> {
-        if self.lookup_var(var).is_some() {
-            self.error(
-                Diagnostic::error(var_span, format!("`${var}` is already declared"))
-                    .with_label("declared again here")
-                    .with_help(format!("assign it without `let`: `${var} = …`")),
-            );
-            return None;
-        }
+        self.not_yet_declared(var, var_span)?;
         match value {
             Some(value) => {
                 let target = ast::Expr {
@@ -43,6 +38,127 @@ impl ClauseChecker<'_> {
                 Some(StmtKind::Eval(typed(ExprKind::Int(0), Type::I64, span)))
             }
         }
+    }
+}
+
+impl ClauseChecker<'_> {
+    /// `let $x: TYPE;` (the variable starts at 0) or `let $x: TYPE = value;`.
+    pub(super) fn typed_let(
+        &mut self,
+        var: &str,
+        var_span: Span,
+        ty: &ast::TypeName,
+        value: Option<&ast::Expr>,
+        span: Span,
+    ) -> Option<StmtKind> {
+        self.not_yet_declared(var, var_span)?;
+        let declared = self.declarable_type(ty)?;
+        let value = match value {
+            Some(v) => self.expr(v)?,
+            None => typed(ExprKind::Int(0), Type::I64, span),
+        };
+        let value = self.convert_to_declared(var, &declared, ty.span, value)?;
+        let id = self.vars.len();
+        self.vars.push(super::var_type(&declared));
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.insert(var.to_string(), id);
+        }
+        self.lang.declared_types.insert(id, (declared, ty.span));
+        Some(StmtKind::VarStore { var: id, value })
+    }
+
+    /// `value`, assigned to `$var`, as the type `$var` was declared with (unchanged for a
+    /// variable declared without one).
+    pub(super) fn as_declared(&mut self, var: VarId, name: &str, value: Expr) -> Option<Expr> {
+        match self.lang.declared_types.get(&var).cloned() {
+            Some((declared, decl_span)) => {
+                self.convert_to_declared(name, &declared, decl_span, value)
+            }
+            None => Some(value),
+        }
+    }
+
+    fn not_yet_declared(&mut self, var: &str, var_span: Span) -> Option<()> {
+        if self.lookup_var(var).is_none() {
+            return Some(());
+        }
+        self.error(
+            Diagnostic::error(var_span, format!("`${var}` is already declared"))
+                .with_label("declared again here")
+                .with_help(format!("assign it without `let`: `${var} = …`")),
+        );
+        None
+    }
+
+    /// The type of a `let $x: TYPE`: an integer or a pointer, which is what a variable holds
+    /// in one register.
+    fn declarable_type(&mut self, ty: &ast::TypeName) -> Option<Type> {
+        let declared = self.named_type(&ty.name, ty.pointer_depth, ty.span)?;
+        if declared.is_scalar() {
+            return Some(declared);
+        }
+        self.error(
+            Diagnostic::error(
+                ty.span,
+                format!("a variable cannot be declared `{declared}`"),
+            )
+            .with_label("not an integer or a pointer")
+            .with_help("declare it without a type (`let $x;`): its first value gives it one"),
+        );
+        None
+    }
+
+    fn convert_to_declared(
+        &mut self,
+        name: &str,
+        declared: &Type,
+        decl_span: Span,
+        value: Expr,
+    ) -> Option<Expr> {
+        if !value.ty.is_scalar() {
+            self.error(
+                Diagnostic::error(
+                    value.span,
+                    format!("`${name}` is declared `{declared}`, not `{}`", value.ty),
+                )
+                .with_label("wrong type")
+                .with_secondary(decl_span, "declared here")
+                .with_help("a variable declared with a type holds numbers or pointers of it; use another variable for this value"),
+            );
+            return None;
+        }
+        if let (ExprKind::Int(n), Type::Int { bits, signed }) = (&value.kind, declared) {
+            if !fits(*n, *bits, *signed) {
+                self.error(
+                    Diagnostic::error(
+                        value.span,
+                        format!("{n} does not fit in `${name}`, declared `{declared}`"),
+                    )
+                    .with_label("out of range")
+                    .with_secondary(decl_span, "declared here")
+                    .with_help(format!(
+                        "cast it to say the value should wrap: `({declared}){n}`"
+                    )),
+                );
+                return None;
+            }
+        }
+        let span = value.span;
+        Some(typed(
+            ExprKind::Cast(Box::new(value)),
+            declared.clone(),
+            span,
+        ))
+    }
+}
+
+/// Whether the constant `n` is a value of an integer type.
+fn fits(n: i64, bits: u8, signed: bool) -> bool {
+    match (bits, signed) {
+        (64, true) => true,
+        (64, false) => n >= 0,
+        (b, true) => (-(1i64 << (b - 1))..(1i64 << (b - 1))).contains(&n),
+        (b, false) => (0..(1i64 << b)).contains(&n),
     }
 }
 
