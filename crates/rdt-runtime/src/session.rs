@@ -86,7 +86,7 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
             planned as u64,
         ))?;
     }
-    session.run_special(&obj, Attach::Begin)?;
+    session.run_begin(&obj)?;
     let mut links: Vec<Link> = Vec::new();
     if !session.stop {
         let programs = artifact
@@ -109,6 +109,8 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
         }
         Target::None => (None, None),
     };
+    // BEGIN's output, after the "Attached" line.
+    session.drain()?;
     if let (Some(c), false) = (child.as_mut(), session.stop) {
         c.release();
     }
@@ -116,7 +118,7 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
 
     attach::detach_all(links);
     session.drain()?;
-    session.run_special(&obj, Attach::End)?;
+    session.run_end(&obj)?;
     session.drain()?;
     session.print_maps()?;
     let lost = report_counters(&session.counters, artifact);
@@ -175,22 +177,37 @@ struct Session<'a> {
     lens: Option<OwnedFd>,
 }
 
-impl Session<'_> {
-    /// Runs every BEGIN (or END) program once, in script order.
-    fn run_special(&mut self, obj: &Object, which: Attach) -> Result<(), RuntimeError> {
-        for p in self
-            .artifact
-            .programs
-            .iter()
-            .filter(|p| p.attach.contains(&which))
-        {
+impl<'a> Session<'a> {
+    /// Runs every BEGIN program once, in script order, until one calls exit(). Their output
+    /// stays in the ring buffer until the probes are attached: a probe that cannot attach
+    /// ends the run before BEGIN's header is printed, and "Attached N probes" comes first,
+    /// as in bpftrace; BEGIN still runs before any probe can fire, as in DTrace.
+    fn run_begin(&mut self, obj: &Object) -> Result<(), RuntimeError> {
+        for p in self.specials(Attach::Begin) {
             obj.run_once(p)?;
-            self.drain()?;
-            if self.stop && which == Attach::Begin {
+            if self.exit_requested() {
+                self.stop = true;
                 break;
             }
         }
         Ok(())
+    }
+
+    /// Runs every END program once, in script order, printing what each one emits.
+    fn run_end(&mut self, obj: &Object) -> Result<(), RuntimeError> {
+        for p in self.specials(Attach::End) {
+            obj.run_once(p)?;
+            self.drain()?;
+        }
+        Ok(())
+    }
+
+    fn specials(&self, which: Attach) -> Vec<&'a ProgramMeta> {
+        self.artifact
+            .programs
+            .iter()
+            .filter(|p| p.attach.contains(&which))
+            .collect()
     }
 
     fn event_loop(
