@@ -2,9 +2,9 @@
 //! and to decode what they write (map keys and values, ring-buffer records).
 
 use crate::insn::Insn;
-pub use rdt_types::{Attach, Buckets, MapOp, PerfCounter, ProgType, TimerPeriod};
-use rdt_types::Type;
 use rdt_syntax::Span;
+use rdt_types::Type;
+pub use rdt_types::{Attach, Buckets, MapOp, PerfCounter, ProgType, TimerPeriod};
 
 #[derive(Debug, Clone)]
 pub struct Artifact {
