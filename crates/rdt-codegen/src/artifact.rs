@@ -2,9 +2,9 @@
 //! and to decode what they write (map keys and values, ring-buffer records).
 
 use crate::insn::Insn;
-pub use rdt_sema::ir::{Attach, Buckets, MapOp, PerfCounter, ProgType, TimerPeriod};
-use rdt_sema::Type;
 use rdt_syntax::Span;
+use rdt_types::Type;
+pub use rdt_types::{Attach, Buckets, MapOp, PerfCounter, ProgType, TimerPeriod};
 
 #[derive(Debug, Clone)]
 pub struct Artifact {
@@ -100,7 +100,7 @@ impl ValueKind {
             ValueKind::Count | ValueKind::Sum => 1,
             ValueKind::Avg | ValueKind::Min | ValueKind::Max | ValueKind::Stats => 2,
             ValueKind::Stddev => 3,
-            ValueKind::Hist(b) => rdt_sema::buckets::count(b) as u32,
+            ValueKind::Hist(b) => rdt_types::buckets::count(b) as u32,
         }
     }
 }
@@ -147,7 +147,7 @@ impl EventMeta {
 pub enum EventKind {
     /// `printf(format, args…)`: after the u64 id, each argument at its offset.
     Printf {
-        format: rdt_sema::format::Format,
+        format: rdt_types::format::Format,
         args: Vec<(u32, Type)>,
         /// Per argument, its strftime format when it is `strftime(fmt, ns)`.
         time_formats: Vec<Option<String>>,
@@ -162,12 +162,12 @@ pub enum EventKind {
     },
     /// `system(format, args…)`: laid out like printf; user space runs the formatted command.
     System {
-        format: rdt_sema::format::Format,
+        format: rdt_types::format::Format,
         args: Vec<(u32, Type)>,
     },
     /// `cat(format, args…)`: laid out like printf; user space prints the named file.
     Cat {
-        format: rdt_sema::format::Format,
+        format: rdt_types::format::Format,
         args: Vec<(u32, Type)>,
     },
     /// A process whose user addresses were captured for the first time (u64 pid after the id):
@@ -184,7 +184,7 @@ pub enum EventKind {
     Time { format: String },
     /// `errorf(format, args…)`: printf to standard error after the call's location.
     Errorf {
-        format: rdt_sema::format::Format,
+        format: rdt_types::format::Format,
         args: Vec<(u32, Type)>,
     },
     /// `printa([format, ]@a, …)`: map names, with their `@`.

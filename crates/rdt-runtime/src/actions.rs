@@ -6,7 +6,7 @@ use std::io;
 use std::os::fd::BorrowedFd;
 
 use rdt_codegen::{MapMeta, ValueKind};
-use rdt_sema::format::{self, Piece};
+use rdt_types::format::{self, Piece};
 
 use crate::bpf_sys;
 use crate::maps::{self, Entry, Value};

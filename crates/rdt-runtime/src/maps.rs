@@ -4,9 +4,9 @@ use std::io;
 use std::os::fd::BorrowedFd;
 
 use rdt_codegen::{Counter, MapMeta, ValueKind};
-use rdt_sema::ktypes::KernelType;
-use rdt_sema::types::StackType;
-use rdt_sema::Type;
+use rdt_types::ktypes::KernelType;
+use rdt_types::types::StackType;
+use rdt_types::Type;
 
 use crate::bpf_sys;
 

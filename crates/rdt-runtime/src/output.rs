@@ -14,8 +14,8 @@
 use std::cmp::Ordering;
 
 use rdt_codegen::{MapMeta, ValueKind};
-use rdt_sema::ktypes::KernelType;
-use rdt_sema::Type;
+use rdt_types::ktypes::KernelType;
+use rdt_types::Type;
 
 use crate::maps::{self, Entry, Value};
 

@@ -1,5 +1,5 @@
 //! `printf` in user space: formatting a ring-buffer record with C's rules. The format string
-//! comes parsed (by `rdt_sema::format`, when sema checked it), so a record costs no parsing.
+//! comes parsed (by `rdt_types::format`, when sema checked it), so a record costs no parsing.
 //!
 //! Conversions: `%d %i %u %x %X %o %s %c %p %%`, flags `- 0 + space #`, width, precision and the
 //! length modifiers `hh h l ll j z t`. A length modifier truncates the value to its width
@@ -7,8 +7,8 @@
 //! 64-bit value prints all of it (as bpftrace does) while `%x` of an `int32` -1 prints
 //! `ffffffff` (as C does).
 
-use rdt_sema::format::{Format, Piece, Spec};
-use rdt_sema::Type;
+use rdt_types::format::{Format, Piece, Spec};
+use rdt_types::Type;
 
 use crate::maps::{self, Value};
 

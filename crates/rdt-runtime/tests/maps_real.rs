@@ -7,7 +7,7 @@ use rdt_codegen::{MapMeta, ValueKind};
 use rdt_runtime::bpf_sys::{self, map_type, update_flags};
 use rdt_runtime::maps::{read_counters, read_map, Value};
 use rdt_runtime::output::format_map;
-use rdt_sema::Type;
+use rdt_types::Type;
 
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.

@@ -5,10 +5,8 @@
 mod array_index_tests;
 #[cfg(test)]
 mod bpf_loop_tests;
-pub mod buckets;
 pub mod builtins;
 mod check;
-pub mod format;
 #[cfg(test)]
 mod grouping_tests;
 pub mod ir;
@@ -16,10 +14,11 @@ pub mod ktypes;
 pub mod probe_names;
 pub mod probes;
 pub mod stdlib;
-pub mod types;
 
 pub use check::Params;
 pub use types::Type;
+// The shared vocabulary moved to rdt-types; these keep the `rdt_sema::…` paths.
+pub use rdt_types::{buckets, format, types};
 
 use check::{ClauseChecker, MapTable};
 use ir::{Event, Expr, Options, Probe};

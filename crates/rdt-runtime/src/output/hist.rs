@@ -12,7 +12,7 @@
 //! K and M, as bpftrace does.
 
 use rdt_codegen::Buckets;
-use rdt_sema::buckets;
+use rdt_types::buckets;
 
 const BAR_WIDTH: usize = 52;
 

@@ -18,7 +18,7 @@
 //! JSON document.
 
 use rdt_codegen::{Buckets, MapMeta, ValueKind};
-use rdt_sema::buckets;
+use rdt_types::buckets;
 
 use super::{divided, hist, sorted_entries, PrintOpts};
 use crate::maps::{self, Entry, Value};
@@ -70,7 +70,7 @@ pub fn map_record(meta: &MapMeta, entries: &[Entry], opts: PrintOpts) -> String 
 }
 
 /// A key as bpftrace's JSON shows it: tuple fields joined by `,`.
-fn key_text(ty: &rdt_sema::Type, bytes: &[u8]) -> String {
+fn key_text(ty: &rdt_types::Type, bytes: &[u8]) -> String {
     match maps::decode(ty, bytes) {
         Value::Tuple(fields) => fields
             .iter()
@@ -154,7 +154,7 @@ pub fn string(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rdt_sema::Type;
+    use rdt_types::Type;
 
     fn meta(name: &str, key: Option<Type>, value: ValueKind) -> MapMeta {
         MapMeta {

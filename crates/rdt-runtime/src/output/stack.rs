@@ -8,7 +8,7 @@
 //! `@[\n        f+1\n        g+2\n]: 3`.
 
 use rdt_codegen::MapMeta;
-use rdt_sema::types::{StackMode, StackType};
+use rdt_types::types::{StackMode, StackType};
 
 use super::sort_entries;
 use crate::maps::{self, Entry, Value};
@@ -81,10 +81,10 @@ fn is_tracepoint_iterator(frame: &Frame) -> bool {
 }
 
 /// Whether a key type holds a stack, which makes its map printable as folded stacks.
-pub fn has_stack(ty: &rdt_sema::Type) -> bool {
+pub fn has_stack(ty: &rdt_types::Type) -> bool {
     match ty {
-        rdt_sema::Type::Stack(_) => true,
-        rdt_sema::Type::Tuple(fields) => fields.iter().any(has_stack),
+        rdt_types::Type::Stack(_) => true,
+        rdt_types::Type::Tuple(fields) => fields.iter().any(has_stack),
         _ => false,
     }
 }

@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use rdt_sema::types::TextKind;
+use rdt_types::types::TextKind;
 
 use crate::maps::{field, read_u64};
 

@@ -4,7 +4,21 @@
 //! Bucket 0 always holds the values below the first range; the last bucket of `lhist` and
 //! `llquantize` holds the values at or above the last range.
 
-use crate::ir::Buckets;
+/// How a histogram divides values into buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Buckets {
+    /// `hist(x[, bits])` / D `quantize`: powers of two, each split into `2^bits` buckets.
+    Log2 { bits: u8 },
+    /// `lhist(x, min, max, step)` / D `lquantize`.
+    Linear { min: i64, max: i64, step: i64 },
+    /// D `llquantize(x, factor, low, high, steps)`.
+    LogLinear {
+        factor: u64,
+        low: u32,
+        high: u32,
+        steps: u64,
+    },
+}
 
 /// Number of buckets (each a u64 count per CPU).
 pub fn count(b: &Buckets) -> usize {
