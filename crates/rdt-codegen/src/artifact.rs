@@ -137,7 +137,8 @@ impl EventMeta {
             | EventKind::Errorf { args, .. }
             | EventKind::System { args, .. }
             | EventKind::Cat { args, .. }
-            | EventKind::PrintValue { args } => args,
+            | EventKind::PrintValue { args }
+            | EventKind::Exit { args } => args,
             _ => &[],
         }
     }
@@ -152,8 +153,8 @@ pub enum EventKind {
         /// Per argument, its strftime format when it is `strftime(fmt, ns)`.
         time_formats: Vec<Option<String>>,
     },
-    /// `exit()`: stop tracing.
-    Exit,
+    /// `exit([status])`: stop tracing; after the id, the i64 status rdt exits with.
+    Exit { args: Vec<(u32, Type)> },
     /// `join(argv)`: after the id, a u64 count, then `max_args` strings of `arg_size` bytes.
     Join {
         sep: String,

@@ -608,7 +608,9 @@ fn layout_events(events: &[Event], maps: &[ir::MapDecl]) -> Vec<EventMeta> {
                 span: *span,
             },
             Event::Exit { span } => EventMeta {
-                kind: EventKind::Exit,
+                kind: EventKind::Exit {
+                    args: vec![(0, Type::I64)],
+                },
                 span: *span,
             },
         })

@@ -395,9 +395,9 @@ impl<'a> Lowerer<'a> {
                 VarLoc::Mem(region) => self.value_into(value, region, &value.ty.clone()),
             },
             StmtKind::Printf { event, args } => self.emit_record(*event, args),
-            StmtKind::Exit { event } => {
+            StmtKind::Exit { event, status } => {
                 self.bump_counter(Counter::ExitRequested);
-                self.emit_record(*event, &[]);
+                self.emit_record(*event, std::slice::from_ref(status));
                 self.emit(Inst::Jump { target: self.exit });
             }
             StmtKind::If { cond, then, els } => {

@@ -39,14 +39,15 @@ pub struct StackOutput {
     pub flamegraph: Option<std::path::PathBuf>,
 }
 
-/// Runs the session to its end. Returns normally on exit(), a signal or the target's exit.
-pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError> {
+/// Runs the session to its end. Returns normally on exit(), a signal or the target's exit,
+/// with the status rdt should exit with: the one the script gave `exit(status)`, else 0.
+pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<u8, RuntimeError> {
     let signals = SignalFd::new()
         .map_err(|e| RuntimeError::Other(format!("cannot set up signal handling: {e}")))?;
     let mut obj = Object::open(artifact)?;
     let not_loaded = attach::load_all(&mut obj, &artifact.programs)?;
     if opts.dry_run {
-        return Ok(());
+        return Ok(0);
     }
     let ring = take_ring(&mut obj, &artifact.ringbuf_map)?;
     let map_fds = artifact
@@ -64,6 +65,7 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
         ring,
         out: opts.out.as_mut(),
         stop: false,
+        exit_status: None,
         stacks: &opts.stacks,
         format: opts.format,
         map_fds,
@@ -128,7 +130,7 @@ pub fn run(artifact: &Artifact, mut opts: RunOptions) -> Result<(), RuntimeError
     if let Some(c) = child.as_mut() {
         c.finish();
     }
-    Ok(())
+    Ok(session.exit_status.unwrap_or(0))
 }
 
 /// How long the event loop waits on a quiet ring buffer before checking for a lost exit().
@@ -164,6 +166,8 @@ struct Session<'a> {
     out: &'a mut dyn Write,
     /// exit() was called.
     stop: bool,
+    /// The status of the first exit() whose record arrived.
+    exit_status: Option<u8>,
     stacks: &'a StackOutput,
     format: OutputFormat,
     /// A descriptor of each script map, in the order of `artifact.maps`.
@@ -355,7 +359,10 @@ impl<'a> Session<'a> {
                 crate::symbolize::remember_process(maps::read_u64(body) as u32);
                 String::new()
             }
-            EventKind::Exit => {
+            EventKind::Exit { .. } => {
+                // A status is one byte: a computed one keeps its low byte, as in C.
+                let status = maps::read_u64(body) as u8;
+                self.exit_status.get_or_insert(status);
                 self.stop = true;
                 String::new()
             }

@@ -202,8 +202,8 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         name: "exit",
         function: Function::Exit,
         min_args: 0,
-        max_args: 0,
-        usage: "exit()",
+        max_args: 1,
+        usage: "exit([status])",
         unsafe_only: false,
     },
     FunctionDef {

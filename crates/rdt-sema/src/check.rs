@@ -227,9 +227,7 @@ impl<'a> ClauseChecker<'a> {
                 Some(Function::Printf) => return self.printf(args, e.span),
                 Some(Function::Exit) => {
                     self.call_arity(name, *name_span, args)?;
-                    let event = self.events.len();
-                    self.events.push(Event::Exit { span: e.span });
-                    return Some(StmtKind::Exit { event });
+                    return self.exit(args, e.span);
                 }
                 Some(Function::Cat) => {
                     self.call_arity(name, *name_span, args)?;

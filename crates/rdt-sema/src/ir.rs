@@ -223,9 +223,10 @@ pub enum StmtKind {
         event: usize,
         args: Vec<Expr>,
     },
-    /// Emit the exit record and stop this program.
+    /// Emit the exit record, holding rdt's exit status, and stop this program.
     Exit {
         event: usize,
+        status: Expr,
     },
     If {
         cond: Expr,

@@ -100,7 +100,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     rdt_runtime::VERBOSE.store(cli.verbose > 0, std::sync::atomic::Ordering::Relaxed);
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(status) => ExitCode::from(status),
         Err(()) => ExitCode::FAILURE,
     }
 }
@@ -125,13 +125,14 @@ fn script(cli: &Cli) -> Result<(String, String, Vec<String>), String> {
     Ok((text, file.clone(), args.to_vec()))
 }
 
-fn run(cli: Cli) -> Result<(), ()> {
+/// Runs the command; `Ok` holds the exit status (what the script gave `exit()`, else 0).
+fn run(cli: Cli) -> Result<u8, ()> {
     if cli.list {
         let pattern = cli.positional.first().map(String::as_str);
-        return list::list(pattern, cli.verbose > 0, cli.pid);
+        return list::list(pattern, cli.verbose > 0, cli.pid).map(|()| 0);
     }
     if cli.info {
-        return info::info();
+        return info::info().map(|()| 0);
     }
     let (source, name, positional) = script(&cli).map_err(|e| eprintln!("error: {e}"))?;
     let report = |diags: &[Diagnostic]| eprint!("{}", rdt_syntax::render(&name, &source, diags));
@@ -146,7 +147,7 @@ fn run(cli: Cli) -> Result<(), ()> {
     ast.options.extend(set_options);
     if cli.debug == Some(Stage::Ast) {
         println!("{ast:#?}");
-        return Ok(());
+        return Ok(0);
     }
     // A -c command is forked now, paused before exec, so the script can use its pid.
     let target = match (&cli.command, cli.pid) {
@@ -193,7 +194,7 @@ fn run(cli: Cli) -> Result<(), ()> {
     }
     if cli.debug == Some(Stage::Ir) {
         println!("{ir:#?}");
-        return Ok(());
+        return Ok(0);
     }
     let options = rdt_codegen::Options {
         ncpus: machine.possible_cpus,
@@ -207,10 +208,10 @@ fn run(cli: Cli) -> Result<(), ()> {
     }
     if cli.debug == Some(Stage::Bpf) {
         print!("{}", rdt_codegen::disassemble(&artifact, &source));
-        return Ok(());
+        return Ok(0);
     }
     if cli.emit_elf.is_some() && !cli.dry_run {
-        return Ok(());
+        return Ok(0);
     }
 
     let out: Box<dyn Write> = match &cli.output {

@@ -1,7 +1,7 @@
 //! Loops and early exits: `for ($i : a..b)`, `while`, `unroll(N)`, `break`, `continue`, `return`.
 
 use super::{typed, ClauseChecker};
-use crate::ir::{Stmt, StmtKind};
+use crate::ir::{Event, ExprKind, Stmt, StmtKind};
 use crate::Type;
 use rdt_syntax::ast;
 use rdt_syntax::{Diagnostic, Span};
@@ -285,5 +285,30 @@ impl ClauseChecker<'_> {
                 None
             }
         }
+    }
+}
+
+impl ClauseChecker<'_> {
+    /// `exit()` / `exit(status)` (bpftrace 0.21): stop tracing; rdt exits with `status`, 0 by
+    /// default. A process's exit status is one byte, so a constant outside 0..=255 is refused
+    /// (a computed one keeps its low byte).
+    pub(super) fn exit(&mut self, args: &[ast::Expr], span: Span) -> Option<StmtKind> {
+        let status = match args.first() {
+            Some(a) => self.integer_arg(a, "exit() takes an exit status", "exit(1)")?,
+            None => typed(ExprKind::Int(0), Type::I64, span),
+        };
+        if let ExprKind::Int(n) = status.kind {
+            if !(0..=255).contains(&n) {
+                self.error(
+                    Diagnostic::error(status.span, format!("exit status {n} is out of range"))
+                        .with_label("not 0 to 255")
+                        .with_help("a process exits with a status from 0 to 255"),
+                );
+                return None;
+            }
+        }
+        let event = self.events.len();
+        self.events.push(Event::Exit { span });
+        Some(StmtKind::Exit { event, status })
     }
 }

@@ -300,7 +300,12 @@ impl ClauseChecker<'_> {
 
     /// The integer argument of a function; otherwise `message`, with a call that `example`
     /// shows done right.
-    fn integer_arg(&mut self, arg: &ast::Expr, message: &str, example: &str) -> Option<Expr> {
+    pub(super) fn integer_arg(
+        &mut self,
+        arg: &ast::Expr,
+        message: &str,
+        example: &str,
+    ) -> Option<Expr> {
         let value = self.expr(arg)?;
         if !value.ty.is_scalar() {
             self.error(
