@@ -681,12 +681,17 @@ impl<'a> ClauseChecker<'a> {
             );
             return None;
         }
+        Some(self.new_var(name, var_type(&value.ty)))
+    }
+
+    /// A new variable of type `ty` (`Void` until its first assignment), in the innermost block.
+    fn new_var(&mut self, name: &str, ty: Type) -> ir::VarId {
         let id = self.vars.len();
-        self.vars.push(var_type(&value.ty));
+        self.vars.push(ty);
         if let Some(scope) = self.scopes.last_mut() {
             scope.insert(name.to_string(), id);
         }
-        Some(id)
+        id
     }
 
     fn lookup_var(&self, name: &str) -> Option<ir::VarId> {

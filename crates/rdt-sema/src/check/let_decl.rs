@@ -30,11 +30,7 @@ impl ClauseChecker<'_> {
             }
             None => {
                 // The type comes with the first assignment (declare_or_check_var).
-                let id = self.vars.len();
-                self.vars.push(Type::Void);
-                if let Some(scope) = self.scopes.last_mut() {
-                    scope.insert(var.to_string(), id);
-                }
+                self.new_var(var, Type::Void);
                 Some(StmtKind::Eval(typed(ExprKind::Int(0), Type::I64, span)))
             }
         }
@@ -58,11 +54,7 @@ impl ClauseChecker<'_> {
             None => typed(ExprKind::Int(0), Type::I64, span),
         };
         let value = self.convert_to_declared(var, &declared, ty.span, value)?;
-        let id = self.vars.len();
-        self.vars.push(super::var_type(&declared));
-        if let Some(scope) = self.scopes.last_mut() {
-            scope.insert(var.to_string(), id);
-        }
+        let id = self.new_var(var, super::var_type(&declared));
         self.lang.declared_types.insert(id, (declared, ty.span));
         Some(StmtKind::VarStore { var: id, value })
     }
