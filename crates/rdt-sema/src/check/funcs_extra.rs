@@ -176,7 +176,7 @@ impl ClauseChecker<'_> {
         let addr = self.expr(arg)?;
         let addr = self.user_address(addr);
         let addr = if addr.ty.is_int() {
-            kernel_bytes_at(addr)
+            super::user::char_pointer(addr, false)
         } else {
             addr
         };
@@ -316,21 +316,5 @@ impl ClauseChecker<'_> {
             return None;
         }
         Some(value)
-    }
-}
-
-/// An integer used as an address of kernel memory: a `uint8 *` to it.
-fn kernel_bytes_at(addr: Expr) -> Expr {
-    let span = addr.span;
-    Expr {
-        kind: ExprKind::Cast(Box::new(addr)),
-        ty: Type::Ptr {
-            to: Box::new(Type::Int {
-                bits: 8,
-                signed: false,
-            }),
-            user: false,
-        },
-        span,
     }
 }

@@ -11,17 +11,22 @@ impl ClauseChecker<'_> {
         if !self.context.user_space() || !ptr.ty.is_int() {
             return ptr;
         }
-        let span = ptr.span;
-        Expr {
-            kind: ExprKind::Cast(Box::new(ptr)),
-            ty: Type::Ptr {
-                to: Box::new(Type::Int {
-                    bits: 8,
-                    signed: true,
-                }),
-                user: true,
-            },
-            span,
-        }
+        char_pointer(ptr, true)
+    }
+}
+
+/// An integer used as an address: a `char *` to user (`user`) or kernel memory.
+pub(super) fn char_pointer(addr: Expr, user: bool) -> Expr {
+    let span = addr.span;
+    Expr {
+        kind: ExprKind::Cast(Box::new(addr)),
+        ty: Type::Ptr {
+            to: Box::new(Type::Int {
+                bits: 8,
+                signed: true,
+            }),
+            user,
+        },
+        span,
     }
 }
