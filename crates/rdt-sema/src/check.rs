@@ -820,6 +820,8 @@ impl<'a> ClauseChecker<'a> {
         }
         let resolved = if name == "retval" {
             Some(self.context.retval(span, self.probe_kind))
+        } else if name == "errno" {
+            Some(self.context.errno(span, self.probe_kind))
         } else if let Some(index) = name.strip_prefix("arg").and_then(|n| n.parse::<u8>().ok()) {
             Some(self.context.arg(index, span, self.probe_kind))
         } else if name == "args" {

@@ -198,11 +198,31 @@ impl Context {
             Context::Btf(b) => b.arg(index, span),
             Context::Uprobe { ret } => uprobe::arg(index, *ret, span, probe),
             Context::Usdt(site) => site.arg(index, span),
+            Context::Tracepoint(tp) if tp.is_syscall() => tp.syscall_arg(index).ok_or_else(|| {
+                Diagnostic::error(span, format!("`arg{index}` is not available in {probe} probes"))
+                    .with_label("not an argument of this syscall probe")
+                    .with_help("a syscall has `arg0`…`arg5` on entry and `arg0`/`arg1` (the return value) on return; its arguments also have names: `args.<field>` (rdt -lv lists them)")
+            }),
             Context::Tracepoint(_) => Err(no_args(&format!("arg{index}"), span, probe).with_help(
                 "tracepoint arguments are named: use `args.<field>` (rdt -lv lists them)",
             )),
             Context::None => Err(no_args(&format!("arg{index}"), span, probe)),
         }
+    }
+
+    /// Resolves D's `errno`: known in syscall return probes.
+    pub fn errno(&self, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
+        match self {
+            Context::Tracepoint(tp) => tp.errno(),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            Diagnostic::error(span, format!("`errno` is not available in {probe} probes"))
+                .with_label("only a syscall's return probe knows its error")
+                .with_help(
+                    "use it in `syscall::NAME:return` (or `tracepoint:syscalls:sys_exit_NAME`)",
+                )
+        })
     }
 
     /// Resolves `retval`.

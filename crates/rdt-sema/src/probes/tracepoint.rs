@@ -157,8 +157,65 @@ fn syscall_guard(sc: Syscall) -> (ExprKind, Type) {
 }
 
 impl TracepointContext {
+    pub fn is_syscall(&self) -> bool {
+        self.syscall.is_some()
+    }
+
     pub fn is_syscall_exit(&self) -> bool {
         matches!(self.syscall, Some(Syscall { enter: false, .. }))
+    }
+
+    /// D's `arg0`…`arg5` in a syscall probe (`syscall::read:entry { @ = sum(arg2); }`): the raw
+    /// arguments on entry; on return `arg0` and `arg1` are both the return value, as in DTrace.
+    pub fn syscall_arg(&self, index: u8) -> Option<Resolved> {
+        let sc = self.syscall?;
+        if sc.enter {
+            let offset = *SYSCALL_ARG_REGS.get(usize::from(index))?;
+            return Some(Resolved {
+                kind: ExprKind::SyscallRegs { offset },
+                ty: Type::U64,
+            });
+        }
+        (index <= 1).then(syscall_return_value)
+    }
+
+    /// D's `errno` in a syscall return probe: the error number of a failed call (the kernel
+    /// returns it negated), 0 after a success.
+    pub fn errno(&self) -> Option<Resolved> {
+        if !self.is_syscall_exit() {
+            return None;
+        }
+        let ret = || Box::new(typed_expr(syscall_return_value()));
+        let int = |n| {
+            Box::new(typed_expr(Resolved {
+                kind: ExprKind::Int(n),
+                ty: Type::I64,
+            }))
+        };
+        let failed = typed_expr(Resolved {
+            kind: ExprKind::Binary {
+                op: BinOp::Lt,
+                lhs: ret(),
+                rhs: int(0),
+            },
+            ty: Type::I64,
+        });
+        let negated = typed_expr(Resolved {
+            kind: ExprKind::Binary {
+                op: BinOp::Sub,
+                lhs: int(0),
+                rhs: ret(),
+            },
+            ty: Type::I64,
+        });
+        Some(Resolved {
+            kind: ExprKind::Ternary {
+                cond: Box::new(failed),
+                then: Box::new(negated),
+                els: int(0),
+            },
+            ty: Type::I64,
+        })
     }
 
     pub fn field(&self, name: &str, span: Span) -> Result<Resolved, Diagnostic> {
@@ -222,6 +279,22 @@ impl TracepointContext {
         }
         let all: Vec<&str> = names.collect();
         d.with_help(format!("its fields are: {}", all.join(", ")))
+    }
+}
+
+/// A syscall's return value in a `raw_syscalls:sys_exit` program: its second argument.
+fn syscall_return_value() -> Resolved {
+    Resolved {
+        kind: ExprKind::Arg { index: 1 },
+        ty: Type::I64,
+    }
+}
+
+fn typed_expr(r: Resolved) -> crate::ir::Expr {
+    crate::ir::Expr {
+        kind: r.kind,
+        ty: r.ty,
+        span: Span::default(),
     }
 }
 
