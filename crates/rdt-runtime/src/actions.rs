@@ -164,6 +164,12 @@ pub fn strftime_ns(fmt: &str, ns: u64) -> String {
     format_epoch(fmt, secs as libc::time_t, micros)
 }
 
+/// D's `%Y`: a wall-clock time in nanoseconds since the epoch (`walltimestamp`) as DTrace
+/// prints it, local time like `2026 Nov 27 11:55:01`.
+pub fn wall_date(ns: u64) -> String {
+    format_epoch("%Y %b %e %T", (ns / 1_000_000_000) as libc::time_t, 0)
+}
+
 fn clock_ns(clock: libc::clockid_t) -> u64 {
     // SAFETY: clock_gettime writes the timespec it is given.
     let mut ts: libc::timespec = unsafe { std::mem::zeroed() };

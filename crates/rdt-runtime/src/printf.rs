@@ -1,7 +1,7 @@
 //! `printf` in user space: formatting a ring-buffer record with C's rules. The format string
 //! comes parsed (by `rdt_types::format`, when sema checked it), so a record costs no parsing.
 //!
-//! Conversions: `%d %i %u %x %X %o %s %c %p %%`, flags `- 0 + space #`, width, precision and the
+//! Conversions: `%d %i %u %x %X %o %s %c %p %%`, D's `%Y`, flags `- 0 + space #`, width, precision and the
 //! length modifiers `hh h l ll j z t`. A length modifier truncates the value to its width
 //! (`%hhd` of 300 prints 44); without one the value keeps the width of its type, so `%d` of a
 //! 64-bit value prints all of it (as bpftrace does) while `%x` of an `int32` -1 prints
@@ -118,6 +118,9 @@ fn format_conversion(spec: &Spec, arg: &Arg) -> String {
             &[*value as u8],
         ),
         ('p', Arg::Int { value, .. }) => format_pointer(spec, *value),
+        ('Y', Arg::Int { value, .. }) => {
+            format_str(spec, crate::actions::wall_date(*value).as_bytes())
+        }
         ('d' | 'i', Arg::Int { value, bits }) => {
             let v = signed(*value, spec.length.bits().unwrap_or(*bits));
             format_int(spec, v < 0, v.unsigned_abs(), 10)

@@ -1,7 +1,7 @@
 //! printf format strings, parsed in one place: sema checks them against the arguments, the
 //! runtime formats records with them.
 //!
-//! Conversions: `%d %i %u %x %X %o %s %c %p %%`, flags `- 0 + space #`, width, precision and the
+//! Conversions: `%d %i %u %x %X %o %s %c %p %%`, D's `%Y` (a wall-clock time), flags `- 0 + space #`, width, precision and the
 //! length modifiers `hh h l ll j z t`.
 
 /// What kind of argument a conversion consumes.
@@ -91,7 +91,7 @@ pub enum Piece {
 /// Width and precision above this are refused: they would only make rdt allocate absurdly.
 const MAX_WIDTH: usize = 4096;
 
-const SUPPORTED: &str = "%d %i %u %x %X %o %s %c %p %%";
+const SUPPORTED: &str = "%d %i %u %x %X %o %s %c %p %Y %%";
 
 /// Checks a format string and lists its conversions (one per argument, in order; `%%` is not
 /// one). An error gives the byte offset in `format` of the offending character and a message.
@@ -199,7 +199,8 @@ fn parse_conversion(format: &str, start: usize) -> Result<Conversion, (usize, St
         ));
     };
     let kind = match conv {
-        'd' | 'i' | 'u' | 'x' | 'X' | 'o' => ConvKind::Int,
+        // `%Y`: D's conversion for a wall-clock time in nanoseconds (`walltimestamp`).
+        'd' | 'i' | 'u' | 'x' | 'X' | 'o' | 'Y' => ConvKind::Int,
         // `%r`: bpftrace's conversion for buf() values (printed as text, like `%s`).
         's' | 'r' => ConvKind::Str,
         'c' => ConvKind::Char,
