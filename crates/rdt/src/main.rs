@@ -28,8 +28,9 @@ struct Cli {
     /// Set an option, as `#pragma D option` does: `-x strsize=128`, `-x quiet`.
     #[arg(short = 'x', value_name = "OPT[=VAL]")]
     set_options: Vec<String>,
-    /// Allow functions that change the system: system(), signal().
-    #[arg(long = "unsafe")]
+    /// Allow functions that change the system: system(), signal() (D's `-w`, destructive
+    /// actions, is an alias).
+    #[arg(long = "unsafe", short = 'w')]
     unsafe_ok: bool,
     /// Warn, at the script line, each time a memory read fails (they are always counted).
     #[arg(short = 'k')]

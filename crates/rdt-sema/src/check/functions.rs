@@ -145,7 +145,7 @@ impl ClauseChecker<'_> {
                 Diagnostic::error(*name_span, format!("{name}() is an unsafe function"))
                     .with_label("needs --unsafe")
                     .with_help(format!(
-                        "it changes the system being traced; run rdt with `--unsafe` to allow {name}()"
+                        "it changes the system being traced; run rdt with `--unsafe` (D's `-w`) to allow {name}()"
                     )),
             );
             return Some(None);
