@@ -68,6 +68,24 @@ pub fn expand(text: &str, span: Span, params: &Params) -> Result<Vec<Instance>, 
     let (kind, rest) = split_kind(text);
     match kind {
         "BEGIN" | "END" | "ERROR" if rest.is_none() => special::expand(kind, span),
+        // D's full descriptions, provider:module:function:name: `dtrace:::BEGIN`,
+        // `profile:::tick-1sec`, `profile:::profile-997`.
+        "dtrace" => match rest.and_then(|r| r.strip_prefix("::")) {
+            Some(name @ ("BEGIN" | "END" | "ERROR")) => special::expand(name, span),
+            _ => Err(Diagnostic::error(span, format!("unknown probe `{text}`"))
+                .with_label("the dtrace provider has BEGIN, END and ERROR")
+                .with_help("for example `dtrace:::BEGIN`, or `BEGIN` alone")),
+        },
+        "profile" if rest.is_some_and(|r| r.starts_with("::")) => {
+            match rest.unwrap_or("").trim_start_matches(':') {
+                name if name.starts_with("tick-") || name.starts_with("profile-") => {
+                    timer::expand_d(name, span)
+                }
+                _ => Err(Diagnostic::error(span, format!("unknown probe `{text}`"))
+                    .with_label("the profile provider has tick-N and profile-N")
+                    .with_help("for example `profile:::tick-1sec` or `profile:::profile-997`")),
+            }
+        }
         "tracepoint" | "t" => tracepoint::expand(rest.unwrap_or(""), span),
         "syscall" => tracepoint::expand_d_syscall(rest.unwrap_or(""), span),
         "interval" | "i" | "profile" | "p" => timer::expand(kind, rest.unwrap_or(""), span),
