@@ -65,6 +65,8 @@ pub struct MapMeta {
     /// A one-slot per-CPU array, never inserted into (see `ir::MapDecl::is_single_slot`): an
     /// all-zero value there means the map has no entry.
     pub single_slot: bool,
+    /// Printed when the session ends: every map but a D global variable's.
+    pub printed_at_exit: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -518,6 +518,7 @@ fn map_meta(decl: &ir::MapDecl, def: &MapDef) -> MapMeta {
         value,
         value_size: def.value_size,
         single_slot: decl.is_single_slot(),
+        printed_at_exit: !decl.d_global,
     }
 }
 

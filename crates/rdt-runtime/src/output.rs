@@ -263,6 +263,7 @@ mod tests {
             value,
             value_size,
             single_slot: false,
+            printed_at_exit: true,
         }
     }
 

@@ -448,7 +448,7 @@ impl<'a> Session<'a> {
     }
 
     fn print_maps(&mut self) -> Result<(), RuntimeError> {
-        if self.artifact.maps.is_empty() {
+        if !self.artifact.maps.iter().any(|m| m.printed_at_exit) {
             return Ok(());
         }
         let mut text = match self.format {
@@ -458,7 +458,7 @@ impl<'a> Session<'a> {
         // --folded prints stack-keyed maps folded; --flamegraph draws them all.
         let wants_folded = self.stacks.folded || self.stacks.flamegraph.is_some();
         let mut folded_all = String::new();
-        for meta in &self.artifact.maps {
+        for meta in self.artifact.maps.iter().filter(|m| m.printed_at_exit) {
             let Some(m) = self.map_ref(&meta.name) else {
                 continue;
             };

@@ -54,6 +54,7 @@ fn meta(
         value,
         value_size,
         single_slot: false,
+        printed_at_exit: true,
     }
 }
 

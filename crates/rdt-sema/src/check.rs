@@ -85,6 +85,7 @@ impl MapTable {
             key: None,
             value: MapValue::Plain(Type::Void),
             span,
+            d_global: false,
         });
         self.key_spans.push(span);
         self.by_name.insert(name.to_string(), id);
@@ -444,6 +445,16 @@ impl<'a> ClauseChecker<'a> {
                 self.note_var_enum(var, assigned, &value);
                 self.note_var_bits(var, &value);
                 Some(StmtKind::VarStore { var, value })
+            }
+            ast::ExprKind::Ident(name) => {
+                self.error(
+                    Diagnostic::error(target.span, format!("`{name}` cannot be assigned"))
+                        .with_label("a builtin, a constant or a reserved word")
+                        .with_help(format!(
+                            "keep a value in a variable (`${name} = …`) or a map (`@{name} = …`)"
+                        )),
+                );
+                None
             }
             _ => {
                 self.error(Diagnostic::error(target.span, "cannot assign to this expression")

@@ -86,6 +86,8 @@ pub struct MapDecl {
     pub value: MapValue,
     /// First place the map was written, for diagnostics.
     pub span: Span,
+    /// A D global variable (`start = timestamp;`, d_globals.rs): not printed at exit.
+    pub d_global: bool,
 }
 
 impl MapDecl {

@@ -7,6 +7,7 @@ mod array_index_tests;
 mod bpf_loop_tests;
 pub mod builtins;
 mod check;
+mod d_globals;
 #[cfg(test)]
 mod grouping_tests;
 pub mod ir;
@@ -28,7 +29,12 @@ use rdt_syntax::{Diagnostic, Span};
 
 /// Checks a parsed script and produces the typed IR, or every error found.
 pub fn analyze(program: &ast::Program, params: &Params) -> Result<ir::Program, Vec<Diagnostic>> {
-    let mut diags = Vec::new();
+    let (program, d_globals, mut diags) = d_globals::desugar(program);
+    if !diags.is_empty() {
+        // A D global named like a map: checking on would only repeat it as type clashes.
+        return Err(diags);
+    }
+    let program = &program;
     let options = options(&program.options, &mut diags);
     let mut notes = Vec::new();
     let clauses = expand_clauses(program, params, &mut diags, &mut notes);
@@ -54,10 +60,14 @@ pub fn analyze(program: &ast::Program, params: &Params) -> Result<ir::Program, V
     if diags.iter().any(|d| !d.warning) {
         return Err(diags);
     }
+    let mut maps = pass2_maps.decls;
+    for m in &mut maps {
+        m.d_global = d_globals.contains(m.name.trim_start_matches('@'));
+    }
     Ok(ir::Program {
         probes,
         counted_maps: pass2_maps.counted.clone(),
-        maps: pass2_maps.decls,
+        maps,
         events,
         options,
         warnings: diags,
@@ -355,6 +365,8 @@ fn options(settings: &[ast::OptionSetting], diags: &mut Vec<Diagnostic>) -> Opti
             ("quiet", None | Some("1" | "true")) => options.quiet = true,
             ("quiet", Some("0" | "false")) => options.quiet = false,
             ("bufsize" | "switchrate" | "dynvarsize", Some(_)) => {}
+            // `int n;` at the top level (d_globals.rs reads them).
+            (name, _) if name.starts_with("declare ") => {}
             (name, Some(v)) if name.starts_with("inline ") => {
                 let name = name.trim_start_matches("inline ").to_string();
                 match stdlib::inline_value(v) {

@@ -14,6 +14,7 @@
 //!   Any other `>` is the comparison operator.
 
 mod conditional;
+mod d_decl;
 mod inline_decl;
 mod literal;
 mod scan;
@@ -132,6 +133,12 @@ impl<'s> Lexer<'s> {
             let len = inline_decl::declaration_len(self.rest());
             let option = inline_decl::parse(&self.rest()[..len], self.pos)?;
             return Ok(Some(self.emit(len, Tok::Pragma(option))));
+        }
+        if state == Top::ClauseStart {
+            if let Some(len) = d_decl::declaration_len(self.rest()) {
+                let option = d_decl::option(&self.rest()[..len]);
+                return Ok(Some(self.emit(len, Tok::Pragma(option))));
+            }
         }
         if state == Top::ClauseStart && self.at_config_block() {
             self.mode = Mode::Top(Top::AfterConfig);

@@ -165,6 +165,7 @@ mod tests {
             value,
             value_size: 8,
             single_slot: false,
+            printed_at_exit: true,
         }
     }
 
