@@ -1,0 +1,141 @@
+//! DTrace's string functions: `strjoin`, `basename`, `dirname`, `substr`, `lltostr`, `strstr`,
+//! `index`, `rindex`, `toupper`, `tolower`. Each builds its result in the kernel (see
+//! rdt-codegen's lower/dstrings.rs), so it works wherever a string does: printf, map keys and
+//! values, variables, comparisons.
+
+use super::{typed, ClauseChecker};
+use crate::ir::{DStringOp, Expr, ExprKind};
+use crate::Type;
+use rdt_syntax::{ast, Diagnostic, Span};
+
+/// Largest size of a `strjoin()` result: the largest `strsize` rdt accepts.
+const MAX_JOINED_SIZE: u32 = 1024;
+
+/// Largest (positions searched × needle bytes) for `strstr`, `index` and `rindex`: every pair is
+/// compared in unrolled code, which must stay small enough for one BPF program.
+const MAX_SEARCH_PAIRS: u32 = 128 * 128;
+
+/// The decimal text of any 64-bit integer: 20 characters ("-9223372036854775808") and a NUL.
+const LLTOSTR_SIZE: u32 = 21;
+
+/// What an argument of a D string function must be.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ArgKind {
+    Text,
+    Integer,
+}
+
+impl DStringOp {
+    fn arg_kind(self, index: usize) -> ArgKind {
+        use DStringOp::*;
+        match (self, index) {
+            (Lltostr, _) => ArgKind::Integer,
+            (Substr | Index | Rindex, i) if i >= 2 => ArgKind::Integer,
+            (Substr, 1) => ArgKind::Integer,
+            _ => ArgKind::Text,
+        }
+    }
+
+    fn is_search(self) -> bool {
+        matches!(self, DStringOp::Strstr | DStringOp::Index | DStringOp::Rindex)
+    }
+}
+
+impl ClauseChecker<'_> {
+    /// Checks a call of a D string function whose argument count `call_arity` accepted.
+    pub(super) fn dstring_call(
+        &mut self,
+        op: DStringOp,
+        name: &str,
+        args: &[ast::Expr],
+        span: Span,
+    ) -> Option<Expr> {
+        let checked: Vec<Option<Expr>> = args
+            .iter()
+            .enumerate()
+            .map(|(i, arg)| self.dstring_arg(name, op.arg_kind(i), arg))
+            .collect();
+        let args: Vec<Expr> = checked.into_iter().collect::<Option<_>>()?;
+        if op.is_search() {
+            self.check_dstring_search(name, &args)?;
+        }
+        let ty = match op {
+            DStringOp::Index | DStringOp::Rindex => Type::I64,
+            _ => Type::Str {
+                size: result_size(op, &args),
+            },
+        };
+        Some(typed(ExprKind::DString { op, args }, ty, span))
+    }
+
+    fn dstring_arg(&mut self, name: &str, kind: ArgKind, arg: &ast::Expr) -> Option<Expr> {
+        let value = self.expr(arg)?;
+        let fits = match kind {
+            ArgKind::Text => value.ty.is_str(),
+            ArgKind::Integer => value.ty.is_int(),
+        };
+        if fits {
+            return Some(value);
+        }
+        let usage = crate::builtins::function(name).map_or("", |d| d.usage);
+        let (wanted, label, help) = match kind {
+            ArgKind::Text => (
+                "a string",
+                "not a string",
+                format!(
+                    "read a string from a pointer with `copyinstr(pointer)` or `str(pointer)`; usage: {usage}"
+                ),
+            ),
+            ArgKind::Integer => ("an integer", "not an integer", format!("usage: {usage}")),
+        };
+        self.error(
+            Diagnostic::error(
+                value.span,
+                format!("{name}() needs {wanted} here, not `{}`", value.ty),
+            )
+            .with_label(label)
+            .with_help(help),
+        );
+        None
+    }
+
+    /// The search compares every start position with every needle byte, unrolled.
+    fn check_dstring_search(&mut self, name: &str, args: &[Expr]) -> Option<()> {
+        let (haystack, needle) = (&args[0], &args[1]);
+        let needle_bytes = match &needle.kind {
+            ExprKind::Str(lit) => lit.len() as u32,
+            _ => needle.ty.size(),
+        };
+        let pairs = (haystack.ty.size() + 1).saturating_mul(needle_bytes);
+        if pairs <= MAX_SEARCH_PAIRS {
+            return Some(());
+        }
+        self.error(
+            Diagnostic::error(
+                needle.span,
+                format!(
+                    "{name}() on a {}-byte string with a {needle_bytes}-byte substring is too large for one BPF program",
+                    haystack.ty.size()
+                ),
+            )
+            .with_label("substring too large for this string")
+            .with_help(format!(
+                "use a shorter string literal, or lower strsize (the string's size times the substring's may be at most {MAX_SEARCH_PAIRS})"
+            )),
+        );
+        None
+    }
+}
+
+/// The size of the string a D string function makes from arguments `args`.
+fn result_size(op: DStringOp, args: &[Expr]) -> u32 {
+    let size = |i: usize| args.get(i).map_or(1, |a| a.ty.size().max(1));
+    match op {
+        // One NUL fewer than the two strings hold.
+        DStringOp::Strjoin => (size(0) + size(1) - 1).min(MAX_JOINED_SIZE),
+        // Room for "." when the path is empty.
+        DStringOp::Basename | DStringOp::Dirname => size(0).max(2),
+        DStringOp::Lltostr => LLTOSTR_SIZE,
+        _ => size(0),
+    }
+}
