@@ -1,14 +1,16 @@
 //! DTrace's string functions, built in the scratch area from their input strings.
 //!
-//! Every scan is unrolled over the strings' sizes (known when compiling) and free of branches:
-//! conditions are 0/1 flags combined with arithmetic, so the verifier walks the code once,
-//! straight through, with or without bpf_loop, however many calls a clause makes. An input is
-//! first copied into a zero-padded region whose size is a power of two (its bytes after the
-//! first NUL cleared); a byte at a computed position is then read at `position & (size - 1)`,
-//! which the verifier can bound, and kept only when it lies inside the wanted range.
+//! An input is first copied (with `bpf_probe_read_kernel_str`) into a zero-padded region whose
+//! size is a power of two, and measured. Scans over its bytes are real loops with a constant
+//! trip count (the strings' sizes are known when compiling) whose bodies are free of branches:
+//! conditions are 0/1 flags combined with arithmetic, so the verifier walks each iteration once,
+//! with or without bpf_loop, and the program stays small for any `strsize`. Parts of a string
+//! are copied out with `bpf_probe_read_kernel`, its length masked to the region's size so the
+//! verifier can bound the write.
 
 use super::{Lowerer, Region};
-use crate::lir::{AluOp, Base, Inst, Operand, VReg};
+use crate::insn::helper;
+use crate::lir::{AluOp, Base, CallArg, Cond, Inst, Operand, VReg};
 use rdt_sema::ir::{DStringOp, Expr, ExprKind};
 
 /// Integer arguments are clamped to ±2^30 first, so no sum or difference below overflows and
@@ -62,7 +64,7 @@ impl Lowerer<'_> {
         let ExprKind::DString { op, args } = &e.kind else {
             return self.imm(-1);
         };
-        let hay = self.ds_canon(&args[0]);
+        let hay = self.ds_canon(&args[0], needle_width(&args[1]));
         let needle = self.ds_needle(&args[1]);
         let pos = args.get(2).map(|p| {
             let v = self.scalar(p);
@@ -77,32 +79,32 @@ impl Lowerer<'_> {
     // ---- the functions ----
 
     fn ds_strjoin(&mut self, a: &Expr, b: &Expr, dst: Region, n: u32) {
-        let a = self.ds_canon(a);
-        let b = self.ds_canon(b);
-        let b_base = self.ds_addr(&b);
-        for i in 0..n {
-            let from_a = if i < a.cap {
-                self.load(Base::Scratch, a.region + i as i32, 1)
-            } else {
-                self.imm(0)
-            };
-            // Position i of the result is byte i - len(a) of b.
-            let at = self.imm(i64::from(i));
-            let j = self.alu(AluOp::Sub, at, Operand::Reg(a.len));
-            let before_b = self.ds_is_negative(j);
-            let after_b = self.ds_less(j, b.len);
-            let in_b = self.ds_and_not(after_b, before_b);
-            let from_b = self.ds_byte_at(b_base, j, b.cap);
-            let from_b = self.alu(AluOp::Mul, from_b, Operand::Reg(in_b));
-            let byte = self.alu(AluOp::Or, from_a, Operand::Reg(from_b));
-            self.store(Base::Scratch, dst + i as i32, 1, Operand::Reg(byte));
-        }
+        let a = self.ds_canon(a, 0);
+        let b = self.ds_canon(b, 0);
+        // a, then b read over a's NUL: its offset masked to a's region, its length to b's.
+        let joined = self.alloc(a.cap + b.cap);
+        self.copy((Base::Scratch, joined), (Base::Scratch, a.region), a.cap);
+        self.zero(joined + a.cap as i32, b.cap);
+        let at = self.alu(AluOp::And, a.len, Operand::Imm(i64::from(a.cap - 1)));
+        let start = self.vreg();
+        self.emit(Inst::ScratchAddr {
+            dst: start,
+            offset: joined,
+        });
+        let to = self.alu(AluOp::Add, start, Operand::Reg(at));
+        let from = self.ds_addr(&b);
+        let count = self.alu(AluOp::And, b.len, Operand::Imm(i64::from(b.cap - 1)));
+        self.call(
+            helper::PROBE_READ_KERNEL,
+            vec![CallArg::Reg(to), CallArg::Reg(count), CallArg::Reg(from)],
+        );
+        self.ds_copy_out(joined, a.cap + b.cap, dst, n);
     }
 
     /// `basename(s)` or `dirname(s)` as DTrace computes them: trailing slashes ignored, "."
     /// for an empty path (and for the dirname of a bare name), "/" for a path of slashes.
     fn ds_path_part(&mut self, dirname: bool, s: &Expr, dst: Region, n: u32) {
-        let s = self.ds_canon(s);
+        let s = self.ds_canon(s, 0);
         // The last byte that is not a slash: the basename's end.
         let last_base = self.ds_last_where(&s, None, false);
         // The last slash before it: the basename starts after it.
@@ -141,7 +143,7 @@ impl Lowerer<'_> {
 
     /// `substr(s, index[, length])` with DTrace's rules for a negative index or length.
     fn ds_substr(&mut self, args: &[Expr], dst: Region, n: u32) {
-        let s = self.ds_canon(&args[0]);
+        let s = self.ds_canon(&args[0], 0);
         let index = self.scalar(&args[1]);
         let mut index = self.ds_clamp(index);
         let mut rest = match args.get(2) {
@@ -217,37 +219,38 @@ impl Lowerer<'_> {
             );
             rest = self.alu(AluOp::Div, rest, Operand::Imm(10));
         }
-        // Byte i of the result is the sign, or digit i - neg of the number's.
-        let base = self.vreg();
+        // The sign, then the digits from 20 - digits on.
+        let out = self.alloc(40);
+        self.zero(out, 40);
+        let sign = self.alu(AluOp::Mul, negative, Operand::Imm(i64::from(b'-')));
+        self.store(Base::Scratch, out, 1, Operand::Reg(sign));
+        let out_addr = self.vreg();
         self.emit(Inst::ScratchAddr {
-            dst: base,
+            dst: out_addr,
+            offset: out,
+        });
+        let to = self.alu(AluOp::Add, out_addr, Operand::Reg(negative));
+        let text_addr = self.vreg();
+        self.emit(Inst::ScratchAddr {
+            dst: text_addr,
             offset: text,
         });
-        // Digit j sits at 20 - digits + j; byte i holds digit i - negative.
         let width = self.imm(i64::from(DIGITS));
-        let first_digit = self.alu(AluOp::Sub, width, Operand::Reg(digits));
-        let first_digit = self.alu(AluOp::Sub, first_digit, Operand::Reg(negative));
-        for i in 0..n {
-            let j = self.alu(AluOp::Sub, zero, Operand::Reg(negative));
-            let j = self.alu(AluOp::Add, j, Operand::Imm(i64::from(i)));
-            let before = self.ds_is_negative(j);
-            let within = self.ds_less(j, digits);
-            let keep = self.ds_and_not(within, before);
-            let at = self.alu(AluOp::Add, first_digit, Operand::Imm(i64::from(i)));
-            let byte = self.ds_byte_at(base, at, 32);
-            let mut byte = self.alu(AluOp::Mul, byte, Operand::Reg(keep));
-            if i == 0 {
-                let sign = self.alu(AluOp::Mul, negative, Operand::Imm(i64::from(b'-')));
-                byte = self.alu(AluOp::Or, byte, Operand::Reg(sign));
-            }
-            self.store(Base::Scratch, dst + i as i32, 1, Operand::Reg(byte));
-        }
+        let skipped = self.alu(AluOp::Sub, width, Operand::Reg(digits));
+        let skipped = self.alu(AluOp::And, skipped, Operand::Imm(31));
+        let from = self.alu(AluOp::Add, text_addr, Operand::Reg(skipped));
+        let count = self.alu(AluOp::And, digits, Operand::Imm(31));
+        self.call(
+            helper::PROBE_READ_KERNEL,
+            vec![CallArg::Reg(to), CallArg::Reg(count), CallArg::Reg(from)],
+        );
+        self.ds_copy_out(out, 40, dst, n);
     }
 
     /// `strstr(s, sub)`: s from the first occurrence of sub; "" when there is none (DTrace
     /// returns NULL, which prints as nothing too).
     fn ds_strstr(&mut self, s: &Expr, sub: &Expr, dst: Region, n: u32) {
-        let hay = self.ds_canon(s);
+        let hay = self.ds_canon(s, needle_width(sub));
         let needle = self.ds_needle(sub);
         let found = self.ds_index(&hay, &needle, None);
         let missing = self.ds_is_negative(found);
@@ -259,26 +262,34 @@ impl Lowerer<'_> {
     }
 
     fn ds_change_case(&mut self, upper: bool, s: &Expr, dst: Region, n: u32) {
-        let s = self.ds_canon(s);
+        let s = self.ds_canon(s, 0);
         let (first, delta) = if upper {
             (b'a', -32)
         } else {
             (b'A', 32)
         };
-        for i in 0..n.min(s.cap) {
-            let c = self.load(Base::Scratch, s.region + i as i32, 1);
-            let x = self.alu(AluOp::Sub, c, Operand::Imm(i64::from(first)));
-            let below = self.ds_is_negative(x);
-            let x26 = self.alu(AluOp::Sub, x, Operand::Imm(26));
-            let within = self.ds_is_negative(x26);
-            let letter = self.ds_and_not(within, below);
-            let shift = self.alu(AluOp::Mul, letter, Operand::Imm(delta));
-            let c = self.alu(AluOp::Add, c, Operand::Reg(shift));
-            self.store(Base::Scratch, dst + i as i32, 1, Operand::Reg(c));
-        }
-        if n > s.cap {
-            self.zero(dst + s.cap as i32, n - s.cap);
-        }
+        let out = self.alloc(s.cap);
+        self.zero(out, s.cap);
+        let from = self.ds_addr(&s);
+        let to = self.vreg();
+        self.emit(Inst::ScratchAddr {
+            dst: to,
+            offset: out,
+        });
+        self.ds_loop(s.size, |me, i| {
+            let at = me.alu(AluOp::Add, from, Operand::Reg(i));
+            let c = me.load(Base::Reg(at), 0, 1);
+            let x = me.alu(AluOp::Sub, c, Operand::Imm(i64::from(first)));
+            let below = me.ds_is_negative(x);
+            let x26 = me.alu(AluOp::Sub, x, Operand::Imm(26));
+            let within = me.ds_is_negative(x26);
+            let letter = me.ds_and_not(within, below);
+            let shift = me.alu(AluOp::Mul, letter, Operand::Imm(delta));
+            let c = me.alu(AluOp::Add, c, Operand::Reg(shift));
+            let at = me.alu(AluOp::Add, to, Operand::Reg(i));
+            me.store(Base::Reg(at), 0, 1, Operand::Reg(c));
+        });
+        self.ds_copy_out(out, s.cap, dst, n);
     }
 
     // ---- searching ----
@@ -295,16 +306,17 @@ impl Lowerer<'_> {
             None => zero,
         };
         let result = self.imm(-1);
-        // From the end to the start: the last kept position is the first match.
-        for p in (0..=hay.size).rev() {
-            let hit = self.ds_match_at(hay, needle, p);
-            let at = self.imm(i64::from(p));
-            let early = self.ds_less(at, start);
-            let inside = self.ds_less(at, hay.len);
-            let hit = self.ds_and_not(hit, early);
-            let hit = self.alu(AluOp::And, hit, Operand::Reg(inside));
-            self.ds_assign_if(result, hit, at);
-        }
+        let base = self.ds_addr(hay);
+        self.ds_loop(hay.size + 1, |me, p| {
+            let hit = me.ds_match_at(base, needle, p);
+            let early = me.ds_less(p, start);
+            let inside = me.ds_less(p, hay.len);
+            let first = me.ds_is_negative(result);
+            let hit = me.ds_and_not(hit, early);
+            let hit = me.alu(AluOp::And, hit, Operand::Reg(inside));
+            let hit = me.alu(AluOp::And, hit, Operand::Reg(first));
+            me.ds_assign_if(result, hit, p);
+        });
         let empty = self.ds_needle_empty(needle);
         let in_string = self.ds_less(start, hay.len);
         let past = self.ds_and_not(empty, in_string);
@@ -323,13 +335,13 @@ impl Lowerer<'_> {
             None => hay.len,
         };
         let result = self.imm(-1);
-        for p in 0..=hay.size {
-            let hit = self.ds_match_at(hay, needle, p);
-            let at = self.imm(i64::from(p));
-            let late = self.ds_less(end, at);
-            let hit = self.ds_and_not(hit, late);
-            self.ds_assign_if(result, hit, at);
-        }
+        let base = self.ds_addr(hay);
+        self.ds_loop(hay.size + 1, |me, p| {
+            let hit = me.ds_match_at(base, needle, p);
+            let late = me.ds_less(end, p);
+            let hit = me.ds_and_not(hit, late);
+            me.ds_assign_if(result, hit, p);
+        });
         if let Some(p) = pos {
             let empty = self.ds_needle_empty(needle);
             let negative = self.ds_is_negative(p);
@@ -340,38 +352,36 @@ impl Lowerer<'_> {
         result
     }
 
-    /// 1 when the needle occurs at position `p` of the haystack. The haystack is zero after its
-    /// end, so a needle running past it differs there.
-    fn ds_match_at(&mut self, hay: &Canon, needle: &Needle, p: u32) -> VReg {
+    /// 1 when the needle occurs at position `p` of the haystack at `hay`. The haystack is zero
+    /// after its end (for the needle's size past its region too), so a needle running past it
+    /// differs there.
+    fn ds_match_at(&mut self, hay: VReg, needle: &Needle, p: VReg) -> VReg {
         let differ = self.imm(0);
+        let at = self.alu(AluOp::Add, hay, Operand::Reg(p));
         match needle {
             Needle::Literal(bytes) => {
-                if p as usize + bytes.len() > hay.cap as usize {
-                    return self.imm(0);
-                }
                 for (j, b) in bytes.iter().enumerate() {
-                    let x = self.load(Base::Scratch, hay.region + (p as usize + j) as i32, 1);
+                    let x = self.load(Base::Reg(at), j as i32, 1);
                     let d = self.alu(AluOp::Xor, x, Operand::Imm(i64::from(*b)));
                     self.ds_or_into(differ, d);
                 }
             }
             Needle::Value(sub) => {
-                for j in 0..sub.size {
-                    let y = self.load(Base::Scratch, sub.region + j as i32, 1);
-                    let d = if p + j < hay.cap {
-                        let x = self.load(Base::Scratch, hay.region + (p + j) as i32, 1);
-                        self.alu(AluOp::Xor, x, Operand::Reg(y))
-                    } else {
-                        y
-                    };
+                let sub_base = self.ds_addr(sub);
+                self.ds_loop(sub.size, |me, j| {
+                    let y_at = me.alu(AluOp::Add, sub_base, Operand::Reg(j));
+                    let y = me.load(Base::Reg(y_at), 0, 1);
+                    let x_at = me.alu(AluOp::Add, at, Operand::Reg(j));
+                    let x = me.load(Base::Reg(x_at), 0, 1);
+                    let d = me.alu(AluOp::Xor, x, Operand::Reg(y));
                     // Bytes after the needle's end (zeros) match anything.
-                    let counts = self.ds_byte_nonzero(y);
-                    let d = self.alu(AluOp::Mul, d, Operand::Reg(counts));
-                    self.ds_or_into(differ, d);
-                }
+                    let counts = me.ds_byte_nonzero(y);
+                    let d = me.alu(AluOp::Mul, d, Operand::Reg(counts));
+                    me.ds_or_into(differ, d);
+                });
             }
         }
-        let differs = self.ds_byte_nonzero(differ);
+        let differs = self.ds_is_nonzero(differ);
         self.alu(AluOp::Xor, differs, Operand::Imm(1))
     }
 
@@ -382,7 +392,7 @@ impl Lowerer<'_> {
                 let end = end.min(e.ty.size().saturating_sub(1) as usize);
                 Needle::Literal(bytes[..end].to_vec())
             }
-            _ => Needle::Value(self.ds_canon(e)),
+            _ => Needle::Value(self.ds_canon(e, 0)),
         }
     }
 
@@ -395,13 +405,14 @@ impl Lowerer<'_> {
 
     // ---- strings in scratch ----
 
-    /// Copies the string `e` into a fresh zero-padded power-of-two region and measures it.
-    fn ds_canon(&mut self, e: &Expr) -> Canon {
+    /// Copies the string `e` into a fresh zero-padded power-of-two region (with `slack` more
+    /// zero bytes after it, for reads just past the end) and measures it.
+    fn ds_canon(&mut self, e: &Expr, slack: u32) -> Canon {
         let size = e.ty.size().max(1);
         let cap = (size + 1).next_power_of_two().max(8);
+        let region = self.alloc(cap + slack);
+        self.zero(region, cap + slack);
         if let ExprKind::Str(bytes) = &e.kind {
-            let region = self.alloc(cap);
-            self.zero(region, cap);
             self.literal_into(bytes, region, size);
             let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
             let len = self.imm(len.min(size as usize - 1) as i64);
@@ -412,29 +423,37 @@ impl Lowerer<'_> {
                 len,
             };
         }
-        let src = self.mem_location(e);
-        let region = self.alloc(cap);
-        let len = self.imm(0);
-        let live = self.imm(1);
-        for i in 0..size {
-            let x = self.load(src.0, src.1 + i as i32, 1);
-            let more = self.ds_byte_nonzero(x);
-            self.emit(Inst::Alu {
-                op: AluOp::And,
-                dst: live,
-                lhs: live,
-                rhs: Operand::Reg(more),
-            });
-            self.emit(Inst::Alu {
-                op: AluOp::Add,
-                dst: len,
-                lhs: len,
-                rhs: Operand::Reg(live),
-            });
-            let kept = self.alu(AluOp::Mul, x, Operand::Reg(live));
-            self.store(Base::Scratch, region + i as i32, 1, Operand::Reg(kept));
-        }
-        self.zero(region + size as i32, cap - size);
+        let (base, offset) = self.mem_location(e);
+        let from = match base {
+            Base::Scratch => {
+                let r = self.vreg();
+                self.emit(Inst::ScratchAddr { dst: r, offset });
+                r
+            }
+            Base::Reg(r) => self.alu(AluOp::Add, r, Operand::Imm(i64::from(offset))),
+        };
+        let copied = self.call(
+            helper::PROBE_READ_KERNEL_STR,
+            vec![
+                CallArg::Scratch(region),
+                CallArg::Imm(i64::from(size)),
+                CallArg::Reg(from),
+            ],
+        );
+        // The helper keeps the last byte for a NUL: a string filling all `size` bytes (a char
+        // array without one) gets its last byte back.
+        let last = self.load(base, offset + size as i32 - 1, 1);
+        let short = self.alu(AluOp::Sub, copied, Operand::Imm(i64::from(size)));
+        let full = self.ds_is_zero(short);
+        let last = self.alu(AluOp::Mul, last, Operand::Reg(full));
+        self.store(Base::Scratch, region + size as i32 - 1, 1, Operand::Reg(last));
+        let extra = self.ds_byte_nonzero(last);
+        let len = self.alu(AluOp::Sub, copied, Operand::Imm(1));
+        let len = self.alu(AluOp::Add, len, Operand::Reg(extra));
+        // A failed read (it cannot fail on scratch memory) leaves an empty string.
+        let failed = self.ds_is_negative(len);
+        let zero = self.imm(0);
+        let len = self.ds_select(failed, zero, len);
         Canon {
             region,
             cap,
@@ -453,50 +472,81 @@ impl Lowerer<'_> {
         base
     }
 
-    /// The byte at `base + (at & (cap - 1))`: a read the verifier can bound.
-    fn ds_byte_at(&mut self, base: VReg, at: VReg, cap: u32) -> VReg {
-        let at = self.alu(AluOp::And, at, Operand::Imm(i64::from(cap - 1)));
-        let addr = self.alu(AluOp::Add, base, Operand::Reg(at));
-        self.load(Base::Reg(addr), 0, 1)
+    /// Copies the first `n` bytes of the `have`-byte region `from` to `dst`, zeros past `have`.
+    fn ds_copy_out(&mut self, from: Region, have: u32, dst: Region, n: u32) {
+        let kept = n.min(have);
+        self.copy((Base::Scratch, dst), (Base::Scratch, from), kept);
+        if n > kept {
+            self.zero(dst + kept as i32, n - kept);
+        }
     }
 
-    /// Writes `count` bytes of `s` from `start` (both already within the string) to the `n`
-    /// bytes at `dst`, zeros after them.
+    /// Writes `count` bytes of `s` from `start` (both already within the string; a negative
+    /// count is none) to the `n` bytes at `dst`, zeros after them.
     fn ds_slice(&mut self, s: &Canon, start: VReg, count: VReg, dst: Region, n: u32) {
+        let none = self.ds_is_negative(count);
+        let zero = self.imm(0);
+        let count = self.ds_select(none, zero, count);
+        let out = self.alloc(s.cap);
+        self.zero(out, s.cap);
         let base = self.ds_addr(s);
-        for i in 0..n {
-            let at = self.alu(AluOp::Add, start, Operand::Imm(i64::from(i)));
-            let byte = self.ds_byte_at(base, at, s.cap);
-            let index = self.imm(i64::from(i));
-            let keep = self.ds_less(index, count);
-            let byte = self.alu(AluOp::Mul, byte, Operand::Reg(keep));
-            self.store(Base::Scratch, dst + i as i32, 1, Operand::Reg(byte));
-        }
+        let start = self.alu(AluOp::And, start, Operand::Imm(i64::from(s.cap - 1)));
+        let from = self.alu(AluOp::Add, base, Operand::Reg(start));
+        let count = self.alu(AluOp::And, count, Operand::Imm(i64::from(s.cap - 1)));
+        self.call(
+            helper::PROBE_READ_KERNEL,
+            vec![CallArg::Scratch(out), CallArg::Reg(count), CallArg::Reg(from)],
+        );
+        self.ds_copy_out(out, s.cap, dst, n);
     }
 
     /// The last position inside the string (and before `limit`, when given) whose byte is a
     /// slash (`slash`) or is not; -1 when there is none.
     fn ds_last_where(&mut self, s: &Canon, limit: Option<VReg>, slash: bool) -> VReg {
         let result = self.imm(-1);
-        for i in 0..s.size {
-            let c = self.load(Base::Scratch, s.region + i as i32, 1);
-            let other = self.alu(AluOp::Xor, c, Operand::Imm(i64::from(b'/')));
-            let not_slash = self.ds_byte_nonzero(other);
+        let base = self.ds_addr(s);
+        self.ds_loop(s.size, |me, i| {
+            let at = me.alu(AluOp::Add, base, Operand::Reg(i));
+            let c = me.load(Base::Reg(at), 0, 1);
+            let other = me.alu(AluOp::Xor, c, Operand::Imm(i64::from(b'/')));
+            let not_slash = me.ds_byte_nonzero(other);
             let wanted = if slash {
-                self.alu(AluOp::Xor, not_slash, Operand::Imm(1))
+                me.alu(AluOp::Xor, not_slash, Operand::Imm(1))
             } else {
                 not_slash
             };
-            let at = self.imm(i64::from(i));
-            let inside = self.ds_less(at, s.len);
-            let mut hit = self.alu(AluOp::And, wanted, Operand::Reg(inside));
+            let inside = me.ds_less(i, s.len);
+            let mut hit = me.alu(AluOp::And, wanted, Operand::Reg(inside));
             if let Some(limit) = limit {
-                let before = self.ds_less(at, limit);
-                hit = self.alu(AluOp::And, hit, Operand::Reg(before));
+                let before = me.ds_less(i, limit);
+                hit = me.alu(AluOp::And, hit, Operand::Reg(before));
             }
-            self.ds_assign_if(result, hit, at);
-        }
+            me.ds_assign_if(result, hit, i);
+        });
         result
+    }
+
+    /// `for i in 0..count { body(i) }` as a real loop: the counter stays in a register the
+    /// verifier tracks exactly, and walks once per iteration.
+    fn ds_loop(&mut self, count: u32, body: impl FnOnce(&mut Self, VReg)) {
+        let i = self.imm(0);
+        let (top, done) = (self.label(), self.label());
+        self.place(top);
+        self.emit(Inst::Branch {
+            cond: Cond::Ge,
+            lhs: i,
+            rhs: Operand::Imm(i64::from(count)),
+            target: done,
+        });
+        body(self, i);
+        self.emit(Inst::Alu {
+            op: AluOp::Add,
+            dst: i,
+            lhs: i,
+            rhs: Operand::Imm(1),
+        });
+        self.emit(Inst::Jump { target: top });
+        self.place(done);
     }
 
     // ---- branch-free arithmetic ----
@@ -581,5 +631,13 @@ impl Lowerer<'_> {
             lhs: acc,
             rhs: Operand::Reg(v),
         });
+    }
+}
+
+/// The most bytes a needle compares: its literal's length, or its type's size.
+fn needle_width(e: &Expr) -> u32 {
+    match &e.kind {
+        ExprKind::Str(bytes) => bytes.len() as u32,
+        _ => e.ty.size(),
     }
 }
