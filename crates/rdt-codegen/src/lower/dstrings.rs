@@ -40,6 +40,8 @@ impl Lowerer<'_> {
             return;
         };
         let n = e.ty.size().min(size);
+        // The inputs' copies are dead once the result is written: the next value reuses them.
+        let mark = self.scratch_top;
         match op {
             DStringOp::Strjoin => self.ds_strjoin(&args[0], &args[1], region, n),
             DStringOp::Basename | DStringOp::Dirname => {
@@ -54,6 +56,7 @@ impl Lowerer<'_> {
             // Positions, not strings: lowered by `dstring_position`.
             DStringOp::Index | DStringOp::Rindex => self.zero(region, n),
         }
+        self.scratch_top = mark;
         if size > n {
             self.zero(region + n as i32, size - n);
         }
@@ -64,16 +67,19 @@ impl Lowerer<'_> {
         let ExprKind::DString { op, args } = &e.kind else {
             return self.imm(-1);
         };
+        let mark = self.scratch_top;
         let hay = self.ds_canon(&args[0], needle_width(&args[1]));
         let needle = self.ds_needle(&args[1]);
         let pos = args.get(2).map(|p| {
             let v = self.scalar(p);
             self.ds_clamp(v)
         });
-        match op {
+        let position = match op {
             DStringOp::Rindex => self.ds_rindex(&hay, &needle, pos),
             _ => self.ds_index(&hay, &needle, pos),
-        }
+        };
+        self.scratch_top = mark;
+        position
     }
 
     // ---- the functions ----
