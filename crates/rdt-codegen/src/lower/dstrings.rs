@@ -269,11 +269,7 @@ impl Lowerer<'_> {
 
     fn ds_change_case(&mut self, upper: bool, s: &Expr, dst: Region, n: u32) {
         let s = self.ds_canon(s, 0);
-        let (first, delta) = if upper {
-            (b'a', -32)
-        } else {
-            (b'A', 32)
-        };
+        let (first, delta) = if upper { (b'a', -32) } else { (b'A', 32) };
         let out = self.alloc(s.cap);
         self.zero(out, s.cap);
         let from = self.ds_addr(&s);
@@ -452,7 +448,12 @@ impl Lowerer<'_> {
         let short = self.alu(AluOp::Sub, copied, Operand::Imm(i64::from(size)));
         let full = self.ds_is_zero(short);
         let last = self.alu(AluOp::Mul, last, Operand::Reg(full));
-        self.store(Base::Scratch, region + size as i32 - 1, 1, Operand::Reg(last));
+        self.store(
+            Base::Scratch,
+            region + size as i32 - 1,
+            1,
+            Operand::Reg(last),
+        );
         let extra = self.ds_byte_nonzero(last);
         let len = self.alu(AluOp::Sub, copied, Operand::Imm(1));
         let len = self.alu(AluOp::Add, len, Operand::Reg(extra));
@@ -501,7 +502,11 @@ impl Lowerer<'_> {
         let count = self.alu(AluOp::And, count, Operand::Imm(i64::from(s.cap - 1)));
         self.call(
             helper::PROBE_READ_KERNEL,
-            vec![CallArg::Scratch(out), CallArg::Reg(count), CallArg::Reg(from)],
+            vec![
+                CallArg::Scratch(out),
+                CallArg::Reg(count),
+                CallArg::Reg(from),
+            ],
         );
         self.ds_copy_out(out, s.cap, dst, n);
     }

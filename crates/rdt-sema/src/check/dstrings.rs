@@ -37,7 +37,10 @@ impl DStringOp {
     }
 
     fn is_search(self) -> bool {
-        matches!(self, DStringOp::Strstr | DStringOp::Index | DStringOp::Rindex)
+        matches!(
+            self,
+            DStringOp::Strstr | DStringOp::Index | DStringOp::Rindex
+        )
     }
 }
 
