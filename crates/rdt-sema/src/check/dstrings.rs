@@ -148,3 +148,55 @@ fn result_size(op: DStringOp, args: &[Expr]) -> u32 {
         _ => size(0),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::MapValue;
+    use crate::{analyze, Params, Type};
+
+    /// The type of the value the script stores in its first map.
+    fn stored(script: &str) -> Type {
+        let ast = rdt_syntax::parse(script).expect("parses");
+        let program = analyze(&ast, &Params::default()).expect("checks");
+        match &program.maps[0].value {
+            MapValue::Plain(ty) => ty.clone(),
+            _ => panic!("not a plain value"),
+        }
+    }
+
+    fn first_error(script: &str) -> String {
+        let ast = rdt_syntax::parse(script).expect("parses");
+        match analyze(&ast, &Params::default()) {
+            Ok(_) => panic!("checks"),
+            Err(diags) => diags[0].message.clone(),
+        }
+    }
+
+    #[test]
+    fn results_are_sized_from_their_inputs() {
+        let size = |s: &str| stored(&format!("BEGIN {{ @x = {s}; }}")).size();
+        assert_eq!(size("strjoin(\"ab\", \"cde\")"), 6);
+        assert_eq!(size("basename(\"\")"), 2);
+        assert_eq!(size("dirname(\"/usr/bin\")"), 9);
+        assert_eq!(size("substr(\"abcdef\", 1)"), 7);
+        assert_eq!(size("lltostr(-1)"), 21);
+        assert_eq!(size("toupper(str(0))"), 64);
+        let joined = stored("config = { strsize = 1024 } BEGIN { @x = strjoin(str(0), str(0)); }");
+        assert_eq!(joined, Type::Str { size: 1024 });
+    }
+
+    #[test]
+    fn positions_are_signed_integers() {
+        assert!(stored("BEGIN { @x = index(\"abc\", \"b\"); }").is_int());
+        assert!(stored("BEGIN { @x = rindex(\"abc\", \"b\", 2); }").is_int());
+    }
+
+    #[test]
+    fn wrong_arguments_are_errors() {
+        assert!(first_error("BEGIN { @x = basename(1); }").contains("needs a string"));
+        assert!(first_error("BEGIN { @x = substr(\"a\", \"b\"); }").contains("needs an integer"));
+        assert!(first_error("BEGIN { @x = strjoin(\"a\"); }").contains("argument"));
+        let search = "config = { strsize = 1024 } BEGIN { @x = strstr(str(0), str(1)); }";
+        assert!(first_error(search).contains("too large"));
+    }
+}
