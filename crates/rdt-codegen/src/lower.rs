@@ -19,6 +19,7 @@ mod bpf_loop;
 mod bswap;
 mod callback;
 mod data_loc;
+mod dstrings;
 mod func_ip;
 mod funcs_extra;
 mod kmem;
@@ -522,6 +523,7 @@ impl<'a> Lowerer<'a> {
                 }
             }
             ExprKind::Deref { addr, user } => self.read_str_at(addr, *user, region, size),
+            ExprKind::DString { .. } => self.dstring_into(e, region, size),
             ExprKind::ReadStr { ptr, len } => {
                 let src_size = e.ty.size().min(size);
                 self.zero(region, size);
@@ -703,6 +705,7 @@ impl<'a> Lowerer<'a> {
             }
             ExprKind::CtxDataLoc { offset, rel } => self.data_loc_addr(*offset, *rel),
             ExprKind::Bswap(x) => self.bswap(x, e.ty.size()),
+            ExprKind::DString { .. } => self.dstring_position(e),
             ExprKind::SyscallRegs { offset } => {
                 let regs = self.vreg();
                 self.emit(Inst::LoadCtx {

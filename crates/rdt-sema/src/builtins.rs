@@ -1,7 +1,7 @@
 //! The builtin variables and functions of the language: one table entry each. Their lowering to
 //! instructions lives in rdt-codegen, keyed by the same [`Builtin`] / [`Function`] values.
 
-use crate::ir::Builtin;
+use crate::ir::{Builtin, DStringOp};
 use crate::Type;
 
 /// `(name, builtin)`; bpftrace names first, D aliases after.
@@ -129,6 +129,8 @@ pub enum Function {
     Strerror,
     /// `reg("ip")`: a register saved in the probe's `struct pt_regs` (check/reg.rs).
     Reg,
+    /// DTrace's string functions, computed in the kernel (check/dstrings.rs).
+    DString(DStringOp),
 }
 
 impl Function {
@@ -658,6 +660,87 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         min_args: 1,
         max_args: 1,
         usage: "trace(value)",
+        unsafe_only: false,
+    },
+    // DTrace's string functions, computed in the kernel (see check/dstrings.rs).
+    FunctionDef {
+        name: "strjoin",
+        function: Function::DString(DStringOp::Strjoin),
+        min_args: 2,
+        max_args: 2,
+        usage: "strjoin(string, string)",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "basename",
+        function: Function::DString(DStringOp::Basename),
+        min_args: 1,
+        max_args: 1,
+        usage: "basename(string)",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "dirname",
+        function: Function::DString(DStringOp::Dirname),
+        min_args: 1,
+        max_args: 1,
+        usage: "dirname(string)",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "substr",
+        function: Function::DString(DStringOp::Substr),
+        min_args: 2,
+        max_args: 3,
+        usage: "substr(string, index[, length])",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "lltostr",
+        function: Function::DString(DStringOp::Lltostr),
+        min_args: 1,
+        max_args: 1,
+        usage: "lltostr(integer)",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "strstr",
+        function: Function::DString(DStringOp::Strstr),
+        min_args: 2,
+        max_args: 2,
+        usage: "strstr(string, substring)",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "index",
+        function: Function::DString(DStringOp::Index),
+        min_args: 2,
+        max_args: 3,
+        usage: "index(string, substring[, start])",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "rindex",
+        function: Function::DString(DStringOp::Rindex),
+        min_args: 2,
+        max_args: 3,
+        usage: "rindex(string, substring[, start])",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "toupper",
+        function: Function::DString(DStringOp::Toupper),
+        min_args: 1,
+        max_args: 1,
+        usage: "toupper(string)",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "tolower",
+        function: Function::DString(DStringOp::Tolower),
+        min_args: 1,
+        max_args: 1,
+        usage: "tolower(string)",
         unsafe_only: false,
     },
 ];

@@ -25,6 +25,7 @@ mod aggregate;
 mod array_index;
 mod arrays;
 mod bswap;
+mod dstrings;
 mod funcs_extra;
 mod ktypes;
 mod map_ops;
@@ -973,6 +974,7 @@ impl<'a> ClauseChecker<'a> {
             Function::Strftime => self.strftime(args, span),
             Function::Bswap => self.bswap_call(&args[0], span),
             Function::Reg => self.reg_call(&args[0], span),
+            Function::DString(op) => self.dstring_call(op, name, args, span),
             _ => {
                 self.error(
                     Diagnostic::error(span, format!("{name}() has no value"))

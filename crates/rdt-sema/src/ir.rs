@@ -415,6 +415,12 @@ pub enum ExprKind {
     StrLen(Box<Expr>),
     /// `bswap(x)`: the integer's bytes reversed, over the width of the expression's type.
     Bswap(Box<Expr>),
+    /// A DTrace string function (`basename(s)`, `strjoin(a, b)`, …) computed in the kernel:
+    /// a string in scratch memory, or a position for `index`/`rindex` (check/dstrings.rs).
+    DString {
+        op: DStringOp,
+        args: Vec<Expr>,
+    },
     /// The value of the expression's type stored at address `addr` in kernel memory, or in user
     /// memory when `user`; read with `bpf_probe_read_*`, a failed read counted. Struct and array
     /// types are places: member access and indexing move `addr`, nothing is read for them.
@@ -442,6 +448,21 @@ pub enum ExprKind {
         value: Box<Expr>,
         after: Vec<Stmt>,
     },
+}
+
+/// DTrace's string functions (check/dstrings.rs, lowered in rdt-codegen's lower/dstrings.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DStringOp {
+    Strjoin,
+    Basename,
+    Dirname,
+    Substr,
+    Lltostr,
+    Strstr,
+    Index,
+    Rindex,
+    Toupper,
+    Tolower,
 }
 
 /// Values that come from the kernel's view of the current event.
