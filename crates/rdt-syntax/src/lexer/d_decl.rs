@@ -4,35 +4,12 @@
 //! to the parser as an option named `declare NAME` whose value is the declared type, as it does
 //! for `inline` constants; rdt-sema reads the global ones (d_globals.rs).
 
-use super::token::PragmaOption;
+use super::token::{PragmaOption, TYPE_WORDS};
 
-/// Words a declared type can start with.
-const TYPE_WORDS: &[&str] = &[
-    "int",
-    "char",
-    "short",
-    "long",
-    "unsigned",
-    "signed",
-    "string",
-    "struct",
-    "union",
-    "enum",
-    "int8_t",
-    "int16_t",
-    "int32_t",
-    "int64_t",
-    "uint8_t",
-    "uint16_t",
-    "uint32_t",
-    "uint64_t",
-    "uintptr_t",
-    "size_t",
-    "ssize_t",
-    "pid_t",
-    "uid_t",
-    "gid_t",
-    "void",
+/// Words a declared type can start with besides the integer type words of casts
+/// ([`TYPE_WORDS`]).
+const MORE_TYPE_WORDS: &[&str] = &[
+    "string", "struct", "union", "enum", "pid_t", "uid_t", "gid_t",
 ];
 
 /// The length of the declaration at the start of `text`, up to and including its `;`, if the
@@ -57,7 +34,9 @@ pub fn declaration_len(text: &str) -> Option<usize> {
     let name = name.trim_start_matches('*');
     let valid_name = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    let typed = ty.first().is_some_and(|w| TYPE_WORDS.contains(w));
+    let typed = ty
+        .first()
+        .is_some_and(|w| TYPE_WORDS.contains(w) || MORE_TYPE_WORDS.contains(w));
     (valid_name && typed).then_some(end + 1)
 }
 
