@@ -45,6 +45,8 @@ pub enum Context {
     },
     /// One USDT probe site: its arguments as the note describes them at that site.
     Usdt(usdt::UsdtContext),
+    /// D's `profile-N` and `tick-N`: `arg0` is the kernel PC, `arg1` the user PC (timer.rs).
+    DTimer,
 }
 
 /// A context value a probe resolved for a name used in the script.
@@ -182,7 +184,7 @@ impl Context {
             )
             .with_label("no debug information is read for user-space functions")
             .with_help("use `arg0`, `arg1`, … for the raw arguments")),
-            Context::None => Err(no_args("args", span, probe)),
+            Context::None | Context::DTimer => Err(no_args("args", span, probe)),
         }
     }
 
@@ -224,6 +226,11 @@ impl Context {
             Context::Tracepoint(_) => Err(no_args(&format!("arg{index}"), span, probe).with_help(
                 "tracepoint arguments are named: use `args.<field>` (rdt -lv lists them)",
             )),
+            Context::DTimer => timer::d_arg(index).ok_or_else(|| {
+                no_args(&format!("arg{index}"), span, probe)
+                    .with_label("a profile or tick probe has arg0 and arg1")
+                    .with_help("arg0 is the kernel PC (0 in user mode), arg1 the user PC (0 in the kernel)")
+            }),
             Context::None => Err(no_args(&format!("arg{index}"), span, probe)),
         }
     }

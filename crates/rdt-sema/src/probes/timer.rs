@@ -1,8 +1,10 @@
 //! `interval:UNIT:N` (one CPU) and `profile:UNIT:N` (every CPU): software cpu-clock perf events.
 //! D spellings: `tick-1s`, `profile-997` (a bare number is hertz).
 
-use super::{Context, Instance};
-use crate::ir::{Attach, ProgType, TimerPeriod};
+use super::{Context, Instance, Resolved};
+use crate::ir::{Attach, Expr, ExprKind, ProgType, TimerPeriod};
+use crate::Type;
+use rdt_syntax::ast::BinOp;
 use rdt_syntax::{Diagnostic, Span};
 
 pub fn expand(kind: &str, rest: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
@@ -19,7 +21,50 @@ pub fn expand_d(kind: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
     let (name, spec) = kind.split_once('-').unwrap_or((kind, ""));
     let all_cpus = name == "profile";
     let period = suffixed_period(spec, span)?;
-    Ok(vec![instance(name, period, all_cpus)])
+    let mut instance = instance(name, period, all_cpus);
+    instance.context = Context::DTimer;
+    Ok(vec![instance])
+}
+
+/// Where a perf event program's context (`struct bpf_perf_event_data`, whose first member is
+/// the interrupted `struct pt_regs`) holds the x86-64 instruction pointer and code segment.
+const REGS_IP: u32 = 16 * 8;
+const REGS_CS: u32 = 17 * 8;
+
+/// D's `arg0` / `arg1` in `profile-N` and `tick-N`: the PC the timer interrupted, as `arg0`
+/// when it was in the kernel and as `arg1` when it was in user space (the other one is 0), so
+/// `profile-99 /arg1/` samples only user code. The privilege level is the low 2 bits of CS.
+pub fn d_arg(index: u8) -> Option<Resolved> {
+    let want_user = match index {
+        0 => false,
+        1 => true,
+        _ => return None,
+    };
+    let e = |kind| {
+        Box::new(Expr {
+            kind,
+            ty: Type::U64,
+            span: Span::default(),
+        })
+    };
+    let binary = |op, lhs, rhs| e(ExprKind::Binary { op, lhs, rhs });
+    let cpl = binary(
+        BinOp::BitAnd,
+        e(ExprKind::CtxField { offset: REGS_CS }),
+        e(ExprKind::Int(3)),
+    );
+    let in_user = binary(BinOp::Eq, cpl, e(ExprKind::Int(3)));
+    let pc = e(ExprKind::CtxField { offset: REGS_IP });
+    let zero = e(ExprKind::Int(0));
+    let (then, els) = if want_user { (pc, zero) } else { (zero, pc) };
+    Some(Resolved {
+        kind: ExprKind::Ternary {
+            cond: in_user,
+            then,
+            els,
+        },
+        ty: Type::U64,
+    })
 }
 
 /// `997`, `10ms`, `1sec`, `2h`: a count with DTrace's optional unit suffix (hertz without one).
