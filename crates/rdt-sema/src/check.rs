@@ -30,6 +30,7 @@ mod funcs_extra;
 mod ktypes;
 mod map_ops;
 mod printf_checks;
+mod psinfo;
 mod reg;
 mod stacks;
 mod symbolic;
@@ -996,6 +997,9 @@ impl<'a> ClauseChecker<'a> {
     ) -> Option<Expr> {
         if locals::is_local_base(base) {
             return self.read_local(base, field, span);
+        }
+        if psinfo::is_psinfo_base(base) {
+            return self.psinfo_member(field, field_span, span);
         }
         if let Some(e) = self.tuple_field(base, field, span) {
             return e;

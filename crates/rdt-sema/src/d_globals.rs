@@ -98,6 +98,7 @@ fn is_reserved(name: &str, program: &Program) -> bool {
         "cpid",
         "curtask",
         "curthread",
+        "curpsinfo",
         "kstack",
         "ustack",
         "stack",

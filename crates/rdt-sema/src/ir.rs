@@ -463,6 +463,9 @@ pub enum DStringOp {
     Rindex,
     Toupper,
     Tolower,
+    /// `curpsinfo->pr_psargs` (check/psinfo.rs): the user memory from `args[0]` to `args[1]`
+    /// (`mm->arg_start`, `mm->arg_end`), NULs between the arguments turned into spaces.
+    Psargs,
 }
 
 /// Values that come from the kernel's view of the current event.

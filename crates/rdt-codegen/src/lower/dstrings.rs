@@ -9,6 +9,7 @@
 //! verifier can bound the write.
 
 use super::{Lowerer, Region};
+use crate::artifact::Counter;
 use crate::insn::helper;
 use crate::lir::{AluOp, Base, CallArg, Cond, Inst, Operand, VReg};
 use rdt_sema::ir::{DStringOp, Expr, ExprKind};
@@ -53,6 +54,7 @@ impl Lowerer<'_> {
             DStringOp::Toupper | DStringOp::Tolower => {
                 self.ds_change_case(*op == DStringOp::Toupper, &args[0], region, n)
             }
+            DStringOp::Psargs => self.ds_psargs(&args[0], &args[1], region, n),
             // Positions, not strings: lowered by `dstring_position`.
             DStringOp::Index | DStringOp::Rindex => self.zero(region, n),
         }
@@ -292,6 +294,43 @@ impl Lowerer<'_> {
             me.store(Base::Reg(at), 0, 1, Operand::Reg(c));
         });
         self.ds_copy_out(out, s.cap, dst, n);
+    }
+
+    /// `curpsinfo->pr_psargs`: up to `n - 1` bytes of the user memory from `start` to `end`
+    /// (the process's argument strings, each ending in a NUL), the NULs before the last byte
+    /// read turned into spaces. A failed read gives "" (and is counted).
+    fn ds_psargs(&mut self, start: &Expr, end: &Expr, dst: Region, n: u32) {
+        let out = self.alloc(n);
+        self.zero(out, n);
+        let from = self.scalar(start);
+        let to_end = self.scalar(end);
+        let len = self.alu(AluOp::Sub, to_end, Operand::Reg(from));
+        self.clamp_at_most(len, n - 1);
+        let r = self.call(
+            helper::PROBE_READ_USER,
+            vec![CallArg::Scratch(out), CallArg::Reg(len), CallArg::Reg(from)],
+        );
+        self.count_unless(r, Cond::Sge, Counter::ReadFaults);
+        let failed = self.ds_is_negative(r);
+        let zero = self.imm(0);
+        let len = self.ds_select(failed, zero, len);
+        let last = self.alu(AluOp::Sub, len, Operand::Imm(1));
+        let base = self.vreg();
+        self.emit(Inst::ScratchAddr {
+            dst: base,
+            offset: out,
+        });
+        self.ds_loop(n - 1, |me, i| {
+            let at = me.alu(AluOp::Add, base, Operand::Reg(i));
+            let c = me.load(Base::Reg(at), 0, 1);
+            let nul = me.ds_is_zero(c);
+            let between = me.ds_less(i, last);
+            let fill = me.alu(AluOp::And, nul, Operand::Reg(between));
+            let space = me.alu(AluOp::Mul, fill, Operand::Imm(i64::from(b' ')));
+            let c = me.alu(AluOp::Add, c, Operand::Reg(space));
+            me.store(Base::Reg(at), 0, 1, Operand::Reg(c));
+        });
+        self.ds_copy_out(out, n, dst, n);
     }
 
     // ---- searching ----

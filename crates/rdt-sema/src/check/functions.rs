@@ -66,8 +66,18 @@ impl ClauseChecker<'_> {
     }
 
     /// `ppid`: `curtask->real_parent->tgid`, checked and read like the script had written it.
-    fn ppid(&mut self, span: Span) -> Option<Expr> {
-        let field = |base: ast::Expr, name: &str| ast::Expr {
+    pub(super) fn ppid(&mut self, span: Span) -> Option<Expr> {
+        let tgid = self.curtask_chain(&["real_parent", "tgid"], span)?;
+        Some(typed(ExprKind::Cast(Box::new(tgid)), Type::U32, span))
+    }
+
+    /// `curtask->a->b…`, checked as if the script had written it.
+    pub(super) fn curtask_chain(&mut self, members: &[&str], span: Span) -> Option<Expr> {
+        let curtask = ast::Expr {
+            kind: ast::ExprKind::Ident("curtask".into()),
+            span,
+        };
+        let chain = members.iter().fold(curtask, |base, name| ast::Expr {
             kind: ast::ExprKind::Field {
                 base: Box::new(base),
                 field: name.to_string(),
@@ -75,13 +85,8 @@ impl ClauseChecker<'_> {
                 arrow: true,
             },
             span,
-        };
-        let curtask = ast::Expr {
-            kind: ast::ExprKind::Ident("curtask".into()),
-            span,
-        };
-        let tgid = self.expr(&field(field(curtask, "real_parent"), "tgid"))?;
-        Some(typed(ExprKind::Cast(Box::new(tgid)), Type::U32, span))
+        });
+        self.expr(&chain)
     }
 
     /// Checks a call of a string function or action (see
