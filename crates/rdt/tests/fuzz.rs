@@ -382,7 +382,7 @@ impl Gen {
         }
         self.budget -= 1;
         let e = 1 + self.rng.below(4) as usize;
-        match self.rng.below(22) {
+        match self.rng.below(25) {
             0 | 1 => {
                 let ty = if self.rng.chance(65) {
                     Ty::Int
@@ -450,6 +450,27 @@ impl Gen {
                 }
             }
             10 | 11 => self.printf(e),
+            22 => {
+                // bpftrace 0.22's typed declaration: later values wrap to its width.
+                let v = self.fresh("$v");
+                let ty = *self.rng.pick(&["uint8", "int16", "uint32", "int64"]);
+                let x = self.int_expr(e);
+                self.line(&format!("let {v}: {ty} = {x};"));
+                self.scopes.last_mut().unwrap().push((v, Ty::Int));
+            }
+            23 => {
+                // A D global, then read back into a map.
+                let x = self.int_expr(e);
+                self.line(&format!("dglobal = {x};"));
+                self.line("@sc = dglobal;");
+            }
+            24 => {
+                let s = self.str_expr(e);
+                let f = *self
+                    .rng
+                    .pick(&["basename", "dirname", "toupper", "tolower"]);
+                self.line(&format!("@ms[{f}({s})] = count();"));
+            }
             12 | 13 if depth > 0 => {
                 let c = self.cond(e);
                 self.line(&format!("if ({c}) {{"));
