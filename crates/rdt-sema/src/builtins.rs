@@ -296,6 +296,32 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         usage: "usym(user address)",
         unsafe_only: false,
     },
+    // D's names for the same: `func(pc)` and `sym(pc)` the kernel function a PC is in,
+    // `ufunc(pc)` the user one (`profile-997 /arg0/ { @[func(arg0)] = count(); }`).
+    FunctionDef {
+        name: "func",
+        function: Function::Symbol { user: false },
+        min_args: 1,
+        max_args: 1,
+        usage: "func(kernel PC)",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "sym",
+        function: Function::Symbol { user: false },
+        min_args: 1,
+        max_args: 1,
+        usage: "sym(kernel address)",
+        unsafe_only: false,
+    },
+    FunctionDef {
+        name: "ufunc",
+        function: Function::Symbol { user: true },
+        min_args: 1,
+        max_args: 1,
+        usage: "ufunc(user PC)",
+        unsafe_only: false,
+    },
     FunctionDef {
         name: "kaddr",
         function: Function::Kaddr,
