@@ -290,7 +290,7 @@ impl<'a> ClauseChecker<'a> {
                 self.error(
                     Diagnostic::error(format_span(fmt_expr.span, format, offset), message)
                         .with_label("in this format string")
-                        .with_help("conversions: %d %i %u %x %X %o %s %c %p %Y %%"),
+                        .with_help(format!("conversions: {}", crate::format::SUPPORTED)),
                 );
                 return None;
             }

@@ -91,7 +91,8 @@ pub enum Piece {
 /// Width and precision above this are refused: they would only make rdt allocate absurdly.
 const MAX_WIDTH: usize = 4096;
 
-const SUPPORTED: &str = "%d %i %u %x %X %o %s %c %p %Y %%";
+/// The conversions printf takes, as messages list them.
+pub const SUPPORTED: &str = "%d %i %u %x %X %o %s %c %p %Y %%";
 
 /// Checks a format string and lists its conversions (one per argument, in order; `%%` is not
 /// one). An error gives the byte offset in `format` of the offending character and a message.
