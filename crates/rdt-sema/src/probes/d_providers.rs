@@ -27,7 +27,12 @@ enum Narrowing {
     ProcessDead,
     /// A syscall return probe whose return value is negative.
     SyscallFailed,
+    /// `task_newtask` for a task sharing its creator's thread group (`CLONE_THREAD`).
+    NewThread,
 }
+
+/// `CLONE_THREAD` from include/uapi/linux/sched.h.
+const CLONE_THREAD: i64 = 0x10000;
 
 /// One D probe and the tracepoints that fire at its moment.
 struct DProbe {
@@ -94,6 +99,13 @@ const PROBES: &[DProbe] = &[
         "create",
         &["sched:sched_process_fork"],
         Narrowing::None,
+    ),
+    // copy_process, in the creating thread, for a new thread of its process.
+    probe(
+        "proc",
+        "lwp-create",
+        &["task:task_newtask"],
+        Narrowing::NewThread,
     ),
     // In the sender (__send_signal_locked).
     probe(
@@ -169,12 +181,6 @@ const UNAVAILABLE: &[(&str, &str, &str, &str)] = &[
         "lwp-start",
         "no tracepoint fires in a new thread before its first instruction",
         "`proc:::create` fires in the creating thread with `args->child_pid`",
-    ),
-    (
-        "proc",
-        "lwp-create",
-        "`sched_process_fork` does not tell a new thread from a new process",
-        "`proc:::create` fires for both, with `args->child_pid`",
     ),
     (
         "io",
@@ -280,6 +286,17 @@ fn narrow(instance: &mut Instance, narrowing: Narrowing, span: Span) {
             ),
             Err(_) => return,
         },
+        (Narrowing::NewThread, Context::Tracepoint(tp)) => match tp.field("clone_flags", span) {
+            Ok(flags) => (
+                ExprKind::Binary {
+                    op: BinOp::BitAnd,
+                    lhs: Box::new(expr(flags.kind, flags.ty)),
+                    rhs: Box::new(expr(ExprKind::Int(CLONE_THREAD), Type::U64)),
+                },
+                Type::U64,
+            ),
+            Err(_) => return,
+        },
         _ => return,
     };
     instance.guard = Some(match instance.guard.take() {
@@ -362,6 +379,7 @@ fn narrowing_note(n: Narrowing) -> &'static str {
         Narrowing::None => "",
         Narrowing::ProcessDead => " when group_dead (the last thread exits)",
         Narrowing::SyscallFailed => " when ret < 0",
+        Narrowing::NewThread => " when clone_flags has CLONE_THREAD",
     }
 }
 
