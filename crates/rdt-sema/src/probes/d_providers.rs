@@ -10,6 +10,7 @@
 
 use super::{list::Listed, tracepoint, Context, Instance};
 use crate::ir::{Expr, ExprKind};
+use crate::probe_names::ProbeNames;
 use crate::Type;
 use rdt_btf::tracefs::glob_match;
 use rdt_syntax::ast::BinOp;
@@ -318,6 +319,33 @@ fn expr(kind: ExprKind, ty: Type) -> Expr {
         ty,
         span: Span::default(),
     }
+}
+
+/// `probeprov`, `probename`, … of a D provider's probe: the D probe an instance of `spec` stands
+/// for, not its tracepoint. Module `vmlinux` and an empty function, as Oracle Linux DTrace names
+/// them.
+pub fn probe_names(spec: &str, instance: &Instance) -> Option<ProbeNames> {
+    let (provider, name) = spec.split_once(":::")?;
+    let Context::Tracepoint(tp) = &instance.context else {
+        return None;
+    };
+    let (category, event) = tp.event();
+    let event = format!("{category}:{event}");
+    let p = PROBES.iter().find(|p| {
+        p.provider == provider
+            && glob_match(name, p.name)
+            && p.tracepoints.contains(&event.as_str())
+            // Two D probes on one tracepoint (exit, lwp-exit) differ in their narrowing; a
+            // syscall instance always has its number check.
+            && (tp.is_syscall() || (p.narrowing == Narrowing::None) == instance.guard.is_none())
+    })?;
+    Some(ProbeNames {
+        probe: format!("{provider}:::{}", p.name),
+        provider: provider.to_string(),
+        module: "vmlinux".into(),
+        function: String::new(),
+        name: p.name.to_string(),
+    })
 }
 
 /// The error for `args` used whole (DTrace's `args[0]`) in a D provider's probe: its typed
