@@ -838,14 +838,16 @@ impl<'a> ClauseChecker<'a> {
         } else if let Some(index) = name.strip_prefix("arg").and_then(|n| n.parse::<u8>().ok()) {
             Some(self.context.arg(index, span, self.probe_kind))
         } else if name == "args" {
-            Some(Err(Diagnostic::error(
+            let d_provider =
+                crate::probes::d_providers::whole_args(span, self.probe_kind, self.context);
+            Some(Err(d_provider.unwrap_or_else(|| Diagnostic::error(
                 span,
                 "`args` is a structure; use one of its fields",
             )
             .with_label("needs a field")
             .with_help(
                 "for example `args.filename`; `rdt -lv <probe>` lists the fields",
-            )))
+            ))))
         } else {
             None
         };

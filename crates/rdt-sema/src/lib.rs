@@ -282,7 +282,8 @@ fn check_all(
                 kind,
                 options.strsize,
             );
-            checker.lang.probe = probe_names::ProbeNames::of(first);
+            checker.lang.probe = probes::d_providers::probe_names(&group.spec.text, first)
+                .unwrap_or_else(|| probe_names::ProbeNames::of(first));
             checker.lang.inline = options.inline.clone();
             let predicate = ec
                 .clause

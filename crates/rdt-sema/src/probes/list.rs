@@ -2,7 +2,7 @@
 //! which kinds a pattern concerns and joins their answers. A new kind adds one row to
 //! [`LISTERS`].
 
-use super::{fentry, kprobe, perf, rawtracepoint, tracepoint, uprobe, usdt};
+use super::{d_providers, fentry, kprobe, perf, rawtracepoint, tracepoint, uprobe, usdt};
 use rdt_btf::tracefs::glob_match;
 
 /// One listed probe: its full name (`tracepoint:sched:sched_switch`) and, for `-lv`, its
@@ -84,6 +84,9 @@ pub const LISTERS: &[ListedKind] = &[
     user("uprobe", &["u"], uprobe::list_uprobes),
     user("uretprobe", &["ur"], uprobe::list_uretprobes),
     user("usdt", &["U"], usdt::list),
+    kernel("proc", &[], |q| d_providers::list("proc", q.glob, q.verbose)),
+    kernel("sched", &[], |q| d_providers::list("sched", q.glob, q.verbose)),
+    kernel("io", &[], |q| d_providers::list("io", q.glob, q.verbose)),
 ];
 
 /// What `-l PATTERN` prints, and a warning per kind that could not be listed.

@@ -4,6 +4,7 @@
 //! follows the [`Attach`] value chosen here.
 
 pub mod btf_args;
+pub mod d_providers;
 mod fentry;
 mod kprobe;
 pub mod list;
@@ -109,6 +110,7 @@ pub fn expand(text: &str, span: Span, params: &Params) -> Result<Vec<Instance>, 
             uprobe::expand(kind, rest.unwrap_or(""), span, params)
         }
         "usdt" | "U" => usdt::expand(rest.unwrap_or(""), span, params),
+        "proc" | "sched" | "io" => d_providers::expand(kind, text, span),
         _ => Err(unknown_kind(text, kind, span)),
     }
 }
@@ -138,6 +140,9 @@ const KINDS: &[&str] = &[
     "fexit",
     "software",
     "hardware",
+    "proc",
+    "sched",
+    "io",
 ];
 
 fn unknown_kind(text: &str, kind: &str, span: Span) -> Diagnostic {

@@ -157,6 +157,17 @@ fn syscall_guard(sc: Syscall) -> (ExprKind, Type) {
 }
 
 impl TracepointContext {
+    /// The tracepoint's category and name (`sched`, `sched_switch`).
+    pub fn event(&self) -> (&str, &str) {
+        (&self.category, &self.name)
+    }
+
+    /// The names of the record's own fields (not the common ones).
+    pub fn field_names(&self) -> Vec<&str> {
+        let fields = self.format.fields.iter().filter(|f| !f.common);
+        fields.map(|f| f.name.as_str()).collect()
+    }
+
     pub fn is_syscall(&self) -> bool {
         self.syscall.is_some()
     }
