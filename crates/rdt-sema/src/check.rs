@@ -840,14 +840,11 @@ impl<'a> ClauseChecker<'a> {
         } else if name == "args" {
             let d_provider =
                 crate::probes::d_providers::whole_args(span, self.probe_kind, self.context);
-            Some(Err(d_provider.unwrap_or_else(|| Diagnostic::error(
-                span,
-                "`args` is a structure; use one of its fields",
-            )
-            .with_label("needs a field")
-            .with_help(
-                "for example `args.filename`; `rdt -lv <probe>` lists the fields",
-            ))))
+            Some(Err(d_provider.unwrap_or_else(|| {
+                Diagnostic::error(span, "`args` is a structure; use one of its fields")
+                    .with_label("needs a field")
+                    .with_help("for example `args.filename`; `rdt -lv <probe>` lists the fields")
+            })))
         } else {
             None
         };

@@ -84,8 +84,12 @@ pub const LISTERS: &[ListedKind] = &[
     user("uprobe", &["u"], uprobe::list_uprobes),
     user("uretprobe", &["ur"], uprobe::list_uretprobes),
     user("usdt", &["U"], usdt::list),
-    kernel("proc", &[], |q| d_providers::list("proc", q.glob, q.verbose)),
-    kernel("sched", &[], |q| d_providers::list("sched", q.glob, q.verbose)),
+    kernel("proc", &[], |q| {
+        d_providers::list("proc", q.glob, q.verbose)
+    }),
+    kernel("sched", &[], |q| {
+        d_providers::list("sched", q.glob, q.verbose)
+    }),
     kernel("io", &[], |q| d_providers::list("io", q.glob, q.verbose)),
 ];
 
