@@ -215,6 +215,9 @@ impl ClauseChecker<'_> {
         index: &ast::Expr,
         span: Span,
     ) -> Option<Expr> {
+        if let Some(arg) = self.positional_args(base, index, span) {
+            return arg;
+        }
         let value = self.expr(base);
         let idx = self.expr(index);
         let (value, idx) = (value?, idx?);
@@ -739,5 +742,30 @@ fn ty_or(ty: &Type, fallback: Type) -> Type {
         ty.clone()
     } else {
         fallback
+    }
+}
+
+impl ClauseChecker<'_> {
+    /// D's `args[N]`: the probe's N-th argument by position, where its arguments have an order
+    /// (`fbt::vfs_read:entry { args[2] }`, `syscall::read:entry { args[0] }`).
+    fn positional_args(
+        &mut self,
+        base: &ast::Expr,
+        index: &ast::Expr,
+        span: Span,
+    ) -> Option<Option<Expr>> {
+        let (ast::ExprKind::Ident(name), ast::ExprKind::Int(n)) = (&base.kind, &index.kind) else {
+            return None;
+        };
+        if name != "args" {
+            return None;
+        }
+        match self.context.arg_at(*n, span)? {
+            Ok(r) => Some(Some(typed(r.kind, r.ty, span))),
+            Err(d) => {
+                self.error(d);
+                Some(None)
+            }
+        }
     }
 }

@@ -156,6 +156,12 @@ impl BtfContext {
         }
     }
 
+    /// The names of the parameters, in order, if the prototype is known.
+    pub fn param_names(&self) -> Option<Vec<String>> {
+        let typed = self.args().ok()?;
+        Some(typed.args.iter().map(|a| a.name.clone()).collect())
+    }
+
     /// `args.name`.
     pub fn field(&self, field: &str, span: Span) -> Result<Resolved, Diagnostic> {
         let typed = self.args().map_err(|why| {

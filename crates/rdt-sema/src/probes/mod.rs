@@ -240,6 +240,39 @@ impl Context {
         }
     }
 
+    /// Resolves D's `args[N]`, the N-th argument by position, where the probe's arguments have
+    /// an order: a kernel function's parameters (fbt, kprobe, fentry) and a syscall's
+    /// arguments (on return, `args[0]` and `args[1]` are the return value). `None` elsewhere.
+    pub fn arg_at(&self, index: u64, span: Span) -> Option<Result<Resolved, Diagnostic>> {
+        let names: Vec<String> = match self {
+            Context::Btf(b) => b.param_names()?,
+            Context::Tracepoint(tp) if tp.is_syscall_exit() => vec!["ret".into(), "ret".into()],
+            Context::Tracepoint(tp) if tp.is_syscall() => tp
+                .field_names()
+                .into_iter()
+                .filter(|n| *n != "__syscall_nr")
+                .map(String::from)
+                .collect(),
+            _ => return None,
+        };
+        let Some(name) = usize::try_from(index).ok().and_then(|i| names.get(i)) else {
+            return Some(Err(Diagnostic::error(
+                span,
+                format!("`args[{index}]` is past the last argument"),
+            )
+            .with_label(format!("this probe has {} arguments", names.len()))
+            .with_help(format!(
+                "index them from 0 to {}",
+                names.len().saturating_sub(1)
+            ))));
+        };
+        Some(match self {
+            Context::Btf(b) => b.field(name, span),
+            Context::Tracepoint(tp) => tp.field(name, span),
+            _ => return None,
+        })
+    }
+
     /// Resolves D's `errno`: known in syscall return probes.
     pub fn errno(&self, span: Span, probe: &str) -> Result<Resolved, Diagnostic> {
         match self {
