@@ -737,6 +737,7 @@ impl<'a> ClauseChecker<'a> {
             ast::ExprKind::Var(name) if name == "target" && self.lookup_var(name).is_none() => {
                 self.target_pid(span)
             }
+            ast::ExprKind::Var(name) if self.is_d_macro(name) => Some(d_macro(name, span)),
             ast::ExprKind::Var(name) => match self.lookup_var(name) {
                 Some(id) if self.vars[id] == Type::Void => {
                     self.error(let_decl::read_before_assigned(name, span));
@@ -796,6 +797,15 @@ impl<'a> ClauseChecker<'a> {
             } => self.incdec_value(target, *increment, *prefix, span),
             ast::ExprKind::Index { base, index } => self.index(base, index, span),
         }
+    }
+
+    /// D's macro variables for the tracer itself, `$pid` and `$ppid` (`/pid != $pid/` keeps
+    /// the tracer out), where the script has no variable of that name.
+    fn is_d_macro(&self, name: &str) -> bool {
+        matches!(name, "pid" | "ppid")
+            && self.lookup_var(name).is_none()
+            && !self.lang.out_of_scope.contains(name)
+            && !self.lang.failed_assignments.contains(name)
     }
 
     fn target_pid(&mut self, span: Span) -> Option<Expr> {
@@ -1333,4 +1343,14 @@ fn int_type_named(name: &str) -> Option<Type> {
 fn format_span(literal: Span, text: &str, offset: usize) -> Span {
     let start = literal.start as usize + 1 + offset.min(text.len());
     Span::new(start, (start + 2).min(literal.end as usize).max(start + 1))
+}
+
+/// The value of D's `$pid` (rdt's own process) or `$ppid` (its parent), known when compiling.
+fn d_macro(name: &str, span: Span) -> Expr {
+    let pid = if name == "pid" {
+        std::process::id()
+    } else {
+        std::os::unix::process::parent_id()
+    };
+    typed(ExprKind::Int(i64::from(pid)), Type::U32, span)
 }
