@@ -754,6 +754,7 @@ impl<'a> ClauseChecker<'a> {
                     let mut d = Diagnostic::error(span, format!("unknown variable `${name}`"))
                         .with_label("not assigned before this use");
                     if self.lang.out_of_scope.contains(name) {
+                        self.lang.late_reads.push((name.clone(), span));
                         d = let_decl::declare_before_block(d, name);
                     } else if let Some(near) = did_you_mean(name, names) {
                         d = d.with_help(format!("did you mean `${near}`?"));

@@ -50,6 +50,7 @@ pub fn analyze(program: &ast::Program, params: &Params) -> Result<ir::Program, V
     let bpf_loop = std::cell::OnceCell::new();
     let shared = Shared {
         params,
+        late_reads: Default::default(),
         bpf_loop: &bpf_loop,
         options: &options,
     };
@@ -79,6 +80,9 @@ pub fn analyze(program: &ast::Program, params: &Params) -> Result<ir::Program, V
 /// What every clause's checker reads and no clause owns.
 struct Shared<'a> {
     params: &'a Params,
+    /// Per program, the variables the first pass found read after their block closed, which
+    /// the second declares for the whole clause (check/let_decl.rs `hoist`).
+    late_reads: std::cell::RefCell<std::collections::HashMap<usize, Vec<(String, Span)>>>,
     /// Asked at most once, when a clause first has a range `for` or `while`.
     bpf_loop: &'a std::cell::OnceCell<bool>,
     options: &'a Options,
@@ -285,12 +289,23 @@ fn check_all(
             checker.lang.probe = probes::d_providers::probe_names(&group.spec.text, first)
                 .unwrap_or_else(|| probe_names::ProbeNames::of(first));
             checker.lang.inline = options.inline.clone();
+            let program_index = probes.len();
+            if let Some(late) = shared.late_reads.borrow().get(&program_index) {
+                for (name, span) in late {
+                    checker.hoist(name, *span);
+                }
+            }
             let predicate = ec
                 .clause
                 .predicate
                 .as_ref()
                 .and_then(|p| checker.condition(p));
             let body = checker.block(&ec.clause.body);
+            shared
+                .late_reads
+                .borrow_mut()
+                .entry(program_index)
+                .or_insert_with(|| checker.lang.late_reads.clone());
             let vars = checker.var_types().to_vec();
             let mut attach: Vec<ir::Attach> = Vec::new();
             for i in &group.instances {

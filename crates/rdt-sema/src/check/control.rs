@@ -36,6 +36,9 @@ pub struct LangState {
     /// Variables whose assignment already failed with an error: a later use says nothing
     /// more, since the first error is the one to fix.
     pub failed_assignments: std::collections::HashSet<String>,
+    /// Variables read after the block that assigned them closed, where first read: a second
+    /// check of the clause keeps them for the whole clause (check/let_decl.rs `hoist`).
+    pub late_reads: Vec<(String, rdt_syntax::Span)>,
     /// The types variables were declared with (`let $x: uint8`), and where (check/let_decl.rs).
     pub declared_types: std::collections::HashMap<crate::ir::VarId, (Type, rdt_syntax::Span)>,
 }

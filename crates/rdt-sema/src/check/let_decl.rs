@@ -154,6 +154,29 @@ fn fits(n: i64, bits: u8, signed: bool) -> bool {
     }
 }
 
+impl ClauseChecker<'_> {
+    /// bpftrace 0.17 kept a variable for its whole clause, and its tools read one after the
+    /// `if` that assigned it (tcpconnect.bt's `$saddr`); bpftrace 0.22 wants `let $saddr;`
+    /// first. rdt runs both: a variable the first check of the clause found read after its
+    /// block is declared at the start of the clause, as `let` would, with a warning there.
+    pub(crate) fn hoist(&mut self, name: &str, first_late_read: Span) {
+        if self.lookup_var(name).is_some() {
+            return;
+        }
+        self.new_var(name, Type::Void);
+        self.error(
+            Diagnostic::warning(
+                first_late_read,
+                format!("`${name}` is read after the block that assigned it"),
+            )
+            .with_label("kept for the whole clause, as bpftrace 0.17 did")
+            .with_help(format!(
+                "declare it before that block with `let ${name};` (bpftrace 0.22 and later require it)"
+            )),
+        );
+    }
+}
+
 /// A variable declared with `let $x;` read before any assignment gave it a type.
 pub(super) fn read_before_assigned(name: &str, span: Span) -> Diagnostic {
     Diagnostic::error(span, format!("`${name}` is read before it is assigned"))
