@@ -209,6 +209,21 @@ impl<'a> Lowerer<'a> {
         dst
     }
 
+    /// The address of scratch region `offset`, in a register.
+    fn scratch_addr(&mut self, offset: Region) -> VReg {
+        let dst = self.vreg();
+        self.emit(Inst::ScratchAddr { dst, offset });
+        dst
+    }
+
+    /// The address `offset` bytes past `base`, in a register.
+    fn address(&mut self, base: Base, offset: i32) -> VReg {
+        match base {
+            Base::Scratch => self.scratch_addr(offset),
+            Base::Reg(r) => self.alu(AluOp::Add, r, Operand::Imm(i64::from(offset))),
+        }
+    }
+
     fn call(&mut self, helper: i32, args: Vec<CallArg>) -> VReg {
         let ret = self.vreg();
         self.emit(Inst::Call {

@@ -29,14 +29,7 @@ impl Lowerer<'_> {
         if let ExprKind::Int(i) = index.kind {
             return (base, at + (i as i32) * size as i32);
         }
-        let start = match base {
-            Base::Scratch => {
-                let dst = self.vreg();
-                self.emit(Inst::ScratchAddr { dst, offset: at });
-                dst
-            }
-            Base::Reg(r) => self.alu(AluOp::Add, r, Operand::Imm(i64::from(at))),
-        };
+        let start = self.address(base, at);
         let i = self.scalar(index);
         let addr = self.vreg();
         let out_of_range = self.label();

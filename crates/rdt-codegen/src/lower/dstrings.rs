@@ -94,11 +94,7 @@ impl Lowerer<'_> {
         self.copy((Base::Scratch, joined), (Base::Scratch, a.region), a.cap);
         self.zero(joined + a.cap as i32, b.cap);
         let at = self.alu(AluOp::And, a.len, Operand::Imm(i64::from(a.cap - 1)));
-        let start = self.vreg();
-        self.emit(Inst::ScratchAddr {
-            dst: start,
-            offset: joined,
-        });
+        let start = self.scratch_addr(joined);
         let to = self.alu(AluOp::Add, start, Operand::Reg(at));
         let from = self.ds_addr(&b);
         let count = self.alu(AluOp::And, b.len, Operand::Imm(i64::from(b.cap - 1)));
@@ -232,17 +228,9 @@ impl Lowerer<'_> {
         self.zero(out, 40);
         let sign = self.alu(AluOp::Mul, negative, Operand::Imm(i64::from(b'-')));
         self.store(Base::Scratch, out, 1, Operand::Reg(sign));
-        let out_addr = self.vreg();
-        self.emit(Inst::ScratchAddr {
-            dst: out_addr,
-            offset: out,
-        });
+        let out_addr = self.scratch_addr(out);
         let to = self.alu(AluOp::Add, out_addr, Operand::Reg(negative));
-        let text_addr = self.vreg();
-        self.emit(Inst::ScratchAddr {
-            dst: text_addr,
-            offset: text,
-        });
+        let text_addr = self.scratch_addr(text);
         let width = self.imm(i64::from(DIGITS));
         let skipped = self.alu(AluOp::Sub, width, Operand::Reg(digits));
         let skipped = self.alu(AluOp::And, skipped, Operand::Imm(31));
@@ -275,11 +263,7 @@ impl Lowerer<'_> {
         let out = self.alloc(s.cap);
         self.zero(out, s.cap);
         let from = self.ds_addr(&s);
-        let to = self.vreg();
-        self.emit(Inst::ScratchAddr {
-            dst: to,
-            offset: out,
-        });
+        let to = self.scratch_addr(out);
         self.ds_loop(s.size, |me, i| {
             let at = me.alu(AluOp::Add, from, Operand::Reg(i));
             let c = me.load(Base::Reg(at), 0, 1);
@@ -315,11 +299,7 @@ impl Lowerer<'_> {
         let zero = self.imm(0);
         let len = self.ds_select(failed, zero, len);
         let last = self.alu(AluOp::Sub, len, Operand::Imm(1));
-        let base = self.vreg();
-        self.emit(Inst::ScratchAddr {
-            dst: base,
-            offset: out,
-        });
+        let base = self.scratch_addr(out);
         self.ds_loop(n - 1, |me, i| {
             let at = me.alu(AluOp::Add, base, Operand::Reg(i));
             let c = me.load(Base::Reg(at), 0, 1);
@@ -465,14 +445,7 @@ impl Lowerer<'_> {
             };
         }
         let (base, offset) = self.mem_location(e);
-        let from = match base {
-            Base::Scratch => {
-                let r = self.vreg();
-                self.emit(Inst::ScratchAddr { dst: r, offset });
-                r
-            }
-            Base::Reg(r) => self.alu(AluOp::Add, r, Operand::Imm(i64::from(offset))),
-        };
+        let from = self.address(base, offset);
         let copied = self.call(
             helper::PROBE_READ_KERNEL_STR,
             vec![
@@ -510,12 +483,7 @@ impl Lowerer<'_> {
 
     /// The address of a canonical string, for reads at computed positions.
     fn ds_addr(&mut self, s: &Canon) -> VReg {
-        let base = self.vreg();
-        self.emit(Inst::ScratchAddr {
-            dst: base,
-            offset: s.region,
-        });
-        base
+        self.scratch_addr(s.region)
     }
 
     /// Copies the first `n` bytes of the `have`-byte region `from` to `dst`, zeros past `have`.
