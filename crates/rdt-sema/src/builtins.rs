@@ -25,8 +25,21 @@ pub const BUILTINS: &[(&str, Builtin)] = &[
 
 /// Names that are context-dependent rather than builtins (resolved by the probe kind).
 pub const CONTEXT_NAMES: &[&str] = &[
-    "kstack", "ustack", "cpid", "curtask", "args", "retval", "arg0", "arg1", "arg2", "arg3",
-    "arg4", "arg5",
+    "kstack",
+    "ustack",
+    "cpid",
+    "curtask",
+    "curthread",
+    "curpsinfo",
+    "args",
+    "retval",
+    "errno",
+    "arg0",
+    "arg1",
+    "arg2",
+    "arg3",
+    "arg4",
+    "arg5",
 ];
 
 /// Builtins whose value is decided while checking: `ncpus` and `walltimestamp` are constants of

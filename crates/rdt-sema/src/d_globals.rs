@@ -86,42 +86,17 @@ fn clash(name: &str, span: Span) -> Diagnostic {
     .with_help(format!("rename one of them, or write `@{name}` here too"))
 }
 
-/// Names that mean something already: builtins, functions, stdlib and inline constants, and
-/// the words the checker resolves itself. Assigning one stays an error of the checker.
+/// Names that mean something already: every identifier the language defines (builtins,
+/// context names, stdlib constants), functions, inline constants and `self`/`this`. Assigning
+/// one stays an error of the checker.
 fn is_reserved(name: &str, program: &Program) -> bool {
-    const SPECIAL: &[&str] = &[
-        "self",
-        "this",
-        "args",
-        "retval",
-        "errno",
-        "cpid",
-        "curtask",
-        "curthread",
-        "curpsinfo",
-        "kstack",
-        "ustack",
-        "stack",
-        "username",
-        "cwd",
-        "probe",
-        "func",
-        "probefunc",
-        "probeprov",
-        "probemod",
-        "probename",
-        "ncpus",
-        "walltimestamp",
-        "ppid",
-    ];
     let arg_n = name
         .strip_prefix("arg")
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-    SPECIAL.contains(&name)
+    matches!(name, "self" | "this")
         || arg_n
-        || builtins::builtin(name).is_some()
+        || builtins::identifier_names().any(|n| n == name)
         || builtins::function(name).is_some()
-        || crate::stdlib::constant(name).is_some()
         || program
             .options
             .iter()
