@@ -8,8 +8,8 @@
 //! Probes with no tracepoint that fires at the right moment in the right task are listed in
 //! [`UNAVAILABLE`] and refused with the reason, rather than mapped to something close.
 
-use super::{list::Listed, tracepoint, Context, Instance};
-use crate::ir::{Expr, ExprKind};
+use super::{list::Listed, tracepoint, unlocated, Context, Instance};
+use crate::ir::ExprKind;
 use crate::probe_names::ProbeNames;
 use crate::Type;
 use rdt_btf::tracefs::glob_match;
@@ -280,8 +280,8 @@ fn narrow(instance: &mut Instance, narrowing: Narrowing, span: Span) {
             Ok(ret) => (
                 ExprKind::Binary {
                     op: BinOp::Lt,
-                    lhs: Box::new(expr(ret.kind, ret.ty)),
-                    rhs: Box::new(expr(ExprKind::Int(0), Type::I64)),
+                    lhs: Box::new(unlocated(ret.kind, ret.ty)),
+                    rhs: Box::new(unlocated(ExprKind::Int(0), Type::I64)),
                 },
                 Type::U64,
             ),
@@ -291,8 +291,8 @@ fn narrow(instance: &mut Instance, narrowing: Narrowing, span: Span) {
             Ok(flags) => (
                 ExprKind::Binary {
                     op: BinOp::BitAnd,
-                    lhs: Box::new(expr(flags.kind, flags.ty)),
-                    rhs: Box::new(expr(ExprKind::Int(CLONE_THREAD), Type::U64)),
+                    lhs: Box::new(unlocated(flags.kind, flags.ty)),
+                    rhs: Box::new(unlocated(ExprKind::Int(CLONE_THREAD), Type::U64)),
                 },
                 Type::U64,
             ),
@@ -305,20 +305,12 @@ fn narrow(instance: &mut Instance, narrowing: Narrowing, span: Span) {
         Some((kind, ty)) => (
             ExprKind::Binary {
                 op: BinOp::LogAnd,
-                lhs: Box::new(expr(kind, ty)),
-                rhs: Box::new(expr(condition.0, condition.1)),
+                lhs: Box::new(unlocated(kind, ty)),
+                rhs: Box::new(unlocated(condition.0, condition.1)),
             },
             Type::U64,
         ),
     });
-}
-
-fn expr(kind: ExprKind, ty: Type) -> Expr {
-    Expr {
-        kind,
-        ty,
-        span: Span::default(),
-    }
 }
 
 /// `probeprov`, `probename`, … of a D provider's probe: the D probe an instance of `spec` stands

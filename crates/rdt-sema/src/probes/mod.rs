@@ -56,6 +56,15 @@ pub struct Resolved {
     pub ty: Type,
 }
 
+/// An expression a probe builds itself (a guard, D's `errno`), with no place in the script.
+pub(crate) fn unlocated(kind: ExprKind, ty: Type) -> crate::ir::Expr {
+    crate::ir::Expr {
+        kind,
+        ty,
+        span: Span::default(),
+    }
+}
+
 pub use tracepoint::exact_syscall_guard;
 
 /// What `-v` says about how a probe description was expanded, if anything.

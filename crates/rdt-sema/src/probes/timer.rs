@@ -1,8 +1,8 @@
 //! `interval:UNIT:N` (one CPU) and `profile:UNIT:N` (every CPU): software cpu-clock perf events.
 //! D spellings: `tick-1s`, `profile-997` (a bare number is hertz).
 
-use super::{Context, Instance, Resolved};
-use crate::ir::{Attach, Expr, ExprKind, ProgType, TimerPeriod};
+use super::{unlocated, Context, Instance, Resolved};
+use crate::ir::{Attach, ExprKind, ProgType, TimerPeriod};
 use crate::Type;
 use rdt_syntax::ast::BinOp;
 use rdt_syntax::{Diagnostic, Span};
@@ -40,13 +40,7 @@ pub fn d_arg(index: u8) -> Option<Resolved> {
         1 => true,
         _ => return None,
     };
-    let e = |kind| {
-        Box::new(Expr {
-            kind,
-            ty: Type::U64,
-            span: Span::default(),
-        })
-    };
+    let e = |kind| Box::new(unlocated(kind, Type::U64));
     let binary = |op, lhs, rhs| e(ExprKind::Binary { op, lhs, rhs });
     let cpl = binary(
         BinOp::BitAnd,

@@ -7,7 +7,7 @@
 //! number first and reads the arguments from the `pt_regs` the raw tracepoint passes. (Unlike the
 //! perf-event path, 32-bit compat syscalls are not filtered out.)
 
-use super::{Context, Instance, Resolved};
+use super::{unlocated, Context, Instance, Resolved};
 use crate::ir::{Attach, ExprKind, ProgType};
 use crate::Type;
 use rdt_btf::tracefs::{self, EventFormat, Field};
@@ -143,15 +143,10 @@ fn syscall_guard(sc: Syscall) -> (ExprKind, Type) {
     } else {
         ExprKind::SyscallRegs { offset: ORIG_AX }
     };
-    let typed = |kind| crate::ir::Expr {
-        kind,
-        ty: Type::U64,
-        span: Span::default(),
-    };
     let check = ExprKind::Binary {
         op: BinOp::Eq,
-        lhs: Box::new(typed(nr)),
-        rhs: Box::new(typed(ExprKind::Int(i64::from(sc.nr)))),
+        lhs: Box::new(unlocated(nr, Type::U64)),
+        rhs: Box::new(unlocated(ExprKind::Int(i64::from(sc.nr)), Type::U64)),
     };
     (check, Type::U64)
 }
@@ -196,29 +191,14 @@ impl TracepointContext {
         if !self.is_syscall_exit() {
             return None;
         }
-        let ret = || Box::new(typed_expr(syscall_return_value()));
-        let int = |n| {
-            Box::new(typed_expr(Resolved {
-                kind: ExprKind::Int(n),
-                ty: Type::I64,
-            }))
+        let ret = || {
+            let r = syscall_return_value();
+            Box::new(unlocated(r.kind, r.ty))
         };
-        let failed = typed_expr(Resolved {
-            kind: ExprKind::Binary {
-                op: BinOp::Lt,
-                lhs: ret(),
-                rhs: int(0),
-            },
-            ty: Type::I64,
-        });
-        let negated = typed_expr(Resolved {
-            kind: ExprKind::Binary {
-                op: BinOp::Sub,
-                lhs: int(0),
-                rhs: ret(),
-            },
-            ty: Type::I64,
-        });
+        let int = |n| Box::new(unlocated(ExprKind::Int(n), Type::I64));
+        let binary = |op, lhs, rhs| unlocated(ExprKind::Binary { op, lhs, rhs }, Type::I64);
+        let failed = binary(BinOp::Lt, ret(), int(0));
+        let negated = binary(BinOp::Sub, int(0), ret());
         Some(Resolved {
             kind: ExprKind::Ternary {
                 cond: Box::new(failed),
@@ -298,14 +278,6 @@ fn syscall_return_value() -> Resolved {
     Resolved {
         kind: ExprKind::Arg { index: 1 },
         ty: Type::I64,
-    }
-}
-
-fn typed_expr(r: Resolved) -> crate::ir::Expr {
-    crate::ir::Expr {
-        kind: r.kind,
-        ty: r.ty,
-        span: Span::default(),
     }
 }
 
