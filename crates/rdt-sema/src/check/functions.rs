@@ -66,7 +66,7 @@ impl ClauseChecker<'_> {
     }
 
     /// `ppid`: `curtask->real_parent->tgid`, checked and read like the script had written it.
-    pub(super) fn ppid(&mut self, span: Span) -> Option<Expr> {
+    fn ppid(&mut self, span: Span) -> Option<Expr> {
         let tgid = self.curtask_chain(&["real_parent", "tgid"], span)?;
         Some(typed(ExprKind::Cast(Box::new(tgid)), Type::U32, span))
     }

@@ -5,8 +5,7 @@
 //! lower/dstrings.rs).
 
 use super::{typed, ClauseChecker};
-use crate::builtins;
-use crate::ir::{Builtin, DStringOp, Expr, ExprKind};
+use crate::ir::{DStringOp, Expr, ExprKind};
 use crate::Type;
 use rdt_syntax::{ast, did_you_mean, Diagnostic, Span};
 
@@ -35,14 +34,13 @@ impl ClauseChecker<'_> {
         member_span: Span,
         span: Span,
     ) -> Option<Expr> {
-        let builtin =
-            |b: Builtin| Some(typed(ExprKind::Builtin(b), builtins::builtin_type(b), span));
         match member {
-            "pr_pid" => builtin(Builtin::Pid),
-            "pr_uid" => builtin(Builtin::Uid),
-            "pr_gid" => builtin(Builtin::Gid),
-            "pr_fname" => builtin(Builtin::Comm),
-            "pr_ppid" => self.ppid(span),
+            // The builtins they are, resolved as the script's own `pid` would be.
+            "pr_pid" => self.ident("pid", span),
+            "pr_uid" => self.ident("uid", span),
+            "pr_gid" => self.ident("gid", span),
+            "pr_fname" => self.ident("comm", span),
+            "pr_ppid" => self.ident("ppid", span),
             "pr_psargs" => self.psargs(span),
             _ => {
                 let mut d =
