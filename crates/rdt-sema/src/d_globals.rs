@@ -64,16 +64,20 @@ fn declared_globals(program: &Program) -> impl Iterator<Item = (String, String)>
 
 /// A declared global that nothing assigns, read (`n`, `a[k]`): its zero value.
 fn read_as_zero(e: &mut Expr, never_assigned: &BTreeMap<String, ExprKind>) {
-    let name = match &e.kind {
-        ExprKind::Ident(name) => name,
-        ExprKind::Index { base, .. } => match &base.kind {
-            ExprKind::Ident(name) => name,
-            _ => return,
-        },
-        _ => return,
-    };
-    if let Some(zero) = never_assigned.get(name) {
+    if let Some(zero) = global_name(e).and_then(|name| never_assigned.get(name)) {
         e.kind = zero.clone();
+    }
+}
+
+/// The name `e` uses as a global would be: `name` or `name[keys]`.
+fn global_name(e: &Expr) -> Option<&str> {
+    match &e.kind {
+        ExprKind::Ident(name) => Some(name),
+        ExprKind::Index { base, .. } => match &base.kind {
+            ExprKind::Ident(name) => Some(name),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -111,44 +115,29 @@ fn assignment_target(assigned_to: bool, e: &Expr) -> Option<(String, Span)> {
         ExprKind::IncDec { target, .. } => target,
         _ => return None,
     };
-    let name = match &target.kind {
-        ExprKind::Ident(name) => name,
-        ExprKind::Index { base, .. } => match &base.kind {
-            ExprKind::Ident(name) => name,
-            _ => return None,
-        },
-        _ => return None,
-    };
-    Some((name.clone(), target.span))
+    Some((global_name(target)?.to_string(), target.span))
 }
 
 /// Turns a use of a global into its map: `x` into `@x`, `a[k]` into `@a[k]`, `a[k1, k2]` into
 /// `@a[k1, k2]`. Called on every expression, outermost first.
 fn rewrite_expr(e: &mut Expr, globals: &BTreeSet<String>) {
-    let map = match &mut e.kind {
-        ExprKind::Ident(name) if globals.contains(name.as_str()) => ExprKind::Map {
-            name: std::mem::take(name),
-            keys: Vec::new(),
-        },
-        ExprKind::Index { base, index } => match &base.kind {
-            ExprKind::Ident(name) if globals.contains(name.as_str()) => {
-                let keys = match std::mem::replace(&mut index.kind, ExprKind::Int(0)) {
-                    ExprKind::Tuple(items) => items,
-                    kind => vec![Expr {
-                        kind,
-                        span: index.span,
-                    }],
-                };
-                ExprKind::Map {
-                    name: name.clone(),
-                    keys,
-                }
-            }
-            _ => return,
-        },
-        _ => return,
+    let Some(name) = global_name(e).filter(|n| globals.contains(*n)) else {
+        return;
     };
-    e.kind = map;
+    let name = name.to_string();
+    let keys = match &mut e.kind {
+        ExprKind::Index { index, .. } => {
+            match std::mem::replace(&mut index.kind, ExprKind::Int(0)) {
+                ExprKind::Tuple(items) => items,
+                kind => vec![Expr {
+                    kind,
+                    span: index.span,
+                }],
+            }
+        }
+        _ => Vec::new(),
+    };
+    e.kind = ExprKind::Map { name, keys };
 }
 
 /// What `f` is called with: whether the expression is the target of an assignment statement,
