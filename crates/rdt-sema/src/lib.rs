@@ -286,8 +286,7 @@ fn check_all(
                 kind,
                 options.strsize,
             );
-            checker.lang.probe = probes::d_providers::probe_names(&group.spec.text, first)
-                .unwrap_or_else(|| probe_names::ProbeNames::of(first));
+            checker.lang.probe = probe_names::ProbeNames::of(first);
             checker.lang.inline = options.inline.clone();
             let program_index = probes.len();
             if let Some(late) = shared.late_reads.borrow().get(&program_index) {

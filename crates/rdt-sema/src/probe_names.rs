@@ -27,6 +27,9 @@ pub const PROBE_NAME_BUILTINS: &[&str] = &[
 
 impl ProbeNames {
     pub fn of(instance: &Instance) -> ProbeNames {
+        if let Some(names) = &instance.names {
+            return names.clone();
+        }
         let label = instance.label.as_str();
         match &instance.attach {
             Attach::Begin | Attach::End => ProbeNames {

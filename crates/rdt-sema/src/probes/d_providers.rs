@@ -229,6 +229,7 @@ pub fn expand(provider: &str, text: &str, span: Span) -> Result<Vec<Instance>, D
         for tp in p.tracepoints {
             for mut instance in tracepoint::expand(tp, span)? {
                 narrow(&mut instance, p.narrowing, span);
+                instance.names = Some(probe_names(provider, p));
                 instances.push(instance);
             }
         }
@@ -313,31 +314,16 @@ fn narrow(instance: &mut Instance, narrowing: Narrowing, span: Span) {
     });
 }
 
-/// `probeprov`, `probename`, … of a D provider's probe: the D probe an instance of `spec` stands
-/// for, not its tracepoint. Module `vmlinux` and an empty function, as Oracle Linux DTrace names
-/// them.
-pub fn probe_names(spec: &str, instance: &Instance) -> Option<ProbeNames> {
-    let (provider, name) = spec.split_once(":::")?;
-    let Context::Tracepoint(tp) = &instance.context else {
-        return None;
-    };
-    let (category, event) = tp.event();
-    let event = format!("{category}:{event}");
-    let p = PROBES.iter().find(|p| {
-        p.provider == provider
-            && glob_match(name, p.name)
-            && p.tracepoints.contains(&event.as_str())
-            // Two D probes on one tracepoint (exit, lwp-exit) differ in their narrowing; a
-            // syscall instance always has its number check.
-            && (tp.is_syscall() || (p.narrowing == Narrowing::None) == instance.guard.is_none())
-    })?;
-    Some(ProbeNames {
+/// `probeprov`, `probename`, … of a D provider's probe: the D probe, not its tracepoint. Module
+/// `vmlinux` and an empty function, as Oracle Linux DTrace names them.
+fn probe_names(provider: &str, p: &DProbe) -> ProbeNames {
+    ProbeNames {
         probe: format!("{provider}:::{}", p.name),
         provider: provider.to_string(),
         module: "vmlinux".into(),
         function: String::new(),
         name: p.name.to_string(),
-    })
+    }
 }
 
 /// The error for `args` used whole (DTrace's `args[0]`) in a D provider's probe: its typed

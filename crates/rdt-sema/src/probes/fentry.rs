@@ -68,6 +68,7 @@ pub(super) fn instance(function: &str, ret: bool) -> Instance {
         .into_context(),
         guard: None,
         label: function.to_string(),
+        names: None,
     }
 }
 

@@ -73,6 +73,7 @@ pub fn expand(
         .map(|function| Instance {
             prog_type: ProgType::Kprobe,
             label: function.clone(),
+            names: None,
             context: BtfContext {
                 source: Source::Kprobe,
                 name: function.clone(),

@@ -30,6 +30,9 @@ pub struct Instance {
     pub guard: Option<(ExprKind, Type)>,
     /// Short name for the program symbol and `probe` builtin.
     pub label: String,
+    /// The probe names (`probename`, …) when the spelling is not the attach point's own: D's
+    /// `proc:::exec-success` rides on `sched:sched_process_exec` (d_providers.rs).
+    pub names: Option<crate::probe_names::ProbeNames>,
 }
 
 /// What a clause can read from its probe's context.

@@ -99,6 +99,7 @@ pub fn expand(kind: &str, rest: &str, span: Span) -> Result<Vec<Instance>, Diagn
         context: Context::None,
         guard: None,
         label: def.names[0].to_string(),
+        names: None,
     }])
 }
 

@@ -68,6 +68,7 @@ fn instance(name: &str) -> Instance {
         .into_context(),
         guard: None,
         label: name.to_string(),
+        names: None,
     }
 }
 

@@ -26,5 +26,6 @@ pub fn expand(kind: &str, span: Span) -> Result<Vec<Instance>, Diagnostic> {
         context: Context::None,
         guard: None,
         label: kind.to_string(),
+        names: None,
     }])
 }

@@ -92,6 +92,7 @@ fn instance(kind: &str, period: TimerPeriod, all_cpus: bool) -> Instance {
         context: Context::None,
         guard: None,
         label,
+        names: None,
     }
 }
 

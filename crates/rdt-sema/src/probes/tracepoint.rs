@@ -118,6 +118,7 @@ fn instance(category: &str, name: &str, span: Span) -> Result<Instance, Diagnost
         }),
         guard,
         label: name.to_string(),
+        names: None,
     })
 }
 

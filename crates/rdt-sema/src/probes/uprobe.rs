@@ -230,6 +230,7 @@ fn instances_in(
         context: Context::Uprobe { ret: spec.ret },
         guard: None,
         label: label.to_string(),
+        names: None,
     };
     if let Some(address) = parse_number(spec.function) {
         if !object.is_code(address).map_err(elf_error)? {

@@ -150,6 +150,7 @@ fn site_instance(
         }),
         guard: None,
         label: p.name.clone(),
+        names: None,
     })
 }
 
