@@ -488,5 +488,12 @@ pub fn tokenize(src: &str) -> Tokens {
     Tokens { tokens, error }
 }
 
+/// A C identifier: a letter or `_`, then letters, digits and `_` (the names that top-level
+/// declarations give).
+fn is_c_identifier(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 #[cfg(test)]
 mod tests;

@@ -32,8 +32,7 @@ pub fn declaration_len(text: &str) -> Option<usize> {
     }
     let (name, ty) = words.split_last()?;
     let name = name.trim_start_matches('*');
-    let valid_name = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let valid_name = super::is_c_identifier(name);
     let typed = ty
         .first()
         .is_some_and(|w| TYPE_WORDS.contains(w) || MORE_TYPE_WORDS.contains(w));

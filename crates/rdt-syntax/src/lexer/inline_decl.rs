@@ -41,9 +41,7 @@ pub fn parse(decl: &str, start: usize) -> Result<PragmaOption, Diagnostic> {
         _ => return Err(malformed()),
     };
     let value = value.trim();
-    let valid_name = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid_name || value.is_empty() {
+    if !super::is_c_identifier(name) || value.is_empty() {
         return Err(malformed());
     }
     Ok(PragmaOption {
