@@ -32,6 +32,24 @@ enum Narrowing {
     NewThread,
 }
 
+/// A narrowing's test: the tracepoint field it reads and, when the field alone is not the
+/// test, the operator and constant it is combined with.
+type FieldTest = (&'static str, Option<(BinOp, i64, Type)>);
+
+impl Narrowing {
+    fn test(self) -> Option<FieldTest> {
+        match self {
+            Narrowing::None => None,
+            Narrowing::ProcessDead => Some(("group_dead", None)),
+            Narrowing::SyscallFailed => Some(("ret", Some((BinOp::Lt, 0, Type::I64)))),
+            Narrowing::NewThread => Some((
+                "clone_flags",
+                Some((BinOp::BitAnd, CLONE_THREAD, Type::U64)),
+            )),
+        }
+    }
+}
+
 /// `CLONE_THREAD` from include/uapi/linux/sched.h.
 const CLONE_THREAD: i64 = 0x10000;
 
@@ -270,36 +288,24 @@ fn no_such_probe(provider: &str, name: &str, span: Span) -> Diagnostic {
 
 /// Adds the D probe's condition to the instance's own (a syscall probe checks its number).
 fn narrow(instance: &mut Instance, narrowing: Narrowing, span: Span) {
-    let condition = match (narrowing, &instance.context) {
-        (Narrowing::None, _) => return,
-        (Narrowing::ProcessDead, Context::Tracepoint(tp)) => match tp.field("group_dead", span) {
-            Ok(field) => (field.kind, field.ty),
-            // Kernels before 6.16 lack the field: every thread's exit fires.
-            Err(_) => return,
-        },
-        (Narrowing::SyscallFailed, Context::Tracepoint(tp)) => match tp.field("ret", span) {
-            Ok(ret) => (
-                ExprKind::Binary {
-                    op: BinOp::Lt,
-                    lhs: Box::new(unlocated(ret.kind, ret.ty)),
-                    rhs: Box::new(unlocated(ExprKind::Int(0), Type::I64)),
-                },
-                Type::U64,
-            ),
-            Err(_) => return,
-        },
-        (Narrowing::NewThread, Context::Tracepoint(tp)) => match tp.field("clone_flags", span) {
-            Ok(flags) => (
-                ExprKind::Binary {
-                    op: BinOp::BitAnd,
-                    lhs: Box::new(unlocated(flags.kind, flags.ty)),
-                    rhs: Box::new(unlocated(ExprKind::Int(CLONE_THREAD), Type::U64)),
-                },
-                Type::U64,
-            ),
-            Err(_) => return,
-        },
-        _ => return,
+    let (Some((field, compare)), Context::Tracepoint(tp)) = (narrowing.test(), &instance.context)
+    else {
+        return;
+    };
+    // A kernel without the field (group_dead before 6.16): every event of the tracepoint fires.
+    let Ok(value) = tp.field(field, span) else {
+        return;
+    };
+    let condition = match compare {
+        None => (value.kind, value.ty),
+        Some((op, constant, ty)) => (
+            ExprKind::Binary {
+                op,
+                lhs: Box::new(unlocated(value.kind, value.ty)),
+                rhs: Box::new(unlocated(ExprKind::Int(constant), ty)),
+            },
+            Type::U64,
+        ),
     };
     instance.guard = Some(match instance.guard.take() {
         None => condition,
